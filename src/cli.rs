@@ -1,0 +1,262 @@
+//! The command line, declared with clap's derive API. No I/O happens here.
+
+use camino::Utf8PathBuf;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// `cargo multiarch …` as cargo runs it: `cargo-multiarch multiarch …`.
+#[derive(Debug, Parser)]
+#[command(bin_name = "cargo", styles = clap_cargo_styles())]
+pub enum Cargo {
+    #[command(name = "multiarch", version, author)]
+    Multiarch(Cli),
+}
+
+/// Cross-build every binary of a Rust workspace for amd64 and arm64 Linux,
+/// package reproducible tarballs and a checksum manifest.
+#[derive(Debug, Args)]
+#[command(
+    about,
+    long_about = None,
+    after_help = "Run `cargo multiarch help <COMMAND>` for the options and an example of each command."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Use verbose output (-vv very verbose; passed on to cargo)
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+
+    /// Do not print cargo log messages
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    /// Coloring
+    #[arg(long, value_enum, value_name = "WHEN", global = true)]
+    pub color: Option<Color>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Color {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Color::Auto => "auto",
+            Color::Always => "always",
+            Color::Never => "never",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show which binaries would be built for which targets, with which backend and why
+    #[command(after_help = "Example:\n  cargo multiarch plan --platform linux/amd64,linux/arm64 --format json")]
+    Plan(PlanArgs),
+
+    /// Check that the tools for the selected targets are installed, and say how to fix what is missing
+    #[command(after_help = "Example:\n  cargo multiarch doctor --target aarch64-unknown-linux-musl")]
+    Doctor(DoctorArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendChoice {
+    /// Pick per target: cargo, else zig, else cross
+    Auto,
+    /// Plain `cargo build` (non-host musl links with rust-lld)
+    Cargo,
+    /// `cargo zigbuild` (zig as the C compiler and linker)
+    Zig,
+    /// `cross build` (a container with the target's toolchain)
+    Cross,
+}
+
+/// What to build: the workspace, its packages and binaries, features, profile and
+/// targets. Shared by every command that reads the workspace.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Package Selection")]
+pub struct SelectArgs {
+    /// Package to build (see `cargo help pkgid`)
+    #[arg(short, long = "package", value_name = "SPEC")]
+    pub packages: Vec<String>,
+
+    /// Build all packages in the workspace
+    #[arg(long, alias = "all")]
+    pub workspace: bool,
+
+    /// Exclude packages from the build (with --workspace)
+    #[arg(long, value_name = "SPEC")]
+    pub exclude: Vec<String>,
+
+    /// Build only the named binary (repeatable)
+    #[arg(long = "bin", value_name = "NAME")]
+    pub bins: Vec<String>,
+
+    #[command(flatten)]
+    pub features: FeatureArgs,
+
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Feature Selection")]
+pub struct FeatureArgs {
+    /// Space or comma separated list of features to activate
+    #[arg(short = 'F', long, value_name = "FEATURES")]
+    pub features: Vec<String>,
+
+    /// Activate all available features
+    #[arg(long)]
+    pub all_features: bool,
+
+    /// Do not activate the `default` feature
+    #[arg(long)]
+    pub no_default_features: bool,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Targets and Output")]
+pub struct TargetArgs {
+    /// Rust target triple to build for (repeatable or a comma list) [default: x86_64- and aarch64-unknown-linux-musl]
+    #[arg(long = "target", value_name = "TRIPLE")]
+    pub targets: Vec<String>,
+
+    /// Platform to build for, as `docker buildx --platform` takes it (comma list), e.g. linux/amd64,linux/arm64
+    #[arg(long = "platform", value_name = "OS/ARCH[/VARIANT]")]
+    pub platforms: Vec<String>,
+
+    /// How to build each target
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub backend: Option<BackendChoice>,
+
+    /// Directory for all outputs [default: out/ at the workspace root]
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<Utf8PathBuf>,
+
+    /// Build with the given profile [default: release]
+    #[arg(long, value_name = "PROFILE-NAME", conflicts_with = "release")]
+    pub profile: Option<String>,
+
+    /// Build with the release profile (the default)
+    #[arg(short, long)]
+    pub release: bool,
+
+    /// Directory for all generated artifacts of cargo
+    #[arg(long, value_name = "DIRECTORY")]
+    pub target_dir: Option<Utf8PathBuf>,
+
+    /// Number of parallel jobs, passed to cargo
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Manifest Options")]
+pub struct ManifestArgs {
+    /// Path to Cargo.toml
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<Utf8PathBuf>,
+
+    /// Assert that `Cargo.lock` will remain unchanged
+    #[arg(long)]
+    pub locked: bool,
+
+    /// Run without accessing the network
+    #[arg(long)]
+    pub offline: bool,
+
+    /// Equivalent to specifying both --locked and --offline
+    #[arg(long)]
+    pub frozen: bool,
+}
+
+impl TargetArgs {
+    pub fn profile(&self) -> &str {
+        self.profile.as_deref().unwrap_or("release")
+    }
+}
+
+fn clap_cargo_styles() -> clap::builder::Styles {
+    use clap::builder::styling::{AnsiColor, Effects};
+    clap::builder::Styles::styled()
+        .header(AnsiColor::Green.on_default().effects(Effects::BOLD))
+        .usage(AnsiColor::Green.on_default().effects(Effects::BOLD))
+        .literal(AnsiColor::Cyan.on_default().effects(Effects::BOLD))
+        .placeholder(AnsiColor::Cyan.on_default())
+        .error(AnsiColor::Red.on_default().effects(Effects::BOLD))
+        .valid(AnsiColor::Cyan.on_default().effects(Effects::BOLD))
+        .invalid(AnsiColor::Yellow.on_default().effects(Effects::BOLD))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_well_formed() {
+        Cargo::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_as_cargo_subcommand() {
+        let Cargo::Multiarch(cli) = Cargo::try_parse_from([
+            "cargo",
+            "multiarch",
+            "plan",
+            "-p",
+            "alpha",
+            "--target",
+            "aarch64-unknown-linux-musl,x86_64-unknown-linux-musl",
+            "--platform",
+            "linux/arm64",
+            "--format",
+            "json",
+            "-vv",
+        ])
+        .unwrap();
+        let Command::Plan(plan) = cli.command else { panic!("not plan") };
+        assert_eq!(plan.select.packages, ["alpha"]);
+        assert_eq!(plan.select.targets.targets.len(), 1);
+        assert_eq!(plan.format, Format::Json);
+        assert_eq!(cli.global.verbose, 2);
+    }
+}

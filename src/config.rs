@@ -1,0 +1,233 @@
+//! `[workspace.metadata.multiarch]` and `[package.metadata.multiarch]`.
+//!
+//! Parsed key by key (not with a blanket serde derive) so that every unknown key or
+//! wrong type is reported with the Cargo.toml and the exact key at fault.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Result, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_json::Value;
+
+use crate::cli::BackendChoice;
+
+/// The keys one `metadata.multiarch` table may hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    pub targets: Option<Vec<String>>,
+    pub out_dir: Option<Utf8PathBuf>,
+    pub backend: Option<BackendChoice>,
+    pub include: Vec<String>,
+    pub archive_name: Option<String>,
+    pub image: ImageConfig,
+}
+
+/// `[….metadata.multiarch.image]`: how `cargo multiarch image` shapes each image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImageConfig {
+    /// Repository name for the tag (default: the binary's name).
+    pub name: Option<String>,
+    /// Where binaries go inside the image (default `/usr/local/bin`).
+    pub bin_dir: Option<String>,
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    pub env: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+    /// Extra files: path in the image → path relative to the package (or workspace) dir.
+    pub files: BTreeMap<String, String>,
+    /// Put every selected binary into one image instead of one image per binary.
+    pub combined: Option<bool>,
+}
+
+const KEYS: &[&str] = &["targets", "out-dir", "backend", "include", "archive-name", "image"];
+const IMAGE_KEYS: &[&str] =
+    &["name", "bin-dir", "entrypoint", "cmd", "env", "labels", "user", "workdir", "files", "combined"];
+
+impl Config {
+    /// Reads `metadata.multiarch` out of a package's or the workspace's `metadata`
+    /// value. `table` names it for messages (`[workspace.metadata.multiarch]`).
+    pub fn from_metadata(metadata: &Value, manifest: &Utf8Path, table: &str) -> Result<Self> {
+        let Some(value) = metadata.get("multiarch") else { return Ok(Self::default()) };
+        let at = |key: &str| Field { manifest, table, key: key.to_owned() };
+        let Some(map) = value.as_object() else {
+            bail!("`{manifest}`: `{table}` must be a table (hint: write it as `{table}` followed by `key = value` lines)");
+        };
+        let mut config = Self::default();
+        for (key, value) in map {
+            let f = at(key);
+            match key.as_str() {
+                "targets" => config.targets = Some(f.strings(value)?),
+                "out-dir" => config.out_dir = Some(f.string(value)?.into()),
+                "backend" => {
+                    let s = f.string(value)?;
+                    config.backend = Some(match s.as_str() {
+                        "auto" => BackendChoice::Auto,
+                        "cargo" => BackendChoice::Cargo,
+                        "zig" => BackendChoice::Zig,
+                        "cross" => BackendChoice::Cross,
+                        _ => return Err(f.error(&format!("unknown backend `{s}`; expected one of auto, cargo, zig, cross"))),
+                    });
+                }
+                "include" => config.include = f.strings(value)?,
+                "archive-name" => config.archive_name = Some(f.string(value)?),
+                "image" => config.image = ImageConfig::parse(value, manifest, table)?,
+                _ => return Err(f.unknown(KEYS)),
+            }
+        }
+        Ok(config)
+    }
+}
+
+impl ImageConfig {
+    fn parse(value: &Value, manifest: &Utf8Path, table: &str) -> Result<Self> {
+        let table = format!("{table}.image");
+        let Some(map) = value.as_object() else {
+            bail!("`{manifest}`: `{table}` must be a table");
+        };
+        let mut image = Self::default();
+        for (key, value) in map {
+            let f = Field { manifest, table: &table, key: key.clone() };
+            match key.as_str() {
+                "name" => image.name = Some(f.string(value)?),
+                "bin-dir" => {
+                    let dir = f.string(value)?;
+                    if !dir.starts_with('/') {
+                        return Err(f.error("must be an absolute path inside the image, e.g. \"/usr/local/bin\""));
+                    }
+                    image.bin_dir = Some(dir);
+                }
+                "entrypoint" => image.entrypoint = Some(f.strings(value)?),
+                "cmd" => image.cmd = Some(f.strings(value)?),
+                "env" => {
+                    image.env = f.strings(value)?;
+                    if let Some(bad) = image.env.iter().find(|e| !e.contains('=')) {
+                        return Err(f.error(&format!("entry `{bad}` is not of the form `NAME=value`")));
+                    }
+                }
+                "labels" => image.labels = f.string_map(value)?,
+                "user" => image.user = Some(f.string(value)?),
+                "workdir" => image.workdir = Some(f.string(value)?),
+                "files" => {
+                    image.files = f.string_map(value)?;
+                    if let Some(bad) = image.files.keys().find(|k| !k.starts_with('/')) {
+                        return Err(f.error(&format!("destination `{bad}` must be an absolute path inside the image")));
+                    }
+                }
+                "combined" => image.combined = Some(f.bool(value)?),
+                _ => return Err(f.unknown(IMAGE_KEYS)),
+            }
+        }
+        Ok(image)
+    }
+}
+
+struct Field<'a> {
+    manifest: &'a Utf8Path,
+    table: &'a str,
+    key: String,
+}
+
+impl Field<'_> {
+    fn error(&self, what: &str) -> anyhow::Error {
+        anyhow::anyhow!("`{}`: key `{}` in `{}` {what}", self.manifest, self.key, self.table)
+    }
+
+    fn unknown(&self, known: &[&str]) -> anyhow::Error {
+        anyhow::anyhow!(
+            "`{}`: unknown key `{}` in `{}`; known keys: {} (hint: fix or remove `{}`)",
+            self.manifest,
+            self.key,
+            self.table,
+            known.join(", "),
+            self.key
+        )
+    }
+
+    fn type_error(&self, want: &str, got: &Value) -> anyhow::Error {
+        let got = match got {
+            Value::Null => "nothing",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "a table",
+        };
+        self.error(&format!("must be {want}, found {got}"))
+    }
+
+    fn string(&self, v: &Value) -> Result<String> {
+        v.as_str().map(str::to_owned).ok_or_else(|| self.type_error("a string", v))
+    }
+
+    fn bool(&self, v: &Value) -> Result<bool> {
+        v.as_bool().ok_or_else(|| self.type_error("a boolean", v))
+    }
+
+    fn strings(&self, v: &Value) -> Result<Vec<String>> {
+        let want = "an array of strings";
+        let items = v.as_array().ok_or_else(|| self.type_error(want, v))?;
+        items.iter().map(|i| i.as_str().map(str::to_owned).ok_or_else(|| self.type_error(want, v))).collect()
+    }
+
+    fn string_map(&self, v: &Value) -> Result<BTreeMap<String, String>> {
+        let want = "a table of strings";
+        let map = v.as_object().ok_or_else(|| self.type_error(want, v))?;
+        map.iter()
+            .map(|(k, i)| Ok((k.clone(), i.as_str().map(str::to_owned).ok_or_else(|| self.type_error(want, v))?)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(v: Value) -> Result<Config> {
+        Config::from_metadata(&json!({ "multiarch": v }), "/w/Cargo.toml".into(), "[workspace.metadata.multiarch]")
+    }
+
+    #[test]
+    fn reads_every_key() {
+        let c = parse(json!({
+            "targets": ["aarch64-unknown-linux-musl"],
+            "out-dir": "dist",
+            "backend": "zig",
+            "include": ["extra/*.txt"],
+            "image": {"entrypoint": ["/usr/local/bin/app"], "labels": {"a": "b"}, "files": {"/etc/app.toml": "app.toml"}, "combined": true}
+        }))
+        .unwrap();
+        assert_eq!(c.targets.unwrap(), ["aarch64-unknown-linux-musl"]);
+        assert_eq!(c.out_dir.unwrap(), "dist");
+        assert_eq!(c.backend, Some(BackendChoice::Zig));
+        assert_eq!(c.include, ["extra/*.txt"]);
+        assert_eq!(c.image.entrypoint.unwrap(), ["/usr/local/bin/app"]);
+        assert_eq!(c.image.labels["a"], "b");
+        assert_eq!(c.image.combined, Some(true));
+    }
+
+    #[test]
+    fn absent_table_is_default() {
+        assert_eq!(Config::from_metadata(&Value::Null, "/w/Cargo.toml".into(), "x").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_key() {
+        let e = parse(json!({"targetz": []})).unwrap_err().to_string();
+        assert!(e.contains("`/w/Cargo.toml`: unknown key `targetz` in `[workspace.metadata.multiarch]`"), "{e}");
+        let e = parse(json!({"image": {"entry": []}})).unwrap_err().to_string();
+        assert!(e.contains("unknown key `entry` in `[workspace.metadata.multiarch].image`"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_names_the_key() {
+        let e = parse(json!({"targets": "aarch64-unknown-linux-musl"})).unwrap_err().to_string();
+        assert!(e.contains("key `targets` in `[workspace.metadata.multiarch]` must be an array of strings, found a string"), "{e}");
+        let e = parse(json!({"backend": "docker"})).unwrap_err().to_string();
+        assert!(e.contains("unknown backend `docker`"), "{e}");
+        let e = parse(json!({"image": {"env": ["NOEQ"]}})).unwrap_err().to_string();
+        assert!(e.contains("`NOEQ` is not of the form"), "{e}");
+    }
+}

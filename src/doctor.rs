@@ -1,0 +1,155 @@
+//! `cargo multiarch doctor`: one line per check, ok or missing, with the exact command
+//! that fixes what is missing. Exit 0 when the selected targets can be built.
+
+use anyhow::Result;
+
+use crate::plan::{Backend, Plan};
+use crate::platform::Target;
+use crate::probe::Probes;
+use crate::shell::Shell;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    /// What was found, or what is missing.
+    pub detail: String,
+    /// The command that fixes it (for a missing item).
+    pub fix: Option<String>,
+    /// Whether a missing item stops a selected target from building.
+    pub required: bool,
+}
+
+/// Every check for the given targets; `plan` (when a workspace was found) tells which
+/// backend each target needs, so only what that needs is required.
+pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<Check> {
+    let mut out = Vec::new();
+    let rustc = probes.rustc_version.clone();
+    out.push(Check {
+        name: "rustc".into(),
+        ok: rustc.is_some(),
+        detail: rustc.map_or_else(|| "not found".into(), |v| format!("{v} (host {})", probes.host)),
+        fix: Some("curl https://sh.rustup.rs -sSf | sh   # or your distribution's rustup".into()),
+        required: true,
+    });
+    out.push(Check {
+        name: "rustup".into(),
+        ok: probes.rustup.is_some(),
+        detail: probes.rustup.as_ref().map_or_else(|| "not found: missing rust-std cannot be installed automatically".into(), |p| format!("{p}, toolchain {}", probes.toolchain.as_deref().unwrap_or("(not a rustup toolchain)"))),
+        fix: Some("curl https://sh.rustup.rs -sSf | sh".into()),
+        required: false,
+    });
+    let backend_of = |t: &Target| plan.and_then(|p| p.targets.iter().find(|tp| &tp.target == t)).and_then(|tp| tp.backend);
+    let zig_needed = targets.iter().any(|t| backend_of(t) == Some(Backend::Zig));
+    let cross_needed = targets.iter().any(|t| backend_of(t) == Some(Backend::Cross));
+    for t in targets {
+        let triple = t.triple();
+        let std_ok = probes.has_rust_std(t) || probes.is_host(t);
+        out.push(Check {
+            name: format!("rust-std {triple}"),
+            ok: std_ok,
+            detail: if std_ok { "installed".into() } else { "not installed (build installs it unless --no-install)".into() },
+            fix: Some(probes.rustup_add_command(triple)),
+            required: probes.rustup.is_none(),
+        });
+        if let Some(tp) = plan.and_then(|p| p.targets.iter().find(|tp| &tp.target == t)) {
+            out.push(Check {
+                name: format!("backend {triple}"),
+                ok: tp.backend.is_some(),
+                detail: format!("{}: {}", tp.backend.map_or("none", Backend::as_str), tp.reason),
+                fix: tp.fix.clone(),
+                required: true,
+            });
+        }
+        if t.is_musl() && !probes.is_host(t) {
+            let cc = probes.c_compiler(t);
+            out.push(Check {
+                name: format!("C compiler {triple}"),
+                ok: cc.is_some() || probes.zig_ready(),
+                detail: cc.map_or_else(
+                    || if probes.zig_ready() { "zig (crates that compile C build with cargo-zigbuild)".into() } else { "none: crates that compile C cannot be built".into() },
+                    |c| format!("`{}` (from {})", c.command, c.source),
+                ),
+                fix: Some(if triple.starts_with("x86_64") {
+                    "sudo apt-get install musl-tools   # or: pip install cargo-zigbuild".into()
+                } else {
+                    "pip install cargo-zigbuild   # zig is the C compiler for every target".into()
+                }),
+                required: false,
+            });
+        }
+    }
+    out.push(Check {
+        name: "zig".into(),
+        ok: probes.zig.is_some(),
+        detail: probes.zig.as_ref().map_or_else(
+            || "not found on PATH nor as `python3 -m ziglang`".into(),
+            |z| format!("{} ({}{})", z.version, z.path, if z.from_python { ", from the ziglang Python package" } else { "" }),
+        ),
+        fix: Some("pip install ziglang".into()),
+        required: zig_needed,
+    });
+    out.push(Check {
+        name: "cargo-zigbuild".into(),
+        ok: probes.cargo_zigbuild.is_some(),
+        detail: probes.cargo_zigbuild.as_ref().map_or_else(|| "not found on PATH".into(), ToString::to_string),
+        fix: Some("pip install cargo-zigbuild".into()),
+        required: zig_needed,
+    });
+    out.push(Check {
+        name: "cross".into(),
+        ok: probes.cross.is_some(),
+        detail: probes.cross.as_ref().map_or_else(|| "not found on PATH (only needed without zig)".into(), ToString::to_string),
+        fix: Some("cargo install cross --locked".into()),
+        required: cross_needed,
+    });
+    out.push(Check {
+        name: "container engine".into(),
+        ok: probes.engine.is_some(),
+        detail: probes.engine.clone().map_or_else(|| "no docker or podman daemon answers (only cross needs one)".into(), |e| format!("`{e} info` answers")),
+        fix: Some("start docker (`sudo systemctl start docker`) or install podman".into()),
+        required: cross_needed,
+    });
+    for t in targets.iter().filter(|t| t.is_linux() && t.info.platform.arch != host_arch(&probes.host)) {
+        let arch = crate::probe::qemu_arch(t.triple());
+        let q = probes.qemu_for(t);
+        out.push(Check {
+            name: format!("qemu-{arch}"),
+            ok: q.is_some(),
+            detail: q.map_or_else(|| format!("not found: `verify --run` cannot run {} binaries here", t.platform()), ToString::to_string),
+            fix: Some("sudo apt-get install qemu-user".into()),
+            required: false,
+        });
+    }
+    out.dedup_by(|a, b| a.name == b.name);
+    out
+}
+
+fn host_arch(host: &str) -> &'static str {
+    crate::platform::Target::parse(host).map_or("", |t| t.info.platform.arch)
+}
+
+/// Prints the checks; returns whether every required one passed.
+pub fn report(shell: &Shell, checks: &[Check]) -> Result<bool> {
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
+    let mut all_ok = true;
+    for c in checks {
+        let mark = if c.ok { "ok" } else if c.required { "MISSING" } else { "missing" };
+        let mut line = format!("{mark:<7}  {:<width$}  {}", c.name, c.detail);
+        if !c.ok
+            && let Some(fix) = &c.fix
+        {
+            line.push_str(&format!("\n{:<7}  {:<width$}  fix: {fix}", "", ""));
+        }
+        println!("{line}");
+        if !c.ok && c.required {
+            all_ok = false;
+        }
+    }
+    if all_ok {
+        shell.status("Ready", "every selected target can be built");
+    } else {
+        shell.error("some selected targets cannot be built; run the `fix:` commands above");
+    }
+    Ok(all_ok)
+}

@@ -1,0 +1,466 @@
+//! The plan: every (binary × target), the backend chosen per target and why, and the
+//! outputs each will produce. Made from the workspace and probes only; nothing runs.
+
+use std::fmt;
+
+use anyhow::Result;
+use camino::{Utf8Path, Utf8PathBuf};
+use serde::Serialize;
+
+use crate::cli::{BackendChoice, SelectArgs};
+use crate::platform::{self, Platform, Target};
+use crate::probe::Probes;
+use crate::workspace::{CCode, Workspace};
+
+pub const SCHEMA: &str = "cargo-multiarch/plan/v1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Cargo,
+    Zig,
+    Cross,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Cargo => "cargo",
+            Backend::Zig => "zig",
+            Backend::Cross => "cross",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How one target will be built.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetPlan {
+    pub target: Target,
+    pub platform: Platform,
+    /// None when nothing here can build it; `reason` then says what to install.
+    pub backend: Option<Backend>,
+    pub reason: String,
+    /// Backends to retry with, in order, when the chosen one fails to link or compile C.
+    pub fallbacks: Vec<Backend>,
+    /// Packages in this target's graph that compile C.
+    pub c_code: Vec<CCode>,
+    /// rust-std is missing and will be installed with rustup before building.
+    pub install_rust_std: bool,
+    /// The command that would fix a missing backend, when `backend` is None.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+}
+
+/// One binary for one target.
+#[derive(Debug, Clone, Serialize)]
+pub struct Entry {
+    pub package: String,
+    pub version: String,
+    pub binary: String,
+    pub target: Target,
+    pub platform: Platform,
+    pub backend: Option<Backend>,
+    pub reason: String,
+    /// Paths relative to the out dir.
+    pub outputs: Outputs,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Outputs {
+    pub binary: Utf8PathBuf,
+    pub archive: Utf8PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub package: String,
+    pub binary: String,
+    pub missing_features: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub schema: &'static str,
+    pub workspace_root: Utf8PathBuf,
+    pub out_dir: Utf8PathBuf,
+    pub profile: String,
+    pub targets: Vec<TargetPlan>,
+    pub entries: Vec<Entry>,
+    pub skipped: Vec<Skipped>,
+    #[serde(skip)]
+    pub workspace: Workspace,
+    #[serde(skip)]
+    pub forced: Option<BackendChoice>,
+}
+
+/// What the backend choice depends on, gathered from the probes (so the rules can be
+/// tested without a machine).
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub is_host: bool,
+    pub has_rust_std: bool,
+    pub rustup: bool,
+    pub c_code: Vec<CCode>,
+    /// A C compiler for the target's libc and where it came from.
+    pub c_compiler: Option<(String, String)>,
+    /// A gcc-style cross linker, for non-host glibc and Windows targets.
+    pub cross_linker: Option<String>,
+    pub zig_ready: bool,
+    pub cross_ready: bool,
+}
+
+impl Facts {
+    pub fn gather(target: &Target, c_code: Vec<CCode>, probes: &Probes) -> Self {
+        Self {
+            is_host: probes.is_host(target),
+            has_rust_std: probes.has_rust_std(target),
+            rustup: probes.rustup.is_some(),
+            c_code,
+            c_compiler: probes.c_compiler(target).map(|c| (c.command, c.source)),
+            cross_linker: probes.cross_linker(target),
+            zig_ready: probes.zig_ready(),
+            cross_ready: probes.cross_ready(),
+        }
+    }
+}
+
+/// The backend for one target: DESIGN.md's order (cargo, zig, cross), or the forced one.
+pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -> TargetPlan {
+    let triple = target.triple();
+    let c_list = || facts.c_code.iter().map(|c| format!("{} ({})", c.package, c.why)).collect::<Vec<_>>().join(", ");
+    let mut plan = TargetPlan {
+        target: target.clone(),
+        platform: target.platform(),
+        backend: None,
+        reason: String::new(),
+        fallbacks: Vec::new(),
+        c_code: facts.c_code.clone(),
+        install_rust_std: !facts.has_rust_std && !facts.is_host,
+        fix: None,
+    };
+    if plan.install_rust_std && !facts.rustup {
+        plan.reason = format!("rust-std for `{triple}` is not installed and rustup is not available");
+        plan.fix = Some(format!("install rust-std for {triple} into your toolchain's sysroot (with rustup: `rustup target add {triple}`)"));
+        return plan;
+    }
+    if let Some((backend, source)) = forced {
+        plan.backend = Some(backend);
+        plan.reason = format!("forced by {source}");
+        return plan;
+    }
+
+    // Can plain cargo build it, and why (not)?
+    let (cargo_ok, why) = if target.has_glibc_suffix() {
+        (false, format!("glibc version `{}` needs zig", target.requested.trim_start_matches(triple)))
+    } else if facts.is_host {
+        (true, "host target".to_owned())
+    } else if !target.is_linux() && target.platform().os == "darwin" {
+        (false, "linking for macOS needs zig and a macOS SDK (`SDKROOT`)".to_owned())
+    } else if target.is_musl() {
+        match (&facts.c_code.is_empty(), &facts.c_compiler) {
+            (true, _) => (true, "no C code in the dependency graph; links with rust-lld".to_owned()),
+            (false, Some((cc, source))) => (true, format!("C code in {}; C compiler `{cc}` (from {source})", c_list())),
+            (false, None) => (false, format!("C code in {} and no musl C compiler for `{triple}`", c_list())),
+        }
+    } else {
+        match (&facts.cross_linker, facts.c_code.is_empty(), &facts.c_compiler) {
+            (None, _, _) => (false, format!("no linker for `{triple}`")),
+            (Some(l), true, _) => (true, format!("no C code in the dependency graph; links with `{l}`")),
+            (Some(l), false, Some((cc, _))) => (true, format!("C code in {}; C compiler `{cc}`, links with `{l}`", c_list())),
+            (Some(_), false, None) => (false, format!("C code in {} and no C compiler for `{triple}`", c_list())),
+        }
+    };
+
+    let mut order = Vec::new();
+    if cargo_ok {
+        order.push(Backend::Cargo);
+    }
+    if facts.zig_ready && target.platform().os != "darwin" {
+        order.push(Backend::Zig);
+    }
+    if facts.cross_ready {
+        order.push(Backend::Cross);
+    }
+    match order.first().copied() {
+        Some(b) => {
+            plan.backend = Some(b);
+            plan.reason = match b {
+                Backend::Cargo => why,
+                Backend::Zig => format!("{why}; zig compiles C and links"),
+                Backend::Cross => format!("{why}; zig not found, so cross (in a {} container)", "docker/podman"),
+            };
+            plan.fallbacks = order[1..].to_vec();
+        }
+        None => {
+            plan.reason = format!("{why}; neither zig nor cross is available");
+            plan.fix = Some("pip install cargo-zigbuild   # brings cargo-zigbuild and zig (the ziglang package)".to_owned());
+        }
+    }
+    plan
+}
+
+impl Plan {
+    pub fn new(select: &SelectArgs, workspace: Workspace, probes: &Probes) -> Result<Self> {
+        let cli_targets = platform::resolve(&select.targets.targets, &select.targets.platforms)?;
+        let default_targets = || -> Result<Vec<Target>> {
+            match &workspace.config.targets {
+                Some(list) => platform::resolve(list, &[]),
+                None => platform::resolve(&platform::DEFAULT_TARGETS.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(), &[]),
+            }
+        };
+        let ws_targets = default_targets()?;
+
+        // Targets per package: the command line, else the package's config, else the workspace's.
+        let mut per_package = Vec::new();
+        for p in &workspace.packages {
+            let targets = if !cli_targets.is_empty() {
+                cli_targets.clone()
+            } else if let Some(list) = &p.config.targets {
+                platform::resolve(list, &[])?
+            } else {
+                ws_targets.clone()
+            };
+            per_package.push(targets);
+        }
+        let mut all: Vec<Target> = Vec::new();
+        for t in per_package.iter().flatten() {
+            if !all.contains(t) {
+                all.push(t.clone());
+            }
+        }
+        platform::check_distinct_platforms(&all)?;
+
+        let forced = select.targets.backend.or(workspace.config.backend).filter(|b| *b != BackendChoice::Auto);
+        let forced_source = if select.targets.backend.is_some() { "--backend" } else { "`backend` in [metadata.multiarch]" };
+        let forced_backend = forced.map(|b| match b {
+            BackendChoice::Cargo | BackendChoice::Auto => Backend::Cargo,
+            BackendChoice::Zig => Backend::Zig,
+            BackendChoice::Cross => Backend::Cross,
+        });
+
+        // The C-code scan needs one `cargo metadata --filter-platform` per target; run them at once.
+        let c_code: Vec<Result<Vec<CCode>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = all.iter().map(|t| s.spawn(|| workspace.c_code_packages(t.triple()))).collect();
+            handles.into_iter().map(|h| h.join().expect("metadata thread panicked")).collect()
+        });
+        let mut targets = Vec::new();
+        for (t, c) in all.iter().zip(c_code) {
+            let facts = Facts::gather(t, c?, probes);
+            targets.push(choose(t, &facts, forced_backend.map(|b| (b, forced_source))));
+        }
+
+        let out_dir = out_dir(select.targets.out_dir.as_deref(), &workspace)?;
+        let mut entries = Vec::new();
+        for (p, targets_of) in workspace.packages.iter().zip(&per_package) {
+            for bin in &p.bins {
+                for t in targets_of {
+                    let tp = targets.iter().find(|tp| &tp.target == t).expect("every target is planned");
+                    let dir = Utf8PathBuf::from(t.platform().dir());
+                    entries.push(Entry {
+                        package: p.name.clone(),
+                        version: p.version.clone(),
+                        binary: bin.clone(),
+                        target: t.clone(),
+                        platform: t.platform(),
+                        backend: tp.backend,
+                        reason: tp.reason.clone(),
+                        outputs: Outputs {
+                            binary: dir.join("bin").join(format!("{bin}{}", t.info.exe_suffix)),
+                            archive: dir.join(format!("{}-{}-{}.tar.gz", p.name, p.version, t)),
+                        },
+                    });
+                }
+            }
+        }
+        let skipped = workspace
+            .skipped
+            .iter()
+            .map(|s| Skipped { package: s.package.clone(), binary: s.bin.clone(), missing_features: s.missing_features.clone() })
+            .collect();
+        Ok(Self {
+            schema: SCHEMA,
+            workspace_root: workspace.root.clone(),
+            out_dir,
+            profile: select.targets.profile().to_owned(),
+            targets,
+            entries,
+            skipped,
+            workspace,
+            forced,
+        })
+    }
+
+    /// Targets that nothing here can build.
+    pub fn unbuildable(&self) -> impl Iterator<Item = &TargetPlan> {
+        self.targets.iter().filter(|t| t.backend.is_none())
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a plan always serialises")
+    }
+
+    /// The plan as a table for people.
+    pub fn to_table(&self) -> String {
+        let mut rows = vec![vec!["TARGET".to_owned(), "PLATFORM".into(), "BACKEND".into(), "REASON".into()]];
+        for t in &self.targets {
+            let mut reason = t.reason.clone();
+            if t.install_rust_std {
+                reason.push_str("; rust-std will be installed");
+            }
+            if let Some(fix) = &t.fix {
+                reason.push_str(&format!(" (hint: {fix})"));
+            }
+            let backend = t.backend.map_or("none", Backend::as_str);
+            rows.push(vec![t.target.to_string(), t.platform.to_string(), backend.to_owned(), reason]);
+        }
+        let mut out = table(&rows);
+        out.push('\n');
+        let rel = display_dir(&self.out_dir, &self.workspace_root);
+        let mut rows = vec![vec!["BINARY".to_owned(), "PACKAGE".into(), "VERSION".into(), "TARGET".into(), "OUTPUT".into()]];
+        for e in &self.entries {
+            rows.push(vec![
+                e.binary.clone(),
+                e.package.clone(),
+                e.version.clone(),
+                e.target.to_string(),
+                format!("{rel}/{}", e.outputs.binary),
+            ]);
+        }
+        out.push_str(&table(&rows));
+        for s in &self.skipped {
+            out.push_str(&format!(
+                "\nnote: bin `{}` of `{}` is left out: it requires features {} (pass `--features {}`)",
+                s.binary,
+                s.package,
+                s.missing_features.join(", "),
+                s.missing_features.iter().map(|f| format!("{}/{f}", s.package)).collect::<Vec<_>>().join(",")
+            ));
+        }
+        if !self.skipped.is_empty() {
+            out.push('\n');
+        }
+        out
+    }
+}
+
+/// `--out-dir`, else `out-dir` from config (relative to the workspace root), else `out/`.
+fn out_dir(cli: Option<&Utf8Path>, ws: &Workspace) -> Result<Utf8PathBuf> {
+    let cwd = Utf8PathBuf::try_from(std::env::current_dir()?)?;
+    Ok(match (cli, &ws.config.out_dir) {
+        (Some(d), _) if d.is_absolute() => d.to_owned(),
+        (Some(d), _) => cwd.join(d),
+        (None, Some(d)) => ws.root.join(d),
+        (None, None) => ws.root.join("out"),
+    })
+}
+
+/// A path as a user would type it: relative to the workspace root when inside it.
+pub fn display_dir(dir: &Utf8Path, root: &Utf8Path) -> String {
+    dir.strip_prefix(root).map_or_else(|_| dir.to_string(), |r| if r.as_str().is_empty() { ".".into() } else { r.to_string() })
+}
+
+/// Left-aligned columns separated by two spaces; the last column is not padded.
+pub fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> =
+        (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for r in rows {
+        let mut line = String::new();
+        for (i, cell) in r.iter().enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[i]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Target {
+        Target::parse(s).unwrap()
+    }
+
+    fn cdep() -> Vec<CCode> {
+        vec![CCode { package: "cdep".into(), why: "build-dependency `cc`".into() }]
+    }
+
+    #[test]
+    fn pure_rust_non_host_musl_uses_cargo_with_rust_lld() {
+        let f = Facts { has_rust_std: true, rustup: true, zig_ready: true, ..Facts::default() };
+        let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
+        assert_eq!(p.backend, Some(Backend::Cargo));
+        assert!(p.reason.contains("rust-lld"), "{}", p.reason);
+        assert_eq!(p.fallbacks, [Backend::Zig]);
+    }
+
+    #[test]
+    fn c_code_without_musl_compiler_goes_to_zig_then_cross() {
+        let mut f = Facts { has_rust_std: true, rustup: true, c_code: cdep(), zig_ready: true, ..Facts::default() };
+        let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
+        assert_eq!(p.backend, Some(Backend::Zig));
+        assert!(p.reason.contains("no musl C compiler"), "{}", p.reason);
+        f.zig_ready = false;
+        f.cross_ready = true;
+        assert_eq!(choose(&t("aarch64-unknown-linux-musl"), &f, None).backend, Some(Backend::Cross));
+        f.cross_ready = false;
+        let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
+        assert_eq!(p.backend, None);
+        assert!(p.fix.unwrap().contains("pip install cargo-zigbuild"));
+    }
+
+    #[test]
+    fn c_code_with_a_real_musl_compiler_uses_cargo() {
+        let f = Facts {
+            has_rust_std: true,
+            rustup: true,
+            c_code: cdep(),
+            c_compiler: Some(("x86_64-linux-musl-gcc".into(), "PATH".into())),
+            zig_ready: true,
+            ..Facts::default()
+        };
+        let p = choose(&t("x86_64-unknown-linux-musl"), &f, None);
+        assert_eq!(p.backend, Some(Backend::Cargo));
+        assert!(p.reason.contains("`x86_64-linux-musl-gcc`"), "{}", p.reason);
+    }
+
+    #[test]
+    fn glibc_suffix_needs_zig_and_forced_backend_never_falls_back() {
+        let f = Facts { has_rust_std: true, rustup: true, zig_ready: true, cross_ready: true, ..Facts::default() };
+        assert_eq!(choose(&t("x86_64-unknown-linux-gnu.2.17"), &f, None).backend, Some(Backend::Zig));
+        let p = choose(&t("aarch64-unknown-linux-musl"), &f, Some((Backend::Cross, "--backend")));
+        assert_eq!(p.backend, Some(Backend::Cross));
+        assert!(p.fallbacks.is_empty());
+        assert_eq!(p.reason, "forced by --backend");
+    }
+
+    #[test]
+    fn missing_rust_std_without_rustup_cannot_build() {
+        let f = Facts { zig_ready: true, ..Facts::default() };
+        let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
+        assert_eq!(p.backend, None);
+        let f = Facts { rustup: true, zig_ready: true, ..Facts::default() };
+        let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
+        assert!(p.install_rust_std);
+        assert_eq!(p.backend, Some(Backend::Cargo));
+    }
+
+    #[test]
+    fn table_aligns_columns() {
+        let rows = vec![vec!["a".to_owned(), "bb".into()], vec!["ccc".into(), "d".into()]];
+        assert_eq!(table(&rows), "a    bb\nccc  d\n");
+    }
+}

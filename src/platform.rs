@@ -1,0 +1,327 @@
+//! Rust target triples and OCI platforms (`os/arch[/variant]`), both directions.
+//!
+//! The out tree mirrors buildx's normalised `TARGETPLATFORM`, so a Dockerfile can
+//! `COPY out/${TARGETPLATFORM}/bin/app /app` without any mapping.
+
+use std::fmt;
+
+use anyhow::{Result, bail};
+use serde::{Serialize, Serializer};
+
+/// An OCI platform as buildx normalises it: `linux/amd64`, `linux/arm64`, `linux/arm/v7`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Platform {
+    pub os: &'static str,
+    pub arch: &'static str,
+    pub variant: Option<&'static str>,
+}
+
+/// What we know about a supported target triple.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TargetInfo {
+    pub triple: &'static str,
+    pub platform: Platform,
+    /// The ELF `e_machine` its binaries carry (None for non-ELF targets).
+    pub elf_machine: Option<u16>,
+    /// Binary file suffix (`.exe` on Windows).
+    pub exe_suffix: &'static str,
+}
+
+const fn p(os: &'static str, arch: &'static str, variant: Option<&'static str>) -> Platform {
+    Platform { os, arch, variant }
+}
+
+pub const EM_X86_64: u16 = 62;
+pub const EM_AARCH64: u16 = 183;
+pub const EM_ARM: u16 = 40;
+pub const EM_RISCV: u16 = 243;
+
+/// The supported targets, default targets first (DESIGN.md, "Platforms").
+pub const TARGETS: &[TargetInfo] = &[
+    t("x86_64-unknown-linux-musl", p("linux", "amd64", None), Some(EM_X86_64), ""),
+    t("aarch64-unknown-linux-musl", p("linux", "arm64", None), Some(EM_AARCH64), ""),
+    t("x86_64-unknown-linux-gnu", p("linux", "amd64", None), Some(EM_X86_64), ""),
+    t("aarch64-unknown-linux-gnu", p("linux", "arm64", None), Some(EM_AARCH64), ""),
+    t("armv7-unknown-linux-musleabihf", p("linux", "arm", Some("v7")), Some(EM_ARM), ""),
+    t("riscv64gc-unknown-linux-gnu", p("linux", "riscv64", None), Some(EM_RISCV), ""),
+    t("x86_64-pc-windows-gnu", p("windows", "amd64", None), None, ".exe"),
+    t("x86_64-apple-darwin", p("darwin", "amd64", None), None, ""),
+    t("aarch64-apple-darwin", p("darwin", "arm64", None), None, ""),
+];
+
+const fn t(
+    triple: &'static str,
+    platform: Platform,
+    elf_machine: Option<u16>,
+    exe_suffix: &'static str,
+) -> TargetInfo {
+    TargetInfo { triple, platform, elf_machine, exe_suffix }
+}
+
+/// The targets built when neither the command line nor the config names any.
+pub const DEFAULT_TARGETS: &[&str] = &["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"];
+
+/// A target the user asked for: a known triple, possibly with zig's glibc suffix
+/// (`x86_64-unknown-linux-gnu.2.17`), which only the zig backend understands.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Target {
+    /// What the user wrote, passed to the backend as is.
+    pub requested: String,
+    pub info: &'static TargetInfo,
+}
+
+impl Target {
+    pub fn parse(s: &str) -> Result<Self> {
+        let s = s.trim();
+        if let Some(info) = TARGETS.iter().find(|i| i.triple == s) {
+            return Ok(Self { requested: s.to_owned(), info });
+        }
+        // zig's glibc version suffix, e.g. x86_64-unknown-linux-gnu.2.17
+        if let Some((base, suffix)) = s.split_once(".")
+            && base.ends_with("-linux-gnu")
+            && !suffix.is_empty()
+            && suffix.split('.').all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            && let Some(info) = TARGETS.iter().find(|i| i.triple == base)
+        {
+            return Ok(Self { requested: s.to_owned(), info });
+        }
+        bail!(
+            "unknown target `{s}`; supported targets: {} (a `-linux-gnu` triple may carry a glibc version for zig, e.g. `x86_64-unknown-linux-gnu.2.17`)",
+            TARGETS.iter().map(|i| i.triple).collect::<Vec<_>>().join(", ")
+        )
+    }
+
+    /// The triple rustc knows (without a glibc suffix): what rust-std and cargo's
+    /// `target/<triple>/` use.
+    pub fn triple(&self) -> &'static str {
+        self.info.triple
+    }
+
+    pub fn platform(&self) -> Platform {
+        self.info.platform
+    }
+
+    /// True when the user asked for a glibc version (`.2.17`), which needs zig.
+    pub fn has_glibc_suffix(&self) -> bool {
+        self.requested != self.info.triple
+    }
+
+    pub fn is_linux(&self) -> bool {
+        self.info.platform.os == "linux"
+    }
+
+    pub fn is_musl(&self) -> bool {
+        self.info.triple.contains("-musl")
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.requested)
+    }
+}
+
+impl Serialize for Target {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.requested)
+    }
+}
+
+impl Platform {
+    /// Parses `os/arch[/variant]` the way buildx accepts it: `linux/arm64/v8` and
+    /// `linux/aarch64` normalise to `linux/arm64`, `linux/x86_64` to `linux/amd64`.
+    pub fn parse(s: &str) -> Result<Self> {
+        let lower = s.trim().to_ascii_lowercase();
+        let parts: Vec<&str> = lower.split('/').collect();
+        let (os, arch, variant) = match parts.as_slice() {
+            [os, arch] => (*os, *arch, None),
+            [os, arch, variant] => (*os, *arch, Some(*variant)),
+            _ => bail!(
+                "platform `{s}` is not of the form `os/arch[/variant]`; supported platforms: {}",
+                supported_platforms()
+            ),
+        };
+        let os = if os == "macos" { "darwin" } else { os };
+        let (arch, variant) = match (arch, variant) {
+            ("x86_64" | "x86-64", v) => ("amd64", v),
+            ("aarch64", v) => ("arm64", v),
+            ("arm64", Some("v8")) => ("arm64", None),
+            ("armv7" | "armhf", None) => ("arm", Some("v7")),
+            ("arm", None) => ("arm", Some("v7")),
+            (a, v) => (a, v),
+        };
+        TARGETS
+            .iter()
+            .map(|i| i.platform)
+            .find(|pl| pl.os == os && pl.arch == arch && pl.variant == variant)
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "unknown platform `{s}`; supported platforms: {}",
+                    supported_platforms()
+                )
+            })
+    }
+
+    /// The default triple for a platform: the first in the table, so musl for Linux.
+    pub fn default_target(self) -> Target {
+        let info = TARGETS.iter().find(|i| i.platform == self).expect("every platform comes from TARGETS");
+        Target { requested: info.triple.to_owned(), info }
+    }
+
+    /// The path below the out dir: `linux/amd64`, `linux/arm/v7`.
+    pub fn dir(self) -> String {
+        self.to_string()
+    }
+}
+
+fn supported_platforms() -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for i in TARGETS {
+        let s = i.platform.to_string();
+        if !seen.contains(&s) {
+            seen.push(s);
+        }
+    }
+    seen.join(", ")
+}
+
+impl fmt::Display for Platform {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.os, self.arch)?;
+        if let Some(v) = self.variant {
+            write!(f, "/{v}")?;
+        }
+        Ok(())
+    }
+}
+
+impl Serialize for Platform {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Resolves `--target` and `--platform` lists (each may hold comma lists) into targets,
+/// in the order given, without duplicates. Two targets mapping to one platform is an
+/// error, since both would write to the same `out/<os>/<arch>/`.
+pub fn resolve(targets: &[String], platforms: &[String]) -> Result<Vec<Target>> {
+    let mut out: Vec<Target> = Vec::new();
+    let split = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .flat_map(|s| s.split(','))
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    for t in split(targets) {
+        let t = Target::parse(&t)?;
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    for pl in split(platforms) {
+        let t = Platform::parse(&pl)?.default_target();
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    check_distinct_platforms(&out)?;
+    Ok(out)
+}
+
+pub fn check_distinct_platforms(targets: &[Target]) -> Result<()> {
+    for (i, a) in targets.iter().enumerate() {
+        if let Some(b) = targets[i + 1..].iter().find(|b| b.platform() == a.platform()) {
+            bail!(
+                "targets `{a}` and `{b}` both map to platform `{}`, so both would be written to `out/{}/` (hint: build them in separate runs with distinct `--out-dir`s)",
+                a.platform(),
+                a.platform().dir()
+            );
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_triple_maps_to_its_platform_and_back() {
+        let cases = [
+            ("x86_64-unknown-linux-musl", "linux/amd64"),
+            ("aarch64-unknown-linux-musl", "linux/arm64"),
+            ("x86_64-unknown-linux-gnu", "linux/amd64"),
+            ("aarch64-unknown-linux-gnu", "linux/arm64"),
+            ("armv7-unknown-linux-musleabihf", "linux/arm/v7"),
+            ("riscv64gc-unknown-linux-gnu", "linux/riscv64"),
+            ("x86_64-pc-windows-gnu", "windows/amd64"),
+            ("x86_64-apple-darwin", "darwin/amd64"),
+            ("aarch64-apple-darwin", "darwin/arm64"),
+        ];
+        for (triple, platform) in cases {
+            let t = Target::parse(triple).unwrap();
+            assert_eq!(t.platform().to_string(), platform, "{triple}");
+            assert_eq!(Platform::parse(platform).unwrap(), t.platform());
+        }
+        // A platform alone means the first (musl for Linux) triple.
+        for (platform, triple) in [
+            ("linux/amd64", "x86_64-unknown-linux-musl"),
+            ("linux/arm64", "aarch64-unknown-linux-musl"),
+            ("linux/arm/v7", "armv7-unknown-linux-musleabihf"),
+            ("linux/riscv64", "riscv64gc-unknown-linux-gnu"),
+            ("windows/amd64", "x86_64-pc-windows-gnu"),
+            ("darwin/arm64", "aarch64-apple-darwin"),
+        ] {
+            assert_eq!(Platform::parse(platform).unwrap().default_target().triple(), triple);
+        }
+    }
+
+    #[test]
+    fn platforms_normalise_like_buildx() {
+        for (given, want) in [
+            ("linux/arm64/v8", "linux/arm64"),
+            ("linux/aarch64", "linux/arm64"),
+            ("linux/x86_64", "linux/amd64"),
+            ("LINUX/AMD64", "linux/amd64"),
+            ("linux/arm", "linux/arm/v7"),
+        ] {
+            assert_eq!(Platform::parse(given).unwrap().to_string(), want, "{given}");
+        }
+    }
+
+    #[test]
+    fn glibc_suffix_is_kept_for_zig() {
+        let t = Target::parse("x86_64-unknown-linux-gnu.2.17").unwrap();
+        assert_eq!(t.triple(), "x86_64-unknown-linux-gnu");
+        assert_eq!(t.to_string(), "x86_64-unknown-linux-gnu.2.17");
+        assert!(t.has_glibc_suffix());
+        assert!(Target::parse("x86_64-unknown-linux-musl.1.2").is_err());
+    }
+
+    #[test]
+    fn unknown_target_and_platform_list_supported_ones() {
+        let e = Target::parse("mips-unknown-linux-musl").unwrap_err().to_string();
+        assert!(e.contains("unknown target `mips-unknown-linux-musl`"), "{e}");
+        assert!(e.contains("aarch64-unknown-linux-musl"), "{e}");
+        let e = Platform::parse("linux/s390x").unwrap_err().to_string();
+        assert!(e.contains("unknown platform `linux/s390x`"), "{e}");
+        assert!(e.contains("linux/arm/v7"), "{e}");
+    }
+
+    #[test]
+    fn resolve_splits_commas_dedups_and_rejects_one_platform_twice() {
+        let got = resolve(
+            &["aarch64-unknown-linux-musl,x86_64-unknown-linux-musl".into()],
+            &["linux/arm64".into()],
+        )
+        .unwrap();
+        let triples: Vec<_> = got.iter().map(Target::triple).collect();
+        assert_eq!(triples, ["aarch64-unknown-linux-musl", "x86_64-unknown-linux-musl"]);
+        let e = resolve(&["x86_64-unknown-linux-musl".into(), "x86_64-unknown-linux-gnu".into()], &[])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("both map to platform `linux/amd64`"), "{e}");
+    }
+}

@@ -1,0 +1,292 @@
+//! Probes of the build machine: which toolchain, rust-std, C compilers, zig,
+//! cargo-zigbuild, cross, container engines and qemu-user are really there.
+//!
+//! Every external command runs under a time limit, and all of them run at once, so
+//! probing costs about as much as the slowest probe (well under a second here).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+use crate::platform::Target;
+use crate::process::Process;
+
+const LIMIT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Default)]
+pub struct Probes {
+    /// `rustc -vV`'s host triple.
+    pub host: String,
+    pub rustc_version: Option<String>,
+    /// The sysroot of the rustc cargo uses in the workspace directory.
+    pub sysroot: Option<Utf8PathBuf>,
+    /// The rustup toolchain name (the sysroot's directory under `toolchains/`).
+    pub toolchain: Option<String>,
+    /// Triples whose rust-std is in the sysroot.
+    pub installed_targets: Vec<String>,
+    pub rustup: Option<Utf8PathBuf>,
+    pub zig: Option<Zig>,
+    pub cargo_zigbuild: Option<Utf8PathBuf>,
+    pub cross: Option<Utf8PathBuf>,
+    /// `docker` or `podman`, when its `info` answers.
+    pub engine: Option<String>,
+    /// `qemu-<arch>` or `qemu-<arch>-static` by qemu arch name.
+    pub qemu: BTreeMap<String, Utf8PathBuf>,
+    /// Environment variables that matter, as seen (for C compilers).
+    env: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Zig {
+    /// The zig executable (inside the `ziglang` package when it came from Python).
+    pub path: Utf8PathBuf,
+    pub version: String,
+    /// True when found through `python3 -m ziglang` rather than PATH.
+    pub from_python: bool,
+}
+
+/// A C compiler for a target and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CCompiler {
+    pub command: String,
+    /// `CC_x86_64_unknown_linux_musl`, `TARGET_CC`, or `PATH`.
+    pub source: String,
+}
+
+impl Probes {
+    /// Probes everything, with `workspace_dir` as the directory whose toolchain
+    /// (`rust-toolchain.toml`) and config apply.
+    pub fn run(workspace_dir: &Utf8Path) -> Self {
+        let dir = workspace_dir.to_owned();
+        std::thread::scope(|s| {
+            let rustc = s.spawn(|| probe_rustc(&dir));
+            let zig = s.spawn(probe_zig);
+            let zigbuild = s.spawn(|| which_probe("cargo-zigbuild", &["--version"]));
+            let engine = s.spawn(probe_engine);
+            let cross = which("cross");
+            let rustup = which("rustup");
+            let mut qemu = BTreeMap::new();
+            for arch in ["aarch64", "x86_64", "arm", "riscv64"] {
+                if let Some(p) = which(&format!("qemu-{arch}")).or_else(|| which(&format!("qemu-{arch}-static"))) {
+                    qemu.insert(arch.to_owned(), p);
+                }
+            }
+            let env = std::env::vars()
+                .filter(|(k, _)| k.starts_with("CC_") || k == "TARGET_CC" || k.starts_with("CARGO_TARGET_") || k == "CARGO_ZIGBUILD_ZIG_PATH")
+                .collect();
+            let (host, rustc_version, sysroot) = rustc.join().unwrap_or_default();
+            let toolchain = sysroot.as_ref().and_then(|s| toolchain_name(s));
+            let installed_targets = sysroot.as_ref().map(|s| installed_targets(s)).unwrap_or_default();
+            Self {
+                host,
+                rustc_version,
+                sysroot,
+                toolchain,
+                installed_targets,
+                rustup,
+                zig: zig.join().unwrap_or_default(),
+                cargo_zigbuild: zigbuild.join().unwrap_or_default(),
+                cross,
+                engine: engine.join().unwrap_or_default(),
+                qemu,
+                env,
+            }
+        })
+    }
+
+    pub fn has_rust_std(&self, target: &Target) -> bool {
+        self.installed_targets.iter().any(|t| t == target.triple())
+    }
+
+    pub fn is_host(&self, target: &Target) -> bool {
+        self.host == target.triple() && !target.has_glibc_suffix()
+    }
+
+    /// The command that installs rust-std for `target` in the workspace's toolchain.
+    pub fn rustup_add_command(&self, triple: &str) -> String {
+        match &self.toolchain {
+            Some(tc) => format!("rustup target add --toolchain {tc} {triple}"),
+            None => format!("rustup target add {triple}"),
+        }
+    }
+
+    /// A C compiler that really targets `target`'s libc: the user's `CC_<target>` /
+    /// `TARGET_CC`, else a known cross compiler on PATH. `aarch64-linux-gnu-gcc` is not
+    /// one for musl (sqlite then fails to link on `open64`), so it is never taken for it.
+    pub fn c_compiler(&self, target: &Target) -> Option<CCompiler> {
+        let triple = target.triple();
+        for key in [format!("CC_{triple}"), format!("CC_{}", triple.replace('-', "_")), "TARGET_CC".to_owned()] {
+            if let Some(v) = self.env.get(&key).filter(|v| !v.is_empty()) {
+                return Some(CCompiler { command: v.clone(), source: key });
+            }
+        }
+        if self.is_host(target) {
+            return which("cc").map(|_| CCompiler { command: "cc".into(), source: "PATH".into() });
+        }
+        known_c_compilers(triple)
+            .iter()
+            .find(|c| which(c).is_some())
+            .map(|c| CCompiler { command: (*c).to_owned(), source: "PATH".into() })
+    }
+
+    /// A gcc-style linker for a non-host glibc or Windows target (musl links with rust-lld).
+    pub fn cross_linker(&self, target: &Target) -> Option<String> {
+        let key = format!("CARGO_TARGET_{}_LINKER", target.triple().to_uppercase().replace('-', "_"));
+        if let Some(v) = self.env.get(&key) {
+            return Some(v.clone());
+        }
+        let name = match target.triple() {
+            "aarch64-unknown-linux-gnu" => "aarch64-linux-gnu-gcc",
+            "x86_64-unknown-linux-gnu" => "x86_64-linux-gnu-gcc",
+            "riscv64gc-unknown-linux-gnu" => "riscv64-linux-gnu-gcc",
+            "x86_64-pc-windows-gnu" => "x86_64-w64-mingw32-gcc",
+            _ => return None,
+        };
+        which(name).map(|_| name.to_owned())
+    }
+
+    /// qemu-user for a target's architecture, when the host cannot run it natively.
+    pub fn qemu_for(&self, target: &Target) -> Option<&Utf8PathBuf> {
+        self.qemu.get(qemu_arch(target.triple()))
+    }
+
+    /// Whether the zig backend can run: zig and cargo-zigbuild both found.
+    pub fn zig_ready(&self) -> bool {
+        self.zig.is_some() && self.cargo_zigbuild.is_some()
+    }
+
+    pub fn cross_ready(&self) -> bool {
+        self.cross.is_some() && self.engine.is_some()
+    }
+
+    /// The value for `CARGO_ZIGBUILD_ZIG_PATH`, unless the user set it: cargo-zigbuild
+    /// does not find a zig that only a Python package provides.
+    pub fn zig_path_env(&self) -> Option<&Utf8Path> {
+        if self.env.contains_key("CARGO_ZIGBUILD_ZIG_PATH") {
+            return None;
+        }
+        self.zig.as_ref().filter(|z| z.from_python).map(|z| z.path.as_path())
+    }
+}
+
+/// qemu's name for the architecture of a triple (`aarch64`, `x86_64`, `arm`, `riscv64`).
+pub fn qemu_arch(triple: &str) -> &str {
+    let arch = triple.split('-').next().unwrap_or(triple);
+    match arch {
+        a if a.starts_with("armv7") => "arm",
+        a if a.starts_with("riscv64") => "riscv64",
+        a => a,
+    }
+}
+
+/// C compilers known to target a triple's libc, as Debian and musl.cc name them.
+fn known_c_compilers(triple: &str) -> &'static [&'static str] {
+    match triple {
+        "x86_64-unknown-linux-musl" => &["x86_64-linux-musl-gcc", "musl-gcc"],
+        "aarch64-unknown-linux-musl" => &["aarch64-linux-musl-gcc"],
+        "armv7-unknown-linux-musleabihf" => &["armv7l-linux-musleabihf-gcc", "arm-linux-musleabihf-gcc"],
+        "aarch64-unknown-linux-gnu" => &["aarch64-linux-gnu-gcc"],
+        "x86_64-unknown-linux-gnu" => &["x86_64-linux-gnu-gcc"],
+        "riscv64gc-unknown-linux-gnu" => &["riscv64-linux-gnu-gcc"],
+        "x86_64-pc-windows-gnu" => &["x86_64-w64-mingw32-gcc"],
+        _ => &[],
+    }
+}
+
+pub fn which(name: &str) -> Option<Utf8PathBuf> {
+    which::which(name).ok().and_then(|p| Utf8PathBuf::try_from(p).ok())
+}
+
+fn which_probe(name: &str, args: &[&str]) -> Option<Utf8PathBuf> {
+    let path = which(name)?;
+    Process::new(&path).args(args).probe(LIMIT).filter(|o| o.status.success()).map(|_| path)
+}
+
+/// The rustc cargo will use: `$RUSTC`, else the one beside `$CARGO`, else `rustc`.
+pub fn rustc() -> Process {
+    if let Some(r) = std::env::var_os("RUSTC") {
+        return Process::new(r);
+    }
+    if let Some(cargo) = std::env::var_os("CARGO") {
+        let beside = std::path::Path::new(&cargo).with_file_name("rustc");
+        if beside.is_file() {
+            return Process::new(beside);
+        }
+    }
+    Process::new("rustc")
+}
+
+fn probe_rustc(dir: &Utf8Path) -> (String, Option<String>, Option<Utf8PathBuf>) {
+    let vv = rustc().arg("-vV").cwd(dir).probe_stdout(LIMIT).unwrap_or_default();
+    let host = vv.lines().find_map(|l| l.strip_prefix("host: ")).unwrap_or("unknown").to_owned();
+    let version = vv.lines().next().map(str::to_owned);
+    let sysroot = rustc().args(["--print", "sysroot"]).cwd(dir).probe_stdout(LIMIT).map(Utf8PathBuf::from);
+    (host, version, sysroot)
+}
+
+fn toolchain_name(sysroot: &Utf8Path) -> Option<String> {
+    let parent = sysroot.parent()?;
+    (parent.file_name() == Some("toolchains")).then(|| sysroot.file_name().map(str::to_owned)).flatten()
+}
+
+fn installed_targets(sysroot: &Utf8Path) -> Vec<String> {
+    let Ok(entries) = sysroot.join("lib/rustlib").read_dir_utf8() else { return Vec::new() };
+    let mut out: Vec<String> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().join("lib").is_dir())
+        .map(|e| e.file_name().to_owned())
+        .collect();
+    out.sort();
+    out
+}
+
+fn probe_zig() -> Option<Zig> {
+    if let Some(path) = which("zig")
+        && let Some(version) = Process::new(&path).arg("version").probe_stdout(LIMIT)
+    {
+        return Some(Zig { path, version, from_python: false });
+    }
+    let python = which("python3")?;
+    let script = "import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))";
+    let path = Utf8PathBuf::from(Process::new(&python).args(["-c", script]).probe_stdout(LIMIT)?);
+    let version = Process::new(&path).arg("version").probe_stdout(LIMIT)?;
+    Some(Zig { path, version, from_python: true })
+}
+
+fn probe_engine() -> Option<String> {
+    for engine in ["docker", "podman"] {
+        if which(engine).is_some()
+            && Process::new(engine).args(["info", "--format", "{{.ServerVersion}}"]).probe_stdout(Duration::from_secs(3)).is_some_and(|v| !v.is_empty())
+        {
+            return Some(engine.to_owned());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qemu_arch_names() {
+        assert_eq!(qemu_arch("aarch64-unknown-linux-musl"), "aarch64");
+        assert_eq!(qemu_arch("armv7-unknown-linux-musleabihf"), "arm");
+        assert_eq!(qemu_arch("riscv64gc-unknown-linux-gnu"), "riscv64");
+    }
+
+    #[test]
+    fn toolchain_name_from_sysroot() {
+        assert_eq!(
+            toolchain_name("/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu".into()).as_deref(),
+            Some("stable-x86_64-unknown-linux-gnu")
+        );
+        assert_eq!(toolchain_name("/usr".into()), None);
+    }
+
+    #[test]
+    fn gnu_cross_gcc_is_never_a_musl_compiler() {
+        assert!(!known_c_compilers("aarch64-unknown-linux-musl").contains(&"aarch64-linux-gnu-gcc"));
+    }
+}

@@ -1,0 +1,515 @@
+//! The workspace as `cargo metadata` describes it, reduced to what we build: the
+//! selected packages, their binaries, and the configuration.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use anyhow::{Context as _, Result, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use cargo_metadata::{DependencyKind, Metadata, MetadataCommand, PackageId};
+
+use crate::cli::{FeatureArgs, ManifestArgs, SelectArgs};
+use crate::config::Config;
+use crate::process::Process;
+
+#[derive(Debug, Clone)]
+pub struct Workspace {
+    pub root: Utf8PathBuf,
+    /// Cargo's target dir as the workspace's own `.cargo/config.toml` sets it.
+    pub target_dir: Utf8PathBuf,
+    /// The manifest the user pointed at (or the root manifest).
+    pub manifest_path: Utf8PathBuf,
+    /// Name for workspace-wide artifacts: `archive-name` from config, else the root
+    /// package's name, else the root directory's name.
+    pub name: String,
+    /// The workspace's version: the root package's, else the one most selected packages share.
+    pub version: String,
+    pub config: Config,
+    /// Selected packages, in workspace order.
+    pub packages: Vec<Package>,
+    /// Binaries left out because their `required-features` are not enabled.
+    pub skipped: Vec<SkippedBin>,
+    /// Flags passed to every cargo call (`--locked`, `--offline`, `--frozen`).
+    pub cargo_flags: Vec<String>,
+    /// Feature flags as cargo takes them.
+    pub feature_flags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Package {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub manifest_path: Utf8PathBuf,
+    pub dir: Utf8PathBuf,
+    pub bins: Vec<String>,
+    pub readme: Option<Utf8PathBuf>,
+    pub license_file: Option<Utf8PathBuf>,
+    pub license: Option<String>,
+    pub repository: Option<String>,
+    pub config: Config,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedBin {
+    pub package: String,
+    pub bin: String,
+    pub missing_features: Vec<String>,
+}
+
+impl Workspace {
+    pub fn load(select: &SelectArgs) -> Result<Self> {
+        let manifest_path = locate_manifest(select.manifest.manifest_path.as_deref())?;
+        let dir = manifest_path.parent().expect("a manifest path has a parent").to_owned();
+        let cargo_flags = manifest_flags(&select.manifest);
+        let metadata = metadata(&manifest_path, &dir, &cargo_flags, &[], None, true)?;
+        let root = metadata.workspace_root.clone();
+        let root_manifest = root.join("Cargo.toml");
+
+        let ws_config = Config::from_metadata(
+            &metadata.workspace_metadata,
+            &root_manifest,
+            "[workspace.metadata.multiarch]",
+        )?;
+        // A root package's own table counts as workspace-wide; it fills what the
+        // workspace table leaves unset.
+        let root_pkg = metadata.root_package().map(|p| p.id.clone());
+        let mut config = ws_config;
+        let mut pkg_configs = HashMap::new();
+        for id in &metadata.workspace_members {
+            let p = &metadata[id];
+            let table = "[package.metadata.multiarch]";
+            let c = Config::from_metadata(&p.metadata, &p.manifest_path, table)?;
+            if Some(id) == root_pkg.as_ref() {
+                config = merge_root(config, &c);
+            } else if c.out_dir.is_some() || c.backend.is_some() || c.archive_name.is_some() {
+                let key = if c.out_dir.is_some() { "out-dir" } else if c.backend.is_some() { "backend" } else { "archive-name" };
+                bail!(
+                    "`{}`: key `{key}` in `{table}` applies to the whole workspace (hint: move it to `[workspace.metadata.multiarch]` in `{root_manifest}`)",
+                    p.manifest_path
+                );
+            }
+            pkg_configs.insert(id.clone(), c);
+        }
+
+        let selected = select_packages(&metadata, &manifest_path, select)?;
+        let feature_flags = feature_flags(&select.features);
+        let mut packages = Vec::new();
+        let mut skipped = Vec::new();
+        for id in selected {
+            let p = &metadata[&id];
+            let enabled = enabled_features(p, &select.features);
+            let mut bins = Vec::new();
+            for t in p.targets.iter().filter(|t| t.is_bin()) {
+                let missing: Vec<String> =
+                    t.required_features.iter().filter(|f| !enabled.contains(f.as_str())).cloned().collect();
+                if missing.is_empty() {
+                    bins.push(t.name.clone());
+                } else {
+                    skipped.push(SkippedBin { package: p.name.to_string(), bin: t.name.clone(), missing_features: missing });
+                }
+            }
+            packages.push(Package {
+                id: id.repr.clone(),
+                name: p.name.to_string(),
+                version: p.version.to_string(),
+                manifest_path: p.manifest_path.clone(),
+                dir: p.manifest_path.parent().expect("manifest has a parent").to_owned(),
+                bins,
+                readme: p.readme(),
+                license_file: p.license_file(),
+                license: p.license.clone(),
+                repository: p.repository.clone(),
+                config: pkg_configs.remove(&id).unwrap_or_default(),
+            });
+        }
+
+        // `--bin` narrows to the named binaries; each must exist among the selected packages.
+        if !select.bins.is_empty() {
+            for b in &select.bins {
+                if !packages.iter().any(|p| p.bins.contains(b)) {
+                    let available: Vec<String> = packages.iter().flat_map(|p| p.bins.iter().cloned()).collect();
+                    let skipped_note = skipped
+                        .iter()
+                        .find(|s| &s.bin == b)
+                        .map(|s| format!(" (`{b}` needs features {}: pass `--features {}`)", s.missing_features.join(", "), s.missing_features.join(",")))
+                        .unwrap_or_default();
+                    bail!(
+                        "no bin target named `{b}` in the selected packages{skipped_note}; available binaries: {}",
+                        if available.is_empty() { "none".to_owned() } else { available.join(", ") }
+                    );
+                }
+            }
+            for p in &mut packages {
+                p.bins.retain(|b| select.bins.contains(b));
+            }
+            skipped.retain(|s| select.bins.contains(&s.bin));
+        }
+        packages.retain(|p| !p.bins.is_empty());
+
+        if packages.is_empty() {
+            let names: Vec<String> = metadata.workspace_packages().iter().map(|p| p.name.to_string()).collect();
+            let mut msg = format!("no binaries to build in `{manifest_path}`: the selected packages have no `bin` targets");
+            if !skipped.is_empty() {
+                let s = &skipped[0];
+                msg.push_str(&format!(
+                    " (`{}` needs features {}: pass `--features {}`)",
+                    s.bin,
+                    s.missing_features.join(", "),
+                    s.missing_features.join(",")
+                ));
+            } else if metadata.workspace_packages().iter().any(|p| p.targets.iter().any(cargo_metadata::Target::is_bin)) {
+                msg.push_str(&format!(
+                    " (hint: select members with binaries via `-p NAME` or `--workspace`; members are {})",
+                    names.join(", ")
+                ));
+            } else {
+                msg.push_str(" (hint: add `src/main.rs` or a `[[bin]]` section to a package)");
+            }
+            bail!(msg);
+        }
+
+        let name = config
+            .archive_name
+            .clone()
+            .or_else(|| metadata.root_package().map(|p| p.name.to_string()))
+            .unwrap_or_else(|| root.file_name().unwrap_or("workspace").to_owned());
+        let version = metadata.root_package().map_or_else(|| most_common_version(&packages), |p| p.version.to_string());
+
+        Ok(Self {
+            root,
+            target_dir: select.targets.target_dir.clone().unwrap_or(metadata.target_directory.clone()),
+            manifest_path,
+            name,
+            version,
+            config,
+            packages,
+            skipped,
+            cargo_flags,
+            feature_flags,
+        })
+    }
+
+    /// Names of the packages in `target`'s resolved graph (from the selected packages,
+    /// through normal and build dependencies) that compile C: a `links` key, or a
+    /// build-dependency on `cc`, `cmake`, `bindgen`, `pkg-config` or `autotools`.
+    /// The graph is the one cargo resolves for that platform and these features.
+    pub fn c_code_packages(&self, triple: &str) -> Result<Vec<CCode>> {
+        let metadata = metadata(
+            &self.manifest_path,
+            &self.root,
+            &self.cargo_flags,
+            &self.feature_flags,
+            Some(triple),
+            false,
+        )?;
+        Ok(c_code_in_graph(&metadata, self.packages.iter().map(|p| p.id.as_str())))
+    }
+
+    pub fn bins(&self) -> impl Iterator<Item = (&Package, &str)> {
+        self.packages.iter().flat_map(|p| p.bins.iter().map(move |b| (p, b.as_str())))
+    }
+}
+
+/// Why a package counts as compiling C.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct CCode {
+    pub package: String,
+    /// `links = "sqlite3"` or `build-dependency cc`.
+    pub why: String,
+}
+
+const C_BUILD_DEPS: &[&str] = &["cc", "cmake", "bindgen", "pkg-config", "autotools"];
+
+fn c_code_in_graph<'a>(metadata: &Metadata, roots: impl Iterator<Item = &'a str>) -> Vec<CCode> {
+    let Some(resolve) = &metadata.resolve else { return Vec::new() };
+    let nodes: HashMap<&PackageId, &cargo_metadata::Node> = resolve.nodes.iter().map(|n| (&n.id, n)).collect();
+    let mut seen: BTreeSet<&PackageId> = BTreeSet::new();
+    let mut stack: Vec<&PackageId> =
+        roots.filter_map(|r| nodes.keys().find(|id| id.repr == r).copied()).collect();
+    let mut found = BTreeSet::new();
+    while let Some(id) = stack.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        let Some(node) = nodes.get(id) else { continue };
+        let pkg = &metadata[id];
+        if let Some(links) = &pkg.links {
+            found.insert(CCode { package: pkg.name.to_string(), why: format!("links = \"{links}\"") });
+        }
+        for dep in &node.deps {
+            let kinds = &dep.dep_kinds;
+            let is_build = kinds.iter().any(|k| k.kind == DependencyKind::Build);
+            let used = kinds.iter().any(|k| matches!(k.kind, DependencyKind::Normal | DependencyKind::Build));
+            if !used {
+                continue;
+            }
+            let dep_name = metadata[&dep.pkg].name.to_string();
+            if is_build && C_BUILD_DEPS.contains(&dep_name.as_str()) {
+                found.insert(CCode { package: pkg.name.to_string(), why: format!("build-dependency `{dep_name}`") });
+            }
+            stack.push(&dep.pkg);
+        }
+    }
+    found.into_iter().collect()
+}
+
+/// The Cargo.toml to use: `--manifest-path`, else the nearest one from the current
+/// directory up, as cargo finds it.
+fn locate_manifest(given: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let cwd = Utf8PathBuf::try_from(cwd).context("the current directory is not valid UTF-8")?;
+    if let Some(p) = given {
+        let p = if p.is_absolute() { p.to_owned() } else { cwd.join(p) };
+        if p.file_name() != Some("Cargo.toml") {
+            bail!("the manifest path `{p}` must end in `Cargo.toml`");
+        }
+        if !p.is_file() {
+            bail!("manifest path `{p}` does not exist (hint: pass `--manifest-path path/to/Cargo.toml`)");
+        }
+        return Ok(normalize(&p));
+    }
+    for dir in cwd.ancestors() {
+        let candidate = dir.join("Cargo.toml");
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    bail!("could not find `Cargo.toml` in `{cwd}` or any parent directory (hint: run inside a Rust workspace or pass `--manifest-path path/to/Cargo.toml`)")
+}
+
+/// Removes `.` and `..` components without touching the file system's links.
+fn normalize(p: &Utf8Path) -> Utf8PathBuf {
+    let mut out = Utf8PathBuf::new();
+    for c in p.components() {
+        match c {
+            camino::Utf8Component::CurDir => {}
+            camino::Utf8Component::ParentDir => {
+                out.pop();
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn manifest_flags(m: &ManifestArgs) -> Vec<String> {
+    let mut flags = Vec::new();
+    if m.locked {
+        flags.push("--locked".to_owned());
+    }
+    if m.offline {
+        flags.push("--offline".to_owned());
+    }
+    if m.frozen {
+        flags.push("--frozen".to_owned());
+    }
+    flags
+}
+
+pub fn feature_flags(f: &FeatureArgs) -> Vec<String> {
+    let mut flags = Vec::new();
+    if f.all_features {
+        flags.push("--all-features".to_owned());
+    }
+    if f.no_default_features {
+        flags.push("--no-default-features".to_owned());
+    }
+    let list = requested_features(f);
+    if !list.is_empty() {
+        flags.push("--features".to_owned());
+        flags.push(list.join(","));
+    }
+    flags
+}
+
+fn requested_features(f: &FeatureArgs) -> Vec<String> {
+    f.features
+        .iter()
+        .flat_map(|s| s.split([',', ' ']))
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Runs `cargo metadata` in the workspace directory (so the workspace's own
+/// `.cargo/config.toml` and `rust-toolchain.toml` apply, as they do for cargo itself).
+fn metadata(
+    manifest: &Utf8Path,
+    cwd: &Utf8Path,
+    cargo_flags: &[String],
+    feature_flags: &[String],
+    filter_platform: Option<&str>,
+    no_deps: bool,
+) -> Result<Metadata> {
+    let mut p = Process::cargo()
+        .args(["metadata", "--format-version", "1", "--manifest-path"])
+        .arg(manifest)
+        .args(cargo_flags)
+        .args(feature_flags)
+        .cwd(cwd);
+    if no_deps {
+        p = p.arg("--no-deps");
+    }
+    if let Some(t) = filter_platform {
+        p = p.args(["--filter-platform", t]);
+    }
+    let out = p.output().context("could not read the workspace")?;
+    let stdout = String::from_utf8(out.stdout).with_context(|| format!("`{p}` printed invalid UTF-8"))?;
+    MetadataCommand::parse(stdout).with_context(|| format!("could not parse the output of `{p}`"))
+}
+
+/// Package selection exactly as cargo does it.
+fn select_packages(metadata: &Metadata, manifest: &Utf8Path, select: &SelectArgs) -> Result<Vec<PackageId>> {
+    let members = &metadata.workspace_members;
+    if !select.exclude.is_empty() && !select.workspace {
+        bail!("`--exclude` can only be used together with `--workspace`");
+    }
+    if !select.packages.is_empty() {
+        let mut out = Vec::new();
+        for spec in &select.packages {
+            let matched: Vec<&PackageId> = members.iter().filter(|id| spec_matches(spec, &metadata[*id])).collect();
+            if matched.is_empty() {
+                let names: Vec<String> = members.iter().map(|id| metadata[id].name.to_string()).collect();
+                bail!(
+                    "package ID specification `{spec}` did not match any packages in the workspace; members are: {}",
+                    names.join(", ")
+                );
+            }
+            for id in matched {
+                if !out.contains(id) {
+                    out.push(id.clone());
+                }
+            }
+        }
+        return Ok(out);
+    }
+    if select.workspace {
+        for spec in &select.exclude {
+            if !members.iter().any(|id| spec_matches(spec, &metadata[id])) {
+                // cargo warns and carries on; so do we.
+                eprintln!("warning: excluded package(s) `{spec}` not found in workspace `{}`", metadata.workspace_root);
+            }
+        }
+        return Ok(members
+            .iter()
+            .filter(|id| !select.exclude.iter().any(|spec| spec_matches(spec, &metadata[*id])))
+            .cloned()
+            .collect());
+    }
+    // A member's own manifest (not the root's) selects that member, as in cargo.
+    if let Some(id) = members.iter().find(|id| metadata[*id].manifest_path == manifest) {
+        return Ok(vec![id.clone()]);
+    }
+    if metadata.workspace_default_members.is_available() {
+        return Ok(metadata.workspace_default_members.to_vec());
+    }
+    Ok(metadata.root_package().map_or_else(|| members.clone(), |p| vec![p.id.clone()]))
+}
+
+/// `name`, `name@version`, a glob over names (`a*`), or a full package id.
+fn spec_matches(spec: &str, p: &cargo_metadata::Package) -> bool {
+    if spec == p.id.repr {
+        return true;
+    }
+    let (name, version) = spec.split_once('@').map_or((spec, None), |(n, v)| (n, Some(v)));
+    let name_ok = if name.contains(['*', '?']) { glob_match(name, &p.name) } else { name == p.name.as_str() };
+    name_ok && version.is_none_or(|v| p.version.to_string().starts_with(v))
+}
+
+/// A small glob: `*` any run, `?` one character. Enough for `-p 'svc-*'`.
+pub fn glob_match(pattern: &str, s: &str) -> bool {
+    let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), s.chars().collect());
+    let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
+    while si < s.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
+            pi += 1;
+            si += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = si;
+            pi += 1;
+        } else if let Some(st) = star {
+            pi = st + 1;
+            mark += 1;
+            si = mark;
+        } else {
+            return false;
+        }
+    }
+    while pi < p.len() && p[pi] == '*' {
+        pi += 1;
+    }
+    pi == p.len()
+}
+
+/// The features enabled on a package by the flags, closed over its feature table.
+fn enabled_features(p: &cargo_metadata::Package, f: &FeatureArgs) -> BTreeSet<String> {
+    if f.all_features {
+        return p.features.keys().cloned().collect();
+    }
+    let mut todo: Vec<String> = Vec::new();
+    if !f.no_default_features && p.features.contains_key("default") {
+        todo.push("default".to_owned());
+    }
+    for req in requested_features(f) {
+        match req.split_once('/') {
+            Some((pkg, feat)) if pkg == p.name.as_str() => todo.push(feat.to_owned()),
+            Some(_) => {}
+            None => todo.push(req),
+        }
+    }
+    let mut enabled = BTreeSet::new();
+    while let Some(feat) = todo.pop() {
+        if !enabled.insert(feat.clone()) {
+            continue;
+        }
+        for item in p.features.get(&feat).into_iter().flatten() {
+            // `dep:x` enables a dependency, not a feature; `x/y` and `x?/y` name a
+            // dependency's feature and, without `?`, also the implicit feature `x`.
+            if item.starts_with("dep:") {
+                continue;
+            }
+            let name = match item.split_once('/') {
+                Some((dep, _)) if dep.ends_with('?') => continue,
+                Some((dep, _)) => dep,
+                None => item.as_str(),
+            };
+            if p.features.contains_key(name) {
+                todo.push(name.to_owned());
+            }
+        }
+    }
+    enabled
+}
+
+fn merge_root(ws: Config, pkg: &Config) -> Config {
+    Config {
+        targets: ws.targets.or_else(|| pkg.targets.clone()),
+        out_dir: ws.out_dir.or_else(|| pkg.out_dir.clone()),
+        backend: ws.backend.or(pkg.backend),
+        include: if ws.include.is_empty() { pkg.include.clone() } else { ws.include },
+        archive_name: ws.archive_name.or_else(|| pkg.archive_name.clone()),
+        image: if ws.image == crate::config::ImageConfig::default() { pkg.image.clone() } else { ws.image },
+    }
+}
+
+fn most_common_version(packages: &[Package]) -> String {
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for p in packages {
+        *counts.entry(p.version.as_str()).or_default() += 1;
+    }
+    counts.into_iter().max_by_key(|(_, n)| *n).map_or_else(|| "0.0.0".to_owned(), |(v, _)| v.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob() {
+        assert!(glob_match("svc-*", "svc-api"));
+        assert!(glob_match("a?c", "abc"));
+        assert!(!glob_match("a*", "ba"));
+        assert!(glob_match("*", ""));
+    }
+}
