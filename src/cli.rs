@@ -62,11 +62,15 @@ impl Color {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show which binaries would be built for which targets, with which backend and why
-    #[command(after_help = "Example:\n  cargo multiarch plan --platform linux/amd64,linux/arm64 --format json")]
+    #[command(
+        after_help = "Example:\n  cargo multiarch plan --platform linux/amd64,linux/arm64 --format json"
+    )]
     Plan(PlanArgs),
 
     /// Check that the tools for the selected targets are installed, and say how to fix what is missing
-    #[command(after_help = "Example:\n  cargo multiarch doctor --target aarch64-unknown-linux-musl")]
+    #[command(
+        after_help = "Example:\n  cargo multiarch doctor --target aarch64-unknown-linux-musl"
+    )]
     Doctor(DoctorArgs),
 }
 
@@ -155,7 +159,7 @@ pub struct FeatureArgs {
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Targets and Output")]
 pub struct TargetArgs {
-    /// Rust target triple to build for (repeatable or a comma list) [default: x86_64- and aarch64-unknown-linux-musl]
+    /// Rust target triple to build for (repeatable or a comma list) [default: `x86_64-unknown-linux-musl`, `aarch64-unknown-linux-musl`]
     #[arg(long = "target", value_name = "TRIPLE")]
     pub targets: Vec<String>,
 
@@ -253,7 +257,9 @@ mod tests {
             "-vv",
         ])
         .unwrap();
-        let Command::Plan(plan) = cli.command else { panic!("not plan") };
+        let Command::Plan(plan) = cli.command else {
+            panic!("not plan")
+        };
         assert_eq!(plan.select.packages, ["alpha"]);
         assert_eq!(plan.select.targets.targets.len(), 1);
         assert_eq!(plan.format, Format::Json);

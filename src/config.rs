@@ -41,18 +41,43 @@ pub struct ImageConfig {
     pub combined: Option<bool>,
 }
 
-const KEYS: &[&str] = &["targets", "out-dir", "backend", "include", "archive-name", "image"];
-const IMAGE_KEYS: &[&str] =
-    &["name", "bin-dir", "entrypoint", "cmd", "env", "labels", "user", "workdir", "files", "combined"];
+const KEYS: &[&str] = &[
+    "targets",
+    "out-dir",
+    "backend",
+    "include",
+    "archive-name",
+    "image",
+];
+const IMAGE_KEYS: &[&str] = &[
+    "name",
+    "bin-dir",
+    "entrypoint",
+    "cmd",
+    "env",
+    "labels",
+    "user",
+    "workdir",
+    "files",
+    "combined",
+];
 
 impl Config {
     /// Reads `metadata.multiarch` out of a package's or the workspace's `metadata`
     /// value. `table` names it for messages (`[workspace.metadata.multiarch]`).
     pub fn from_metadata(metadata: &Value, manifest: &Utf8Path, table: &str) -> Result<Self> {
-        let Some(value) = metadata.get("multiarch") else { return Ok(Self::default()) };
-        let at = |key: &str| Field { manifest, table, key: key.to_owned() };
+        let Some(value) = metadata.get("multiarch") else {
+            return Ok(Self::default());
+        };
+        let at = |key: &str| Field {
+            manifest,
+            table,
+            key: key.to_owned(),
+        };
         let Some(map) = value.as_object() else {
-            bail!("`{manifest}`: `{table}` must be a table (hint: write it as `{table}` followed by `key = value` lines)");
+            bail!(
+                "`{manifest}`: `{table}` must be a table (hint: write it as `{table}` followed by `key = value` lines)"
+            );
         };
         let mut config = Self::default();
         for (key, value) in map {
@@ -67,7 +92,11 @@ impl Config {
                         "cargo" => BackendChoice::Cargo,
                         "zig" => BackendChoice::Zig,
                         "cross" => BackendChoice::Cross,
-                        _ => return Err(f.error(&format!("unknown backend `{s}`; expected one of auto, cargo, zig, cross"))),
+                        _ => {
+                            return Err(f.error(&format!(
+                                "unknown backend `{s}`; expected one of auto, cargo, zig, cross"
+                            )));
+                        }
                     });
                 }
                 "include" => config.include = f.strings(value)?,
@@ -88,13 +117,19 @@ impl ImageConfig {
         };
         let mut image = Self::default();
         for (key, value) in map {
-            let f = Field { manifest, table: &table, key: key.clone() };
+            let f = Field {
+                manifest,
+                table: &table,
+                key: key.clone(),
+            };
             match key.as_str() {
                 "name" => image.name = Some(f.string(value)?),
                 "bin-dir" => {
                     let dir = f.string(value)?;
                     if !dir.starts_with('/') {
-                        return Err(f.error("must be an absolute path inside the image, e.g. \"/usr/local/bin\""));
+                        return Err(f.error(
+                            "must be an absolute path inside the image, e.g. \"/usr/local/bin\"",
+                        ));
                     }
                     image.bin_dir = Some(dir);
                 }
@@ -103,7 +138,9 @@ impl ImageConfig {
                 "env" => {
                     image.env = f.strings(value)?;
                     if let Some(bad) = image.env.iter().find(|e| !e.contains('=')) {
-                        return Err(f.error(&format!("entry `{bad}` is not of the form `NAME=value`")));
+                        return Err(
+                            f.error(&format!("entry `{bad}` is not of the form `NAME=value`"))
+                        );
                     }
                 }
                 "labels" => image.labels = f.string_map(value)?,
@@ -112,7 +149,9 @@ impl ImageConfig {
                 "files" => {
                     image.files = f.string_map(value)?;
                     if let Some(bad) = image.files.keys().find(|k| !k.starts_with('/')) {
-                        return Err(f.error(&format!("destination `{bad}` must be an absolute path inside the image")));
+                        return Err(f.error(&format!(
+                            "destination `{bad}` must be an absolute path inside the image"
+                        )));
                     }
                 }
                 "combined" => image.combined = Some(f.bool(value)?),
@@ -131,7 +170,12 @@ struct Field<'a> {
 
 impl Field<'_> {
     fn error(&self, what: &str) -> anyhow::Error {
-        anyhow::anyhow!("`{}`: key `{}` in `{}` {what}", self.manifest, self.key, self.table)
+        anyhow::anyhow!(
+            "`{}`: key `{}` in `{}` {what}",
+            self.manifest,
+            self.key,
+            self.table
+        )
     }
 
     fn unknown(&self, known: &[&str]) -> anyhow::Error {
@@ -158,7 +202,9 @@ impl Field<'_> {
     }
 
     fn string(&self, v: &Value) -> Result<String> {
-        v.as_str().map(str::to_owned).ok_or_else(|| self.type_error("a string", v))
+        v.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| self.type_error("a string", v))
     }
 
     fn bool(&self, v: &Value) -> Result<bool> {
@@ -168,14 +214,28 @@ impl Field<'_> {
     fn strings(&self, v: &Value) -> Result<Vec<String>> {
         let want = "an array of strings";
         let items = v.as_array().ok_or_else(|| self.type_error(want, v))?;
-        items.iter().map(|i| i.as_str().map(str::to_owned).ok_or_else(|| self.type_error(want, v))).collect()
+        items
+            .iter()
+            .map(|i| {
+                i.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| self.type_error(want, v))
+            })
+            .collect()
     }
 
     fn string_map(&self, v: &Value) -> Result<BTreeMap<String, String>> {
         let want = "a table of strings";
         let map = v.as_object().ok_or_else(|| self.type_error(want, v))?;
         map.iter()
-            .map(|(k, i)| Ok((k.clone(), i.as_str().map(str::to_owned).ok_or_else(|| self.type_error(want, v))?)))
+            .map(|(k, i)| {
+                Ok((
+                    k.clone(),
+                    i.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| self.type_error(want, v))?,
+                ))
+            })
             .collect()
     }
 }
@@ -185,13 +245,17 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn parse(v: Value) -> Result<Config> {
-        Config::from_metadata(&json!({ "multiarch": v }), "/w/Cargo.toml".into(), "[workspace.metadata.multiarch]")
+    fn parse(v: &Value) -> Result<Config> {
+        Config::from_metadata(
+            &json!({ "multiarch": v }),
+            "/w/Cargo.toml".into(),
+            "[workspace.metadata.multiarch]",
+        )
     }
 
     #[test]
     fn reads_every_key() {
-        let c = parse(json!({
+        let c = parse(&json!({
             "targets": ["aarch64-unknown-linux-musl"],
             "out-dir": "dist",
             "backend": "zig",
@@ -210,24 +274,43 @@ mod tests {
 
     #[test]
     fn absent_table_is_default() {
-        assert_eq!(Config::from_metadata(&Value::Null, "/w/Cargo.toml".into(), "x").unwrap(), Config::default());
+        assert_eq!(
+            Config::from_metadata(&Value::Null, "/w/Cargo.toml".into(), "x").unwrap(),
+            Config::default()
+        );
     }
 
     #[test]
     fn unknown_key_names_file_and_key() {
-        let e = parse(json!({"targetz": []})).unwrap_err().to_string();
-        assert!(e.contains("`/w/Cargo.toml`: unknown key `targetz` in `[workspace.metadata.multiarch]`"), "{e}");
-        let e = parse(json!({"image": {"entry": []}})).unwrap_err().to_string();
-        assert!(e.contains("unknown key `entry` in `[workspace.metadata.multiarch].image`"), "{e}");
+        let e = parse(&json!({"targetz": []})).unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "`/w/Cargo.toml`: unknown key `targetz` in `[workspace.metadata.multiarch]`"
+            ),
+            "{e}"
+        );
+        let e = parse(&json!({"image": {"entry": []}}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown key `entry` in `[workspace.metadata.multiarch].image`"),
+            "{e}"
+        );
     }
 
     #[test]
     fn wrong_type_names_the_key() {
-        let e = parse(json!({"targets": "aarch64-unknown-linux-musl"})).unwrap_err().to_string();
+        let e = parse(&json!({"targets": "aarch64-unknown-linux-musl"}))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("key `targets` in `[workspace.metadata.multiarch]` must be an array of strings, found a string"), "{e}");
-        let e = parse(json!({"backend": "docker"})).unwrap_err().to_string();
+        let e = parse(&json!({"backend": "docker"}))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("unknown backend `docker`"), "{e}");
-        let e = parse(json!({"image": {"env": ["NOEQ"]}})).unwrap_err().to_string();
+        let e = parse(&json!({"image": {"env": ["NOEQ"]}}))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("`NOEQ` is not of the form"), "{e}");
     }
 }

@@ -28,27 +28,50 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
     out.push(Check {
         name: "rustc".into(),
         ok: rustc.is_some(),
-        detail: rustc.map_or_else(|| "not found".into(), |v| format!("{v} (host {})", probes.host)),
+        detail: rustc.map_or_else(
+            || "not found".into(),
+            |v| format!("{v} (host {})", probes.host),
+        ),
         fix: Some("curl https://sh.rustup.rs -sSf | sh   # or your distribution's rustup".into()),
         required: true,
     });
     out.push(Check {
         name: "rustup".into(),
         ok: probes.rustup.is_some(),
-        detail: probes.rustup.as_ref().map_or_else(|| "not found: missing rust-std cannot be installed automatically".into(), |p| format!("{p}, toolchain {}", probes.toolchain.as_deref().unwrap_or("(not a rustup toolchain)"))),
+        detail: probes.rustup.as_ref().map_or_else(
+            || "not found: missing rust-std cannot be installed automatically".into(),
+            |p| {
+                format!(
+                    "{p}, toolchain {}",
+                    probes
+                        .toolchain
+                        .as_deref()
+                        .unwrap_or("(not a rustup toolchain)")
+                )
+            },
+        ),
         fix: Some("curl https://sh.rustup.rs -sSf | sh".into()),
         required: false,
     });
-    let backend_of = |t: &Target| plan.and_then(|p| p.targets.iter().find(|tp| &tp.target == t)).and_then(|tp| tp.backend);
+    let backend_of = |t: &Target| {
+        plan.and_then(|p| p.targets.iter().find(|tp| &tp.target == t))
+            .and_then(|tp| tp.backend)
+    };
     let zig_needed = targets.iter().any(|t| backend_of(t) == Some(Backend::Zig));
-    let cross_needed = targets.iter().any(|t| backend_of(t) == Some(Backend::Cross));
+    let cross_needed = targets
+        .iter()
+        .any(|t| backend_of(t) == Some(Backend::Cross));
     for t in targets {
         let triple = t.triple();
         let std_ok = probes.has_rust_std(t) || probes.is_host(t);
         out.push(Check {
             name: format!("rust-std {triple}"),
             ok: std_ok,
-            detail: if std_ok { "installed".into() } else { "not installed (build installs it unless --no-install)".into() },
+            detail: if std_ok {
+                "installed".into()
+            } else {
+                "not installed (build installs it unless --no-install)".into()
+            },
             fix: Some(probes.rustup_add_command(triple)),
             required: probes.rustup.is_none(),
         });
@@ -56,7 +79,11 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
             out.push(Check {
                 name: format!("backend {triple}"),
                 ok: tp.backend.is_some(),
-                detail: format!("{}: {}", tp.backend.map_or("none", Backend::as_str), tp.reason),
+                detail: format!(
+                    "{}: {}",
+                    tp.backend.map_or("none", Backend::as_str),
+                    tp.reason
+                ),
                 fix: tp.fix.clone(),
                 required: true,
             });
@@ -67,7 +94,13 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
                 name: format!("C compiler {triple}"),
                 ok: cc.is_some() || probes.zig_ready(),
                 detail: cc.map_or_else(
-                    || if probes.zig_ready() { "zig (crates that compile C build with cargo-zigbuild)".into() } else { "none: crates that compile C cannot be built".into() },
+                    || {
+                        if probes.zig_ready() {
+                            "zig (crates that compile C build with cargo-zigbuild)".into()
+                        } else {
+                            "none: crates that compile C cannot be built".into()
+                        }
+                    },
                     |c| format!("`{}` (from {})", c.command, c.source),
                 ),
                 fix: Some(if triple.starts_with("x86_64") {
@@ -84,7 +117,18 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
         ok: probes.zig.is_some(),
         detail: probes.zig.as_ref().map_or_else(
             || "not found on PATH nor as `python3 -m ziglang`".into(),
-            |z| format!("{} ({}{})", z.version, z.path, if z.from_python { ", from the ziglang Python package" } else { "" }),
+            |z| {
+                format!(
+                    "{} ({}{})",
+                    z.version,
+                    z.path,
+                    if z.from_python {
+                        ", from the ziglang Python package"
+                    } else {
+                        ""
+                    }
+                )
+            },
         ),
         fix: Some("pip install ziglang".into()),
         required: zig_needed,
@@ -92,31 +136,51 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
     out.push(Check {
         name: "cargo-zigbuild".into(),
         ok: probes.cargo_zigbuild.is_some(),
-        detail: probes.cargo_zigbuild.as_ref().map_or_else(|| "not found on PATH".into(), ToString::to_string),
+        detail: probes
+            .cargo_zigbuild
+            .as_ref()
+            .map_or_else(|| "not found on PATH".into(), ToString::to_string),
         fix: Some("pip install cargo-zigbuild".into()),
         required: zig_needed,
     });
     out.push(Check {
         name: "cross".into(),
         ok: probes.cross.is_some(),
-        detail: probes.cross.as_ref().map_or_else(|| "not found on PATH (only needed without zig)".into(), ToString::to_string),
+        detail: probes.cross.as_ref().map_or_else(
+            || "not found on PATH (only needed without zig)".into(),
+            ToString::to_string,
+        ),
         fix: Some("cargo install cross --locked".into()),
         required: cross_needed,
     });
     out.push(Check {
         name: "container engine".into(),
         ok: probes.engine.is_some(),
-        detail: probes.engine.clone().map_or_else(|| "no docker or podman daemon answers (only cross needs one)".into(), |e| format!("`{e} info` answers")),
+        detail: probes.engine.clone().map_or_else(
+            || "no docker or podman daemon answers (only cross needs one)".into(),
+            |e| format!("`{e} info` answers"),
+        ),
         fix: Some("start docker (`sudo systemctl start docker`) or install podman".into()),
         required: cross_needed,
     });
-    for t in targets.iter().filter(|t| t.is_linux() && t.info.platform.arch != host_arch(&probes.host)) {
+    for t in targets
+        .iter()
+        .filter(|t| t.is_linux() && t.info.platform.arch != host_arch(&probes.host))
+    {
         let arch = crate::probe::qemu_arch(t.triple());
         let q = probes.qemu_for(t);
         out.push(Check {
             name: format!("qemu-{arch}"),
             ok: q.is_some(),
-            detail: q.map_or_else(|| format!("not found: `verify --run` cannot run {} binaries here", t.platform()), ToString::to_string),
+            detail: q.map_or_else(
+                || {
+                    format!(
+                        "not found: `verify --run` cannot run {} binaries here",
+                        t.platform()
+                    )
+                },
+                ToString::to_string,
+            ),
             fix: Some("sudo apt-get install qemu-user".into()),
             required: false,
         });
@@ -134,7 +198,13 @@ pub fn report(shell: &Shell, checks: &[Check]) -> Result<bool> {
     let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
     let mut all_ok = true;
     for c in checks {
-        let mark = if c.ok { "ok" } else if c.required { "MISSING" } else { "missing" };
+        let mark = if c.ok {
+            "ok"
+        } else if c.required {
+            "MISSING"
+        } else {
+            "missing"
+        };
         let mut line = format!("{mark:<7}  {:<width$}  {}", c.name, c.detail);
         if !c.ok
             && let Some(fix) = &c.fix

@@ -45,27 +45,47 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let ws = match Workspace::load(&args.select) {
                 Ok(ws) => Some(ws),
                 Err(e) if args.select.manifest.manifest_path.is_none() => {
-                    shell.note(format!("no workspace to plan for ({e:#}); checking tools only"));
+                    shell.note(format!(
+                        "no workspace to plan for ({e:#}); checking tools only"
+                    ));
                     None
                 }
                 Err(e) => return Err(e),
             };
-            let dir = ws.as_ref().map_or_else(|| camino::Utf8PathBuf::from("."), |w| w.root.clone());
+            let dir = ws
+                .as_ref()
+                .map_or_else(|| camino::Utf8PathBuf::from("."), |w| w.root.clone());
             let probes = Probes::run(&dir);
-            let plan = ws.map(|ws| Plan::new(&args.select, ws, &probes)).transpose()?;
-            let targets = match &plan {
-                Some(p) => p.targets.iter().map(|t| t.target.clone()).collect(),
-                None => {
-                    let t = platform::resolve(&args.select.targets.targets, &args.select.targets.platforms)?;
+            let plan = ws
+                .map(|ws| Plan::new(&args.select, ws, &probes))
+                .transpose()?;
+            let targets = if let Some(p) = &plan {
+                p.targets.iter().map(|t| t.target.clone()).collect()
+            } else {
+                {
+                    let t = platform::resolve(
+                        &args.select.targets.targets,
+                        &args.select.targets.platforms,
+                    )?;
                     if t.is_empty() {
-                        platform::resolve(&platform::DEFAULT_TARGETS.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(), &[])?
+                        platform::resolve(
+                            &platform::DEFAULT_TARGETS
+                                .iter()
+                                .map(|s| (*s).to_owned())
+                                .collect::<Vec<_>>(),
+                            &[],
+                        )?
                     } else {
                         t
                     }
                 }
             };
             let checks = doctor::checks(&probes, &targets, plan.as_ref());
-            Ok(if doctor::report(&shell, &checks)? { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if doctor::report(&shell, &checks)? {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }

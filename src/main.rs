@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
-use clap::Parser as _;
 use cargo_multiarch::cli::Cargo;
+use clap::Parser as _;
 
 fn main() -> ExitCode {
     let Cargo::Multiarch(cli) = Cargo::parse();

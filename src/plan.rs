@@ -52,6 +52,9 @@ pub struct TargetPlan {
     pub c_code: Vec<CCode>,
     /// rust-std is missing and will be installed with rustup before building.
     pub install_rust_std: bool,
+    /// The linker cargo is told to use (`rust-lld` for non-host-arch musl), if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub linker: Option<String>,
     /// The command that would fix a missing backend, when `backend` is None.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
@@ -104,6 +107,8 @@ pub struct Plan {
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
     pub is_host: bool,
+    /// The target's CPU is the host's (`x86_64` musl on an `x86_64` gnu host): the host `cc` links it.
+    pub host_arch: bool,
     pub has_rust_std: bool,
     pub rustup: bool,
     pub c_code: Vec<CCode>,
@@ -119,6 +124,7 @@ impl Facts {
     pub fn gather(target: &Target, c_code: Vec<CCode>, probes: &Probes) -> Self {
         Self {
             is_host: probes.is_host(target),
+            host_arch: probes.host.split('-').next() == target.triple().split('-').next(),
             has_rust_std: probes.has_rust_std(target),
             rustup: probes.rustup.is_some(),
             c_code,
@@ -133,7 +139,14 @@ impl Facts {
 /// The backend for one target: DESIGN.md's order (cargo, zig, cross), or the forced one.
 pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -> TargetPlan {
     let triple = target.triple();
-    let c_list = || facts.c_code.iter().map(|c| format!("{} ({})", c.package, c.why)).collect::<Vec<_>>().join(", ");
+    let c_list = || {
+        facts
+            .c_code
+            .iter()
+            .map(|c| format!("{} ({})", c.package, c.why))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut plan = TargetPlan {
         target: target.clone(),
         platform: target.platform(),
@@ -142,11 +155,15 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
         fallbacks: Vec::new(),
         c_code: facts.c_code.clone(),
         install_rust_std: !facts.has_rust_std && !facts.is_host,
+        linker: None,
         fix: None,
     };
     if plan.install_rust_std && !facts.rustup {
-        plan.reason = format!("rust-std for `{triple}` is not installed and rustup is not available");
-        plan.fix = Some(format!("install rust-std for {triple} into your toolchain's sysroot (with rustup: `rustup target add {triple}`)"));
+        plan.reason =
+            format!("rust-std for `{triple}` is not installed and rustup is not available");
+        plan.fix = Some(format!(
+            "install rust-std for {triple} into your toolchain's sysroot (with rustup: `rustup target add {triple}`)"
+        ));
         return plan;
     }
     if let Some((backend, source)) = forced {
@@ -157,23 +174,65 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
 
     // Can plain cargo build it, and why (not)?
     let (cargo_ok, why) = if target.has_glibc_suffix() {
-        (false, format!("glibc version `{}` needs zig", target.requested.trim_start_matches(triple)))
+        (
+            false,
+            format!(
+                "glibc version `{}` needs zig",
+                target.requested.trim_start_matches(triple)
+            ),
+        )
     } else if facts.is_host {
         (true, "host target".to_owned())
     } else if !target.is_linux() && target.platform().os == "darwin" {
-        (false, "linking for macOS needs zig and a macOS SDK (`SDKROOT`)".to_owned())
+        (
+            false,
+            "linking for macOS needs zig and a macOS SDK (`SDKROOT`)".to_owned(),
+        )
     } else if target.is_musl() {
+        let links = if facts.host_arch {
+            "the host `cc`"
+        } else {
+            "rust-lld"
+        };
         match (&facts.c_code.is_empty(), &facts.c_compiler) {
-            (true, _) => (true, "no C code in the dependency graph; links with rust-lld".to_owned()),
-            (false, Some((cc, source))) => (true, format!("C code in {}; C compiler `{cc}` (from {source})", c_list())),
-            (false, None) => (false, format!("C code in {} and no musl C compiler for `{triple}`", c_list())),
+            (true, _) => (
+                true,
+                format!("no C code in the dependency graph; links with {links}"),
+            ),
+            (false, Some((cc, source))) => (
+                true,
+                format!("C code in {}; C compiler `{cc}` (from {source})", c_list()),
+            ),
+            (false, None) => (
+                false,
+                format!(
+                    "C code in {} and no musl C compiler for `{triple}`",
+                    c_list()
+                ),
+            ),
         }
     } else {
-        match (&facts.cross_linker, facts.c_code.is_empty(), &facts.c_compiler) {
+        match (
+            &facts.cross_linker,
+            facts.c_code.is_empty(),
+            &facts.c_compiler,
+        ) {
             (None, _, _) => (false, format!("no linker for `{triple}`")),
-            (Some(l), true, _) => (true, format!("no C code in the dependency graph; links with `{l}`")),
-            (Some(l), false, Some((cc, _))) => (true, format!("C code in {}; C compiler `{cc}`, links with `{l}`", c_list())),
-            (Some(_), false, None) => (false, format!("C code in {} and no C compiler for `{triple}`", c_list())),
+            (Some(l), true, _) => (
+                true,
+                format!("no C code in the dependency graph; links with `{l}`"),
+            ),
+            (Some(l), false, Some((cc, _))) => (
+                true,
+                format!(
+                    "C code in {}; C compiler `{cc}`, links with `{l}`",
+                    c_list()
+                ),
+            ),
+            (Some(_), false, None) => (
+                false,
+                format!("C code in {} and no C compiler for `{triple}`", c_list()),
+            ),
         }
     };
 
@@ -187,17 +246,24 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
     if facts.cross_ready {
         order.push(Backend::Cross);
     }
-    match order.first().copied() {
-        Some(b) => {
+    if let Some(b) = order.first().copied() {
+        {
             plan.backend = Some(b);
             plan.reason = match b {
                 Backend::Cargo => why,
                 Backend::Zig => format!("{why}; zig compiles C and links"),
-                Backend::Cross => format!("{why}; zig not found, so cross (in a {} container)", "docker/podman"),
+                Backend::Cross => format!(
+                    "{why}; zig not found, so cross (in a {} container)",
+                    "docker/podman"
+                ),
             };
             plan.fallbacks = order[1..].to_vec();
+            if b == Backend::Cargo && target.is_musl() && !facts.is_host && !facts.host_arch {
+                plan.linker = Some("rust-lld".to_owned());
+            }
         }
-        None => {
+    } else {
+        {
             plan.reason = format!("{why}; neither zig nor cross is available");
             plan.fix = Some("pip install cargo-zigbuild   # brings cargo-zigbuild and zig (the ziglang package)".to_owned());
         }
@@ -211,7 +277,13 @@ impl Plan {
         let default_targets = || -> Result<Vec<Target>> {
             match &workspace.config.targets {
                 Some(list) => platform::resolve(list, &[]),
-                None => platform::resolve(&platform::DEFAULT_TARGETS.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(), &[]),
+                None => platform::resolve(
+                    &platform::DEFAULT_TARGETS
+                        .iter()
+                        .map(|s| (*s).to_owned())
+                        .collect::<Vec<_>>(),
+                    &[],
+                ),
             }
         };
         let ws_targets = default_targets()?;
@@ -236,8 +308,16 @@ impl Plan {
         }
         platform::check_distinct_platforms(&all)?;
 
-        let forced = select.targets.backend.or(workspace.config.backend).filter(|b| *b != BackendChoice::Auto);
-        let forced_source = if select.targets.backend.is_some() { "--backend" } else { "`backend` in [metadata.multiarch]" };
+        let forced = select
+            .targets
+            .backend
+            .or(workspace.config.backend)
+            .filter(|b| *b != BackendChoice::Auto);
+        let forced_source = if select.targets.backend.is_some() {
+            "--backend"
+        } else {
+            "`backend` in [metadata.multiarch]"
+        };
         let forced_backend = forced.map(|b| match b {
             BackendChoice::Cargo | BackendChoice::Auto => Backend::Cargo,
             BackendChoice::Zig => Backend::Zig,
@@ -246,13 +326,23 @@ impl Plan {
 
         // The C-code scan needs one `cargo metadata --filter-platform` per target; run them at once.
         let c_code: Vec<Result<Vec<CCode>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = all.iter().map(|t| s.spawn(|| workspace.c_code_packages(t.triple()))).collect();
-            handles.into_iter().map(|h| h.join().expect("metadata thread panicked")).collect()
+            let handles: Vec<_> = all
+                .iter()
+                .map(|t| s.spawn(|| workspace.c_code_packages(t.triple())))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("metadata thread panicked"))
+                .collect()
         });
         let mut targets = Vec::new();
         for (t, c) in all.iter().zip(c_code) {
             let facts = Facts::gather(t, c?, probes);
-            targets.push(choose(t, &facts, forced_backend.map(|b| (b, forced_source))));
+            targets.push(choose(
+                t,
+                &facts,
+                forced_backend.map(|b| (b, forced_source)),
+            ));
         }
 
         let out_dir = out_dir(select.targets.out_dir.as_deref(), &workspace)?;
@@ -260,7 +350,10 @@ impl Plan {
         for (p, targets_of) in workspace.packages.iter().zip(&per_package) {
             for bin in &p.bins {
                 for t in targets_of {
-                    let tp = targets.iter().find(|tp| &tp.target == t).expect("every target is planned");
+                    let tp = targets
+                        .iter()
+                        .find(|tp| &tp.target == t)
+                        .expect("every target is planned");
                     let dir = Utf8PathBuf::from(t.platform().dir());
                     entries.push(Entry {
                         package: p.name.clone(),
@@ -281,7 +374,11 @@ impl Plan {
         let skipped = workspace
             .skipped
             .iter()
-            .map(|s| Skipped { package: s.package.clone(), binary: s.bin.clone(), missing_features: s.missing_features.clone() })
+            .map(|s| Skipped {
+                package: s.package.clone(),
+                binary: s.bin.clone(),
+                missing_features: s.missing_features.clone(),
+            })
             .collect();
         Ok(Self {
             schema: SCHEMA,
@@ -307,7 +404,12 @@ impl Plan {
 
     /// The plan as a table for people.
     pub fn to_table(&self) -> String {
-        let mut rows = vec![vec!["TARGET".to_owned(), "PLATFORM".into(), "BACKEND".into(), "REASON".into()]];
+        let mut rows = vec![vec![
+            "TARGET".to_owned(),
+            "PLATFORM".into(),
+            "BACKEND".into(),
+            "REASON".into(),
+        ]];
         for t in &self.targets {
             let mut reason = t.reason.clone();
             if t.install_rust_std {
@@ -317,12 +419,23 @@ impl Plan {
                 reason.push_str(&format!(" (hint: {fix})"));
             }
             let backend = t.backend.map_or("none", Backend::as_str);
-            rows.push(vec![t.target.to_string(), t.platform.to_string(), backend.to_owned(), reason]);
+            rows.push(vec![
+                t.target.to_string(),
+                t.platform.to_string(),
+                backend.to_owned(),
+                reason,
+            ]);
         }
         let mut out = table(&rows);
         out.push('\n');
         let rel = display_dir(&self.out_dir, &self.workspace_root);
-        let mut rows = vec![vec!["BINARY".to_owned(), "PACKAGE".into(), "VERSION".into(), "TARGET".into(), "OUTPUT".into()]];
+        let mut rows = vec![vec![
+            "BINARY".to_owned(),
+            "PACKAGE".into(),
+            "VERSION".into(),
+            "TARGET".into(),
+            "OUTPUT".into(),
+        ]];
         for e in &self.entries {
             rows.push(vec![
                 e.binary.clone(),
@@ -362,14 +475,30 @@ fn out_dir(cli: Option<&Utf8Path>, ws: &Workspace) -> Result<Utf8PathBuf> {
 
 /// A path as a user would type it: relative to the workspace root when inside it.
 pub fn display_dir(dir: &Utf8Path, root: &Utf8Path) -> String {
-    dir.strip_prefix(root).map_or_else(|_| dir.to_string(), |r| if r.as_str().is_empty() { ".".into() } else { r.to_string() })
+    dir.strip_prefix(root).map_or_else(
+        |_| dir.to_string(),
+        |r| {
+            if r.as_str().is_empty() {
+                ".".into()
+            } else {
+                r.to_string()
+            }
+        },
+    )
 }
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.
 pub fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
-    let widths: Vec<usize> =
-        (0..cols).map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
     let mut out = String::new();
     for r in rows {
         let mut line = String::new();
@@ -395,27 +524,52 @@ mod tests {
     }
 
     fn cdep() -> Vec<CCode> {
-        vec![CCode { package: "cdep".into(), why: "build-dependency `cc`".into() }]
+        vec![CCode {
+            package: "cdep".into(),
+            why: "build-dependency `cc`".into(),
+        }]
     }
 
     #[test]
     fn pure_rust_non_host_musl_uses_cargo_with_rust_lld() {
-        let f = Facts { has_rust_std: true, rustup: true, zig_ready: true, ..Facts::default() };
+        let f = Facts {
+            has_rust_std: true,
+            rustup: true,
+            zig_ready: true,
+            ..Facts::default()
+        };
         let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
         assert_eq!(p.backend, Some(Backend::Cargo));
         assert!(p.reason.contains("rust-lld"), "{}", p.reason);
+        assert_eq!(p.linker.as_deref(), Some("rust-lld"));
         assert_eq!(p.fallbacks, [Backend::Zig]);
+        let f = Facts {
+            host_arch: true,
+            ..f
+        };
+        let p = choose(&t("x86_64-unknown-linux-musl"), &f, None);
+        assert!(p.reason.contains("the host `cc`"), "{}", p.reason);
+        assert_eq!(p.linker, None);
     }
 
     #[test]
     fn c_code_without_musl_compiler_goes_to_zig_then_cross() {
-        let mut f = Facts { has_rust_std: true, rustup: true, c_code: cdep(), zig_ready: true, ..Facts::default() };
+        let mut f = Facts {
+            has_rust_std: true,
+            rustup: true,
+            c_code: cdep(),
+            zig_ready: true,
+            ..Facts::default()
+        };
         let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
         assert_eq!(p.backend, Some(Backend::Zig));
         assert!(p.reason.contains("no musl C compiler"), "{}", p.reason);
         f.zig_ready = false;
         f.cross_ready = true;
-        assert_eq!(choose(&t("aarch64-unknown-linux-musl"), &f, None).backend, Some(Backend::Cross));
+        assert_eq!(
+            choose(&t("aarch64-unknown-linux-musl"), &f, None).backend,
+            Some(Backend::Cross)
+        );
         f.cross_ready = false;
         let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
         assert_eq!(p.backend, None);
@@ -439,9 +593,22 @@ mod tests {
 
     #[test]
     fn glibc_suffix_needs_zig_and_forced_backend_never_falls_back() {
-        let f = Facts { has_rust_std: true, rustup: true, zig_ready: true, cross_ready: true, ..Facts::default() };
-        assert_eq!(choose(&t("x86_64-unknown-linux-gnu.2.17"), &f, None).backend, Some(Backend::Zig));
-        let p = choose(&t("aarch64-unknown-linux-musl"), &f, Some((Backend::Cross, "--backend")));
+        let f = Facts {
+            has_rust_std: true,
+            rustup: true,
+            zig_ready: true,
+            cross_ready: true,
+            ..Facts::default()
+        };
+        assert_eq!(
+            choose(&t("x86_64-unknown-linux-gnu.2.17"), &f, None).backend,
+            Some(Backend::Zig)
+        );
+        let p = choose(
+            &t("aarch64-unknown-linux-musl"),
+            &f,
+            Some((Backend::Cross, "--backend")),
+        );
         assert_eq!(p.backend, Some(Backend::Cross));
         assert!(p.fallbacks.is_empty());
         assert_eq!(p.reason, "forced by --backend");
@@ -449,10 +616,17 @@ mod tests {
 
     #[test]
     fn missing_rust_std_without_rustup_cannot_build() {
-        let f = Facts { zig_ready: true, ..Facts::default() };
+        let f = Facts {
+            zig_ready: true,
+            ..Facts::default()
+        };
         let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
         assert_eq!(p.backend, None);
-        let f = Facts { rustup: true, zig_ready: true, ..Facts::default() };
+        let f = Facts {
+            rustup: true,
+            zig_ready: true,
+            ..Facts::default()
+        };
         let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
         assert!(p.install_rust_std);
         assert_eq!(p.backend, Some(Backend::Cargo));
@@ -460,7 +634,10 @@ mod tests {
 
     #[test]
     fn table_aligns_columns() {
-        let rows = vec![vec!["a".to_owned(), "bb".into()], vec!["ccc".into(), "d".into()]];
+        let rows = vec![
+            vec!["a".to_owned(), "bb".into()],
+            vec!["ccc".into(), "d".into()],
+        ];
         assert_eq!(table(&rows), "a    bb\nccc  d\n");
     }
 }

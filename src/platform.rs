@@ -38,13 +38,48 @@ pub const EM_RISCV: u16 = 243;
 
 /// The supported targets, default targets first (DESIGN.md, "Platforms").
 pub const TARGETS: &[TargetInfo] = &[
-    t("x86_64-unknown-linux-musl", p("linux", "amd64", None), Some(EM_X86_64), ""),
-    t("aarch64-unknown-linux-musl", p("linux", "arm64", None), Some(EM_AARCH64), ""),
-    t("x86_64-unknown-linux-gnu", p("linux", "amd64", None), Some(EM_X86_64), ""),
-    t("aarch64-unknown-linux-gnu", p("linux", "arm64", None), Some(EM_AARCH64), ""),
-    t("armv7-unknown-linux-musleabihf", p("linux", "arm", Some("v7")), Some(EM_ARM), ""),
-    t("riscv64gc-unknown-linux-gnu", p("linux", "riscv64", None), Some(EM_RISCV), ""),
-    t("x86_64-pc-windows-gnu", p("windows", "amd64", None), None, ".exe"),
+    t(
+        "x86_64-unknown-linux-musl",
+        p("linux", "amd64", None),
+        Some(EM_X86_64),
+        "",
+    ),
+    t(
+        "aarch64-unknown-linux-musl",
+        p("linux", "arm64", None),
+        Some(EM_AARCH64),
+        "",
+    ),
+    t(
+        "x86_64-unknown-linux-gnu",
+        p("linux", "amd64", None),
+        Some(EM_X86_64),
+        "",
+    ),
+    t(
+        "aarch64-unknown-linux-gnu",
+        p("linux", "arm64", None),
+        Some(EM_AARCH64),
+        "",
+    ),
+    t(
+        "armv7-unknown-linux-musleabihf",
+        p("linux", "arm", Some("v7")),
+        Some(EM_ARM),
+        "",
+    ),
+    t(
+        "riscv64gc-unknown-linux-gnu",
+        p("linux", "riscv64", None),
+        Some(EM_RISCV),
+        "",
+    ),
+    t(
+        "x86_64-pc-windows-gnu",
+        p("windows", "amd64", None),
+        None,
+        ".exe",
+    ),
     t("x86_64-apple-darwin", p("darwin", "amd64", None), None, ""),
     t("aarch64-apple-darwin", p("darwin", "arm64", None), None, ""),
 ];
@@ -55,7 +90,12 @@ const fn t(
     elf_machine: Option<u16>,
     exe_suffix: &'static str,
 ) -> TargetInfo {
-    TargetInfo { triple, platform, elf_machine, exe_suffix }
+    TargetInfo {
+        triple,
+        platform,
+        elf_machine,
+        exe_suffix,
+    }
 }
 
 /// The targets built when neither the command line nor the config names any.
@@ -74,20 +114,32 @@ impl Target {
     pub fn parse(s: &str) -> Result<Self> {
         let s = s.trim();
         if let Some(info) = TARGETS.iter().find(|i| i.triple == s) {
-            return Ok(Self { requested: s.to_owned(), info });
+            return Ok(Self {
+                requested: s.to_owned(),
+                info,
+            });
         }
         // zig's glibc version suffix, e.g. x86_64-unknown-linux-gnu.2.17
-        if let Some((base, suffix)) = s.split_once(".")
+        if let Some((base, suffix)) = s.split_once('.')
             && base.ends_with("-linux-gnu")
             && !suffix.is_empty()
-            && suffix.split('.').all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+            && suffix
+                .split('.')
+                .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
             && let Some(info) = TARGETS.iter().find(|i| i.triple == base)
         {
-            return Ok(Self { requested: s.to_owned(), info });
+            return Ok(Self {
+                requested: s.to_owned(),
+                info,
+            });
         }
         bail!(
             "unknown target `{s}`; supported targets: {} (a `-linux-gnu` triple may carry a glibc version for zig, e.g. `x86_64-unknown-linux-gnu.2.17`)",
-            TARGETS.iter().map(|i| i.triple).collect::<Vec<_>>().join(", ")
+            TARGETS
+                .iter()
+                .map(|i| i.triple)
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     }
 
@@ -146,8 +198,7 @@ impl Platform {
             ("x86_64" | "x86-64", v) => ("amd64", v),
             ("aarch64", v) => ("arm64", v),
             ("arm64", Some("v8")) => ("arm64", None),
-            ("armv7" | "armhf", None) => ("arm", Some("v7")),
-            ("arm", None) => ("arm", Some("v7")),
+            ("armv7" | "armhf" | "arm", None) => ("arm", Some("v7")),
             (a, v) => (a, v),
         };
         TARGETS
@@ -164,8 +215,14 @@ impl Platform {
 
     /// The default triple for a platform: the first in the table, so musl for Linux.
     pub fn default_target(self) -> Target {
-        let info = TARGETS.iter().find(|i| i.platform == self).expect("every platform comes from TARGETS");
-        Target { requested: info.triple.to_owned(), info }
+        let info = TARGETS
+            .iter()
+            .find(|i| i.platform == self)
+            .expect("every platform comes from TARGETS");
+        Target {
+            requested: info.triple.to_owned(),
+            info,
+        }
     }
 
     /// The path below the out dir: `linux/amd64`, `linux/arm/v7`.
@@ -232,7 +289,10 @@ pub fn resolve(targets: &[String], platforms: &[String]) -> Result<Vec<Target>> 
 
 pub fn check_distinct_platforms(targets: &[Target]) -> Result<()> {
     for (i, a) in targets.iter().enumerate() {
-        if let Some(b) = targets[i + 1..].iter().find(|b| b.platform() == a.platform()) {
+        if let Some(b) = targets[i + 1..]
+            .iter()
+            .find(|b| b.platform() == a.platform())
+        {
             bail!(
                 "targets `{a}` and `{b}` both map to platform `{}`, so both would be written to `out/{}/` (hint: build them in separate runs with distinct `--out-dir`s)",
                 a.platform(),
@@ -274,7 +334,10 @@ mod tests {
             ("windows/amd64", "x86_64-pc-windows-gnu"),
             ("darwin/arm64", "aarch64-apple-darwin"),
         ] {
-            assert_eq!(Platform::parse(platform).unwrap().default_target().triple(), triple);
+            assert_eq!(
+                Platform::parse(platform).unwrap().default_target().triple(),
+                triple
+            );
         }
     }
 
@@ -302,8 +365,13 @@ mod tests {
 
     #[test]
     fn unknown_target_and_platform_list_supported_ones() {
-        let e = Target::parse("mips-unknown-linux-musl").unwrap_err().to_string();
-        assert!(e.contains("unknown target `mips-unknown-linux-musl`"), "{e}");
+        let e = Target::parse("mips-unknown-linux-musl")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("unknown target `mips-unknown-linux-musl`"),
+            "{e}"
+        );
         assert!(e.contains("aarch64-unknown-linux-musl"), "{e}");
         let e = Platform::parse("linux/s390x").unwrap_err().to_string();
         assert!(e.contains("unknown platform `linux/s390x`"), "{e}");
@@ -318,10 +386,19 @@ mod tests {
         )
         .unwrap();
         let triples: Vec<_> = got.iter().map(Target::triple).collect();
-        assert_eq!(triples, ["aarch64-unknown-linux-musl", "x86_64-unknown-linux-musl"]);
-        let e = resolve(&["x86_64-unknown-linux-musl".into(), "x86_64-unknown-linux-gnu".into()], &[])
-            .unwrap_err()
-            .to_string();
+        assert_eq!(
+            triples,
+            ["aarch64-unknown-linux-musl", "x86_64-unknown-linux-musl"]
+        );
+        let e = resolve(
+            &[
+                "x86_64-unknown-linux-musl".into(),
+                "x86_64-unknown-linux-gnu".into(),
+            ],
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("both map to platform `linux/amd64`"), "{e}");
     }
 }

@@ -68,16 +68,26 @@ impl Probes {
             let rustup = which("rustup");
             let mut qemu = BTreeMap::new();
             for arch in ["aarch64", "x86_64", "arm", "riscv64"] {
-                if let Some(p) = which(&format!("qemu-{arch}")).or_else(|| which(&format!("qemu-{arch}-static"))) {
+                if let Some(p) =
+                    which(&format!("qemu-{arch}")).or_else(|| which(&format!("qemu-{arch}-static")))
+                {
                     qemu.insert(arch.to_owned(), p);
                 }
             }
             let env = std::env::vars()
-                .filter(|(k, _)| k.starts_with("CC_") || k == "TARGET_CC" || k.starts_with("CARGO_TARGET_") || k == "CARGO_ZIGBUILD_ZIG_PATH")
+                .filter(|(k, _)| {
+                    k.starts_with("CC_")
+                        || k == "TARGET_CC"
+                        || k.starts_with("CARGO_TARGET_")
+                        || k == "CARGO_ZIGBUILD_ZIG_PATH"
+                })
                 .collect();
             let (host, rustc_version, sysroot) = rustc.join().unwrap_or_default();
             let toolchain = sysroot.as_ref().and_then(|s| toolchain_name(s));
-            let installed_targets = sysroot.as_ref().map(|s| installed_targets(s)).unwrap_or_default();
+            let installed_targets = sysroot
+                .as_ref()
+                .map(|s| installed_targets(s))
+                .unwrap_or_default();
             Self {
                 host,
                 rustc_version,
@@ -116,23 +126,39 @@ impl Probes {
     /// one for musl (sqlite then fails to link on `open64`), so it is never taken for it.
     pub fn c_compiler(&self, target: &Target) -> Option<CCompiler> {
         let triple = target.triple();
-        for key in [format!("CC_{triple}"), format!("CC_{}", triple.replace('-', "_")), "TARGET_CC".to_owned()] {
+        for key in [
+            format!("CC_{triple}"),
+            format!("CC_{}", triple.replace('-', "_")),
+            "TARGET_CC".to_owned(),
+        ] {
             if let Some(v) = self.env.get(&key).filter(|v| !v.is_empty()) {
-                return Some(CCompiler { command: v.clone(), source: key });
+                return Some(CCompiler {
+                    command: v.clone(),
+                    source: key,
+                });
             }
         }
         if self.is_host(target) {
-            return which("cc").map(|_| CCompiler { command: "cc".into(), source: "PATH".into() });
+            return which("cc").map(|_| CCompiler {
+                command: "cc".into(),
+                source: "PATH".into(),
+            });
         }
         known_c_compilers(triple)
             .iter()
             .find(|c| which(c).is_some())
-            .map(|c| CCompiler { command: (*c).to_owned(), source: "PATH".into() })
+            .map(|c| CCompiler {
+                command: (*c).to_owned(),
+                source: "PATH".into(),
+            })
     }
 
     /// A gcc-style linker for a non-host glibc or Windows target (musl links with rust-lld).
     pub fn cross_linker(&self, target: &Target) -> Option<String> {
-        let key = format!("CARGO_TARGET_{}_LINKER", target.triple().to_uppercase().replace('-', "_"));
+        let key = format!(
+            "CARGO_TARGET_{}_LINKER",
+            target.triple().to_uppercase().replace('-', "_")
+        );
         if let Some(v) = self.env.get(&key) {
             return Some(v.clone());
         }
@@ -166,7 +192,10 @@ impl Probes {
         if self.env.contains_key("CARGO_ZIGBUILD_ZIG_PATH") {
             return None;
         }
-        self.zig.as_ref().filter(|z| z.from_python).map(|z| z.path.as_path())
+        self.zig
+            .as_ref()
+            .filter(|z| z.from_python)
+            .map(|z| z.path.as_path())
     }
 }
 
@@ -185,7 +214,9 @@ fn known_c_compilers(triple: &str) -> &'static [&'static str] {
     match triple {
         "x86_64-unknown-linux-musl" => &["x86_64-linux-musl-gcc", "musl-gcc"],
         "aarch64-unknown-linux-musl" => &["aarch64-linux-musl-gcc"],
-        "armv7-unknown-linux-musleabihf" => &["armv7l-linux-musleabihf-gcc", "arm-linux-musleabihf-gcc"],
+        "armv7-unknown-linux-musleabihf" => {
+            &["armv7l-linux-musleabihf-gcc", "arm-linux-musleabihf-gcc"]
+        }
         "aarch64-unknown-linux-gnu" => &["aarch64-linux-gnu-gcc"],
         "x86_64-unknown-linux-gnu" => &["x86_64-linux-gnu-gcc"],
         "riscv64gc-unknown-linux-gnu" => &["riscv64-linux-gnu-gcc"],
@@ -195,12 +226,18 @@ fn known_c_compilers(triple: &str) -> &'static [&'static str] {
 }
 
 pub fn which(name: &str) -> Option<Utf8PathBuf> {
-    which::which(name).ok().and_then(|p| Utf8PathBuf::try_from(p).ok())
+    which::which(name)
+        .ok()
+        .and_then(|p| Utf8PathBuf::try_from(p).ok())
 }
 
 fn which_probe(name: &str, args: &[&str]) -> Option<Utf8PathBuf> {
     let path = which(name)?;
-    Process::new(&path).args(args).probe(LIMIT).filter(|o| o.status.success()).map(|_| path)
+    Process::new(&path)
+        .args(args)
+        .probe(LIMIT)
+        .filter(|o| o.status.success())
+        .map(|_| path)
 }
 
 /// The rustc cargo will use: `$RUSTC`, else the one beside `$CARGO`, else `rustc`.
@@ -218,20 +255,36 @@ pub fn rustc() -> Process {
 }
 
 fn probe_rustc(dir: &Utf8Path) -> (String, Option<String>, Option<Utf8PathBuf>) {
-    let vv = rustc().arg("-vV").cwd(dir).probe_stdout(LIMIT).unwrap_or_default();
-    let host = vv.lines().find_map(|l| l.strip_prefix("host: ")).unwrap_or("unknown").to_owned();
+    let vv = rustc()
+        .arg("-vV")
+        .cwd(dir)
+        .probe_stdout(LIMIT)
+        .unwrap_or_default();
+    let host = vv
+        .lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .unwrap_or("unknown")
+        .to_owned();
     let version = vv.lines().next().map(str::to_owned);
-    let sysroot = rustc().args(["--print", "sysroot"]).cwd(dir).probe_stdout(LIMIT).map(Utf8PathBuf::from);
+    let sysroot = rustc()
+        .args(["--print", "sysroot"])
+        .cwd(dir)
+        .probe_stdout(LIMIT)
+        .map(Utf8PathBuf::from);
     (host, version, sysroot)
 }
 
 fn toolchain_name(sysroot: &Utf8Path) -> Option<String> {
     let parent = sysroot.parent()?;
-    (parent.file_name() == Some("toolchains")).then(|| sysroot.file_name().map(str::to_owned)).flatten()
+    (parent.file_name() == Some("toolchains"))
+        .then(|| sysroot.file_name().map(str::to_owned))
+        .flatten()
 }
 
 fn installed_targets(sysroot: &Utf8Path) -> Vec<String> {
-    let Ok(entries) = sysroot.join("lib/rustlib").read_dir_utf8() else { return Vec::new() };
+    let Ok(entries) = sysroot.join("lib/rustlib").read_dir_utf8() else {
+        return Vec::new();
+    };
     let mut out: Vec<String> = entries
         .filter_map(Result::ok)
         .filter(|e| e.path().join("lib").is_dir())
@@ -245,19 +298,35 @@ fn probe_zig() -> Option<Zig> {
     if let Some(path) = which("zig")
         && let Some(version) = Process::new(&path).arg("version").probe_stdout(LIMIT)
     {
-        return Some(Zig { path, version, from_python: false });
+        return Some(Zig {
+            path,
+            version,
+            from_python: false,
+        });
     }
     let python = which("python3")?;
-    let script = "import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))";
-    let path = Utf8PathBuf::from(Process::new(&python).args(["-c", script]).probe_stdout(LIMIT)?);
+    let script =
+        "import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))";
+    let path = Utf8PathBuf::from(
+        Process::new(&python)
+            .args(["-c", script])
+            .probe_stdout(LIMIT)?,
+    );
     let version = Process::new(&path).arg("version").probe_stdout(LIMIT)?;
-    Some(Zig { path, version, from_python: true })
+    Some(Zig {
+        path,
+        version,
+        from_python: true,
+    })
 }
 
 fn probe_engine() -> Option<String> {
     for engine in ["docker", "podman"] {
         if which(engine).is_some()
-            && Process::new(engine).args(["info", "--format", "{{.ServerVersion}}"]).probe_stdout(Duration::from_secs(3)).is_some_and(|v| !v.is_empty())
+            && Process::new(engine)
+                .args(["info", "--format", "{{.ServerVersion}}"])
+                .probe_stdout(Duration::from_secs(3))
+                .is_some_and(|v| !v.is_empty())
         {
             return Some(engine.to_owned());
         }
@@ -279,7 +348,8 @@ mod tests {
     #[test]
     fn toolchain_name_from_sysroot() {
         assert_eq!(
-            toolchain_name("/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu".into()).as_deref(),
+            toolchain_name("/root/.rustup/toolchains/stable-x86_64-unknown-linux-gnu".into())
+                .as_deref(),
             Some("stable-x86_64-unknown-linux-gnu")
         );
         assert_eq!(toolchain_name("/usr".into()), None);
@@ -287,6 +357,8 @@ mod tests {
 
     #[test]
     fn gnu_cross_gcc_is_never_a_musl_compiler() {
-        assert!(!known_c_compilers("aarch64-unknown-linux-musl").contains(&"aarch64-linux-gnu-gcc"));
+        assert!(
+            !known_c_compilers("aarch64-unknown-linux-musl").contains(&"aarch64-linux-gnu-gcc")
+        );
     }
 }

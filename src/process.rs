@@ -23,7 +23,12 @@ pub struct Process {
 
 impl Process {
     pub fn new(program: impl AsRef<OsStr>) -> Self {
-        Self { program: program.as_ref().to_owned(), args: Vec::new(), envs: Vec::new(), cwd: None }
+        Self {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            envs: Vec::new(),
+            cwd: None,
+        }
     }
 
     /// `$CARGO` when set (as it is under `cargo multiarch`), else `cargo`.
@@ -43,13 +48,15 @@ impl Process {
         I: IntoIterator<Item = S>,
         S: AsRef<OsStr>,
     {
-        self.args.extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
     #[must_use]
     pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
-        self.envs.push((key.as_ref().to_owned(), Some(value.as_ref().to_owned())));
+        self.envs
+            .push((key.as_ref().to_owned(), Some(value.as_ref().to_owned())));
         self
     }
 
@@ -98,13 +105,18 @@ impl Process {
 
     /// Spawns with the given stdout; stderr and stdin are inherited.
     pub fn spawn_with_stdout(&self, stdout: Stdio) -> Result<Child> {
-        self.command().stdout(stdout).spawn().with_context(|| format!("could not run `{self}`"))
+        self.command()
+            .stdout(stdout)
+            .spawn()
+            .with_context(|| format!("could not run `{self}`"))
     }
 
     /// Runs to completion with inherited stdio; fails on a non-zero exit.
     pub fn run(&self) -> Result<()> {
-        let status =
-            self.command().status().with_context(|| format!("could not run `{self}`"))?;
+        let status = self
+            .command()
+            .status()
+            .with_context(|| format!("could not run `{self}`"))?;
         self.check(status)
     }
 
@@ -125,7 +137,11 @@ impl Process {
 
     /// Fails with the command line when `status` is not success.
     pub fn check(&self, status: ExitStatus) -> Result<()> {
-        if status.success() { Ok(()) } else { bail!("`{self}` failed ({status})") }
+        if status.success() {
+            Ok(())
+        } else {
+            bail!("`{self}` failed ({status})")
+        }
     }
 
     /// Runs capturing output, killing the child after `limit`. Used by probes, which
@@ -167,23 +183,33 @@ impl Process {
         };
         let stdout = out_thread.join().unwrap_or_default();
         let stderr = err_thread.join().unwrap_or_default();
-        Some(Output { status, stdout, stderr })
+        Some(Output {
+            status,
+            stdout,
+            stderr,
+        })
     }
 
     /// Like [`Process::probe`], but only the trimmed stdout of a successful run.
     pub fn probe_stdout(&self, limit: Duration) -> Option<String> {
         let out = self.probe(limit)?;
-        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
     }
 }
 
 /// Quotes a word for a POSIX shell only when it needs it.
 pub fn shell_quote(word: &str) -> String {
     let safe = !word.is_empty()
-        && word.bytes().all(|b| {
-            b.is_ascii_alphanumeric() || b"-_./=:,+@%^".contains(&b)
-        });
-    if safe { word.to_owned() } else { format!("'{}'", word.replace('\'', r"'\''")) }
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%^".contains(&b));
+    if safe {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 impl fmt::Display for Process {
@@ -225,22 +251,40 @@ mod tests {
     fn quote_handles_single_quotes_and_empty() {
         assert_eq!(shell_quote(""), "''");
         assert_eq!(shell_quote("it's"), r"'it'\''s'");
-        assert_eq!(shell_quote("--target=aarch64-unknown-linux-musl"), "--target=aarch64-unknown-linux-musl");
+        assert_eq!(
+            shell_quote("--target=aarch64-unknown-linux-musl"),
+            "--target=aarch64-unknown-linux-musl"
+        );
     }
 
     #[test]
     fn probe_times_out_instead_of_hanging() {
         let start = Instant::now();
-        assert!(Process::new("sleep").arg("5").probe(Duration::from_millis(100)).is_none());
+        assert!(
+            Process::new("sleep")
+                .arg("5")
+                .probe(Duration::from_millis(100))
+                .is_none()
+        );
         assert!(start.elapsed() < Duration::from_secs(2));
     }
 
     #[test]
     fn probe_missing_program_is_none_and_output_names_the_command() {
-        assert!(Process::new("no-such-program-xyz").probe(Duration::from_secs(1)).is_none());
-        let err = Process::new("sh").args(["-c", "echo boom >&2; exit 3"]).output().unwrap_err();
+        assert!(
+            Process::new("no-such-program-xyz")
+                .probe(Duration::from_secs(1))
+                .is_none()
+        );
+        let err = Process::new("sh")
+            .args(["-c", "echo boom >&2; exit 3"])
+            .output()
+            .unwrap_err();
         let msg = format!("{err:#}");
-        assert!(msg.contains("`sh -c 'echo boom >&2; exit 3'` failed"), "{msg}");
+        assert!(
+            msg.contains("`sh -c 'echo boom >&2; exit 3'` failed"),
+            "{msg}"
+        );
         assert!(msg.contains("boom"), "{msg}");
     }
 }

@@ -24,17 +24,26 @@ pub enum Style {
 
 impl Shell {
     pub fn new(g: &GlobalArgs) -> Self {
-        let color_choice = g.color.unwrap_or_else(|| match std::env::var("CARGO_TERM_COLOR").as_deref() {
-            Ok("always") => Color::Always,
-            Ok("never") => Color::Never,
-            _ => Color::Auto,
-        });
+        let color_choice =
+            g.color
+                .unwrap_or_else(|| match std::env::var("CARGO_TERM_COLOR").as_deref() {
+                    Ok("always") => Color::Always,
+                    Ok("never") => Color::Never,
+                    _ => Color::Auto,
+                });
         let color = match color_choice {
             Color::Always => true,
             Color::Never => false,
-            Color::Auto => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+            Color::Auto => {
+                std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
         };
-        Self { color, quiet: g.quiet, verbose: g.verbose, color_choice }
+        Self {
+            color,
+            quiet: g.quiet,
+            verbose: g.verbose,
+            color_choice,
+        }
     }
 
     /// `   Verb message` in green, unless quiet.
@@ -65,7 +74,7 @@ impl Shell {
         self.print_prefixed(Style::Error, "error", msg.as_ref());
     }
 
-    fn paint(&self, style: Style, s: &str) -> String {
+    fn paint(self, style: Style, s: &str) -> String {
         if !self.color {
             return s.to_owned();
         }
@@ -78,12 +87,12 @@ impl Shell {
         format!("\x1b[{code}m{s}\x1b[0m")
     }
 
-    fn print(&self, style: Style, verb: &str, msg: &str) {
+    fn print(self, style: Style, verb: &str, msg: &str) {
         let line = format!("{} {msg}\n", self.paint(style, &format!("{verb:>12}")));
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 
-    fn print_prefixed(&self, style: Style, prefix: &str, msg: &str) {
+    fn print_prefixed(self, style: Style, prefix: &str, msg: &str) {
         let line = format!("{}: {msg}\n", self.paint(style, prefix));
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }

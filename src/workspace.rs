@@ -59,7 +59,10 @@ pub struct SkippedBin {
 impl Workspace {
     pub fn load(select: &SelectArgs) -> Result<Self> {
         let manifest_path = locate_manifest(select.manifest.manifest_path.as_deref())?;
-        let dir = manifest_path.parent().expect("a manifest path has a parent").to_owned();
+        let dir = manifest_path
+            .parent()
+            .expect("a manifest path has a parent")
+            .to_owned();
         let cargo_flags = manifest_flags(&select.manifest);
         let metadata = metadata(&manifest_path, &dir, &cargo_flags, &[], None, true)?;
         let root = metadata.workspace_root.clone();
@@ -82,7 +85,13 @@ impl Workspace {
             if Some(id) == root_pkg.as_ref() {
                 config = merge_root(config, &c);
             } else if c.out_dir.is_some() || c.backend.is_some() || c.archive_name.is_some() {
-                let key = if c.out_dir.is_some() { "out-dir" } else if c.backend.is_some() { "backend" } else { "archive-name" };
+                let key = if c.out_dir.is_some() {
+                    "out-dir"
+                } else if c.backend.is_some() {
+                    "backend"
+                } else {
+                    "archive-name"
+                };
                 bail!(
                     "`{}`: key `{key}` in `{table}` applies to the whole workspace (hint: move it to `[workspace.metadata.multiarch]` in `{root_manifest}`)",
                     p.manifest_path
@@ -100,12 +109,20 @@ impl Workspace {
             let enabled = enabled_features(p, &select.features);
             let mut bins = Vec::new();
             for t in p.targets.iter().filter(|t| t.is_bin()) {
-                let missing: Vec<String> =
-                    t.required_features.iter().filter(|f| !enabled.contains(f.as_str())).cloned().collect();
+                let missing: Vec<String> = t
+                    .required_features
+                    .iter()
+                    .filter(|f| !enabled.contains(f.as_str()))
+                    .cloned()
+                    .collect();
                 if missing.is_empty() {
                     bins.push(t.name.clone());
                 } else {
-                    skipped.push(SkippedBin { package: p.name.to_string(), bin: t.name.clone(), missing_features: missing });
+                    skipped.push(SkippedBin {
+                        package: p.name.to_string(),
+                        bin: t.name.clone(),
+                        missing_features: missing,
+                    });
                 }
             }
             packages.push(Package {
@@ -113,7 +130,11 @@ impl Workspace {
                 name: p.name.to_string(),
                 version: p.version.to_string(),
                 manifest_path: p.manifest_path.clone(),
-                dir: p.manifest_path.parent().expect("manifest has a parent").to_owned(),
+                dir: p
+                    .manifest_path
+                    .parent()
+                    .expect("manifest has a parent")
+                    .to_owned(),
                 bins,
                 readme: p.readme(),
                 license_file: p.license_file(),
@@ -127,15 +148,28 @@ impl Workspace {
         if !select.bins.is_empty() {
             for b in &select.bins {
                 if !packages.iter().any(|p| p.bins.contains(b)) {
-                    let available: Vec<String> = packages.iter().flat_map(|p| p.bins.iter().cloned()).collect();
+                    let available: Vec<String> = packages
+                        .iter()
+                        .flat_map(|p| p.bins.iter().cloned())
+                        .collect();
                     let skipped_note = skipped
                         .iter()
                         .find(|s| &s.bin == b)
-                        .map(|s| format!(" (`{b}` needs features {}: pass `--features {}`)", s.missing_features.join(", "), s.missing_features.join(",")))
+                        .map(|s| {
+                            format!(
+                                " (`{b}` needs features {}: pass `--features {}`)",
+                                s.missing_features.join(", "),
+                                s.missing_features.join(",")
+                            )
+                        })
                         .unwrap_or_default();
                     bail!(
                         "no bin target named `{b}` in the selected packages{skipped_note}; available binaries: {}",
-                        if available.is_empty() { "none".to_owned() } else { available.join(", ") }
+                        if available.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            available.join(", ")
+                        }
                     );
                 }
             }
@@ -147,8 +181,14 @@ impl Workspace {
         packages.retain(|p| !p.bins.is_empty());
 
         if packages.is_empty() {
-            let names: Vec<String> = metadata.workspace_packages().iter().map(|p| p.name.to_string()).collect();
-            let mut msg = format!("no binaries to build in `{manifest_path}`: the selected packages have no `bin` targets");
+            let names: Vec<String> = metadata
+                .workspace_packages()
+                .iter()
+                .map(|p| p.name.to_string())
+                .collect();
+            let mut msg = format!(
+                "no binaries to build in `{manifest_path}`: the selected packages have no `bin` targets"
+            );
             if !skipped.is_empty() {
                 let s = &skipped[0];
                 msg.push_str(&format!(
@@ -157,7 +197,11 @@ impl Workspace {
                     s.missing_features.join(", "),
                     s.missing_features.join(",")
                 ));
-            } else if metadata.workspace_packages().iter().any(|p| p.targets.iter().any(cargo_metadata::Target::is_bin)) {
+            } else if metadata
+                .workspace_packages()
+                .iter()
+                .any(|p| p.targets.iter().any(cargo_metadata::Target::is_bin))
+            {
                 msg.push_str(&format!(
                     " (hint: select members with binaries via `-p NAME` or `--workspace`; members are {})",
                     names.join(", ")
@@ -173,11 +217,17 @@ impl Workspace {
             .clone()
             .or_else(|| metadata.root_package().map(|p| p.name.to_string()))
             .unwrap_or_else(|| root.file_name().unwrap_or("workspace").to_owned());
-        let version = metadata.root_package().map_or_else(|| most_common_version(&packages), |p| p.version.to_string());
+        let version = metadata
+            .root_package()
+            .map_or_else(|| most_common_version(&packages), |p| p.version.to_string());
 
         Ok(Self {
             root,
-            target_dir: select.targets.target_dir.clone().unwrap_or(metadata.target_directory.clone()),
+            target_dir: select
+                .targets
+                .target_dir
+                .clone()
+                .unwrap_or(metadata.target_directory.clone()),
             manifest_path,
             name,
             version,
@@ -202,11 +252,16 @@ impl Workspace {
             Some(triple),
             false,
         )?;
-        Ok(c_code_in_graph(&metadata, self.packages.iter().map(|p| p.id.as_str())))
+        Ok(c_code_in_graph(
+            &metadata,
+            self.packages.iter().map(|p| p.id.as_str()),
+        ))
     }
 
     pub fn bins(&self) -> impl Iterator<Item = (&Package, &str)> {
-        self.packages.iter().flat_map(|p| p.bins.iter().map(move |b| (p, b.as_str())))
+        self.packages
+            .iter()
+            .flat_map(|p| p.bins.iter().map(move |b| (p, b.as_str())))
     }
 }
 
@@ -221,11 +276,15 @@ pub struct CCode {
 const C_BUILD_DEPS: &[&str] = &["cc", "cmake", "bindgen", "pkg-config", "autotools"];
 
 fn c_code_in_graph<'a>(metadata: &Metadata, roots: impl Iterator<Item = &'a str>) -> Vec<CCode> {
-    let Some(resolve) = &metadata.resolve else { return Vec::new() };
-    let nodes: HashMap<&PackageId, &cargo_metadata::Node> = resolve.nodes.iter().map(|n| (&n.id, n)).collect();
+    let Some(resolve) = &metadata.resolve else {
+        return Vec::new();
+    };
+    let nodes: HashMap<&PackageId, &cargo_metadata::Node> =
+        resolve.nodes.iter().map(|n| (&n.id, n)).collect();
     let mut seen: BTreeSet<&PackageId> = BTreeSet::new();
-    let mut stack: Vec<&PackageId> =
-        roots.filter_map(|r| nodes.keys().find(|id| id.repr == r).copied()).collect();
+    let mut stack: Vec<&PackageId> = roots
+        .filter_map(|r| nodes.keys().find(|id| id.repr == r).copied())
+        .collect();
     let mut found = BTreeSet::new();
     while let Some(id) = stack.pop() {
         if !seen.insert(id) {
@@ -234,18 +293,26 @@ fn c_code_in_graph<'a>(metadata: &Metadata, roots: impl Iterator<Item = &'a str>
         let Some(node) = nodes.get(id) else { continue };
         let pkg = &metadata[id];
         if let Some(links) = &pkg.links {
-            found.insert(CCode { package: pkg.name.to_string(), why: format!("links = \"{links}\"") });
+            found.insert(CCode {
+                package: pkg.name.to_string(),
+                why: format!("links = \"{links}\""),
+            });
         }
         for dep in &node.deps {
             let kinds = &dep.dep_kinds;
             let is_build = kinds.iter().any(|k| k.kind == DependencyKind::Build);
-            let used = kinds.iter().any(|k| matches!(k.kind, DependencyKind::Normal | DependencyKind::Build));
+            let used = kinds
+                .iter()
+                .any(|k| matches!(k.kind, DependencyKind::Normal | DependencyKind::Build));
             if !used {
                 continue;
             }
             let dep_name = metadata[&dep.pkg].name.to_string();
             if is_build && C_BUILD_DEPS.contains(&dep_name.as_str()) {
-                found.insert(CCode { package: pkg.name.to_string(), why: format!("build-dependency `{dep_name}`") });
+                found.insert(CCode {
+                    package: pkg.name.to_string(),
+                    why: format!("build-dependency `{dep_name}`"),
+                });
             }
             stack.push(&dep.pkg);
         }
@@ -259,12 +326,18 @@ fn locate_manifest(given: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
     let cwd = std::env::current_dir().context("cannot read the current directory")?;
     let cwd = Utf8PathBuf::try_from(cwd).context("the current directory is not valid UTF-8")?;
     if let Some(p) = given {
-        let p = if p.is_absolute() { p.to_owned() } else { cwd.join(p) };
+        let p = if p.is_absolute() {
+            p.to_owned()
+        } else {
+            cwd.join(p)
+        };
         if p.file_name() != Some("Cargo.toml") {
             bail!("the manifest path `{p}` must end in `Cargo.toml`");
         }
         if !p.is_file() {
-            bail!("manifest path `{p}` does not exist (hint: pass `--manifest-path path/to/Cargo.toml`)");
+            bail!(
+                "manifest path `{p}` does not exist (hint: pass `--manifest-path path/to/Cargo.toml`)"
+            );
         }
         return Ok(normalize(&p));
     }
@@ -274,7 +347,9 @@ fn locate_manifest(given: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
             return Ok(candidate);
         }
     }
-    bail!("could not find `Cargo.toml` in `{cwd}` or any parent directory (hint: run inside a Rust workspace or pass `--manifest-path path/to/Cargo.toml`)")
+    bail!(
+        "could not find `Cargo.toml` in `{cwd}` or any parent directory (hint: run inside a Rust workspace or pass `--manifest-path path/to/Cargo.toml`)"
+    )
 }
 
 /// Removes `.` and `..` components without touching the file system's links.
@@ -354,12 +429,17 @@ fn metadata(
         p = p.args(["--filter-platform", t]);
     }
     let out = p.output().context("could not read the workspace")?;
-    let stdout = String::from_utf8(out.stdout).with_context(|| format!("`{p}` printed invalid UTF-8"))?;
+    let stdout =
+        String::from_utf8(out.stdout).with_context(|| format!("`{p}` printed invalid UTF-8"))?;
     MetadataCommand::parse(stdout).with_context(|| format!("could not parse the output of `{p}`"))
 }
 
 /// Package selection exactly as cargo does it.
-fn select_packages(metadata: &Metadata, manifest: &Utf8Path, select: &SelectArgs) -> Result<Vec<PackageId>> {
+fn select_packages(
+    metadata: &Metadata,
+    manifest: &Utf8Path,
+    select: &SelectArgs,
+) -> Result<Vec<PackageId>> {
     let members = &metadata.workspace_members;
     if !select.exclude.is_empty() && !select.workspace {
         bail!("`--exclude` can only be used together with `--workspace`");
@@ -367,9 +447,16 @@ fn select_packages(metadata: &Metadata, manifest: &Utf8Path, select: &SelectArgs
     if !select.packages.is_empty() {
         let mut out = Vec::new();
         for spec in &select.packages {
-            let matched: Vec<&PackageId> = members.iter().filter(|id| spec_matches(spec, &metadata[*id])).collect();
+            let matched: Vec<&PackageId> = members
+                .iter()
+                .filter(|id| spec_matches(spec, &metadata[*id]))
+                .collect();
             if matched.is_empty() {
-                let names: Vec<String> = members.iter().map(|id| metadata[id].name.to_string()).collect();
+                let mut names: Vec<String> = members
+                    .iter()
+                    .map(|id| metadata[id].name.to_string())
+                    .collect();
+                names.sort();
                 bail!(
                     "package ID specification `{spec}` did not match any packages in the workspace; members are: {}",
                     names.join(", ")
@@ -387,23 +474,36 @@ fn select_packages(metadata: &Metadata, manifest: &Utf8Path, select: &SelectArgs
         for spec in &select.exclude {
             if !members.iter().any(|id| spec_matches(spec, &metadata[id])) {
                 // cargo warns and carries on; so do we.
-                eprintln!("warning: excluded package(s) `{spec}` not found in workspace `{}`", metadata.workspace_root);
+                eprintln!(
+                    "warning: excluded package(s) `{spec}` not found in workspace `{}`",
+                    metadata.workspace_root
+                );
             }
         }
         return Ok(members
             .iter()
-            .filter(|id| !select.exclude.iter().any(|spec| spec_matches(spec, &metadata[*id])))
+            .filter(|id| {
+                !select
+                    .exclude
+                    .iter()
+                    .any(|spec| spec_matches(spec, &metadata[*id]))
+            })
             .cloned()
             .collect());
     }
     // A member's own manifest (not the root's) selects that member, as in cargo.
-    if let Some(id) = members.iter().find(|id| metadata[*id].manifest_path == manifest) {
+    if let Some(id) = members
+        .iter()
+        .find(|id| metadata[*id].manifest_path == manifest)
+    {
         return Ok(vec![id.clone()]);
     }
     if metadata.workspace_default_members.is_available() {
         return Ok(metadata.workspace_default_members.to_vec());
     }
-    Ok(metadata.root_package().map_or_else(|| members.clone(), |p| vec![p.id.clone()]))
+    Ok(metadata
+        .root_package()
+        .map_or_else(|| members.clone(), |p| vec![p.id.clone()]))
 }
 
 /// `name`, `name@version`, a glob over names (`a*`), or a full package id.
@@ -411,8 +511,14 @@ fn spec_matches(spec: &str, p: &cargo_metadata::Package) -> bool {
     if spec == p.id.repr {
         return true;
     }
-    let (name, version) = spec.split_once('@').map_or((spec, None), |(n, v)| (n, Some(v)));
-    let name_ok = if name.contains(['*', '?']) { glob_match(name, &p.name) } else { name == p.name.as_str() };
+    let (name, version) = spec
+        .split_once('@')
+        .map_or((spec, None), |(n, v)| (n, Some(v)));
+    let name_ok = if name.contains(['*', '?']) {
+        glob_match(name, &p.name)
+    } else {
+        name == p.name.as_str()
+    };
     name_ok && version.is_none_or(|v| p.version.to_string().starts_with(v))
 }
 
@@ -487,9 +593,17 @@ fn merge_root(ws: Config, pkg: &Config) -> Config {
         targets: ws.targets.or_else(|| pkg.targets.clone()),
         out_dir: ws.out_dir.or_else(|| pkg.out_dir.clone()),
         backend: ws.backend.or(pkg.backend),
-        include: if ws.include.is_empty() { pkg.include.clone() } else { ws.include },
+        include: if ws.include.is_empty() {
+            pkg.include.clone()
+        } else {
+            ws.include
+        },
         archive_name: ws.archive_name.or_else(|| pkg.archive_name.clone()),
-        image: if ws.image == crate::config::ImageConfig::default() { pkg.image.clone() } else { ws.image },
+        image: if ws.image == crate::config::ImageConfig::default() {
+            pkg.image.clone()
+        } else {
+            ws.image
+        },
     }
 }
 
@@ -498,7 +612,10 @@ fn most_common_version(packages: &[Package]) -> String {
     for p in packages {
         *counts.entry(p.version.as_str()).or_default() += 1;
     }
-    counts.into_iter().max_by_key(|(_, n)| *n).map_or_else(|| "0.0.0".to_owned(), |(v, _)| v.to_owned())
+    counts
+        .into_iter()
+        .max_by_key(|(_, n)| *n)
+        .map_or_else(|| "0.0.0".to_owned(), |(v, _)| v.to_owned())
 }
 
 #[cfg(test)]

@@ -1,0 +1,5 @@
+//! End-to-end tests: the real `cargo-multiarch` binary on the fixture workspaces.
+
+mod support;
+
+mod plan;

@@ -1,0 +1,363 @@
+//! `plan` and `doctor`: workspace model, package selection, backends per target, errors.
+
+use serde_json::{Value, json};
+
+use crate::support::{multiarch, run, shared_fixture};
+
+fn plan_json(fixture: &str, args: &[&str]) -> Value {
+    let dir = shared_fixture(fixture);
+    let r = run(multiarch(&dir)
+        .args(["plan", "--format", "json"])
+        .args(args))
+    .success();
+    let mut v: Value = serde_json::from_str(&r.stdout()).unwrap();
+    // Machine-specific paths: checked separately.
+    assert_eq!(v["workspace_root"], json!(dir.to_str().unwrap()));
+    v.as_object_mut().unwrap().remove("workspace_root");
+    v.as_object_mut().unwrap().remove("out_dir");
+    v
+}
+
+/// (binary, target) pairs of a plan, in order.
+fn pairs(v: &Value) -> Vec<(String, String)> {
+    v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["binary"].as_str().unwrap().to_owned(),
+                e["target"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+const X86: &str = "x86_64-unknown-linux-musl";
+const ARM: &str = "aarch64-unknown-linux-musl";
+
+fn entry(package: &str, binary: &str, target: &str, reason: &str, backend: &str) -> Value {
+    let platform = if target == X86 {
+        "linux/amd64"
+    } else {
+        "linux/arm64"
+    };
+    let version = match package {
+        "gamma" => "0.9.0",
+        "alpha" | "beta" => "0.3.0",
+        _ => "0.1.0",
+    };
+    json!({
+        "package": package,
+        "version": version,
+        "binary": binary,
+        "target": target,
+        "platform": platform,
+        "backend": backend,
+        "reason": reason,
+        "outputs": {
+            "binary": format!("{platform}/bin/{binary}"),
+            "archive": format!("{platform}/{package}-{version}-{target}.tar.gz"),
+        }
+    })
+}
+
+const PURE_X86: &str = "no C code in the dependency graph; links with the host `cc`";
+const PURE_ARM: &str = "no C code in the dependency graph; links with rust-lld";
+
+fn pure_targets() -> Value {
+    json!([
+        {"target": X86, "platform": "linux/amd64", "backend": "cargo", "reason": PURE_X86,
+         "fallbacks": ["zig"], "c_code": [], "install_rust_std": false},
+        {"target": ARM, "platform": "linux/arm64", "backend": "cargo", "reason": PURE_ARM,
+         "fallbacks": ["zig"], "c_code": [], "install_rust_std": false, "linker": "rust-lld"},
+    ])
+}
+
+#[test]
+fn multi_plan_lists_exactly_what_cargo_build_release_builds() {
+    let v = plan_json("multi", &[]);
+    let mut entries = Vec::new();
+    for (pkg, bin) in [
+        ("alpha", "alpha"),
+        ("alpha", "alpha-admin"),
+        ("beta", "beta-server"),
+    ] {
+        entries.push(entry(pkg, bin, X86, PURE_X86, "cargo"));
+        entries.push(entry(pkg, bin, ARM, PURE_ARM, "cargo"));
+    }
+    assert_eq!(
+        v,
+        json!({
+            "schema": "cargo-multiarch/plan/v1",
+            "profile": "release",
+            "targets": pure_targets(),
+            "entries": entries,
+            "skipped": [{"package": "alpha", "binary": "alpha-extra", "missing_features": ["extra"]}],
+        })
+    );
+}
+
+#[test]
+fn hello_plan_in_full() {
+    let v = plan_json("hello", &[]);
+    assert_eq!(
+        v,
+        json!({
+            "schema": "cargo-multiarch/plan/v1",
+            "profile": "release",
+            "targets": pure_targets(),
+            "entries": [entry("hello", "hello", X86, PURE_X86, "cargo"), entry("hello", "hello", ARM, PURE_ARM, "cargo")],
+            "skipped": [],
+        })
+    );
+}
+
+#[test]
+fn cdep_on_aarch64_is_never_plain_cargo() {
+    let v = plan_json("cdep", &[]);
+    let c_code = json!([{"package": "cdep", "why": "build-dependency `cc`"}]);
+    let x86_reason =
+        "C code in cdep (build-dependency `cc`); C compiler `x86_64-linux-musl-gcc` (from PATH)";
+    let arm_reason = "C code in cdep (build-dependency `cc`) and no musl C compiler for `aarch64-unknown-linux-musl`; zig compiles C and links";
+    assert_eq!(
+        v,
+        json!({
+            "schema": "cargo-multiarch/plan/v1",
+            "profile": "release",
+            "targets": [
+                {"target": X86, "platform": "linux/amd64", "backend": "cargo", "reason": x86_reason,
+                 "fallbacks": ["zig"], "c_code": c_code, "install_rust_std": false},
+                {"target": ARM, "platform": "linux/arm64", "backend": "zig", "reason": arm_reason,
+                 "fallbacks": [], "c_code": c_code, "install_rust_std": false},
+            ],
+            "entries": [entry("cdep", "cdep", X86, x86_reason, "cargo"), entry("cdep", "cdep", ARM, arm_reason, "zig")],
+            "skipped": [],
+        })
+    );
+}
+
+#[test]
+fn package_selection_follows_cargo() {
+    let all = |args: &[&str]| {
+        pairs(&plan_json(
+            "multi",
+            &["--platform", "linux/arm64"]
+                .iter()
+                .chain(args)
+                .copied()
+                .collect::<Vec<_>>(),
+        ))
+    };
+    let p = |bins: &[&str]| {
+        bins.iter()
+            .map(|b| ((*b).to_owned(), ARM.to_owned()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        all(&["--workspace"]),
+        p(&["alpha", "alpha-admin", "beta-server", "gamma"])
+    );
+    assert_eq!(
+        all(&["--workspace", "--exclude", "alpha"]),
+        p(&["beta-server", "gamma"])
+    );
+    assert_eq!(all(&["-p", "gamma"]), p(&["gamma"]));
+    assert_eq!(
+        all(&["-p", "alpha", "--bin", "alpha-admin"]),
+        p(&["alpha-admin"])
+    );
+    assert_eq!(all(&["--bin", "beta-server"]), p(&["beta-server"]));
+    assert_eq!(
+        all(&["-p", "alpha", "--features", "extra"]),
+        p(&["alpha", "alpha-admin", "alpha-extra"])
+    );
+    assert_eq!(
+        all(&["-p", "alpha", "--all-features"]),
+        p(&["alpha", "alpha-admin", "alpha-extra"])
+    );
+    // A member's own manifest selects that member, as in cargo.
+    let dir = shared_fixture("multi");
+    let gamma = dir.join("crates/gamma/Cargo.toml");
+    assert_eq!(
+        all(&["--manifest-path", gamma.to_str().unwrap()]),
+        p(&["gamma"])
+    );
+}
+
+#[test]
+fn targets_by_triple_or_platform_and_errors() {
+    let v = plan_json("hello", &["--target", ARM]);
+    assert_eq!(pairs(&v), [("hello".to_owned(), ARM.to_owned())]);
+    let v = plan_json("hello", &["--platform", "linux/arm64/v8,linux/amd64"]);
+    assert_eq!(
+        pairs(&v),
+        [
+            ("hello".to_owned(), ARM.to_owned()),
+            ("hello".to_owned(), X86.to_owned())
+        ]
+    );
+
+    let dir = shared_fixture("hello");
+    let err = run(multiarch(&dir).args(["plan", "--target", "mips-unknown-linux-musl"]))
+        .failure()
+        .stderr();
+    assert!(err.contains("error: unknown target `mips-unknown-linux-musl`; supported targets: x86_64-unknown-linux-musl, aarch64-unknown-linux-musl,"), "{err}");
+    let err = run(multiarch(&dir).args(["plan", "--platform", "linux/s390x"]))
+        .failure()
+        .stderr();
+    assert!(err.contains("error: unknown platform `linux/s390x`; supported platforms: linux/amd64, linux/arm64, linux/arm/v7,"), "{err}");
+    let err = run(multiarch(&dir).args([
+        "plan",
+        "--target",
+        "x86_64-unknown-linux-musl,x86_64-unknown-linux-gnu",
+    ]))
+    .failure()
+    .stderr();
+    assert!(err.contains("error: targets `x86_64-unknown-linux-musl` and `x86_64-unknown-linux-gnu` both map to platform `linux/amd64`"), "{err}");
+}
+
+#[test]
+fn selection_errors_name_the_fix() {
+    let dir = shared_fixture("multi");
+    let err = run(multiarch(&dir).args(["plan", "-p", "nope"]))
+        .failure()
+        .stderr();
+    assert!(err.contains("package ID specification `nope` did not match any packages in the workspace; members are: alpha, beta, common, gamma"), "{err}");
+    let err = run(multiarch(&dir).args(["plan", "--bin", "alpha-extra"]))
+        .failure()
+        .stderr();
+    assert!(err.contains("no bin target named `alpha-extra` in the selected packages (`alpha-extra` needs features extra: pass `--features extra`)"), "{err}");
+    let err = run(multiarch(&dir).args(["plan", "--exclude", "alpha"]))
+        .failure()
+        .stderr();
+    assert!(
+        err.contains("`--exclude` can only be used together with `--workspace`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn nobins_says_there_is_nothing_to_build() {
+    let dir = shared_fixture("nobins");
+    let err = run(multiarch(&dir).arg("plan")).failure().stderr();
+    assert!(
+        err.contains("error: no binaries to build in `") && err.contains("nobins/Cargo.toml`: the selected packages have no `bin` targets (hint: add `src/main.rs` or a `[[bin]]` section to a package)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn badconfig_names_file_and_key() {
+    let dir = shared_fixture("badconfig");
+    let err = run(multiarch(&dir).arg("plan")).failure().stderr();
+    let manifest = dir.join("Cargo.toml");
+    assert!(
+        err.contains(&format!("error: `{}`: unknown key `targetz` in `[package.metadata.multiarch]`; known keys: targets, out-dir, backend, include, archive-name, image", manifest.display())),
+        "{err}"
+    );
+}
+
+#[test]
+fn config_and_workspace_cargo_config_are_honoured() {
+    let dir = shared_fixture("configured");
+    let r = run(multiarch(&dir).args(["plan", "--format", "json"])).success();
+    let v: Value = serde_json::from_str(&r.stdout()).unwrap();
+    assert_eq!(v["out_dir"], json!(dir.join("dist").to_str().unwrap()));
+    assert_eq!(pairs(&v), [("configured".to_owned(), ARM.to_owned())]);
+    // The command line wins over the config.
+    let r = run(multiarch(&dir).args([
+        "plan",
+        "--format",
+        "json",
+        "--platform",
+        "linux/amd64",
+        "--out-dir",
+        "elsewhere",
+    ]))
+    .success();
+    let v: Value = serde_json::from_str(&r.stdout()).unwrap();
+    assert_eq!(v["out_dir"], json!(dir.join("elsewhere").to_str().unwrap()));
+    assert_eq!(pairs(&v), [("configured".to_owned(), X86.to_owned())]);
+}
+
+#[test]
+fn human_plan_is_a_table_with_backend_reasons_and_notes() {
+    let dir = shared_fixture("multi");
+    let out = run(multiarch(&dir).arg("plan")).success().stdout();
+    assert!(
+        out.starts_with("TARGET                      PLATFORM     BACKEND  REASON\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "aarch64-unknown-linux-musl  linux/arm64  cargo    {PURE_ARM}\n"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("beta-server  beta     0.3.0    aarch64-unknown-linux-musl  out/linux/arm64/bin/beta-server\n"), "{out}");
+    assert!(out.contains("note: bin `alpha-extra` of `alpha` is left out: it requires features extra (pass `--features alpha/extra`)"), "{out}");
+}
+
+#[test]
+fn forced_backend_is_reported() {
+    let v = plan_json("cdep", &["--backend", "cargo", "--target", ARM]);
+    assert_eq!(v["targets"][0]["backend"], "cargo");
+    assert_eq!(v["targets"][0]["reason"], "forced by --backend");
+    assert_eq!(v["targets"][0]["fallbacks"], json!([]));
+}
+
+#[test]
+fn doctor_reports_each_check_and_exits_zero_when_ready() {
+    let dir = shared_fixture("cdep");
+    let r = run(multiarch(&dir).arg("doctor"));
+    let out = r.stdout();
+    // After scripts/setup, everything the default targets need is here.
+    assert!(r.out.status.success(), "{out}\n{}", r.stderr());
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l[9..].starts_with(name))
+            .unwrap_or_else(|| panic!("no `{name}` check in:\n{out}"))
+    };
+    for name in [
+        "rust-std aarch64-unknown-linux-musl",
+        "rust-std x86_64-unknown-linux-musl",
+        "zig ",
+        "cargo-zigbuild ",
+        "qemu-aarch64 ",
+    ] {
+        assert!(line(name).starts_with("ok "), "{out}");
+    }
+    assert!(
+        line("backend aarch64-unknown-linux-musl").contains(" zig: C code in cdep"),
+        "{out}"
+    );
+    assert!(
+        r.stderr()
+            .contains("Ready every selected target can be built"),
+        "{}",
+        r.stderr()
+    );
+}
+
+#[test]
+fn doctor_fails_naming_the_fix_when_zig_is_missing() {
+    // A PATH without zig, cargo-zigbuild or python3 (so no `python3 -m ziglang`) but with cargo and rustc.
+    let dir = shared_fixture("cdep");
+    let tmp = tempfile::tempdir().unwrap();
+    for tool in ["cargo", "rustc", "rustup"] {
+        let real = which::which(tool).unwrap();
+        std::os::unix::fs::symlink(real, tmp.path().join(tool)).unwrap();
+    }
+    let r = run(multiarch(&dir)
+        .arg("doctor")
+        .env("PATH", tmp.path())
+        .env_remove("CARGO"));
+    let out = r.stdout();
+    assert_eq!(r.out.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("MISSING  backend aarch64-unknown-linux-musl"),
+        "{out}"
+    );
+    assert!(out.contains("fix: pip install cargo-zigbuild"), "{out}");
+}

@@ -1,0 +1,165 @@
+//! Test support: fixture copies, running the tool with a scrubbed environment, and
+//! tool requirements that fail in CI and skip loudly elsewhere.
+
+#![allow(dead_code, reason = "each test module uses a different subset")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::{Mutex, OnceLock};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Scratch space under cargo's target dir, kept between runs so fixture builds are
+/// incremental (`target/tmp`).
+pub fn scratch() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+}
+
+/// A copy of `fixture-workspaces/<name>` shared by every test of this run that only
+/// reads it. Its place is stable across runs and files are rewritten only when their
+/// content changed, so cargo's fingerprints (which include paths and mtimes) stay
+/// valid and repeated builds of the same fixture are incremental. Builds share one
+/// target dir per fixture: [`shared_target_dir`].
+pub fn shared_fixture(name: &str) -> PathBuf {
+    static DONE: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
+    let done = DONE.get_or_init(|| Mutex::new(Vec::new()));
+    let mut done = done.lock().unwrap();
+    let dest = scratch().join("fixtures").join(name);
+    if !done.iter().any(|d| d == name) {
+        sync_dir(&repo().join("fixture-workspaces").join(name), &dest);
+        done.push(name.to_owned());
+    }
+    dest
+}
+
+/// A private, writable copy of a fixture in a fresh temp dir (for tests that change it).
+pub fn private_fixture(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::Builder::new()
+        .prefix("multiarch-")
+        .tempdir_in(scratch())
+        .unwrap();
+    let dest = tmp.path().join(name);
+    sync_dir(&repo().join("fixture-workspaces").join(name), &dest);
+    (tmp, dest)
+}
+
+/// The target dir every test building `name` shares.
+pub fn shared_target_dir(name: &str) -> PathBuf {
+    scratch().join("fixture-targets").join(name)
+}
+
+fn sync_dir(src: &Path, dest: &Path) {
+    std::fs::create_dir_all(dest).unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        if name == "target" || name == "out" || name == "custom-target" || name == "dist" {
+            continue;
+        }
+        let (from, to) = (entry.path(), dest.join(&name));
+        if entry.file_type().unwrap().is_dir() {
+            sync_dir(&from, &to);
+        } else {
+            let new = std::fs::read(&from).unwrap();
+            if std::fs::read(&to).ok().as_deref() != Some(&new[..]) {
+                std::fs::write(&to, new).unwrap();
+            }
+        }
+    }
+}
+
+/// `cargo-multiarch multiarch ARGS…` in `dir`, with the variables that would change
+/// cargo's behaviour removed.
+pub fn multiarch(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-multiarch"));
+    cmd.arg("multiarch").current_dir(dir);
+    for var in [
+        "RUSTFLAGS",
+        "CARGO_TARGET_DIR",
+        "CARGO_BUILD_TARGET",
+        "CARGO_TERM_COLOR",
+        "CARGO_ENCODED_RUSTFLAGS",
+        "CARGO_BUILD_RUSTFLAGS",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("NO_COLOR", "1");
+    cmd
+}
+
+pub struct Run {
+    pub out: Output,
+    pub cmd: String,
+}
+
+impl Run {
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.out.stdout).into_owned()
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.out.stderr).into_owned()
+    }
+
+    #[track_caller]
+    pub fn success(self) -> Self {
+        assert!(
+            self.out.status.success(),
+            "`{}` failed ({}):\n--- stdout\n{}\n--- stderr\n{}",
+            self.cmd,
+            self.out.status,
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn failure(self) -> Self {
+        assert!(
+            !self.out.status.success(),
+            "`{}` succeeded but should have failed:\n--- stdout\n{}\n--- stderr\n{}",
+            self.cmd,
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    let line = format!("{cmd:?}");
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("could not run {line}: {e}"));
+    Run { out, cmd: line }
+}
+
+/// Whether a tool the test needs is on PATH. In CI (`CI=true`) a missing tool fails
+/// the test; locally the test is skipped with a loud message.
+#[track_caller]
+pub fn require(tool: &str) -> bool {
+    if which::which(tool).is_ok() {
+        return true;
+    }
+    assert!(
+        !std::env::var("CI").is_ok_and(|v| v == "true"),
+        "`{tool}` is required in CI but not installed (hint: run `scripts/setup`)"
+    );
+    eprintln!("\n*** SKIPPED: `{tool}` is not installed (run `scripts/setup`) ***\n");
+    false
+}
+
+/// `qemu-aarch64` or `qemu-aarch64-static`, under the same rule as [`require`].
+#[track_caller]
+pub fn qemu_aarch64() -> Option<PathBuf> {
+    for name in ["qemu-aarch64", "qemu-aarch64-static"] {
+        if let Ok(p) = which::which(name) {
+            return Some(p);
+        }
+    }
+    require("qemu-aarch64").then(|| unreachable!())
+}
