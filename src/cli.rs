@@ -67,6 +67,24 @@ pub enum Command {
     )]
     Plan(PlanArgs),
 
+    /// Build every selected binary for every target and stage it in `out/<os>/<arch>/bin/`
+    #[command(
+        after_help = "Examples:\n  cargo multiarch build\n  cargo multiarch build --platform linux/arm64 --keep-going\n  cargo multiarch build -p server --target aarch64-unknown-linux-musl --backend zig"
+    )]
+    Build(BuildArgs),
+
+    /// Build (unless --no-build), then write reproducible archives, SHA256SUMS and manifest.json
+    #[command(
+        after_help = "Examples:\n  cargo multiarch package\n  cargo multiarch package --platform linux/arm64 --compression best\n  cargo multiarch package --no-build --archive per-target"
+    )]
+    Package(PackageArgs),
+
+    /// Check an out dir against its manifest: hashes, ELF machine per platform, static linkage, every expected platform present
+    #[command(
+        after_help = "Examples:\n  cargo multiarch verify\n  cargo multiarch verify --out-dir dist --expect linux/amd64,linux/arm64 --run"
+    )]
+    Verify(VerifyArgs),
+
     /// Check that the tools for the selected targets are installed, and say how to fix what is missing
     #[command(
         after_help = "Example:\n  cargo multiarch doctor --target aarch64-unknown-linux-musl"
@@ -88,6 +106,99 @@ pub struct PlanArgs {
 pub struct DoctorArgs {
     #[command(flatten)]
     pub select: SelectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub build: BuildOptions,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Build Options")]
+pub struct BuildOptions {
+    /// Do not install missing rust-std with rustup; fail with the command to run instead
+    #[arg(long)]
+    pub no_install: bool,
+
+    /// Stage the targets that built even when others fail (the run still exits non-zero)
+    #[arg(long)]
+    pub keep_going: bool,
+
+    /// Strip symbols from the binaries (`profile.<name>.strip = true`)
+    #[arg(long)]
+    pub strip: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub build: BuildOptions,
+
+    /// Package what `build` staged earlier (its build records) instead of building
+    #[arg(long, help_heading = "Package Options")]
+    pub no_build: bool,
+
+    /// One archive per package and target, or one per target with every binary
+    #[arg(long, value_enum, default_value_t = ArchiveLayout::PerPackage, help_heading = "Package Options")]
+    pub archive: ArchiveLayout,
+
+    /// gzip compression: fast, default, best, or a level 0-9
+    #[arg(long, default_value = "default", value_parser = parse_compression, value_name = "LEVEL", help_heading = "Package Options")]
+    pub compression: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The out dir to check [default: the workspace's out dir]
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<Utf8PathBuf>,
+
+    /// Path to Cargo.toml (to find the workspace's out dir)
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<Utf8PathBuf>,
+
+    /// Platforms that must be present (comma list) [default: the manifest's `platforms`]
+    #[arg(long, value_name = "OS/ARCH,…", value_delimiter = ',')]
+    pub expect: Vec<String>,
+
+    /// Run every binary (natively or under qemu-user) and report what it printed
+    #[arg(long)]
+    pub run: bool,
+
+    /// Arguments for `--run`
+    #[arg(
+        long,
+        value_name = "ARGS",
+        default_value = "--version",
+        allow_hyphen_values = true,
+        requires = "run"
+    )]
+    pub run_args: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ArchiveLayout {
+    PerPackage,
+    PerTarget,
+}
+
+fn parse_compression(s: &str) -> Result<u32, String> {
+    match s {
+        "fast" => Ok(1),
+        "default" => Ok(6),
+        "best" => Ok(9),
+        n => match n.parse::<u32>() {
+            Ok(n) if n <= 9 => Ok(n),
+            _ => Err(format!("`{n}` is not fast, default, best or a level 0-9")),
+        },
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

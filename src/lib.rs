@@ -6,14 +6,25 @@
 //! `cli` → `workspace`/`config` → `platform` → `plan` → `backend` → `build` →
 //! `package` → `manifest` → `verify`, `merge`, `image`.
 
+pub mod archive;
+pub mod backend;
+pub mod build;
+pub mod cargo_config;
 pub mod cli;
 pub mod config;
 pub mod doctor;
+pub mod elf;
+pub mod glob;
+pub mod manifest;
+pub mod package;
 pub mod plan;
 pub mod platform;
 pub mod probe;
 pub mod process;
+pub mod record;
 pub mod shell;
+pub mod source;
+pub mod verify;
 pub mod workspace;
 
 use std::process::ExitCode;
@@ -39,6 +50,95 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 Format::Human => print!("{}", plan.to_table()),
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Build(args) => {
+            let ws = Workspace::load(&args.select)?;
+            let probes = Probes::run(&ws.root);
+            let plan = Plan::new(&args.select, ws, &probes)?;
+            build::run(
+                &plan,
+                &probes,
+                &shell,
+                &build_options(&args.select, &args.build),
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Package(args) => {
+            let ws = Workspace::load(&args.select)?;
+            let probes = Probes::run(&ws.root);
+            let plan = Plan::new(&args.select, ws, &probes)?;
+            let records = if args.no_build {
+                recorded(&plan)?
+            } else {
+                build::run(
+                    &plan,
+                    &probes,
+                    &shell,
+                    &build_options(&args.select, &args.build),
+                )?
+            };
+            let mode = match args.archive {
+                cli::ArchiveLayout::PerPackage => package::ArchiveMode::PerPackage,
+                cli::ArchiveLayout::PerTarget => package::ArchiveMode::PerTarget,
+            };
+            package::run(
+                &plan,
+                &records,
+                &shell,
+                package::Options {
+                    mode,
+                    level: args.compression,
+                },
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Verify(args) => {
+            let out_dir = match args.out_dir {
+                Some(d) => d,
+                None => workspace::default_out_dir(args.manifest_path.as_deref())?,
+            };
+            let expect = if args.expect.is_empty() {
+                None
+            } else {
+                Some(
+                    args.expect
+                        .iter()
+                        .map(|p| platform::Platform::parse(p))
+                        .collect::<Result<Vec<_>>>()?,
+                )
+            };
+            let opts = verify::Options {
+                expect,
+                run: args.run,
+                run_args: args
+                    .run_args
+                    .split_whitespace()
+                    .map(str::to_owned)
+                    .collect(),
+            };
+            let (_, report) = verify::verify(&out_dir, &opts)?;
+            for line in &report.runs {
+                println!("{line}");
+            }
+            for p in &report.problems {
+                println!("FAILED   {p}");
+            }
+            if report.problems.is_empty() {
+                shell.status(
+                    "Verified",
+                    format!(
+                        "{} artifacts in `{out_dir}` for {}",
+                        report.checked,
+                        report.platforms.join(", ")
+                    ),
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                anyhow::bail!(
+                    "`{out_dir}` failed verification: {} problem(s) above",
+                    report.problems.len()
+                )
+            }
         }
         Command::Doctor(args) => {
             // Outside a workspace, check the tools for the requested (or default) targets.
@@ -88,4 +188,49 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             })
         }
     }
+}
+
+fn build_options(select: &cli::SelectArgs, b: &cli::BuildOptions) -> build::Options {
+    build::Options {
+        no_install: b.no_install,
+        keep_going: b.keep_going,
+        strip: b.strip,
+        jobs: select.targets.jobs.clone(),
+        target_dir: select.targets.target_dir.clone(),
+    }
+}
+
+/// The build records of the plan's targets, each holding every planned binary.
+fn recorded(plan: &Plan) -> Result<Vec<record::BuildRecord>> {
+    let all = record::BuildRecord::read_all(&plan.out_dir)?;
+    let mut out = Vec::new();
+    for t in &plan.targets {
+        let target = t.target.to_string();
+        let Some(r) = all.iter().find(|r| r.target == target) else {
+            anyhow::bail!(
+                "no build record for `{target}` in `{}` (hint: run `cargo multiarch build` first, or drop `--no-build`)",
+                record::path(&plan.out_dir, &target)
+            );
+        };
+        for e in plan.entries.iter().filter(|e| e.target == t.target) {
+            if !r
+                .binaries
+                .iter()
+                .any(|b| b.binary == e.binary && b.package == e.package)
+            {
+                anyhow::bail!(
+                    "the build record for `{target}` has no `{}` (hint: run `cargo multiarch build` with the same selection first)",
+                    e.binary
+                );
+            }
+        }
+        let mut r = r.clone();
+        r.binaries.retain(|b| {
+            plan.entries
+                .iter()
+                .any(|e| e.target == t.target && e.binary == b.binary && e.package == b.package)
+        });
+        out.push(r);
+    }
+    Ok(out)
 }

@@ -55,6 +55,9 @@ pub struct TargetPlan {
     /// The linker cargo is told to use (`rust-lld` for non-host-arch musl), if any.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub linker: Option<String>,
+    /// `CC_<target>` for cc-rs when the C compiler was found on PATH, as (variable, compiler).
+    #[serde(skip)]
+    pub c_compiler_env: Option<(String, String)>,
     /// The command that would fix a missing backend, when `backend` is None.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
@@ -156,6 +159,7 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
         c_code: facts.c_code.clone(),
         install_rust_std: !facts.has_rust_std && !facts.is_host,
         linker: None,
+        c_compiler_env: None,
         fix: None,
     };
     if plan.install_rust_std && !facts.rustup {
@@ -260,6 +264,13 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
             plan.fallbacks = order[1..].to_vec();
             if b == Backend::Cargo && target.is_musl() && !facts.is_host && !facts.host_arch {
                 plan.linker = Some("rust-lld".to_owned());
+            }
+            if let (Backend::Cargo, false, false, Some((cc, source))) =
+                (b, facts.is_host, facts.c_code.is_empty(), &facts.c_compiler)
+                && source == "PATH"
+            {
+                plan.c_compiler_env =
+                    Some((format!("CC_{}", triple.replace('-', "_")), cc.clone()));
             }
         }
     } else {

@@ -70,6 +70,11 @@ impl Shell {
         }
     }
 
+    /// A `help:` line, as rustc prints them: what to do about the error that follows.
+    pub fn help(&self, msg: impl AsRef<str>) {
+        self.print_prefixed(Style::Note, "help", msg.as_ref());
+    }
+
     pub fn error(&self, msg: impl AsRef<str>) {
         self.print_prefixed(Style::Error, "error", msg.as_ref());
     }

@@ -265,6 +265,34 @@ impl Workspace {
     }
 }
 
+/// The out dir of the workspace at `manifest` (or found from the current directory)
+/// without resolving dependencies: `out-dir` from its config, else `out/` at its root.
+pub fn default_out_dir(manifest: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
+    let manifest_path = locate_manifest(manifest)?;
+    let dir = manifest_path
+        .parent()
+        .expect("a manifest path has a parent")
+        .to_owned();
+    let metadata = metadata(&manifest_path, &dir, &[], &[], None, true)?;
+    let root_manifest = metadata.workspace_root.join("Cargo.toml");
+    let mut config = Config::from_metadata(
+        &metadata.workspace_metadata,
+        &root_manifest,
+        "[workspace.metadata.multiarch]",
+    )?;
+    if let Some(p) = metadata.root_package() {
+        let c = Config::from_metadata(
+            &p.metadata,
+            &p.manifest_path,
+            "[package.metadata.multiarch]",
+        )?;
+        config = merge_root(config, &c);
+    }
+    Ok(metadata
+        .workspace_root
+        .join(config.out_dir.unwrap_or_else(|| "out".into())))
+}
+
 /// Why a package counts as compiling C.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 pub struct CCode {
@@ -515,37 +543,11 @@ fn spec_matches(spec: &str, p: &cargo_metadata::Package) -> bool {
         .split_once('@')
         .map_or((spec, None), |(n, v)| (n, Some(v)));
     let name_ok = if name.contains(['*', '?']) {
-        glob_match(name, &p.name)
+        crate::glob::glob_match(name, &p.name)
     } else {
         name == p.name.as_str()
     };
     name_ok && version.is_none_or(|v| p.version.to_string().starts_with(v))
-}
-
-/// A small glob: `*` any run, `?` one character. Enough for `-p 'svc-*'`.
-pub fn glob_match(pattern: &str, s: &str) -> bool {
-    let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), s.chars().collect());
-    let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
-    while si < s.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
-            pi += 1;
-            si += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = si;
-            pi += 1;
-        } else if let Some(st) = star {
-            pi = st + 1;
-            mark += 1;
-            si = mark;
-        } else {
-            return false;
-        }
-    }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
 }
 
 /// The features enabled on a package by the flags, closed over its feature table.
@@ -616,17 +618,4 @@ fn most_common_version(packages: &[Package]) -> String {
         .into_iter()
         .max_by_key(|(_, n)| *n)
         .map_or_else(|| "0.0.0".to_owned(), |(v, _)| v.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn glob() {
-        assert!(glob_match("svc-*", "svc-api"));
-        assert!(glob_match("a?c", "abc"));
-        assert!(!glob_match("a*", "ba"));
-        assert!(glob_match("*", ""));
-    }
 }

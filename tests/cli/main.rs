@@ -2,4 +2,6 @@
 
 mod support;
 
+mod build;
+mod package;
 mod plan;

@@ -1,0 +1,187 @@
+//! Backends turn one build request into one `Command`; they run nothing themselves.
+//!
+//! `cargo` and `zig` take several `--target`s in one call (host build scripts and
+//! proc-macros then compile once); `cross` takes one.
+
+mod cargo;
+mod cross;
+mod zig;
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+use crate::cargo_config::UserConfig;
+use crate::plan::{Backend, TargetPlan};
+use crate::process::Process;
+
+/// Everything a backend needs to build the selected binaries for some targets.
+#[derive(Debug, Clone)]
+pub struct Invocation<'a> {
+    pub backend: Backend,
+    pub targets: Vec<&'a TargetPlan>,
+    pub root: &'a Utf8Path,
+    pub manifest_path: &'a Utf8Path,
+    pub packages: Vec<String>,
+    pub bins: Vec<String>,
+    pub feature_flags: &'a [String],
+    /// `--locked`, `--offline`, `--frozen`.
+    pub cargo_flags: &'a [String],
+    pub profile: &'a str,
+    pub target_dir: Option<&'a Utf8Path>,
+    /// The target dir cargo will use (from `--target-dir` or the workspace's config), remapped out of binaries.
+    pub resolved_target_dir: &'a Utf8Path,
+    pub jobs: Option<&'a str>,
+    pub verbose: u8,
+    pub quiet: bool,
+    /// `--color` for cargo.
+    pub color: &'a str,
+    pub strip: bool,
+    pub keep_going: bool,
+    /// Cargo home on this machine (remapped out of binaries).
+    pub cargo_home: Option<&'a Utf8Path>,
+    pub user: &'a UserConfig,
+    /// `CARGO_ZIGBUILD_ZIG_PATH` for a zig that only Python provides.
+    pub zig_path: Option<&'a Utf8Path>,
+    pub cargo_zigbuild: Option<&'a Utf8Path>,
+    pub cross: Option<&'a Utf8Path>,
+}
+
+impl Invocation<'_> {
+    pub fn command(&self) -> Process {
+        match self.backend {
+            Backend::Cargo => cargo::command(self),
+            Backend::Zig => zig::command(self),
+            Backend::Cross => cross::command(self),
+        }
+    }
+
+    /// Arguments every backend passes after its `build` word: selection, features,
+    /// profile, targets, output format and cargo's own flags.
+    fn common_args(&self, p: Process) -> Process {
+        let mut p = p
+            .arg("--message-format=json-render-diagnostics")
+            .arg("--manifest-path")
+            .arg(self.manifest_path)
+            .args(self.packages.iter().flat_map(|name| ["-p", name.as_str()]))
+            .args(self.bins.iter().flat_map(|b| ["--bin", b.as_str()]))
+            .args(
+                self.targets
+                    .iter()
+                    .flat_map(|t| ["--target".to_owned(), t.target.to_string()]),
+            )
+            .args(["--profile", self.profile])
+            .args(self.feature_flags)
+            .args(self.cargo_flags)
+            .args(["--color", self.color]);
+        if let Some(dir) = self.target_dir {
+            p = p.arg("--target-dir").arg(dir);
+        }
+        if let Some(j) = self.jobs {
+            p = p.args(["-j", j]);
+        }
+        if self.verbose > 0 {
+            p = p.arg(format!("-{}", "v".repeat(usize::from(self.verbose))));
+        }
+        if self.quiet {
+            p = p.arg("--quiet");
+        }
+        if self.keep_going {
+            p = p.arg("--keep-going");
+        }
+        if self.strip {
+            p = p
+                .arg("--config")
+                .arg(format!("profile.{}.strip=true", self.profile));
+        }
+        p
+    }
+
+    /// `--config <rustflags key>=[…]` with `--remap-path-prefix` for the workspace root,
+    /// the target dir and the cargo home as this backend sees them, so no path of the
+    /// build machine ends up in a binary. Added to the user's flags, never replacing them.
+    fn remap_args(
+        &self,
+        mut p: Process,
+        root: &str,
+        target_dir: Option<&str>,
+        cargo_home: Option<&str>,
+    ) -> Process {
+        let mut flags = vec![format!(
+            "--remap-path-prefix={}/=",
+            root.trim_end_matches('/')
+        )];
+        if let Some(t) = target_dir {
+            flags.push(format!(
+                "--remap-path-prefix={}=/target",
+                t.trim_end_matches('/')
+            ));
+        }
+        if let Some(h) = cargo_home {
+            flags.push(format!(
+                "--remap-path-prefix={}=/cargo",
+                h.trim_end_matches('/')
+            ));
+        }
+        let list = flags
+            .iter()
+            .map(|f| toml_string(f))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut keys: Vec<String> = self
+            .targets
+            .iter()
+            .filter_map(|t| self.user.rustflags_key(t.target.triple()))
+            .collect();
+        keys.dedup();
+        for key in keys {
+            p = p.arg("--config").arg(format!("{key}=[{list}]"));
+        }
+        p
+    }
+}
+
+/// A TOML basic string.
+pub fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Where cross mounts the host's directories inside its container.
+pub const CROSS_PROJECT: &str = "/project";
+pub const CROSS_TARGET: &str = "/target";
+pub const CROSS_CARGO_HOME: &str = "/cargo";
+
+/// Maps a path cross reports from inside its container back to the host.
+pub fn reroot_cross(path: &Utf8Path, root: &Utf8Path, target_dir: &Utf8Path) -> Utf8PathBuf {
+    if let Ok(rest) = path.strip_prefix(CROSS_TARGET) {
+        return target_dir.join(rest);
+    }
+    if let Ok(rest) = path.strip_prefix(CROSS_PROJECT) {
+        return root.join(rest);
+    }
+    path.to_owned()
+}
+
+/// Maps a package id cross reports (`path+file:///project/crates/a#0.1.0`) back to
+/// the host's (`path+file:///home/me/ws/crates/a#0.1.0`); other ids are unchanged.
+pub fn reroot_cross_package_id(id: &str, root: &Utf8Path) -> String {
+    let prefix = format!("path+file://{CROSS_PROJECT}");
+    match id.strip_prefix(&prefix) {
+        Some(rest) if rest.is_empty() || rest.starts_with(['/', '#', '?']) => {
+            format!("path+file://{root}{rest}")
+        }
+        _ => id.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+use super::*;
+use crate::plan::{Backend, Facts, choose};
+use crate::platform::Target;
+
+fn plans() -> Vec<TargetPlan> {
+    let facts = Facts {
+        has_rust_std: true,
+        rustup: true,
+        zig_ready: true,
+        ..Facts::default()
+    };
+    let x86 = choose(
+        &Target::parse("x86_64-unknown-linux-musl").unwrap(),
+        &Facts {
+            host_arch: true,
+            ..facts.clone()
+        },
+        None,
+    );
+    let arm = choose(
+        &Target::parse("aarch64-unknown-linux-musl").unwrap(),
+        &facts,
+        None,
+    );
+    vec![x86, arm]
+}
+
+fn inv<'a>(backend: Backend, targets: Vec<&'a TargetPlan>, user: &'a UserConfig) -> Invocation<'a> {
+    Invocation {
+        backend,
+        targets,
+        root: "/w/ws".into(),
+        manifest_path: "/w/ws/Cargo.toml".into(),
+        packages: vec!["alpha".into(), "beta".into()],
+        bins: vec!["alpha".into(), "beta-server".into()],
+        feature_flags: &[],
+        cargo_flags: &[],
+        profile: "release",
+        target_dir: None,
+        resolved_target_dir: "/w/ws/target".into(),
+        jobs: None,
+        verbose: 0,
+        quiet: false,
+        color: "never",
+        strip: false,
+        keep_going: false,
+        cargo_home: Some("/home/u/.cargo".into()),
+        user,
+        zig_path: None,
+        cargo_zigbuild: None,
+        cross: None,
+    }
+}
+
+const REMAP: &str = r#"["--remap-path-prefix=/w/ws/=", "--remap-path-prefix=/w/ws/target=/target", "--remap-path-prefix=/home/u/.cargo=/cargo"]"#;
+
+#[test]
+fn cargo_builds_all_targets_in_one_call_with_rust_lld_for_aarch64() {
+    let plans = plans();
+    let user = UserConfig::default();
+    let cmd = inv(Backend::Cargo, plans.iter().collect(), &user).command();
+    let line = cmd.to_string();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    assert_eq!(
+        line,
+        format!(
+            "{cargo} build --message-format=json-render-diagnostics --manifest-path /w/ws/Cargo.toml -p alpha -p beta --bin alpha --bin beta-server \
+             --target x86_64-unknown-linux-musl --target aarch64-unknown-linux-musl --profile release --color never \
+             --config 'target.aarch64-unknown-linux-musl.linker=\"rust-lld\"' \
+             --config 'target.x86_64-unknown-linux-musl.rustflags={REMAP}' \
+             --config 'target.aarch64-unknown-linux-musl.rustflags={REMAP}'"
+        )
+    );
+}
+
+#[test]
+fn user_linker_and_rustflags_win() {
+    let plans = plans();
+    let user = UserConfig::for_tests(
+        &[],
+        &[
+            ("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "my-cc"),
+            ("RUSTFLAGS", "-Copt-level=1"),
+        ],
+    );
+    let line = inv(Backend::Cargo, vec![&plans[1]], &user)
+        .command()
+        .to_string();
+    assert!(!line.contains("linker="), "{line}");
+    assert!(!line.contains("rustflags"), "{line}");
+}
+
+#[test]
+fn zig_passes_the_python_zig_and_no_linker() {
+    let plans = plans();
+    let user = UserConfig::default();
+    let mut i = inv(Backend::Zig, plans.iter().collect(), &user);
+    i.zig_path = Some("/py/site-packages/ziglang/zig".into());
+    i.cargo_zigbuild = Some("/usr/local/bin/cargo-zigbuild".into());
+    i.keep_going = true;
+    let line = i.command().to_string();
+    assert!(line.starts_with("CARGO_ZIGBUILD_ZIG_PATH=/py/site-packages/ziglang/zig /usr/local/bin/cargo-zigbuild zigbuild --message-format=json-render-diagnostics "), "{line}");
+    assert!(
+        line.contains("--target x86_64-unknown-linux-musl --target aarch64-unknown-linux-musl"),
+        "{line}"
+    );
+    assert!(line.contains("--keep-going"), "{line}");
+    assert!(!line.contains("linker"), "{line}");
+}
+
+#[test]
+fn cross_remaps_container_paths() {
+    let plans = plans();
+    let user = UserConfig::default();
+    let line = inv(Backend::Cross, vec![&plans[1]], &user)
+        .command()
+        .to_string();
+    assert!(
+        line.starts_with("cross build --message-format=json-render-diagnostics"),
+        "{line}"
+    );
+    assert!(line.contains(r#"--remap-path-prefix=/project/=", "--remap-path-prefix=/target=/target", "--remap-path-prefix=/cargo=/cargo"#), "{line}");
+    assert_eq!(
+        reroot_cross(
+            "/target/aarch64-unknown-linux-musl/release/alpha".into(),
+            "/w/ws".into(),
+            "/w/ws/target".into()
+        ),
+        "/w/ws/target/aarch64-unknown-linux-musl/release/alpha"
+    );
+    assert_eq!(
+        reroot_cross_package_id("path+file:///project/crates/a#0.1.0", "/w/ws".into()),
+        "path+file:///w/ws/crates/a#0.1.0"
+    );
+    assert_eq!(
+        reroot_cross_package_id("path+file:///project#hello@0.1.0", "/w/ws".into()),
+        "path+file:///w/ws#hello@0.1.0"
+    );
+    assert_eq!(
+        reroot_cross_package_id("path+file:///projects/x#1.0.0", "/w/ws".into()),
+        "path+file:///projects/x#1.0.0"
+    );
+    assert_eq!(
+        reroot_cross(
+            "/project/src/main.rs".into(),
+            "/w/ws".into(),
+            "/w/ws/target".into()
+        ),
+        "/w/ws/src/main.rs"
+    );
+}
+
+#[test]
+fn strip_verbose_jobs_and_flags_are_forwarded() {
+    let plans = plans();
+    let user = UserConfig::default();
+    let mut i = inv(Backend::Cargo, vec![&plans[0]], &user);
+    i.strip = true;
+    i.verbose = 2;
+    i.jobs = Some("3");
+    let flags = ["--locked".to_owned()];
+    i.cargo_flags = &flags;
+    let feats = ["--features".to_owned(), "a,b".to_owned()];
+    i.feature_flags = &feats;
+    let line = i.command().to_string();
+    for want in [
+        "--features a,b --locked",
+        "-j 3 -vv",
+        "--config profile.release.strip=true",
+    ] {
+        assert!(line.contains(want), "`{want}` not in {line}");
+    }
+}

@@ -1,0 +1,814 @@
+//! `cargo multiarch build`: runs one backend call per group of targets, reads cargo's
+//! JSON messages (the only module that knows `cargo_metadata::Message`), stages each
+//! binary to `out/<os>/<arch>/bin/` atomically and writes a build record per target.
+//! A target that fails to link or compile C is retried once with the next backend.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead as _, BufReader, Write as _};
+use std::process::Stdio;
+
+use anyhow::{Context as _, Result, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use cargo_metadata::Message;
+
+use crate::backend::{self, Invocation};
+use crate::cargo_config::{self, UserConfig};
+use crate::cli::Color;
+use crate::plan::{self, Backend, Plan, TargetPlan};
+use crate::probe::Probes;
+use crate::record::{self, BuildRecord, StagedBinary};
+use crate::shell::Shell;
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub no_install: bool,
+    pub keep_going: bool,
+    pub strip: bool,
+    pub jobs: Option<String>,
+    pub target_dir: Option<Utf8PathBuf>,
+}
+
+/// What happened to one target.
+#[derive(Debug, Clone)]
+pub struct TargetResult {
+    pub target: String,
+    pub platform: String,
+    pub backend: Option<Backend>,
+    pub status: Status,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    Staged(BuildRecord),
+    /// Built, but not staged because another target failed and `--keep-going` was not given.
+    NotStaged,
+    Failed {
+        first_error: String,
+    },
+}
+
+/// Builds every target of the plan; returns the records of the staged targets, or an
+/// error after printing the summary when any target failed.
+pub fn run(
+    plan: &Plan,
+    probes: &Probes,
+    shell: &Shell,
+    opts: &Options,
+) -> Result<Vec<BuildRecord>> {
+    let ws = &plan.workspace;
+    let mut results: Vec<TargetResult> = Vec::new();
+
+    // Nothing here can build these: say what would fix it, before spending time on the others.
+    for t in plan.unbuildable() {
+        let msg = format!(
+            "{}{}",
+            t.reason,
+            t.fix
+                .as_ref()
+                .map(|f| format!(" (hint: {f})"))
+                .unwrap_or_default()
+        );
+        if !opts.keep_going {
+            bail!("cannot build `{}` ({}): {msg}", t.target, t.platform);
+        }
+        results.push(TargetResult {
+            target: t.target.to_string(),
+            platform: t.platform.to_string(),
+            backend: None,
+            status: Status::Failed { first_error: msg },
+        });
+    }
+    install_rust_std(plan, probes, *shell, opts.no_install)?;
+
+    // Nothing staged earlier for these targets may pass for fresh if this run fails.
+    for t in &plan.targets {
+        BuildRecord::remove(&plan.out_dir, &t.target.to_string())?;
+        for e in plan.entries.iter().filter(|e| e.target == t.target) {
+            record::remove_file(&plan.out_dir.join(&e.outputs.binary))?;
+        }
+    }
+
+    let user = UserConfig::load(&ws.root);
+    let cargo_home = cargo_config::cargo_home();
+    let target_dir = opts
+        .target_dir
+        .clone()
+        .unwrap_or_else(|| ws.target_dir.clone());
+    let ctx = Ctx {
+        target_dir,
+        plan,
+        probes,
+        shell,
+        opts,
+        user: &user,
+        cargo_home: cargo_home.as_deref(),
+    };
+    let buildable: Vec<&TargetPlan> = plan
+        .targets
+        .iter()
+        .filter(|t| t.backend.is_some())
+        .collect();
+    let total = buildable.len();
+    let mut built: BTreeMap<String, (Backend, Vec<Artifact>)> = BTreeMap::new();
+    let mut n = 0;
+    let mut hints = Vec::new();
+    for group in groups(&buildable) {
+        let backend = group[0].backend.expect("buildable");
+        for t in &group {
+            n += 1;
+            shell.status(
+                "Building",
+                format!(
+                    "{} ({}) with {} [{n}/{total}]",
+                    t.target,
+                    t.platform,
+                    describe(backend, t, probes)
+                ),
+            );
+        }
+        let mut failed = ctx.build_group(backend, &group, &mut built)?;
+        // Retry what a better linker or C toolchain could fix, once, with the next backend.
+        if plan.forced.is_none() {
+            let mut still = Vec::new();
+            for (t, err) in failed.drain(..) {
+                match t
+                    .fallbacks
+                    .first()
+                    .copied()
+                    .filter(|_| err.fixable_by_fallback())
+                {
+                    Some(next) => {
+                        shell.warn(format!(
+                            "{} failed for {} ({}); retrying with {next}",
+                            backend,
+                            t.target,
+                            err.first_line()
+                        ));
+                        shell.status(
+                            "Building",
+                            format!(
+                                "{} ({}) with {}",
+                                t.target,
+                                t.platform,
+                                describe(next, t, probes)
+                            ),
+                        );
+                        for (t2, err2) in ctx.build_group(next, &[t], &mut built)? {
+                            still.push((t2, err2));
+                        }
+                    }
+                    None => still.push((t, err)),
+                }
+            }
+            failed = still;
+        }
+        for (t, err) in failed {
+            if let Some(h) = err.hint(t, probes) {
+                hints.push(h);
+            }
+            results.push(TargetResult {
+                target: t.target.to_string(),
+                platform: t.platform.to_string(),
+                backend: err.backend,
+                status: Status::Failed {
+                    first_error: err.first_line(),
+                },
+            });
+        }
+    }
+
+    let any_failed = results
+        .iter()
+        .any(|r| matches!(r.status, Status::Failed { .. }));
+    let mut records = Vec::new();
+    for t in &buildable {
+        let Some((backend, artifacts)) = built.remove(&t.target.to_string()) else {
+            continue;
+        };
+        if any_failed && !opts.keep_going {
+            results.push(TargetResult {
+                target: t.target.to_string(),
+                platform: t.platform.to_string(),
+                backend: Some(backend),
+                status: Status::NotStaged,
+            });
+            continue;
+        }
+        let rec = stage(plan, t, backend, &artifacts)?;
+        results.push(TargetResult {
+            target: t.target.to_string(),
+            platform: t.platform.to_string(),
+            backend: Some(backend),
+            status: Status::Staged(rec.clone()),
+        });
+        records.push(rec);
+    }
+    results.sort_by_key(|r| {
+        plan.targets
+            .iter()
+            .position(|t| t.target.to_string() == r.target)
+    });
+
+    if any_failed {
+        eprint!("\n{}", summary(&results));
+        for h in &hints {
+            shell.help(h);
+        }
+        let failed: Vec<&str> = results
+            .iter()
+            .filter(|r| matches!(r.status, Status::Failed { .. }))
+            .map(|r| r.target.as_str())
+            .collect();
+        let not_staged = results.iter().any(|r| r.status == Status::NotStaged);
+        let hint = if not_staged {
+            " (hint: `--keep-going` stages the targets that built)".to_owned()
+        } else {
+            String::new()
+        };
+        bail!(
+            "build failed for {}{hint}",
+            failed
+                .iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if !shell.quiet {
+        eprint!("{}", staged_table(&records, &plan.out_dir, &ws.root));
+    }
+    Ok(records)
+}
+
+/// The selected binaries a backend call reported, by target triple.
+type ArtifactsByTarget = BTreeMap<String, Vec<Artifact>>;
+
+/// A binary cargo reported for a target.
+#[derive(Debug, Clone)]
+struct Artifact {
+    package_id: String,
+    binary: String,
+    path: Utf8PathBuf,
+}
+
+struct Ctx<'a> {
+    target_dir: Utf8PathBuf,
+    plan: &'a Plan,
+    probes: &'a Probes,
+    shell: &'a Shell,
+    opts: &'a Options,
+    user: &'a UserConfig,
+    cargo_home: Option<&'a Utf8Path>,
+}
+
+/// Why a build failed, from what the backend printed.
+#[derive(Debug, Clone, Default)]
+struct Failure {
+    backend: Option<Backend>,
+    error_lines: Vec<String>,
+    status: String,
+}
+
+impl Failure {
+    fn first_line(&self) -> String {
+        let errors = || self.error_lines.iter().filter(|l| l.starts_with("error"));
+        // cargo's own "could not compile" trailer says less than the error before it.
+        errors()
+            .find(|l| !l.starts_with("error: could not compile"))
+            .or_else(|| errors().next())
+            .or_else(|| self.error_lines.first())
+            .cloned()
+            .unwrap_or_else(|| format!("exited with {}", self.status))
+    }
+
+    /// What to do about it, when another backend would help.
+    fn hint(&self, t: &TargetPlan, probes: &Probes) -> Option<String> {
+        if !self.fixable_by_fallback() || self.backend == Some(Backend::Zig) {
+            return None;
+        }
+        let needs = if t.c_code.is_empty() {
+            "a linker that this backend lacks".to_owned()
+        } else {
+            format!(
+                "a C compiler for its libc ({} compiles C)",
+                t.c_code
+                    .iter()
+                    .map(|c| format!("`{}`", c.package))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        Some(if probes.zig_ready() {
+            format!(
+                "`{}` needs {needs}: build it with zig (`--backend zig`, or leave out `--backend` and cargo-multiarch picks zig itself)",
+                t.target
+            )
+        } else {
+            format!(
+                "`{}` needs {needs}: install zig with `pip install cargo-zigbuild`, then build with `--backend zig`",
+                t.target
+            )
+        })
+    }
+
+    /// A link failure or a C build failure, which another linker or C toolchain may fix;
+    /// not a Rust compile error, which no backend fixes.
+    fn fixable_by_fallback(&self) -> bool {
+        const SIGNS: &[&str] = &[
+            "linking with",
+            "rust-lld: error",
+            "ld: error",
+            "undefined reference",
+            "could not find native static library",
+            "failed to run custom build command",
+            "failed to find tool",
+            "error occurred in cc-rs",
+            "toolexecerror",
+        ];
+        let text = self.error_lines.join("\n").to_lowercase();
+        SIGNS.iter().any(|s| text.contains(s))
+    }
+}
+
+impl Ctx<'_> {
+    fn invocation<'b>(&'b self, backend: Backend, targets: Vec<&'b TargetPlan>) -> Invocation<'b> {
+        let ws = &self.plan.workspace;
+        let triples: BTreeSet<String> = targets.iter().map(|t| t.target.to_string()).collect();
+        let mut packages = Vec::new();
+        let mut bins = Vec::new();
+        for e in self
+            .plan
+            .entries
+            .iter()
+            .filter(|e| triples.contains(&e.target.to_string()))
+        {
+            if !packages.contains(&e.package) {
+                packages.push(e.package.clone());
+            }
+            if !bins.contains(&e.binary) {
+                bins.push(e.binary.clone());
+            }
+        }
+        let color = match self.shell.color_choice {
+            Color::Auto if self.shell.color => "always",
+            Color::Auto => "never",
+            c => c.as_str(),
+        };
+        Invocation {
+            backend,
+            keep_going: targets.len() > 1,
+            targets,
+            root: &ws.root,
+            manifest_path: &ws.manifest_path,
+            packages,
+            bins,
+            feature_flags: &ws.feature_flags,
+            cargo_flags: &ws.cargo_flags,
+            profile: &self.plan.profile,
+            target_dir: self.opts.target_dir.as_deref(),
+            resolved_target_dir: &self.target_dir,
+            jobs: self.opts.jobs.as_deref(),
+            verbose: self.shell.verbose,
+            quiet: self.shell.quiet,
+            color,
+            strip: self.opts.strip,
+            cargo_home: self.cargo_home,
+            user: self.user,
+            zig_path: self.probes.zig_path_env(),
+            cargo_zigbuild: self.probes.cargo_zigbuild.as_deref(),
+            cross: self.probes.cross.as_deref(),
+        }
+    }
+
+    /// Builds `targets` with `backend` in one call; fills `built` with the targets that
+    /// produced every expected binary and returns the others with why they failed. A
+    /// failed call for several targets is re-run per incomplete target to tell whose
+    /// error it was (everything else is fresh by then, so that is quick).
+    fn build_group<'b>(
+        &self,
+        backend: Backend,
+        targets: &[&'b TargetPlan],
+        built: &mut BTreeMap<String, (Backend, Vec<Artifact>)>,
+    ) -> Result<Vec<(&'b TargetPlan, Failure)>> {
+        if backend == Backend::Zig {
+            self.note_cold_zig(targets);
+        }
+        let inv = self.invocation(backend, targets.to_vec());
+        let (artifacts, failure) = self.run_backend(&inv)?;
+        let mut incomplete = Vec::new();
+        for t in targets {
+            let triple = t.target.triple();
+            let got: Vec<Artifact> = artifacts.get(triple).cloned().unwrap_or_default();
+            let expected = self
+                .plan
+                .entries
+                .iter()
+                .filter(|e| e.target == t.target)
+                .count();
+            if got.len() == expected && (failure.is_none() || targets.len() > 1) {
+                if backend == Backend::Zig {
+                    mark_zig_warm(self.probes, triple);
+                }
+                built.insert(t.target.to_string(), (backend, got));
+            } else {
+                incomplete.push(*t);
+            }
+        }
+        let Some(failure) = failure else {
+            if incomplete.is_empty() {
+                return Ok(Vec::new());
+            }
+            bail!(
+                "`{}` succeeded but did not report every selected binary for {} (hint: run it with `-v` and check the `[[bin]]` sections)",
+                inv.command(),
+                incomplete
+                    .iter()
+                    .map(|t| format!("`{}`", t.target))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        };
+        if incomplete.len() <= 1 || targets.len() == 1 {
+            return Ok(incomplete
+                .into_iter()
+                .map(|t| (t, failure.clone()))
+                .collect());
+        }
+        let mut out = Vec::new();
+        for t in incomplete {
+            self.shell
+                .status("Rebuilding", format!("{} alone to see its error", t.target));
+            out.extend(self.build_group(backend, &[t], built)?);
+        }
+        Ok(out)
+    }
+
+    /// Runs one backend call: streams cargo's stderr through (keeping what looks like an
+    /// error), parses the JSON messages on stdout, and checks the exit status after EOF.
+    fn run_backend(&self, inv: &Invocation) -> Result<(ArtifactsByTarget, Option<Failure>)> {
+        let cmd = inv.command();
+        self.shell.verbose("Running", format!("`{cmd}`"));
+        let mut child = cmd
+            .command()
+            .current_dir(inv.root)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("could not run `{cmd}`{}", spawn_hint(inv.backend)))?;
+        let stderr = child.stderr.take().expect("piped");
+        let tee = std::thread::spawn(move || {
+            let mut errors = Vec::new();
+            let mut out = std::io::stderr();
+            for line in BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
+                let _ = out.write_all(&line);
+                let _ = out.write_all(b"\n");
+                let plain = strip_ansi(&String::from_utf8_lossy(&line));
+                let t = plain.trim_start();
+                if errors.len() < 50
+                    && (t.starts_with("error")
+                        || t.contains("rust-lld: error")
+                        || t.contains("undefined reference")
+                        || t.contains("failed to find tool"))
+                {
+                    errors.push(t.to_owned());
+                }
+            }
+            errors
+        });
+        let wanted: BTreeSet<(&str, &str)> = self
+            .plan
+            .entries
+            .iter()
+            .filter_map(|e| {
+                self.plan
+                    .workspace
+                    .packages
+                    .iter()
+                    .find(|p| p.name == e.package)
+                    .map(|p| (p.id.as_str(), e.binary.as_str()))
+            })
+            .collect();
+        let triples: Vec<&str> = inv.targets.iter().map(|t| t.target.triple()).collect();
+        let mut artifacts: BTreeMap<String, Vec<Artifact>> = BTreeMap::new();
+        let stdout = BufReader::new(child.stdout.take().expect("piped"));
+        for msg in Message::parse_stream(stdout) {
+            let msg = msg.with_context(|| format!("could not read the output of `{cmd}`"))?;
+            let Message::CompilerArtifact(a) = msg else {
+                continue;
+            };
+            let Some(exe) = a.executable else { continue };
+            let package_id = if inv.backend == Backend::Cross {
+                backend::reroot_cross_package_id(&a.package_id.repr, &self.plan.workspace.root)
+            } else {
+                a.package_id.repr.clone()
+            };
+            if !a.target.is_bin()
+                || !wanted.contains(&(package_id.as_str(), a.target.name.as_str()))
+            {
+                continue;
+            }
+            let exe = if inv.backend == Backend::Cross {
+                backend::reroot_cross(&exe, &self.plan.workspace.root, &self.target_dir)
+            } else {
+                exe
+            };
+            // cargo's layout is `<target-dir>/<triple>/<profile-dir>/<bin>`.
+            let triple = exe
+                .parent()
+                .and_then(Utf8Path::parent)
+                .and_then(Utf8Path::file_name)
+                .filter(|t| triples.contains(t));
+            let Some(triple) = triple.or_else(|| (triples.len() == 1).then(|| triples[0])) else {
+                continue;
+            };
+            artifacts
+                .entry(triple.to_owned())
+                .or_default()
+                .push(Artifact {
+                    package_id,
+                    binary: a.target.name.clone(),
+                    path: exe,
+                });
+        }
+        let status = child
+            .wait()
+            .with_context(|| format!("could not wait for `{cmd}`"))?;
+        let error_lines = tee.join().unwrap_or_default();
+        let failure = (!status.success()).then(|| Failure {
+            backend: Some(inv.backend),
+            error_lines,
+            status: status.to_string(),
+        });
+        Ok((artifacts, failure))
+    }
+
+    fn note_cold_zig(&self, targets: &[&TargetPlan]) {
+        for t in targets {
+            if !zig_marker(self.probes, t.target.triple()).is_some_and(|m| m.exists()) {
+                self.shell.note(format!(
+                    "zig builds the C library for `{}` into its global cache on its first use (about a minute, once per target and zig version)",
+                    t.target
+                ));
+            }
+        }
+    }
+}
+
+/// Targets grouped into backend calls: same backend and the same binaries; cross takes one target a call.
+fn groups<'a>(targets: &[&'a TargetPlan]) -> Vec<Vec<&'a TargetPlan>> {
+    let mut out: Vec<Vec<&TargetPlan>> = Vec::new();
+    for t in targets {
+        let join = t.backend != Some(Backend::Cross);
+        match out.iter_mut().find(|g| join && g[0].backend == t.backend) {
+            Some(g) => g.push(t),
+            None => out.push(vec![t]),
+        }
+    }
+    out
+}
+
+fn describe(backend: Backend, t: &TargetPlan, probes: &Probes) -> String {
+    match backend {
+        Backend::Cargo => match &t.linker {
+            Some(l) => format!("cargo + {l}"),
+            None => "cargo".to_owned(),
+        },
+        Backend::Zig => format!(
+            "cargo-zigbuild (zig {})",
+            probes.zig.as_ref().map_or("?", |z| z.version.as_str())
+        ),
+        Backend::Cross => format!(
+            "cross ({})",
+            probes.engine.as_deref().unwrap_or("no container engine")
+        ),
+    }
+}
+
+fn spawn_hint(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Cargo => "",
+        Backend::Zig => " (hint: run `pip install cargo-zigbuild`)",
+        Backend::Cross => " (hint: run `cargo install cross --locked`)",
+    }
+}
+
+fn install_rust_std(plan: &Plan, probes: &Probes, shell: Shell, no_install: bool) -> Result<()> {
+    for t in plan
+        .targets
+        .iter()
+        .filter(|t| t.install_rust_std && t.backend.is_some())
+    {
+        let cmd = probes.rustup_add_command(t.target.triple());
+        if no_install {
+            bail!(
+                "rust-std for `{}` is not installed (hint: run `{cmd}`)",
+                t.target.triple()
+            );
+        }
+        shell.status(
+            "Installing",
+            format!("rust-std for {} (`{cmd}`)", t.target.triple()),
+        );
+        let mut p = crate::process::Process::new("rustup").args(["target", "add"]);
+        if let Some(tc) = &probes.toolchain {
+            p = p.args(["--toolchain", tc]);
+        }
+        p.arg(t.target.triple())
+            .cwd(plan.workspace.root.clone())
+            .run()
+            .context("could not install rust-std")?;
+    }
+    Ok(())
+}
+
+/// Copies each artifact to `out/<platform>/bin/<name>` (temp name, then rename) and writes the record.
+fn stage(
+    plan: &Plan,
+    t: &TargetPlan,
+    backend: Backend,
+    artifacts: &[Artifact],
+) -> Result<BuildRecord> {
+    let mut binaries = Vec::new();
+    for e in plan.entries.iter().filter(|e| e.target == t.target) {
+        let pkg = plan
+            .workspace
+            .packages
+            .iter()
+            .find(|p| p.name == e.package)
+            .expect("entries come from packages");
+        let a = artifacts
+            .iter()
+            .find(|a| a.package_id == pkg.id && a.binary == e.binary)
+            .with_context(|| format!("no artifact for `{}` ({})", e.binary, t.target))?;
+        let dest = plan.out_dir.join(&e.outputs.binary);
+        let dir = dest.parent().expect("binary path has a parent");
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{dir}`"))?;
+        let tmp = dir.join(format!(".{}.tmp-{}", e.binary, std::process::id()));
+        std::fs::copy(&a.path, &tmp)
+            .with_context(|| format!("cannot copy `{}` to `{tmp}`", a.path))?;
+        set_executable(&tmp)?;
+        std::fs::rename(&tmp, &dest)
+            .with_context(|| format!("cannot rename `{tmp}` to `{dest}`"))?;
+        let (sha256, size) = crate::archive::sha256_file(&dest)?;
+        binaries.push(StagedBinary {
+            package: e.package.clone(),
+            version: e.version.clone(),
+            binary: e.binary.clone(),
+            target: t.target.to_string(),
+            platform: t.platform.to_string(),
+            backend: backend.to_string(),
+            profile: plan.profile.clone(),
+            path: e.outputs.binary.clone(),
+            sha256,
+            size,
+        });
+    }
+    let rec = BuildRecord {
+        schema: record::SCHEMA.to_owned(),
+        target: t.target.to_string(),
+        platform: t.platform.to_string(),
+        backend: backend.to_string(),
+        profile: plan.profile.clone(),
+        binaries,
+    };
+    rec.write(&plan.out_dir)?;
+    Ok(rec)
+}
+
+#[cfg(unix)]
+fn set_executable(p: &Utf8Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))
+        .with_context(|| format!("cannot chmod `{p}`"))
+}
+
+#[cfg(not(unix))]
+fn set_executable(_: &Utf8Path) -> Result<()> {
+    Ok(())
+}
+
+fn summary(results: &[TargetResult]) -> String {
+    let mut rows = vec![vec![
+        "TARGET".to_owned(),
+        "PLATFORM".into(),
+        "BACKEND".into(),
+        "STATUS".into(),
+        "FIRST ERROR".into(),
+    ]];
+    for r in results {
+        let (status, err) = match &r.status {
+            Status::Staged(_) => ("ok", String::new()),
+            Status::NotStaged => ("built, not staged", "another target failed".to_owned()),
+            Status::Failed { first_error } => ("FAILED", first_error.clone()),
+        };
+        rows.push(vec![
+            r.target.clone(),
+            r.platform.clone(),
+            r.backend.map_or("none", Backend::as_str).to_owned(),
+            status.to_owned(),
+            err,
+        ]);
+    }
+    plan::table(&rows)
+}
+
+fn staged_table(records: &[BuildRecord], out_dir: &Utf8Path, root: &Utf8Path) -> String {
+    let rel = plan::display_dir(out_dir, root);
+    let mut rows = vec![vec![
+        "STAGED".to_owned(),
+        "PLATFORM".into(),
+        "BACKEND".into(),
+        "SIZE".into(),
+    ]];
+    for r in records {
+        for b in &r.binaries {
+            rows.push(vec![
+                format!("{rel}/{}", b.path),
+                b.platform.clone(),
+                b.backend.clone(),
+                human_size(b.size),
+            ]);
+        }
+    }
+    plan::table(&rows)
+}
+
+pub fn human_size(n: u64) -> String {
+    if n >= 1 << 20 {
+        format!("{:.1} MiB", n as f64 / f64::from(1 << 20))
+    } else if n >= 1 << 10 {
+        format!("{:.1} KiB", n as f64 / 1024.0)
+    } else {
+        format!("{n} B")
+    }
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// zig has built `triple`'s C library into its cache (we mark it after a zig build succeeds).
+fn zig_marker(probes: &Probes, triple: &str) -> Option<Utf8PathBuf> {
+    let zig = probes.zig.as_ref()?;
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|h| h.join(".cache")))?;
+    let cache = Utf8PathBuf::try_from(cache).ok()?;
+    Some(
+        cache
+            .join("cargo-multiarch/zig-warm")
+            .join(&zig.version)
+            .join(triple),
+    )
+}
+
+fn mark_zig_warm(probes: &Probes, triple: &str) {
+    if let Some(m) = zig_marker(probes, triple) {
+        let _ = m.parent().map(std::fs::create_dir_all);
+        let _ = std::fs::write(m, b"");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_that_another_backend_may_fix() {
+        let f = |lines: &[&str]| Failure {
+            backend: None,
+            error_lines: lines.iter().map(|s| (*s).to_owned()).collect(),
+            status: "exit status: 101".into(),
+        };
+        assert!(
+            f(&["error: linking with `rust-lld` failed: exit status: 1"]).fixable_by_fallback()
+        );
+        assert!(
+            f(&["error: failed to run custom build command for `cdep v0.1.0`"])
+                .fixable_by_fallback()
+        );
+        assert!(!f(&["error: onlyamd does not support aarch64"]).fixable_by_fallback());
+        assert!(!f(&["error[E0425]: cannot find value `x` in this scope"]).fixable_by_fallback());
+        assert_eq!(f(&[]).first_line(), "exited with exit status: 101");
+    }
+
+    #[test]
+    fn ansi_is_stripped_and_sizes_are_human() {
+        assert_eq!(strip_ansi("\x1b[1m\x1b[31merror\x1b[0m: x"), "error: x");
+        assert_eq!(human_size(512), "512 B");
+        assert_eq!(human_size(3 * 1024 * 1024 + 1024 * 512), "3.5 MiB");
+    }
+}

@@ -1,0 +1,351 @@
+//! `cargo multiarch package`: reproducible archives from the staged binaries (never
+//! from cargo's target dir), a `.sha256` beside each, then `SHA256SUMS` and
+//! `manifest.json`. Archives of different targets are written in parallel.
+
+use std::collections::HashMap;
+
+use anyhow::{Context as _, Result, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+
+use crate::archive::{self, Entry, Options as ArchiveOptions};
+use crate::elf;
+use crate::manifest::{self, Artifact, Content, Kind, Manifest};
+use crate::plan::Plan;
+use crate::record::{BuildRecord, StagedBinary};
+use crate::shell::Shell;
+use crate::source::Source;
+use crate::workspace::{Package, Workspace};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ArchiveMode {
+    /// One archive per (package, target): `<package>-<version>-<target>.tar.gz`.
+    #[default]
+    PerPackage,
+    /// One archive per target with every binary: `<workspace>-<version>-<target>.tar.gz`.
+    PerTarget,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub mode: ArchiveMode,
+    pub level: u32,
+}
+
+/// One archive to write.
+struct Spec {
+    /// Relative to the out dir.
+    path: Utf8PathBuf,
+    top: String,
+    record: usize,
+    package: Option<String>,
+    version: String,
+    entries: Vec<Entry>,
+    /// Binary names by their path in the archive.
+    binaries: Vec<(String, String)>,
+}
+
+/// Packages the records' binaries; returns the manifest written.
+pub fn run(plan: &Plan, records: &[BuildRecord], shell: &Shell, opts: Options) -> Result<Manifest> {
+    let ws = &plan.workspace;
+    let out = &plan.out_dir;
+    let source = Source::read(&ws.root, out)?;
+
+    // Binaries: re-hash what is staged (it must still be what `build` recorded) and read its linkage.
+    let mut artifacts = Vec::new();
+    for r in records {
+        for b in &r.binaries {
+            artifacts.push(binary_artifact(out, b)?);
+        }
+    }
+
+    let mut specs = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        specs.extend(archive_specs(ws, out, i, r, opts.mode)?);
+    }
+    let archive_opts = ArchiveOptions {
+        mtime: source.date,
+        level: opts.level,
+    };
+    // Binaries were just hashed; only docs are hashed again for the archives' contents.
+    let known: HashMap<Utf8PathBuf, (String, u64)> = artifacts
+        .iter()
+        .map(|a| (out.join(&a.path), (a.sha256.clone(), a.size)))
+        .collect();
+    let written: Vec<Result<(archive::Written, Vec<Content>)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = specs
+            .iter()
+            .map(|spec| s.spawn(|| write_archive(out, spec, &archive_opts, &known)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("archive thread panicked"))
+            .collect()
+    });
+    for (spec, w) in specs.iter().zip(written) {
+        let (w, contents) = w?;
+        let r = &records[spec.record];
+        shell.status(
+            "Packaged",
+            format!("{} ({})", spec.path, crate::build::human_size(w.size)),
+        );
+        artifacts.push(Artifact {
+            kind: Kind::Archive,
+            path: spec.path.clone(),
+            sha256: w.sha256,
+            size: w.size,
+            target: Some(r.target.clone()),
+            platform: Some(r.platform.clone()),
+            package: spec.package.clone(),
+            version: Some(spec.version.clone()),
+            binary: None,
+            linkage: None,
+            contents,
+            reference: None,
+        });
+    }
+
+    let mut m = Manifest {
+        schema: manifest::SCHEMA.to_owned(),
+        tool: manifest::tool(),
+        source_date_epoch: source.date,
+        git: source.git,
+        platforms: records.iter().map(|r| r.platform.clone()).collect(),
+        artifacts,
+    };
+    keep_image_artifacts(out, &mut m);
+    m.write(out)?;
+    shell.status(
+        "Wrote",
+        format!("{} and {}", out.join(manifest::SUMS), Manifest::path(out)),
+    );
+    Ok(m)
+}
+
+/// An image written earlier into this out dir stays listed: `package` rewrites the
+/// manifest, `image` adds to it.
+fn keep_image_artifacts(out: &Utf8Path, m: &mut Manifest) {
+    if let Ok(old) = Manifest::read(out) {
+        m.artifacts.extend(old.artifacts.into_iter().filter(|a| {
+            matches!(
+                a.kind,
+                Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive
+            )
+        }));
+    }
+}
+
+fn binary_artifact(out: &Utf8Path, b: &StagedBinary) -> Result<Artifact> {
+    let path = out.join(&b.path);
+    let (sha256, size) = archive::sha256_file(&path)?;
+    if sha256 != b.sha256 {
+        bail!(
+            "`{path}` changed since it was built (sha256 {sha256}, the build record says {}) (hint: run `cargo multiarch build` again)",
+            b.sha256
+        );
+    }
+    let linkage = match elf::read(&path) {
+        Ok(info) => Some(info.linkage),
+        Err(_) if !b.platform.starts_with("linux/") => None,
+        Err(e) => return Err(e),
+    };
+    Ok(Artifact {
+        kind: Kind::Binary,
+        path: b.path.clone(),
+        sha256,
+        size,
+        target: Some(b.target.clone()),
+        platform: Some(b.platform.clone()),
+        package: Some(b.package.clone()),
+        version: Some(b.version.clone()),
+        binary: Some(b.binary.clone()),
+        linkage,
+        contents: Vec::new(),
+        reference: None,
+    })
+}
+
+fn archive_specs(
+    ws: &Workspace,
+    out: &Utf8Path,
+    index: usize,
+    r: &BuildRecord,
+    mode: ArchiveMode,
+) -> Result<Vec<Spec>> {
+    let platform_dir = Utf8PathBuf::from(&r.platform);
+    let mut specs = Vec::new();
+    let groups: Vec<(Option<&Package>, Vec<&StagedBinary>)> = match mode {
+        ArchiveMode::PerPackage => {
+            let mut g: Vec<(Option<&Package>, Vec<&StagedBinary>)> = Vec::new();
+            for b in &r.binaries {
+                let pkg = ws.packages.iter().find(|p| p.name == b.package);
+                match g
+                    .iter_mut()
+                    .find(|(p, _)| p.map(|p| &p.name) == Some(&b.package))
+                {
+                    Some((_, bins)) => bins.push(b),
+                    None => g.push((pkg, vec![b])),
+                }
+            }
+            g
+        }
+        ArchiveMode::PerTarget => vec![(None, r.binaries.iter().collect())],
+    };
+    for (pkg, bins) in groups {
+        let (name, version) = match (mode, pkg) {
+            (ArchiveMode::PerPackage, Some(p)) => (p.name.clone(), p.version.clone()),
+            (ArchiveMode::PerPackage, None) => (bins[0].package.clone(), bins[0].version.clone()),
+            (ArchiveMode::PerTarget, _) => (ws.name.clone(), ws.version.clone()),
+        };
+        let top = format!("{name}-{version}-{}", r.target);
+        let mut entries = Vec::new();
+        let mut binaries = Vec::new();
+        for b in &bins {
+            let file = b.path.file_name().expect("binary path has a file name");
+            let path = format!("{top}/{file}");
+            binaries.push((path.clone(), b.binary.clone()));
+            entries.push(Entry {
+                path,
+                source: archive::Source::File(out.join(&b.path)),
+                mode: 0o755,
+            });
+        }
+        for (rel, src) in docs(ws, pkg)? {
+            entries.push(Entry {
+                path: format!("{top}/{rel}"),
+                source: archive::Source::File(src),
+                mode: 0o644,
+            });
+        }
+        specs.push(Spec {
+            path: platform_dir.join(format!("{top}.tar.gz")),
+            top,
+            record: index,
+            package: (mode == ArchiveMode::PerPackage).then_some(name),
+            version,
+            entries,
+            binaries,
+        });
+    }
+    Ok(specs)
+}
+
+/// README, license files and `include` globs for an archive: (path in the archive, file).
+/// A package's own README and license files win; the workspace root's fill in.
+fn docs(ws: &Workspace, pkg: Option<&Package>) -> Result<Vec<(String, Utf8PathBuf)>> {
+    let mut out: Vec<(String, Utf8PathBuf)> = Vec::new();
+    let add = |rel: String, src: Utf8PathBuf, out: &mut Vec<(String, Utf8PathBuf)>| {
+        if !out.iter().any(|(r, _)| *r == rel) {
+            out.push((rel, src));
+        }
+    };
+    let readme = pkg
+        .and_then(|p| p.readme.clone())
+        .filter(|r| r.is_file())
+        .or_else(|| first_match(&ws.root, &["README.md", "README.txt", "README"]));
+    if let Some(r) = readme {
+        add(r.file_name().unwrap_or("README").to_owned(), r, &mut out);
+    }
+    let mut licenses: Vec<Utf8PathBuf> = Vec::new();
+    if let Some(p) = pkg {
+        licenses.extend(p.license_file.clone().filter(|f| f.is_file()));
+        licenses.extend(license_files(&p.dir)?);
+    }
+    if licenses.is_empty() {
+        licenses.extend(license_files(&ws.root)?);
+    }
+    for l in licenses {
+        add(l.file_name().unwrap_or("LICENSE").to_owned(), l, &mut out);
+    }
+    let mut includes: Vec<(&Utf8Path, &str, &str)> = ws
+        .config
+        .include
+        .iter()
+        .map(|g| {
+            (
+                ws.root.as_path(),
+                g.as_str(),
+                "[workspace.metadata.multiarch]",
+            )
+        })
+        .collect();
+    if let Some(p) = pkg {
+        includes.extend(
+            p.config
+                .include
+                .iter()
+                .map(|g| (p.dir.as_path(), g.as_str(), "[package.metadata.multiarch]")),
+        );
+    }
+    for (base, glob, table) in includes {
+        let found = crate::glob::expand(base, glob)?;
+        if found.is_empty() {
+            bail!(
+                "`include` pattern `{glob}` in `{table}` matches no file under `{base}` (hint: fix the pattern or remove it)"
+            );
+        }
+        for rel in found {
+            let src = base.join(&rel);
+            add(rel.into_string(), src, &mut out);
+        }
+    }
+    Ok(out)
+}
+
+fn first_match(dir: &Utf8Path, names: &[&str]) -> Option<Utf8PathBuf> {
+    names.iter().map(|n| dir.join(n)).find(|p| p.is_file())
+}
+
+fn license_files(dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>> {
+    let mut found = Vec::new();
+    for pattern in ["LICENSE*", "LICENCE*", "COPYING*"] {
+        found.extend(
+            crate::glob::expand(dir, pattern)?
+                .into_iter()
+                .map(|r| dir.join(r)),
+        );
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn write_archive(
+    out: &Utf8Path,
+    spec: &Spec,
+    opts: &ArchiveOptions,
+    known: &HashMap<Utf8PathBuf, (String, u64)>,
+) -> Result<(archive::Written, Vec<Content>)> {
+    let dest = out.join(&spec.path);
+    let dir = dest.parent().expect("archive path has a parent");
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{dir}`"))?;
+    let written = archive::write_tar_gz_file(&spec.entries, opts, &dest)?;
+    let name = dest.file_name().expect("archive has a name");
+    archive::write_atomic(
+        &Utf8PathBuf::from(format!("{dest}.sha256")),
+        format!("{}  {name}\n", written.sha256).as_bytes(),
+    )?;
+    let mut contents = Vec::new();
+    for e in &spec.entries {
+        let archive::Source::File(src) = &e.source else {
+            continue;
+        };
+        let (sha256, size) = match known.get(src) {
+            Some(k) => k.clone(),
+            None => archive::sha256_file(src)?,
+        };
+        let binary = spec
+            .binaries
+            .iter()
+            .find(|(p, _)| *p == e.path)
+            .map(|(_, b)| b.clone());
+        contents.push(Content {
+            path: e.path.clone(),
+            sha256,
+            size,
+            mode: format!("{:04o}", e.mode),
+            binary,
+        });
+    }
+    contents.sort_by(|a, b| a.path.cmp(&b.path));
+    debug_assert!(contents.iter().all(|c| c.path.starts_with(&spec.top)));
+    Ok((written, contents))
+}

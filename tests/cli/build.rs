@@ -1,0 +1,408 @@
+//! `build`: real cross builds of the fixtures, checked by reading each staged ELF and
+//! running the arm64 binaries under qemu-user.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use camino::Utf8PathBuf;
+use cargo_multiarch::elf::{self, Linkage};
+use cargo_multiarch::platform::{EM_AARCH64, EM_X86_64};
+use serde_json::Value;
+
+use crate::support::{
+    multiarch, private_fixture, qemu_aarch64, require, run, shared_fixture, shared_target_dir,
+};
+
+const X86: &str = "x86_64-unknown-linux-musl";
+const ARM: &str = "aarch64-unknown-linux-musl";
+
+/// Builds `fixture` (shared copy, shared target dir) into a fresh out dir.
+pub fn build(fixture: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = shared_fixture(fixture);
+    let out = tempfile::tempdir().unwrap();
+    run(multiarch(&dir)
+        .arg("build")
+        .arg("--out-dir")
+        .arg(out.path())
+        .arg("--target-dir")
+        .arg(shared_target_dir(fixture))
+        .args(args))
+    .success();
+    (out, dir)
+}
+
+/// Checks a staged binary: ELF machine of its platform, statically linked.
+#[track_caller]
+pub fn assert_static_elf(path: &Path, machine: u16) {
+    let info = elf::read(&Utf8PathBuf::try_from(path.to_owned()).unwrap()).unwrap();
+    assert_eq!(
+        info.machine,
+        machine,
+        "{}: machine {}",
+        path.display(),
+        elf::machine_name(info.machine)
+    );
+    assert!(
+        matches!(info.linkage, Linkage::Static | Linkage::StaticPie),
+        "{} is not static: {:?}",
+        path.display(),
+        info.linkage
+    );
+}
+
+/// Runs an aarch64 binary under qemu-user and returns its stdout (None when qemu is
+/// missing outside CI).
+pub fn run_arm64(path: &Path, args: &[&str]) -> Option<String> {
+    let qemu = qemu_aarch64()?;
+    let out = Command::new(qemu).arg(path).args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{} under qemu: {}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(String::from_utf8(out.stdout).unwrap())
+}
+
+fn record(out: &Path, target: &str) -> Value {
+    serde_json::from_slice(
+        &std::fs::read(out.join(".multiarch").join(format!("{target}.json"))).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn multi_stages_every_binary_for_both_platforms_and_each_runs() {
+    let (out, dir) = build("multi", &[]);
+    let out = out.path();
+    for (bin, pkg) in [
+        ("alpha", "alpha"),
+        ("alpha-admin", "alpha"),
+        ("beta-server", "beta"),
+    ] {
+        let amd = out.join("linux/amd64/bin").join(bin);
+        let arm = out.join("linux/arm64/bin").join(bin);
+        assert_static_elf(&amd, EM_X86_64);
+        assert_static_elf(&arm, EM_AARCH64);
+        let native = Command::new(&amd).output().unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&native.stdout)
+                .lines()
+                .next()
+                .unwrap(),
+            format!("{bin} 0.3.0 x86_64")
+        );
+        if let Some(text) = run_arm64(&arm, &[]) {
+            assert_eq!(
+                text.lines().next().unwrap(),
+                format!("{bin} 0.3.0 aarch64"),
+                "{bin}"
+            );
+            if bin == "alpha" {
+                assert_eq!(text.lines().nth(1), Some("hello from common"));
+            }
+        }
+        // The record lists the binary with its hash and size.
+        for (target, platform, path) in [(X86, "linux/amd64", &amd), (ARM, "linux/arm64", &arm)] {
+            let rec = record(out, target);
+            let b = rec["binaries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|b| b["binary"] == bin)
+                .unwrap();
+            assert_eq!(b["package"], pkg);
+            assert_eq!(b["version"], "0.3.0");
+            assert_eq!(b["platform"], platform);
+            assert_eq!(b["profile"], "release");
+            assert_eq!(b["backend"], "cargo");
+            assert_eq!(b["path"], format!("{platform}/bin/{bin}"));
+            let bytes = std::fs::read(path).unwrap();
+            assert_eq!(b["size"], bytes.len());
+            let (sha, _) = cargo_multiarch::archive::sha256_file(
+                &Utf8PathBuf::try_from(path.clone()).unwrap(),
+            )
+            .unwrap();
+            assert_eq!(b["sha256"], sha);
+        }
+    }
+    // Only the selected bins: not gamma (outside default-members), not the example, not alpha-extra.
+    let mut names: Vec<String> = std::fs::read_dir(out.join("linux/arm64/bin"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["alpha", "alpha-admin", "beta-server"]);
+    assert_no_build_paths(out, &dir);
+}
+
+/// No absolute path of the workspace or the cargo home is embedded in any binary.
+fn assert_no_build_paths(out: &Path, workspace: &Path) {
+    let cargo_home = cargo_multiarch::cargo_config::cargo_home().unwrap();
+    for platform in ["linux/amd64", "linux/arm64"] {
+        for e in std::fs::read_dir(out.join(platform).join("bin")).unwrap() {
+            let path = e.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            for needle in [
+                workspace.to_str().unwrap(),
+                cargo_home.as_str(),
+                crate::support::scratch().to_str().unwrap(),
+            ] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                    "{} embeds `{needle}`",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn hello_runs_on_both_and_answers_version() {
+    let (out, dir) = build("hello", &[]);
+    let out = out.path();
+    assert_static_elf(&out.join("linux/amd64/bin/hello"), EM_X86_64);
+    assert_static_elf(&out.join("linux/arm64/bin/hello"), EM_AARCH64);
+    if let Some(text) = run_arm64(&out.join("linux/arm64/bin/hello"), &["--version"]) {
+        assert_eq!(text, "hello 0.1.0\n");
+    }
+    assert_no_build_paths(out, &dir);
+}
+
+#[test]
+fn cdep_goes_through_zig_for_aarch64_without_any_flag() {
+    if !require("cargo-zigbuild") {
+        return;
+    }
+    let (out, _) = build("cdep", &[]);
+    let out = out.path();
+    assert_eq!(record(out, ARM)["backend"], "zig");
+    assert_eq!(record(out, X86)["backend"], "cargo");
+    assert_static_elf(&out.join("linux/arm64/bin/cdep"), EM_AARCH64);
+    assert_static_elf(&out.join("linux/amd64/bin/cdep"), EM_X86_64);
+    if let Some(text) = run_arm64(&out.join("linux/arm64/bin/cdep"), &[]) {
+        assert_eq!(text, "cdep 0.1.0 aarch64\nc says 42\n");
+    }
+    let native = Command::new(out.join("linux/amd64/bin/cdep"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&native.stdout),
+        "cdep 0.1.0 x86_64\nc says 42\n"
+    );
+}
+
+#[test]
+fn forced_cargo_backend_on_cdep_for_aarch64_fails_naming_zig() {
+    let dir = shared_fixture("cdep");
+    let out = tempfile::tempdir().unwrap();
+    let r = run(multiarch(&dir)
+        .args([
+            "build",
+            "--backend",
+            "cargo",
+            "--target",
+            ARM,
+            "--target-dir",
+        ])
+        .arg(shared_target_dir("cdep-forced"))
+        .arg("--out-dir")
+        .arg(out.path()))
+    .failure();
+    let err = r.stderr();
+    assert!(err.contains("aarch64-unknown-linux-musl  linux/arm64  cargo    FAILED  error: failed to run custom build command for `cdep v0.1.0"), "{err}");
+    assert!(err.contains("help: `aarch64-unknown-linux-musl` needs a C compiler for its libc (`cdep` compiles C): build it with zig (`--backend zig`"), "{err}");
+    assert!(
+        err.contains("error: build failed for `aarch64-unknown-linux-musl`"),
+        "{err}"
+    );
+    // A forced backend never falls back.
+    assert!(!err.contains("retrying with"), "{err}");
+    assert!(!out.path().join("linux/arm64/bin/cdep").exists());
+}
+
+#[test]
+fn auto_mode_falls_back_to_zig_when_the_c_compiler_fails() {
+    if !require("cargo-zigbuild") {
+        return;
+    }
+    // A broken C compiler for every target (cc-rs's `TARGET_CC`): cargo's C build fails,
+    // cargo-zigbuild's own `CC_<target>` wins over it, so the retry succeeds.
+    let dir = shared_fixture("cdep");
+    let out = tempfile::tempdir().unwrap();
+    let r = run(multiarch(&dir)
+        .args(["build", "--target", ARM, "--target-dir"])
+        .arg(shared_target_dir("cdep-fallback"))
+        .arg("--out-dir")
+        .arg(out.path())
+        .env("TARGET_CC", "false"))
+    .success();
+    let err = r.stderr();
+    assert!(
+        err.contains(
+            "Building aarch64-unknown-linux-musl (linux/arm64) with cargo + rust-lld [1/1]"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("warning: cargo failed for aarch64-unknown-linux-musl (error: failed to run custom build command for `cdep"), "{err}");
+    assert!(err.contains("); retrying with zig"), "{err}");
+    assert_eq!(record(out.path(), ARM)["backend"], "zig");
+    if let Some(text) = run_arm64(&out.path().join("linux/arm64/bin/cdep"), &[]) {
+        assert_eq!(text, "cdep 0.1.0 aarch64\nc says 42\n");
+    }
+}
+
+#[test]
+fn one_failing_target_gives_a_summary_and_keep_going_stages_the_other() {
+    let dir = shared_fixture("onlyamd");
+    let out = tempfile::tempdir().unwrap();
+    let target_dir = shared_target_dir("onlyamd");
+    let r = run(multiarch(&dir)
+        .arg("build")
+        .arg("--out-dir")
+        .arg(out.path())
+        .arg("--target-dir")
+        .arg(&target_dir))
+    .failure();
+    let err = r.stderr();
+    assert!(err.contains("x86_64-unknown-linux-musl   linux/amd64  cargo    built, not staged  another target failed"), "{err}");
+    assert!(err.contains("aarch64-unknown-linux-musl  linux/arm64  cargo    FAILED             error: onlyamd does not support aarch64"), "{err}");
+    assert!(err.contains("error: build failed for `aarch64-unknown-linux-musl` (hint: `--keep-going` stages the targets that built)"), "{err}");
+    assert!(
+        !err.contains("retrying"),
+        "a compile error is not retried with another backend:\n{err}"
+    );
+    assert!(!out.path().join("linux/amd64/bin/onlyamd").exists());
+
+    let r = run(multiarch(&dir)
+        .arg("build")
+        .arg("--keep-going")
+        .arg("--out-dir")
+        .arg(out.path())
+        .arg("--target-dir")
+        .arg(&target_dir))
+    .failure();
+    let err = r.stderr();
+    assert!(
+        err.contains("x86_64-unknown-linux-musl   linux/amd64  cargo    ok"),
+        "{err}"
+    );
+    assert_static_elf(&out.path().join("linux/amd64/bin/onlyamd"), EM_X86_64);
+    assert!(
+        out.path()
+            .join(".multiarch/x86_64-unknown-linux-musl.json")
+            .exists()
+    );
+    assert!(
+        !out.path()
+            .join(".multiarch/aarch64-unknown-linux-musl.json")
+            .exists()
+    );
+}
+
+#[test]
+fn binaries_of_a_target_that_now_fails_do_not_pass_for_fresh() {
+    let (_tmp, dir) = private_fixture("hello");
+    let out = dir.join("out");
+    let target_dir = shared_target_dir("hello-private");
+    let build = || {
+        run(multiarch(&dir)
+            .arg("build")
+            .arg("--target-dir")
+            .arg(&target_dir))
+    };
+    build().success();
+    assert!(out.join("linux/arm64/bin/hello").exists());
+    // Break the aarch64 build only.
+    let main = dir.join("src/main.rs");
+    let src = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(
+        &main,
+        format!("#[cfg(target_arch = \"aarch64\")]\ncompile_error!(\"broken\");\n{src}"),
+    )
+    .unwrap();
+    build().failure();
+    assert!(
+        !out.join("linux/arm64/bin/hello").exists(),
+        "stale arm64 binary left behind"
+    );
+    assert!(
+        !out.join(".multiarch/aarch64-unknown-linux-musl.json")
+            .exists(),
+        "stale arm64 record left behind"
+    );
+}
+
+#[test]
+fn missing_rust_std_with_no_install_names_the_rustup_command() {
+    // riscv64gc-unknown-linux-gnu's rust-std is not installed by scripts/setup.
+    let dir = shared_fixture("hello");
+    let r = run(multiarch(&dir).args([
+        "build",
+        "--no-install",
+        "--target",
+        "riscv64gc-unknown-linux-gnu",
+        "--backend",
+        "zig",
+    ]))
+    .failure();
+    let err = r.stderr();
+    assert!(err.contains("error: rust-std for `riscv64gc-unknown-linux-gnu` is not installed (hint: run `rustup target add --toolchain "), "{err}");
+    assert!(err.contains(" riscv64gc-unknown-linux-gnu`)"), "{err}");
+}
+
+#[test]
+fn cross_command_is_built_and_container_paths_are_rerooted() {
+    // `cross` cannot run here (no container engine). This stand-in on PATH records its
+    // arguments, runs the real cargo with them (plus rust-lld, which cross's image would
+    // not need), and rewrites the JSON paths to what cross reports from inside its
+    // container (`/project`, `/target`), so the re-rooting is exercised for real.
+    let (_tmp, dir) = private_fixture("hello");
+    let bin = dir.join("stand-in-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let log = dir.join("cross-args.txt");
+    let script = format!(
+        "#!/bin/bash\n# stand-in for `cross` (no container engine here)\nprintf '%s\\n' \"$@\" > '{log}'\n[ \"$1\" = build ] || exit 2\nshift\ncargo build \"$@\" --config 'target.aarch64-unknown-linux-musl.linker=\"rust-lld\"' | sed -e \"s#$PWD/target#/target#g\" -e \"s#$PWD#/project#g\"\nexit ${{PIPESTATUS[0]}}\n",
+        log = log.display()
+    );
+    let cross = bin.join("cross");
+    std::fs::write(&cross, script).unwrap();
+    std::fs::set_permissions(&cross, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let r = run(multiarch(&dir)
+        .args(["build", "--backend", "cross", "--target", ARM])
+        .env("PATH", path))
+    .success();
+    assert!(
+        r.stderr()
+            .contains("Building aarch64-unknown-linux-musl (linux/arm64) with cross ("),
+        "{}",
+        r.stderr()
+    );
+    let args = std::fs::read_to_string(&log).unwrap();
+    let args: Vec<&str> = args.lines().collect();
+    assert_eq!(
+        &args[..2],
+        ["build", "--message-format=json-render-diagnostics"]
+    );
+    for want in [
+        ["--target", ARM],
+        ["--profile", "release"],
+        ["--bin", "hello"],
+        ["-p", "hello"],
+    ] {
+        assert!(
+            args.windows(2).any(|w| w == want),
+            "{want:?} not in {args:?}"
+        );
+    }
+    assert!(
+        args.iter()
+            .any(|a| a.contains("--remap-path-prefix=/project/=")),
+        "{args:?}"
+    );
+    let staged = dir.join("out/linux/arm64/bin/hello");
+    assert_static_elf(&staged, EM_AARCH64);
+    assert_eq!(record(&dir.join("out"), ARM)["backend"], "cross");
+}
