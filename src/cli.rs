@@ -85,6 +85,12 @@ pub enum Command {
     )]
     Verify(VerifyArgs),
 
+    /// Join out dirs built on different machines (one per platform) into one, refusing conflicts and incomplete sets
+    #[command(
+        after_help = "Example (after native amd64 and arm64 runners each ran `cargo multiarch package --platform …`):\n  cargo multiarch merge out-amd64 out-arm64 --out-dir out --expect linux/amd64,linux/arm64"
+    )]
+    Merge(MergeArgs),
+
     /// Check that the tools for the selected targets are installed, and say how to fix what is missing
     #[command(
         after_help = "Example:\n  cargo multiarch doctor --target aarch64-unknown-linux-musl"
@@ -181,6 +187,21 @@ pub struct VerifyArgs {
         requires = "run"
     )]
     pub run_args: String,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Out dirs to join (each with its manifest.json)
+    #[arg(required = true, value_name = "DIR")]
+    pub inputs: Vec<Utf8PathBuf>,
+
+    /// Where to write the joined set
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Utf8PathBuf,
+
+    /// Platforms the joined set must hold (comma list) [default: every input's platforms]
+    #[arg(long, value_name = "OS/ARCH,…", value_delimiter = ',')]
+    pub expect: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

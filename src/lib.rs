@@ -16,6 +16,7 @@ pub mod doctor;
 pub mod elf;
 pub mod glob;
 pub mod manifest;
+pub mod merge;
 pub mod package;
 pub mod plan;
 pub mod platform;
@@ -97,16 +98,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 Some(d) => d,
                 None => workspace::default_out_dir(args.manifest_path.as_deref())?,
             };
-            let expect = if args.expect.is_empty() {
-                None
-            } else {
-                Some(
-                    args.expect
-                        .iter()
-                        .map(|p| platform::Platform::parse(p))
-                        .collect::<Result<Vec<_>>>()?,
-                )
-            };
+            let expect = parse_platforms(&args.expect)?;
             let opts = verify::Options {
                 expect,
                 run: args.run,
@@ -139,6 +131,23 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     report.problems.len()
                 )
             }
+        }
+        Command::Merge(args) => {
+            let opts = merge::Options {
+                expect: parse_platforms(&args.expect)?,
+            };
+            let m = merge::merge(&args.inputs, &args.out_dir, &opts, &shell)?;
+            shell.status(
+                "Merged",
+                format!(
+                    "{} inputs into `{}`: {} artifacts for {}",
+                    args.inputs.len(),
+                    args.out_dir,
+                    m.artifacts.len(),
+                    m.platforms.join(", ")
+                ),
+            );
+            Ok(ExitCode::SUCCESS)
         }
         Command::Doctor(args) => {
             // Outside a workspace, check the tools for the requested (or default) targets.
@@ -233,4 +242,14 @@ fn recorded(plan: &Plan) -> Result<Vec<record::BuildRecord>> {
         out.push(r);
     }
     Ok(out)
+}
+
+fn parse_platforms(list: &[String]) -> Result<Option<Vec<platform::Platform>>> {
+    if list.is_empty() {
+        return Ok(None);
+    }
+    list.iter()
+        .map(|p| platform::Platform::parse(p))
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
 }

@@ -3,5 +3,6 @@
 mod support;
 
 mod build;
+mod merge;
 mod package;
 mod plan;
