@@ -79,7 +79,7 @@ pub fn merge(
                 git = Some(Git {
                     commit: a.commit.clone(),
                     dirty: a.dirty || b.dirty,
-                })
+                });
             }
             (None, Some(_)) | (Some(_), None) => bail!(
                 "`{dir}` and `{first_dir}` disagree on whether they were built from a git checkout (hint: build every platform from the same checkout)"
