@@ -186,7 +186,7 @@ fn different_versions_commits_dates_and_schemas_are_refused() {
 
     let other = copy(&amd);
     edit_manifest(other.path(), |m| {
-        m["git"] = serde_json::json!({"commit": "0".repeat(40), "dirty": false})
+        m["git"] = serde_json::json!({"commit": "0".repeat(40), "dirty": false});
     });
     let err = merge(&[&arm, other.path()], merged.path(), &[])
         .failure()
