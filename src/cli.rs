@@ -5,7 +5,7 @@ use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 /// `cargo multiarch …` as cargo runs it: `cargo-multiarch multiarch …`.
 #[derive(Debug, Parser)]
-#[command(bin_name = "cargo", styles = clap_cargo_styles())]
+#[command(name = "cargo", bin_name = "cargo", styles = clap_cargo_styles())]
 pub enum Cargo {
     #[command(name = "multiarch", version, author)]
     Multiarch(Cli),

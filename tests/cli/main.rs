@@ -3,6 +3,7 @@
 mod support;
 
 mod build;
+mod help;
 mod merge;
 mod package;
 mod plan;
