@@ -112,7 +112,7 @@ pub fn run(
     let mut built: BTreeMap<String, (Backend, Vec<Artifact>)> = BTreeMap::new();
     let mut n = 0;
     let mut hints = Vec::new();
-    for group in groups(&buildable) {
+    for group in groups(plan, &buildable) {
         let backend = group[0].backend.expect("buildable");
         for t in &group {
             n += 1;
@@ -555,11 +555,23 @@ impl Ctx<'_> {
 }
 
 /// Targets grouped into backend calls: same backend and the same binaries; cross takes one target a call.
-fn groups<'a>(targets: &[&'a TargetPlan]) -> Vec<Vec<&'a TargetPlan>> {
+fn groups<'a>(plan: &Plan, targets: &[&'a TargetPlan]) -> Vec<Vec<&'a TargetPlan>> {
+    // Which (package, binary) pairs a target builds: targets join a call only when they
+    // build the same ones, so a package configured for fewer targets is not built for more.
+    let bins = |t: &TargetPlan| -> Vec<(&str, &str)> {
+        plan.entries
+            .iter()
+            .filter(|e| e.target == t.target)
+            .map(|e| (e.package.as_str(), e.binary.as_str()))
+            .collect()
+    };
     let mut out: Vec<Vec<&TargetPlan>> = Vec::new();
     for t in targets {
         let join = t.backend != Some(Backend::Cross);
-        match out.iter_mut().find(|g| join && g[0].backend == t.backend) {
+        match out
+            .iter_mut()
+            .find(|g| join && g[0].backend == t.backend && bins(g[0]) == bins(t))
+        {
             Some(g) => g.push(t),
             None => out.push(vec![t]),
         }
