@@ -250,6 +250,8 @@ pub fn verify_layout(dir: &Utf8Path) -> Result<Vec<String>> {
 /// The result of walking a layout from `index.json`.
 pub(super) struct Checked {
     pub problems: Vec<String>,
+    /// Hex digests of every blob reached (sound or not).
+    pub reached: BTreeSet<String>,
 }
 
 pub(super) fn check(dir: &Utf8Path) -> Result<Checked> {
@@ -281,8 +283,10 @@ pub(super) fn check(dir: &Utf8Path) -> Result<Checked> {
         },
         Err(e) => walk.problem(format!("`index.json` could not be read: {e}")),
     }
+    let reached = walk.seen;
     Ok(Checked {
         problems: walk.problems,
+        reached,
     })
 }
 

@@ -13,6 +13,7 @@
 
 mod layout;
 mod oci;
+mod tarball;
 
 #[cfg(test)]
 mod tests;
@@ -25,6 +26,7 @@ use crate::archive::Entry;
 use crate::platform::Platform;
 
 pub use layout::{verify_layout, write_layout};
+pub use tarball::write_archive;
 
 /// `application/vnd.oci.image.index.v1+json`
 pub const MEDIA_TYPE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
