@@ -11,9 +11,13 @@
 //! the layout in one tar that both OCI tools and classic `docker load` accept, and
 //! [`push`] uploads an image with the OCI distribution API.
 
+mod credentials;
 mod layout;
 mod oci;
+mod reference;
+mod registry;
 mod tarball;
+mod wire;
 
 #[cfg(test)]
 mod tests;
@@ -25,7 +29,9 @@ use serde::{Serialize, Serializer};
 use crate::archive::Entry;
 use crate::platform::Platform;
 
+pub use credentials::Auth;
 pub use layout::{verify_layout, write_layout};
+pub use registry::{PushReport, push};
 pub use tarball::write_archive;
 
 /// `application/vnd.oci.image.index.v1+json`
