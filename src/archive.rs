@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufReader, BufWriter, Read, Write};
 
 use anyhow::{Context as _, Result, bail, ensure};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -111,9 +111,11 @@ pub fn write_tar_gz_file(entries: &[Entry], opts: &Options, dest: &Utf8Path) -> 
 
 /// Hashes a file in a streaming way: (hex sha256, size).
 pub fn sha256_file(path: &Utf8Path) -> Result<(String, u64)> {
-    let mut file = File::open(path).with_context(|| format!("could not open `{path}`"))?;
+    let file = File::open(path).with_context(|| format!("could not open `{path}`"))?;
     let mut hashed = HashWriter::new(io::sink());
-    copy(&mut file, &mut hashed).with_context(|| format!("could not read `{path}`"))?;
+    // `io::copy` reads straight into a `BufReader`'s buffer, so this reads 1 MiB at a time.
+    io::copy(&mut BufReader::with_capacity(BUF_SIZE, file), &mut hashed)
+        .with_context(|| format!("could not read `{path}`"))?;
     let (_, sha256, size) = hashed.into_parts();
     Ok((sha256, size))
 }
@@ -121,7 +123,7 @@ pub fn sha256_file(path: &Utf8Path) -> Result<(String, u64)> {
 /// Hashes everything a reader yields: (hex sha256, size).
 pub fn sha256_reader(reader: &mut impl Read) -> io::Result<(String, u64)> {
     let mut hashed = HashWriter::new(io::sink());
-    copy(reader, &mut hashed)?;
+    io::copy(&mut BufReader::with_capacity(BUF_SIZE, reader), &mut hashed)?;
     let (_, sha256, size) = hashed.into_parts();
     Ok((sha256, size))
 }
@@ -333,22 +335,6 @@ impl<W: Write> Write for HashWriter<W> {
     }
 }
 
-/// Copies `reader` to `writer` through one large buffer.
-fn copy(reader: &mut impl Read, writer: &mut impl Write) -> io::Result<u64> {
-    let mut buf = vec![0; BUF_SIZE];
-    let mut total = 0;
-    loop {
-        let n = match reader.read(&mut buf) {
-            Ok(0) => return Ok(total),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        writer.write_all(&buf[..n])?;
-        total += n as u64;
-    }
-}
-
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
@@ -471,10 +457,8 @@ mod tests {
         for entry in archive.entries().unwrap() {
             let entry = entry.unwrap();
             let h = entry.header();
-            assert_eq!(
-                (h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap()),
-                (0, 0, MTIME)
-            );
+            let ids = (h.uid().unwrap(), h.gid().unwrap(), h.mtime().unwrap());
+            assert_eq!(ids, (0, 0, MTIME));
             assert_eq!(h.username_bytes(), Some(&b""[..]));
             assert_eq!(h.groupname_bytes(), Some(&b""[..]));
             kinds.push((h.entry_type(), h.mode().unwrap()));
@@ -490,10 +474,8 @@ mod tests {
         write_tar_gz_file(&sample(&dir), &OPTS, &dest).unwrap();
         let out = fs::read(&dest).unwrap();
         // Deflate, no flags (so no FNAME, FCOMMENT or FEXTRA), mtime 0, OS byte fixed.
-        assert_eq!(
-            out[..10],
-            [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, out[8], GZIP_OS_UNIX]
-        );
+        let fixed = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, out[8], GZIP_OS_UNIX];
+        assert_eq!(out[..10], fixed);
         // With no stored name, `gzip -lvN` shows the file's own name minus `.gz`.
         let listing = sh(&format!("gzip -lvN '{dest}'"));
         let name = listing
@@ -513,14 +495,9 @@ mod tests {
         let w = write_tar_gz_file(&sample(&dir), &OPTS, &dest).unwrap();
         assert_eq!(first_word(&sh(&format!("sha256sum '{dest}'"))), w.sha256);
         assert_eq!(w.size, fs::metadata(&dest).unwrap().len());
-        assert_eq!(
-            first_word(&sh(&format!("gzip -dc '{dest}' | sha256sum"))),
-            w.tar_sha256
-        );
-        assert_eq!(
-            first_word(&sh(&format!("gzip -dc '{dest}' | wc -c"))),
-            w.tar_size.to_string()
-        );
+        let tar = |cmd: &str| first_word(&sh(&format!("gzip -dc '{dest}' | {cmd}"))).to_owned();
+        assert_eq!(tar("sha256sum"), w.tar_sha256);
+        assert_eq!(tar("wc -c"), w.tar_size.to_string());
         assert_eq!(w.tar_size % 512, 0);
         assert_eq!(sha256_file(&dest).unwrap(), (w.sha256, w.size));
     }
@@ -557,10 +534,8 @@ mod tests {
         let dest = dir.join("long.tar.gz");
         fs::write(&dest, &a).unwrap();
         let listing = sh(&format!("tar -tzf '{dest}'"));
-        assert_eq!(
-            listing.lines().collect::<Vec<_>>(),
-            ["app-1.0/", &parent, &long]
-        );
+        let paths: Vec<_> = listing.lines().collect();
+        assert_eq!(paths, ["app-1.0/", &parent, &long]);
     }
 
     #[test]
@@ -568,12 +543,8 @@ mod tests {
         let entries = [bytes("a/b", &[7; 10_000], 0o644)];
         let (stored, _) = to_vec(&entries, &Options { mtime: 0, level: 0 });
         let (best, _) = to_vec(&entries, &Options { mtime: 0, level: 9 });
-        assert!(
-            stored.len() > 10_000 && best.len() < 1_000,
-            "{} {}",
-            stored.len(),
-            best.len()
-        );
+        let sizes = (stored.len(), best.len());
+        assert!(sizes.0 > 10_000 && sizes.1 < 1_000, "{sizes:?}");
     }
 
     #[test]
@@ -581,16 +552,13 @@ mod tests {
         let file = |path: &str| bytes(path, b"", 0o644);
         let dup = error(&[file("a/x"), file("a/y"), file("a/x")]);
         assert_eq!(dup, "duplicate archive entry `a/x`");
-        let up = error(&[file("a/../etc/passwd")]);
-        assert_eq!(
-            up,
-            "archive entry path `a/../etc/passwd` contains a `..` component"
-        );
+        let up = error(&[file("a/../b")]);
+        assert_eq!(up, "archive entry path `a/../b` contains a `..` component");
         assert!(error(&[file("..")]).contains("`..`"));
-        let abs = error(&[file("/etc/passwd")]);
+        let abs = error(&[file("/etc/x")]);
         assert_eq!(
             abs,
-            "archive entry path `/etc/passwd` is absolute; it must be relative"
+            "archive entry path `/etc/x` is absolute; it must be relative"
         );
         for bad in ["a//b", "./a", "a/"] {
             let msg = format!("archive entry path `{bad}` has an empty or `.` component");
@@ -623,15 +591,9 @@ mod tests {
             mode: 0,
         };
         let missing = error(&[from(dir.join("nope"))]);
-        assert!(
-            missing.starts_with(&format!("could not open `{dir}/nope`: ")),
-            "{missing}"
-        );
+        assert!(missing.starts_with(&format!("could not open `{dir}/nope`: ")));
         let not_file = error(&[from(dir.clone())]);
-        assert!(
-            not_file.starts_with(&format!("`{dir}` is not a regular file")),
-            "{not_file}"
-        );
+        assert!(not_file.starts_with(&format!("`{dir}` is not a regular file")));
     }
 
     #[test]
@@ -641,18 +603,15 @@ mod tests {
         fs::write(&dest, "old").unwrap();
         let err = write_tar_gz_file(&[bytes("/abs", b"", 0o644)], &OPTS, &dest).unwrap_err();
         let msg = format!("{err:#}");
-        assert!(
-            msg.starts_with(&format!("could not write `{dest}`: archive entry path")),
-            "{msg}"
-        );
+        assert!(msg.starts_with(&format!(
+            "could not write `{dest}`: archive entry path `/abs`"
+        )));
         assert_eq!(fs::read_to_string(&dest).unwrap(), "old");
         write_tar_gz_file(&sample(&dir), &OPTS, &dest).unwrap();
-        write_atomic(&dir.join("SHA256SUMS"), b"sums\n").unwrap();
-        write_atomic(&dir.join("SHA256SUMS"), b"new sums\n").unwrap();
-        assert_eq!(
-            fs::read_to_string(dir.join("SHA256SUMS")).unwrap(),
-            "new sums\n"
-        );
+        let sums = dir.join("SHA256SUMS");
+        write_atomic(&sums, b"sums\n").unwrap();
+        write_atomic(&sums, b"new sums\n").unwrap();
+        assert_eq!(fs::read_to_string(&sums).unwrap(), "new sums\n");
         let mut names: Vec<_> = fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name())
@@ -660,10 +619,8 @@ mod tests {
         names.sort();
         assert_eq!(names, ["LICENSE", "SHA256SUMS", "app.tar.gz"]);
         let err = write_atomic(&dir.join("no/dir/file"), b"").unwrap_err();
-        let expected = format!(
-            "could not create `{dir}/no/dir/file.tmp-{}`",
-            std::process::id()
-        );
+        let pid = std::process::id();
+        let expected = format!("could not create `{dir}/no/dir/file.tmp-{pid}`");
         assert_eq!(err.to_string(), expected);
     }
 
@@ -674,11 +631,8 @@ mod tests {
         fs::write(dir.join("empty"), "").unwrap();
         let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-        assert_eq!(sha256_file(&dir.join("abc")).unwrap(), (abc.to_owned(), 3));
-        assert_eq!(
-            sha256_file(&dir.join("empty")).unwrap(),
-            (empty.to_owned(), 0)
-        );
+        assert_eq!(sha256_file(&dir.join("abc")).unwrap(), (abc.into(), 3));
+        assert_eq!(sha256_file(&dir.join("empty")).unwrap(), (empty.into(), 0));
         // More than one buffer's worth.
         let big: Vec<u8> = (0..=u8::MAX).cycle().take(BUF_SIZE * 2 + 17).collect();
         fs::write(dir.join("big"), &big).unwrap();

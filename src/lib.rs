@@ -15,6 +15,7 @@ pub mod config;
 pub mod doctor;
 pub mod elf;
 pub mod glob;
+pub mod image;
 pub mod manifest;
 pub mod merge;
 pub mod package;

@@ -1,0 +1,415 @@
+//! Writing and verifying the OCI image layout on disk.
+
+use std::collections::BTreeSet;
+use std::fs;
+
+use anyhow::{Context as _, Result, bail};
+use camino::{Utf8Path, Utf8PathBuf};
+use serde_json::Value;
+
+use super::oci::{self, check_ref_name, digest_hex};
+use super::{
+    Descriptor, ImageResult, ImageSpec, LayoutResult, MEDIA_TYPE_CONFIG, MEDIA_TYPE_INDEX,
+    MEDIA_TYPE_LAYER, MEDIA_TYPE_MANIFEST, REF_NAME_ANNOTATION,
+};
+use crate::archive::{self, Options};
+
+const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
+/// Indexes may nest; a deeper chain is treated as a loop.
+const MAX_DEPTH: usize = 8;
+
+/// OCI image index, or its Docker ancestor (a layout copied by other tools may hold it).
+fn is_index(media_type: &str) -> bool {
+    media_type == MEDIA_TYPE_INDEX
+        || media_type == "application/vnd.docker.distribution.manifest.list.v2+json"
+}
+
+fn is_manifest(media_type: &str) -> bool {
+    media_type == MEDIA_TYPE_MANIFEST
+        || media_type == "application/vnd.docker.distribution.manifest.v2+json"
+}
+
+/// Writes (or rewrites) an OCI image layout at `dir`: `oci-layout`, `blobs/sha256/…`
+/// and `index.json` listing one image index per spec, annotated with
+/// `org.opencontainers.image.ref.name`. Blobs are written atomically and once each;
+/// `index.json` is written last, then blobs it no longer reaches are removed, so a
+/// rewritten layout holds exactly what a fresh one would.
+///
+/// Refuses a non-empty `dir` that is not already an OCI layout.
+pub fn write_layout(specs: &[ImageSpec], dir: &Utf8Path) -> Result<LayoutResult> {
+    check_specs(specs)?;
+    prepare_dir(dir)?;
+    let blobs = dir.join("blobs/sha256");
+    fs::create_dir_all(&blobs).with_context(|| format!("could not create `{blobs}`"))?;
+    archive::write_atomic(&dir.join("oci-layout"), OCI_LAYOUT)?;
+
+    let mut writer = BlobWriter {
+        blobs,
+        written: BTreeSet::new(),
+        temp_counter: 0,
+    };
+    let mut images = Vec::with_capacity(specs.len());
+    for spec in specs {
+        let mut manifests = Vec::with_capacity(spec.platforms.len());
+        for image in &spec.platforms {
+            let layer = writer
+                .layer(
+                    &image.files,
+                    &Options {
+                        mtime: spec.created,
+                        level: spec.level,
+                    },
+                )
+                .with_context(|| {
+                    format!(
+                        "could not write the `{}` layer of image `{}`",
+                        image.platform, spec.reference_name
+                    )
+                })?;
+            let diff_ids = [layer.1];
+            let config = writer.json(
+                MEDIA_TYPE_CONFIG,
+                &oci::config_json(&image.platform, &spec.settings, spec.created, &diff_ids),
+            )?;
+            let mut manifest = writer.json(
+                MEDIA_TYPE_MANIFEST,
+                &oci::manifest_json(&config, &[layer.0]),
+            )?;
+            manifest.platform = Some(image.platform);
+            manifests.push(manifest);
+        }
+        let mut index = writer.json(MEDIA_TYPE_INDEX, &oci::index_json(&manifests))?;
+        index
+            .annotations
+            .insert(REF_NAME_ANNOTATION.to_owned(), spec.reference_name.clone());
+        images.push(ImageResult {
+            reference_name: spec.reference_name.clone(),
+            index,
+            manifests,
+        });
+    }
+    let listed: Vec<Descriptor> = images.iter().map(|i| i.index.clone()).collect();
+    archive::write_atomic(&dir.join("index.json"), &oci::index_json(&listed))?;
+    writer.remove_unreferenced()?;
+    let created = specs.iter().map(|s| s.created).max().unwrap_or(0);
+    Ok(LayoutResult { images, created })
+}
+
+fn check_specs(specs: &[ImageSpec]) -> Result<()> {
+    if specs.is_empty() {
+        bail!("no image to write (hint: give at least one image)");
+    }
+    let mut names = BTreeSet::new();
+    for spec in specs {
+        check_ref_name(&spec.reference_name)?;
+        if !names.insert(spec.reference_name.as_str()) {
+            bail!(
+                "image `{}` is given twice (hint: give each image a distinct name or tag)",
+                spec.reference_name
+            );
+        }
+        if spec.platforms.is_empty() {
+            bail!(
+                "image `{}` has no platform (hint: build at least one target first)",
+                spec.reference_name
+            );
+        }
+        if spec.level > 9 {
+            bail!(
+                "gzip level {} for image `{}` is out of range (hint: use 0 to 9)",
+                spec.level,
+                spec.reference_name
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for p in &spec.platforms {
+            if !seen.insert(p.platform) {
+                bail!(
+                    "image `{}` lists platform `{}` twice (hint: give each platform once)",
+                    spec.reference_name,
+                    p.platform
+                );
+            }
+            for f in &p.files {
+                let bad = f.path.is_empty()
+                    || f.path.starts_with('/')
+                    || f.path
+                        .split('/')
+                        .any(|c| c.is_empty() || c == "." || c == "..");
+                if bad {
+                    bail!(
+                        "file path `{}` in the `{}` image of `{}` must be relative to the image root, without `.`, `..` or empty components (hint: write it like `usr/local/bin/app`)",
+                        f.path,
+                        p.platform,
+                        spec.reference_name
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Creates `dir`, or checks that an existing one is empty or an OCI layout.
+fn prepare_dir(dir: &Utf8Path) -> Result<()> {
+    if dir.join("oci-layout").is_file() {
+        return Ok(());
+    }
+    match fs::read_dir(dir) {
+        Ok(mut entries) => {
+            if entries.next().is_some() {
+                bail!(
+                    "`{dir}` is not empty and not an OCI image layout (it has no `oci-layout` file), so it is left alone (hint: remove it or choose another directory)"
+                );
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            fs::create_dir_all(dir).with_context(|| format!("could not create `{dir}`"))
+        }
+        Err(e) => Err(e).with_context(|| format!("could not read directory `{dir}`")),
+    }
+}
+
+struct BlobWriter {
+    blobs: Utf8PathBuf,
+    /// Hex digests written (or found in place) by this run.
+    written: BTreeSet<String>,
+    temp_counter: u32,
+}
+
+impl BlobWriter {
+    /// Writes a JSON document as a blob (skipped when an identical one is in place).
+    fn json(&mut self, media_type: &str, bytes: &[u8]) -> Result<Descriptor> {
+        let desc = oci::describe(media_type, bytes);
+        let path = self.blobs.join(desc.hex());
+        let in_place = self.written.contains(desc.hex())
+            || fs::read(&path).is_ok_and(|existing| existing == bytes);
+        if !in_place {
+            archive::write_atomic(&path, bytes)?;
+        }
+        self.written.insert(desc.hex().to_owned());
+        Ok(desc)
+    }
+
+    /// Writes the reproducible tar.gz of `files` as a blob; returns its descriptor and
+    /// its diff ID (the digest of the uncompressed tar).
+    fn layer(&mut self, files: &[archive::Entry], opts: &Options) -> Result<(Descriptor, String)> {
+        self.temp_counter += 1;
+        let temp = self.blobs.join(format!(
+            ".tmp-layer-{}-{}",
+            std::process::id(),
+            self.temp_counter
+        ));
+        let written = archive::write_tar_gz_file(files, opts, &temp);
+        let written = match written {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = fs::remove_file(&temp);
+                return Err(e);
+            }
+        };
+        let path = self.blobs.join(&written.sha256);
+        fs::rename(&temp, &path)
+            .with_context(|| format!("could not rename `{temp}` to `{path}`"))?;
+        self.written.insert(written.sha256.clone());
+        let desc = Descriptor::new(
+            MEDIA_TYPE_LAYER,
+            format!("sha256:{}", written.sha256),
+            written.size,
+        );
+        Ok((desc, format!("sha256:{}", written.tar_sha256)))
+    }
+
+    /// Removes what is in `blobs/sha256/` but was not written by this run: blobs of
+    /// an earlier run's images and temporary files of an interrupted one.
+    fn remove_unreferenced(&self) -> Result<()> {
+        let entries = fs::read_dir(&self.blobs)
+            .with_context(|| format!("could not read `{}`", self.blobs))?;
+        for entry in entries {
+            let entry = entry.with_context(|| format!("could not read `{}`", self.blobs))?;
+            let name = entry.file_name();
+            let keep = name.to_str().is_some_and(|n| self.written.contains(n));
+            if !keep && entry.file_type().is_ok_and(|t| t.is_file()) {
+                let path = entry.path();
+                fs::remove_file(&path)
+                    .with_context(|| format!("could not remove `{}`", path.display()))?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks that every blob reachable from `index.json` (indexes, manifests, configs,
+/// layers, recursively) exists inside `dir` with the digest and size its descriptor
+/// names. Returns one line per problem; empty means the layout is sound.
+pub fn verify_layout(dir: &Utf8Path) -> Result<Vec<String>> {
+    Ok(check(dir)?.problems)
+}
+
+/// The result of walking a layout from `index.json`.
+pub(super) struct Checked {
+    pub problems: Vec<String>,
+    /// Hex digests of every blob reached (sound or not).
+    pub reached: BTreeSet<String>,
+}
+
+pub(super) fn check(dir: &Utf8Path) -> Result<Checked> {
+    if !dir.is_dir() {
+        bail!("`{dir}` is not a directory (hint: write the image layout first)");
+    }
+    let root = dir
+        .canonicalize_utf8()
+        .with_context(|| format!("could not resolve `{dir}`"))?;
+    let mut walk = Walk {
+        dir: dir.to_owned(),
+        root,
+        problems: Vec::new(),
+        seen: BTreeSet::new(),
+    };
+    match fs::read(dir.join("oci-layout")) {
+        Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(v) if v.get("imageLayoutVersion").is_some_and(Value::is_string) => {}
+            _ => walk.problem(
+                "`oci-layout` is not a JSON object with an `imageLayoutVersion` string".to_owned(),
+            ),
+        },
+        Err(e) => walk.problem(format!("`oci-layout` could not be read: {e}")),
+    }
+    match fs::read(dir.join("index.json")) {
+        Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
+            Ok(index) => walk.children("`index.json`", &index, MEDIA_TYPE_INDEX, 0),
+            Err(e) => walk.problem(format!("`index.json` is not valid JSON: {e}")),
+        },
+        Err(e) => walk.problem(format!("`index.json` could not be read: {e}")),
+    }
+    let reached = walk.seen;
+    Ok(Checked {
+        problems: walk.problems,
+        reached,
+    })
+}
+
+struct Walk {
+    dir: Utf8PathBuf,
+    root: Utf8PathBuf,
+    problems: Vec<String>,
+    /// Hex digests of the blobs checked so far, so each is hashed once.
+    seen: BTreeSet<String>,
+}
+
+impl Walk {
+    fn problem(&mut self, line: String) {
+        self.problems.push(line);
+    }
+
+    /// Follows the descriptors a document of `media_type` holds.
+    fn children(&mut self, what: &str, doc: &Value, media_type: &str, depth: usize) {
+        if doc.get("schemaVersion").and_then(Value::as_u64) != Some(2) {
+            self.problem(format!("{what} does not have `schemaVersion` 2"));
+        }
+        if let Some(declared) = doc.get("mediaType").and_then(Value::as_str)
+            && declared != media_type
+        {
+            self.problem(format!(
+                "{what} declares media type `{declared}` but is referenced as `{media_type}`"
+            ));
+        }
+        let fields: &[&str] = if is_index(media_type) {
+            &["manifests"]
+        } else {
+            &["config", "layers"]
+        };
+        for field in fields {
+            match doc.get(field) {
+                Some(Value::Array(list)) => {
+                    for (i, d) in list.iter().enumerate() {
+                        self.descriptor(&format!("{what} `{field}[{i}]`"), d, depth);
+                    }
+                }
+                Some(d @ Value::Object(_)) if *field == "config" => {
+                    self.descriptor(&format!("{what} `config`"), d, depth);
+                }
+                _ => self.problem(format!("{what} has no `{field}`")),
+            }
+        }
+    }
+
+    fn descriptor(&mut self, what: &str, d: &Value, depth: usize) {
+        let (Some(media_type), Some(digest), Some(size)) = (
+            d.get("mediaType").and_then(Value::as_str),
+            d.get("digest").and_then(Value::as_str),
+            d.get("size").and_then(Value::as_u64),
+        ) else {
+            return self.problem(format!(
+                "{what} is not a descriptor with `mediaType`, `digest` and `size`"
+            ));
+        };
+        let hex = match digest_hex(digest) {
+            Ok(hex) => hex.to_owned(),
+            Err(e) => return self.problem(format!("{what}: {e}")),
+        };
+        let nested = is_index(media_type) || is_manifest(media_type);
+        if depth >= MAX_DEPTH && nested {
+            return self.problem(format!(
+                "{what} nests indexes more than {MAX_DEPTH} deep (a loop?)"
+            ));
+        }
+        if self.seen.contains(&hex) {
+            return; // already checked (and walked) from another descriptor
+        }
+        let path = self.dir.join("blobs/sha256").join(&hex);
+        let sound = self.blob(what, &path, digest, &hex, size);
+        self.seen.insert(hex);
+        if sound && nested {
+            match fs::read(&path)
+                .map_err(anyhow::Error::from)
+                .and_then(|b| Ok(serde_json::from_slice::<Value>(&b)?))
+            {
+                Ok(doc) => self.children(
+                    &format!("`{media_type}` blob `{digest}`"),
+                    &doc,
+                    media_type,
+                    depth + 1,
+                ),
+                Err(e) => self.problem(format!("{what}: blob `{digest}` is not valid JSON: {e}")),
+            }
+        }
+    }
+
+    /// Checks one blob file; true when it is inside the layout with the right hash.
+    fn blob(&mut self, what: &str, path: &Utf8Path, digest: &str, hex: &str, size: u64) -> bool {
+        match path.canonicalize_utf8() {
+            Ok(real) if !real.starts_with(&self.root) => {
+                self.problem(format!(
+                    "{what}: blob `{digest}` resolves to `{real}`, outside the layout"
+                ));
+                return false;
+            }
+            Ok(_) => {}
+            Err(_) => {
+                self.problem(format!("{what}: blob `{digest}` is missing (no `{path}`)"));
+                return false;
+            }
+        }
+        match archive::sha256_file(path) {
+            Ok((actual, actual_size)) => {
+                if actual_size != size {
+                    self.problem(format!("{what}: blob `{digest}` has {actual_size} bytes, its descriptor says {size}"));
+                    false
+                } else if actual != hex {
+                    self.problem(format!(
+                        "{what}: blob `{digest}` has sha256 `{actual}`, so its content is corrupt"
+                    ));
+                    false
+                } else {
+                    true
+                }
+            }
+            Err(e) => {
+                self.problem(format!("{what}: blob `{digest}` could not be read: {e:#}"));
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+//! Multi-platform OCI images from staged binaries, with no container daemon.
+//!
+//! [`write_layout`] turns one [`ImageSpec`] per image name into an OCI image layout
+//! (`oci-layout`, `index.json`, `blobs/sha256/…`): per platform one reproducible gzip
+//! layer (scratch base), a config and a manifest, then an image index over the
+//! platforms, listed in `index.json` under `org.opencontainers.image.ref.name`.
+//! Every JSON document is serialised from fixed-order structs with no timestamp but
+//! `created`, so identical inputs give identical digests in any directory.
+//!
+//! [`verify_layout`] re-hashes everything `index.json` reaches, [`write_archive`] wraps
+//! the layout in one tar that both OCI tools and classic `docker load` accept, and
+//! [`push`] uploads an image with the OCI distribution API.
+
+mod credentials;
+mod layout;
+mod oci;
+mod reference;
+mod registry;
+mod tarball;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use serde::{Serialize, Serializer};
+
+use crate::archive::Entry;
+use crate::platform::Platform;
+
+pub use credentials::Auth;
+pub use layout::{verify_layout, write_layout};
+pub use registry::{PushReport, push};
+pub use tarball::write_archive;
+
+/// `application/vnd.oci.image.index.v1+json`
+pub const MEDIA_TYPE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// `application/vnd.oci.image.manifest.v1+json`
+pub const MEDIA_TYPE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// `application/vnd.oci.image.config.v1+json`
+pub const MEDIA_TYPE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// `application/vnd.oci.image.layer.v1.tar+gzip`
+pub const MEDIA_TYPE_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// The annotation in `index.json` that names an image (`alpha:0.3.0`).
+pub const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
+/// The `PATH` every image gets unless its settings set one (Docker's default).
+pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// The `created_by` of the single history entry.
+pub const CREATED_BY: &str = "cargo-multiarch";
+
+/// One multi-platform image: an image index over one manifest per platform.
+#[derive(Debug)]
+pub struct ImageSpec {
+    /// Value of `org.opencontainers.image.ref.name` in `index.json`, e.g. `alpha:0.3.0`.
+    pub reference_name: String,
+    pub platforms: Vec<PlatformImage>,
+    pub settings: Settings,
+    /// `SOURCE_DATE_EPOCH` seconds: `created` in config and history, and file mtimes.
+    pub created: u64,
+    /// gzip level (0–9) for the layers.
+    pub level: u32,
+}
+
+/// The files of one platform's single layer; paths are inside the root filesystem,
+/// relative and `/`-separated (`usr/local/bin/alpha`).
+pub struct PlatformImage {
+    pub platform: Platform,
+    pub files: Vec<Entry>,
+}
+
+impl std::fmt::Debug for PlatformImage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let files: Vec<String> = self
+            .files
+            .iter()
+            .map(|e| format!("{} ({:o})", e.path, e.mode))
+            .collect();
+        f.debug_struct("PlatformImage")
+            .field("platform", &self.platform)
+            .field("files", &files)
+            .finish()
+    }
+}
+
+/// The runtime settings of the image config (`config` in the OCI image config).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    /// `KEY=value` entries; [`DEFAULT_PATH`] is added unless one sets `PATH`.
+    pub env: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+}
+
+/// An OCI content descriptor, serialised in the OCI JSON shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    pub media_type: String,
+    /// `sha256:<64 lowercase hex>`
+    pub digest: String,
+    pub size: u64,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_platform"
+    )]
+    pub platform: Option<Platform>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Descriptor {
+    /// A descriptor with neither platform nor annotations.
+    #[must_use]
+    pub fn new(media_type: &str, digest: String, size: u64) -> Self {
+        Self {
+            media_type: media_type.to_owned(),
+            digest,
+            size,
+            platform: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    /// The hex part of the digest: the blob's file name under `blobs/sha256/`.
+    #[must_use]
+    pub fn hex(&self) -> &str {
+        self.digest.strip_prefix("sha256:").unwrap_or(&self.digest)
+    }
+}
+
+/// The OCI `platform` object: `{"architecture","os","variant"}`.
+#[derive(Serialize)]
+struct OciPlatform<'a> {
+    architecture: &'a str,
+    os: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variant: Option<&'a str>,
+}
+
+impl<'a> From<&'a Platform> for OciPlatform<'a> {
+    fn from(p: &'a Platform) -> Self {
+        OciPlatform {
+            architecture: p.arch,
+            os: p.os,
+            variant: p.variant,
+        }
+    }
+}
+
+// serde's `serialize_with` hands over a reference to the field.
+#[allow(clippy::ref_option)]
+fn serialize_platform<S: Serializer>(p: &Option<Platform>, s: S) -> Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => OciPlatform::from(p).serialize(s),
+        None => s.serialize_none(),
+    }
+}
+
+/// What [`write_layout`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayoutResult {
+    /// One per [`ImageSpec`], in the same order.
+    pub images: Vec<ImageResult>,
+    /// The latest `created` of the specs: the mtime [`write_archive`] gives its entries.
+    pub created: u64,
+}
+
+/// One image of the layout.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageResult {
+    pub reference_name: String,
+    /// The image index, as listed in `index.json` (with the ref-name annotation).
+    pub index: Descriptor,
+    /// One image manifest per platform, with `platform` set, in the spec's order.
+    pub manifests: Vec<Descriptor>,
+}

@@ -1,0 +1,119 @@
+//! External tools for the tests: presence checks that skip loudly (or fail under
+//! `CI=true`), running commands, and real static binaries built with rust-lld.
+
+use std::sync::Mutex;
+use std::time::Duration;
+
+use camino::{Utf8Path, Utf8PathBuf};
+
+use super::support::{platform, settings};
+use crate::archive::{Entry, Source};
+use crate::image::{ImageSpec, PlatformImage};
+use crate::process::Process;
+
+/// The string the real test binaries print.
+pub const HELLO: &str = "hello from a cargo-multiarch image";
+
+/// True when `tool` is on PATH. Otherwise the test must not pass silently: under
+/// `CI=true` it fails, elsewhere it says loudly that it skipped.
+pub fn require(tool: &str) -> bool {
+    if which::which(tool).is_ok() {
+        return true;
+    }
+    missing(&format!("`{tool}`"))
+}
+
+pub fn missing(what: &str) -> bool {
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "{what} is not installed, and CI=true requires every check to run (run scripts/setup)"
+    );
+    eprintln!("SKIPPED: {what} not installed (run scripts/setup)");
+    false
+}
+
+/// An image whose `usr/local/bin/hello` is a real static musl binary per platform,
+/// or `None` (after the skip notice) when rustc cannot build them.
+pub fn hello_spec(name: &str) -> Option<ImageSpec> {
+    let mut platforms = Vec::new();
+    for (p, triple) in [
+        ("linux/amd64", "x86_64-unknown-linux-musl"),
+        ("linux/arm64", "aarch64-unknown-linux-musl"),
+    ] {
+        let binary = hello_binary(triple)?;
+        platforms.push(PlatformImage {
+            platform: platform(p),
+            files: vec![Entry {
+                path: "usr/local/bin/hello".into(),
+                source: Source::File(binary),
+                mode: 0o755,
+            }],
+        });
+    }
+    Some(ImageSpec {
+        reference_name: name.into(),
+        platforms,
+        settings: settings(),
+        created: 1_700_000_000,
+        level: 6,
+    })
+}
+
+/// Builds (once per checkout) a static binary printing [`HELLO`] for `triple` with
+/// rust-lld, under `target/image-tests/`.
+fn hello_binary(triple: &str) -> Option<Utf8PathBuf> {
+    static BUILD: Mutex<()> = Mutex::new(());
+    let _guard = BUILD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let dir = Utf8Path::new(env!("CARGO_MANIFEST_DIR")).join("target/image-tests");
+    let dest = dir.join(format!("hello-v1-{triple}"));
+    if dest.is_file() {
+        return Some(dest);
+    }
+    let Some(sysroot) = Process::new("rustc")
+        .args(["--print", "sysroot"])
+        .probe_stdout(Duration::from_secs(30))
+    else {
+        missing("`rustc`");
+        return None;
+    };
+    if !Utf8Path::new(&sysroot)
+        .join("lib/rustlib")
+        .join(triple)
+        .is_dir()
+    {
+        missing(&format!("rust-std for `{triple}`"));
+        return None;
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = dir.join("hello.rs");
+    std::fs::write(&src, format!("fn main() {{ println!(\"{HELLO}\"); }}\n")).unwrap();
+    let temp = dir.join(format!(".hello-{triple}-{}", std::process::id()));
+    Process::new("rustc")
+        .args([
+            "--edition",
+            "2021",
+            "--target",
+            triple,
+            "-C",
+            "linker=rust-lld",
+            "-C",
+            "opt-level=s",
+            "-C",
+            "strip=symbols",
+            "-o",
+        ])
+        .arg(&temp)
+        .arg(&src)
+        .output()
+        .unwrap();
+    std::fs::rename(&temp, &dest).unwrap();
+    Some(dest)
+}
+
+/// Runs a command that must succeed; returns its stdout.
+pub fn run(p: &Process) -> String {
+    let out = p.output().unwrap_or_else(|e| panic!("{e:#}"));
+    String::from_utf8(out.stdout).expect("utf-8 output")
+}
