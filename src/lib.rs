@@ -6,6 +6,7 @@
 //! `cli` → `workspace`/`config` → `platform` → `plan` → `backend` → `build` →
 //! `package` → `manifest` → `verify`, `merge`, `image`.
 
+pub mod archive;
 pub mod cli;
 pub mod config;
 pub mod doctor;
