@@ -10,6 +10,7 @@ pub mod archive;
 pub mod cli;
 pub mod config;
 pub mod doctor;
+pub mod elf;
 pub mod plan;
 pub mod platform;
 pub mod probe;
