@@ -91,6 +91,12 @@ pub enum Command {
     )]
     Merge(MergeArgs),
 
+    /// Assemble a multi-platform OCI image from the staged binaries, without a Docker daemon
+    #[command(
+        after_help = "Examples:\n  cargo multiarch image --bin server --tag ghcr.io/acme/server:1.4.0\n  cargo multiarch image --archive            # also out/image.tar, for `docker load`\n  cargo multiarch image --bin server --push ghcr.io/acme/server:1.4.0"
+    )]
+    Image(ImageArgs),
+
     /// Check that the tools for the selected targets are installed, and say how to fix what is missing
     #[command(
         after_help = "Example:\n  cargo multiarch doctor --target aarch64-unknown-linux-musl"
@@ -202,6 +208,59 @@ pub struct MergeArgs {
     /// Platforms the joined set must hold (comma list) [default: every input's platforms]
     #[arg(long, value_name = "OS/ARCH,…", value_delimiter = ',')]
     pub expect: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImageArgs {
+    #[command(flatten)]
+    pub select: SelectArgs,
+
+    /// Image name and tag (`NAME:TAG`) for the one image assembled, or a tag (`TAG`) for every image [default: `<binary>:<version>`]
+    #[arg(long, value_name = "NAME:TAG", help_heading = "Image Options")]
+    pub tag: Option<String>,
+
+    /// One image with every selected binary, instead of one image per binary
+    #[arg(long, help_heading = "Image Options")]
+    pub combined: bool,
+
+    /// Also write `out/image.tar`: the OCI layout plus Docker's manifest.json, so `docker load` takes it
+    #[arg(long, help_heading = "Image Options")]
+    pub archive: bool,
+
+    /// gzip compression of the layers: fast, default, best, or a level 0-9
+    #[arg(long, default_value = "default", value_parser = parse_compression, value_name = "LEVEL", help_heading = "Image Options")]
+    pub compression: u32,
+
+    /// Push the image to a registry (OCI distribution API)
+    #[arg(long, value_name = "REGISTRY/NAME:TAG", help_heading = "Push Options")]
+    pub push: Option<String>,
+
+    /// Registry user name [default: from the Docker config, `~/.docker/config.json`]
+    #[arg(long, requires = "push", help_heading = "Push Options")]
+    pub username: Option<String>,
+
+    /// Registry password or token
+    #[arg(
+        long,
+        env = "CARGO_MULTIARCH_REGISTRY_PASSWORD",
+        hide_env_values = true,
+        requires = "push",
+        help_heading = "Push Options"
+    )]
+    pub password: Option<String>,
+
+    /// Read the registry password from standard input
+    #[arg(
+        long,
+        requires = "push",
+        conflicts_with = "password",
+        help_heading = "Push Options"
+    )]
+    pub password_stdin: bool,
+
+    /// Use plain HTTP (for a registry on localhost without TLS)
+    #[arg(long, requires = "push", help_heading = "Push Options")]
+    pub insecure: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

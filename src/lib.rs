@@ -31,7 +31,7 @@ pub mod workspace;
 
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 
 use crate::cli::{Cli, Command, Format};
 use crate::plan::Plan;
@@ -70,7 +70,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let probes = Probes::run(&ws.root);
             let plan = Plan::new(&args.select, ws, &probes)?;
             let records = if args.no_build {
-                recorded(&plan)?
+                record::BuildRecord::for_plan(&plan)?
             } else {
                 build::run(
                     &plan,
@@ -150,6 +150,34 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Image(args) => {
+            let ws = Workspace::load(&args.select)?;
+            let probes = Probes::run(&ws.root);
+            let plan = Plan::new(&args.select, ws, &probes)?;
+            let records = record::BuildRecord::for_plan(&plan)?;
+            let mut password = args.password;
+            if args.password_stdin {
+                let mut s = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+                    .context("cannot read the password from standard input")?;
+                password = Some(s.trim_end_matches(['\n', '\r']).to_owned());
+            }
+            let opts = image::Options {
+                tag: args.tag,
+                combined: args.combined,
+                archive: args.archive,
+                push: args.push,
+                auth: image::Auth {
+                    username: args.username,
+                    password,
+                    docker_config: None,
+                },
+                insecure: args.insecure,
+                level: args.compression,
+            };
+            image::run(&plan, &records, &shell, &opts)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Doctor(args) => {
             // Outside a workspace, check the tools for the requested (or default) targets.
             let ws = match Workspace::load(&args.select) {
@@ -208,41 +236,6 @@ fn build_options(select: &cli::SelectArgs, b: &cli::BuildOptions) -> build::Opti
         jobs: select.targets.jobs.clone(),
         target_dir: select.targets.target_dir.clone(),
     }
-}
-
-/// The build records of the plan's targets, each holding every planned binary.
-fn recorded(plan: &Plan) -> Result<Vec<record::BuildRecord>> {
-    let all = record::BuildRecord::read_all(&plan.out_dir)?;
-    let mut out = Vec::new();
-    for t in &plan.targets {
-        let target = t.target.to_string();
-        let Some(r) = all.iter().find(|r| r.target == target) else {
-            anyhow::bail!(
-                "no build record for `{target}` in `{}` (hint: run `cargo multiarch build` first, or drop `--no-build`)",
-                record::path(&plan.out_dir, &target)
-            );
-        };
-        for e in plan.entries.iter().filter(|e| e.target == t.target) {
-            if !r
-                .binaries
-                .iter()
-                .any(|b| b.binary == e.binary && b.package == e.package)
-            {
-                anyhow::bail!(
-                    "the build record for `{target}` has no `{}` (hint: run `cargo multiarch build` with the same selection first)",
-                    e.binary
-                );
-            }
-        }
-        let mut r = r.clone();
-        r.binaries.retain(|b| {
-            plan.entries
-                .iter()
-                .any(|e| e.target == t.target && e.binary == b.binary && e.package == b.package)
-        });
-        out.push(r);
-    }
-    Ok(out)
 }
 
 fn parse_platforms(list: &[String]) -> Result<Option<Vec<platform::Platform>>> {

@@ -121,10 +121,21 @@ pub fn run(plan: &Plan, records: &[BuildRecord], shell: &Shell, opts: Options) -
     Ok(m)
 }
 
-/// An image written earlier into this out dir stays listed: `package` rewrites the
-/// manifest, `image` adds to it.
+/// An image written earlier into this out dir stays listed (`package` rewrites the
+/// manifest, `image` adds to it) while the binaries it was made from are unchanged;
+/// otherwise it is dropped from the manifest, to be made again with `image`.
 fn keep_image_artifacts(out: &Utf8Path, m: &mut Manifest) {
-    if let Ok(old) = Manifest::read(out) {
+    let Ok(old) = Manifest::read(out) else { return };
+    let same_binaries = old
+        .artifacts
+        .iter()
+        .filter(|a| a.kind == Kind::Binary)
+        .all(|a| {
+            m.artifacts
+                .iter()
+                .any(|b| b.path == a.path && b.sha256 == a.sha256)
+        });
+    if same_binaries {
         m.artifacts.extend(old.artifacts.into_iter().filter(|a| {
             matches!(
                 a.kind,

@@ -1,9 +1,11 @@
 //! Build records: `out/.multiarch/<target>.json`, what `build` staged for one target.
 //! `package --no-build` and `image` read these instead of cargo's target dir.
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
+
+use crate::plan::Plan;
 
 pub const SCHEMA: &str = "cargo-multiarch/build-record/v1";
 pub const DIR: &str = ".multiarch";
@@ -38,6 +40,41 @@ pub fn path(out_dir: &Utf8Path, target: &str) -> Utf8PathBuf {
 }
 
 impl BuildRecord {
+    /// The build records of the plan's targets, each holding every planned binary.
+    pub fn for_plan(plan: &Plan) -> Result<Vec<Self>> {
+        let all = Self::read_all(&plan.out_dir)?;
+        let mut out = Vec::new();
+        for t in &plan.targets {
+            let target = t.target.to_string();
+            let Some(r) = all.iter().find(|r| r.target == target) else {
+                bail!(
+                    "no build record for `{target}` in `{}` (hint: run `cargo multiarch build` first, or drop `--no-build`)",
+                    path(&plan.out_dir, &target)
+                );
+            };
+            for e in plan.entries.iter().filter(|e| e.target == t.target) {
+                if !r
+                    .binaries
+                    .iter()
+                    .any(|b| b.binary == e.binary && b.package == e.package)
+                {
+                    bail!(
+                        "the build record for `{target}` has no `{}` (hint: run `cargo multiarch build` with the same selection first)",
+                        e.binary
+                    );
+                }
+            }
+            let mut r = r.clone();
+            r.binaries.retain(|b| {
+                plan.entries
+                    .iter()
+                    .any(|e| e.target == t.target && e.binary == b.binary && e.package == b.package)
+            });
+            out.push(r);
+        }
+        Ok(out)
+    }
+
     pub fn write(&self, out_dir: &Utf8Path) -> Result<()> {
         let p = path(out_dir, &self.target);
         std::fs::create_dir_all(p.parent().expect("record path has a parent"))

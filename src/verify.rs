@@ -77,6 +77,16 @@ pub fn verify(out_dir: &Utf8Path, opts: &Options) -> Result<(Manifest, Report)> 
             Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive => {}
         }
     }
+    if m.artifacts.iter().any(|a| a.kind == Kind::OciIndex) {
+        match crate::image::verify_layout(&out_dir.join(crate::image::OCI_DIR)) {
+            Ok(problems) => r.problems.extend(
+                problems
+                    .into_iter()
+                    .map(|p| format!("{}: {p}", crate::image::OCI_DIR)),
+            ),
+            Err(e) => r.problems.push(format!("{}: {e:#}", crate::image::OCI_DIR)),
+        }
+    }
     check_sums(out_dir, &m, &mut r.problems);
     check_platforms(&m, opts.expect.as_deref(), &mut r);
     if opts.run {

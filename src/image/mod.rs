@@ -11,6 +11,7 @@
 //! the layout in one tar that both OCI tools and classic `docker load` accept, and
 //! [`push`] uploads an image with the OCI distribution API.
 
+mod command;
 mod credentials;
 mod layout;
 mod oci;
@@ -29,6 +30,7 @@ use serde::{Serialize, Serializer};
 use crate::archive::Entry;
 use crate::platform::Platform;
 
+pub use command::{ARCHIVE, OCI_DIR, Options, run};
 pub use credentials::Auth;
 pub use layout::{verify_layout, write_layout};
 pub use registry::{PushReport, push};

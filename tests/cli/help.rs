@@ -3,7 +3,7 @@
 
 use crate::support::{repo, run};
 
-const COMMANDS: &[&str] = &["", "plan", "build", "package", "verify", "merge", "doctor"];
+const COMMANDS: &[&str] = &["", "plan", "build", "package", "verify", "merge", "image", "doctor"];
 
 #[test]
 fn help_matches_golden_files() {

@@ -4,6 +4,7 @@ mod support;
 
 mod build;
 mod help;
+mod image;
 mod merge;
 mod package;
 mod plan;

@@ -1,87 +1,10 @@
-//! Push tests: Debian's `docker-registry` for the real thing, and the stand-in server
-//! of `fake.rs` for Basic and Bearer auth and error reporting.
+//! Push tests against the stand-in server of `fake.rs`: Basic and Bearer auth and error
+//! reporting. The real push, to Debian's `docker-registry`, is tested end to end through
+//! `cargo multiarch image --push` in `tests/cli/image.rs`.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Stdio};
-use std::time::{Duration, Instant};
-
-use tempfile::TempDir;
-
-use super::external::{require, run};
 use super::fake::{FakeRegistry, Mode, PASSWORD, TOKEN, USER};
 use super::support::{fake_spec, temp_dir};
 use crate::image::{Auth, ImageResult, push, write_layout};
-use crate::process::Process;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Debian's `docker-registry` serving a temp dir on a free loopback port; killed on drop.
-pub struct Registry {
-    child: Child,
-    pub addr: String,
-    _dir: TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Registry {
-    pub fn start() -> Option<Self> {
-        if !require("docker-registry") {
-            return None;
-        }
-        let (dir, path) = temp_dir();
-        let port = free_port();
-        let addr = format!("127.0.0.1:{port}");
-        let config = path.join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {path}/data\nhttp:\n  addr: {addr}\n"
-            ),
-        )
-        .unwrap();
-        let log = std::fs::File::create(path.join("registry.log")).unwrap();
-        let process = Process::new("docker-registry").arg("serve").arg(&config);
-        let child = process
-            .command()
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap();
-        let mut registry = Registry {
-            child,
-            addr: addr.clone(),
-            _dir: dir,
-        };
-        let socket: SocketAddr = addr.parse().unwrap();
-        let start = Instant::now();
-        while TcpStream::connect_timeout(&socket, Duration::from_millis(200)).is_err() {
-            let log = std::fs::read_to_string(path.join("registry.log")).unwrap_or_default();
-            assert!(
-                registry.child.try_wait().unwrap().is_none(),
-                "`{process}` exited early:\n{log}"
-            );
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "`{process}` did not listen on {addr} within 20 s:\n{log}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(registry)
-    }
-}
 
 fn credentials() -> Auth {
     Auth {
@@ -99,55 +22,6 @@ fn no_credentials(dir: &camino::Utf8Path) -> Auth {
         docker_config: Some(config),
         ..Auth::default()
     }
-}
-
-#[test]
-fn push_to_docker_registry_then_skip_everything_the_second_time() {
-    if !require("skopeo") {
-        return;
-    }
-    let Some(registry) = Registry::start() else {
-        return;
-    };
-    let (_t, dir) = temp_dir();
-    let result = write_layout(&[fake_spec("alpha:0.3.0")], &dir.join("oci")).unwrap();
-    let image = &result.images[0];
-    let reference = format!("{}/acme/alpha:0.3.0", registry.addr);
-    let auth = no_credentials(&dir);
-
-    let first = push(&dir.join("oci"), image, &reference, &auth, true).unwrap();
-    assert_eq!(
-        first.uploaded.len(),
-        4,
-        "two layers and two configs: {first:?}"
-    );
-    assert!(first.skipped.is_empty());
-    assert_eq!(first.index_digest, image.index.digest);
-
-    let raw = Process::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false"])
-        .arg(format!("docker://{reference}"));
-    let raw = run(&raw);
-    assert_eq!(
-        format!("sha256:{}", crate::image::oci::sha256_hex(raw.as_bytes())),
-        image.index.digest
-    );
-    // And the registry serves each platform's image completely.
-    let config = run(&Process::new("skopeo")
-        .args([
-            "inspect",
-            "--config",
-            "--tls-verify=false",
-            "--override-arch",
-            "arm64",
-        ])
-        .arg(format!("docker://{reference}")));
-    let config: serde_json::Value = serde_json::from_str(&config).unwrap();
-    assert_eq!(config["architecture"], "arm64");
-
-    let second = push(&dir.join("oci"), image, &reference, &auth, true).unwrap();
-    assert!(second.uploaded.is_empty(), "{second:?}");
-    assert_eq!(second.skipped.len(), 4);
 }
 
 #[test]

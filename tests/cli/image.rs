@@ -1,0 +1,456 @@
+//! `image`: the OCI layout from `multi` checked by real third-party clients (skopeo,
+//! umoci, oci-image-tool), the arm64 image's binary run under qemu, reproducible
+//! digests, `image.tar`, and a push round trip through Debian's `docker-registry`.
+
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{
+    multiarch, private_fixture, qemu_aarch64, require, run, shared_fixture, shared_target_dir,
+};
+
+const EPOCH: &str = "1700000000";
+
+/// `package` then `image` of `multi` into a fresh out dir; returns it and the
+/// `name:tag@digest` lines `image` printed.
+fn packaged_image(
+    dir: &Path,
+    target_dir: &Path,
+    image_args: &[&str],
+) -> (tempfile::TempDir, Vec<String>) {
+    let out = tempfile::tempdir().unwrap();
+    run(multiarch(dir)
+        .arg("package")
+        .arg("--out-dir")
+        .arg(out.path())
+        .arg("--target-dir")
+        .arg(target_dir)
+        .env("SOURCE_DATE_EPOCH", EPOCH))
+    .success();
+    let r = run(multiarch(dir)
+        .arg("image")
+        .arg("--out-dir")
+        .arg(out.path())
+        .args(image_args)
+        .env("SOURCE_DATE_EPOCH", EPOCH))
+    .success();
+    (out, r.stdout().lines().map(str::to_owned).collect())
+}
+
+fn multi_image(image_args: &[&str]) -> (tempfile::TempDir, Vec<String>) {
+    packaged_image(
+        &shared_fixture("multi"),
+        &shared_target_dir("multi"),
+        image_args,
+    )
+}
+
+fn tool(cmd: &mut Command) -> String {
+    let line = format!("{cmd:?}");
+    let out = cmd.output().unwrap_or_else(|e| panic!("{line}: {e}"));
+    assert!(
+        out.status.success(),
+        "{line} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    let tmp = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(tmp.path(), bytes).unwrap();
+    cargo_multiarch::archive::sha256_file(camino::Utf8Path::from_path(tmp.path()).unwrap())
+        .unwrap()
+        .0
+}
+
+#[test]
+fn layout_is_accepted_by_skopeo_umoci_and_oci_image_tool_and_runs_under_qemu() {
+    if !(require("skopeo") && require("umoci") && require("oci-image-tool")) {
+        return;
+    }
+    let (out, digests) = multi_image(&[]);
+    let oci = out.path().join("oci");
+    assert_eq!(digests.len(), 3, "{digests:?}");
+    assert!(digests[0].starts_with("alpha:0.3.0@sha256:"), "{digests:?}");
+
+    let raw: Value = serde_json::from_str(&tool(
+        Command::new("skopeo")
+            .args(["inspect", "--raw"])
+            .arg(format!("oci:{}:alpha:0.3.0", oci.display())),
+    ))
+    .unwrap();
+    assert_eq!(raw["mediaType"], "application/vnd.oci.image.index.v1+json");
+    let platforms: Vec<String> = raw["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+
+    let config: Value = serde_json::from_str(&tool(
+        Command::new("skopeo")
+            .args(["inspect", "--config", "--override-arch", "arm64"])
+            .arg(format!("oci:{}:alpha:0.3.0", oci.display())),
+    ))
+    .unwrap();
+    assert_eq!(config["architecture"], "arm64");
+    assert_eq!(
+        config["config"]["Entrypoint"],
+        serde_json::json!(["/usr/local/bin/alpha"])
+    );
+    assert_eq!(
+        config["config"]["Labels"]["org.opencontainers.image.version"],
+        "0.3.0"
+    );
+    assert_eq!(
+        config["config"]["Labels"]["org.opencontainers.image.created"],
+        "2023-11-14T22:13:20Z"
+    );
+    assert_eq!(config["created"], "2023-11-14T22:13:20Z");
+
+    // The arm64 image, copied out and unpacked by umoci: its binary runs under qemu.
+    let work = tempfile::tempdir().unwrap();
+    tool(
+        Command::new("skopeo")
+            .args(["copy", "--override-arch", "arm64"])
+            .arg(format!("oci:{}:alpha:0.3.0", oci.display()))
+            .arg(format!("oci:{}:arm", work.path().join("arm").display())),
+    );
+    let bundle = work.path().join("bundle");
+    tool(
+        Command::new("umoci")
+            .args(["unpack", "--rootless", "--image"])
+            .arg(format!("{}:arm", work.path().join("arm").display()))
+            .arg(&bundle),
+    );
+    let bin = bundle.join("rootfs/usr/local/bin/alpha");
+    let info = cargo_multiarch::elf::read(camino::Utf8Path::from_path(&bin).unwrap()).unwrap();
+    assert_eq!(info.machine, cargo_multiarch::platform::EM_AARCH64);
+    if let Some(qemu) = qemu_aarch64() {
+        let text = tool(Command::new(qemu).arg(&bin));
+        assert_eq!(text, "alpha 0.3.0 aarch64\nhello from common\n");
+    }
+
+    // Every platform of every image copies out completely.
+    for name in ["alpha", "alpha-admin", "beta-server"] {
+        for arch in ["amd64", "arm64"] {
+            let dest = work.path().join(format!("{name}-{arch}"));
+            tool(
+                Command::new("skopeo")
+                    .args(["copy", "--override-arch", arch])
+                    .arg(format!("oci:{}:{name}:0.3.0", oci.display()))
+                    .arg(format!("dir:{}", dest.display())),
+            );
+            assert!(dest.join("manifest.json").is_file());
+        }
+    }
+
+    // Debian's oci-image-tool (1.0.0-rc1) predates the `org.opencontainers.image.ref.name`
+    // annotation and nested indexes: it cannot pick one of several images by name ("not
+    // unique") and has no `imageLayout` type. On a one-image layout, `--type image`
+    // validates oci-layout, index.json and the ref.
+    run(multiarch(out.path())
+        .args(["image", "--bin", "alpha", "--manifest-path"])
+        .arg(shared_fixture("multi").join("Cargo.toml"))
+        .arg("--out-dir")
+        .arg(out.path())
+        .env("SOURCE_DATE_EPOCH", EPOCH))
+    .success();
+    let validated = tool(
+        Command::new("oci-image-tool")
+            .args(["validate", "--type", "image", "--ref", "name=alpha:0.3.0"])
+            .arg(&oci),
+    );
+    assert!(validated.contains("Validation succeeded"), "{validated}");
+
+    // `verify` checks the layout: a flipped byte in a blob is caught.
+    run(multiarch(out.path())
+        .arg("verify")
+        .arg("--out-dir")
+        .arg(out.path()))
+    .success();
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("manifest.json")).unwrap()).unwrap();
+    let index = manifest["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["kind"] == "oci-index" && a["reference"] == "alpha:0.3.0")
+        .unwrap();
+    let blob = out.path().join(index["path"].as_str().unwrap());
+    let mut bytes = std::fs::read(&blob).unwrap();
+    bytes[10] ^= 1;
+    std::fs::write(&blob, bytes).unwrap();
+    let stdout = run(multiarch(out.path())
+        .arg("verify")
+        .arg("--out-dir")
+        .arg(out.path()))
+    .failure()
+    .stdout();
+    assert!(
+        stdout.contains(&format!(
+            "FAILED   {}: sha256 is ",
+            index["path"].as_str().unwrap()
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn digests_are_identical_across_runs_and_directories() {
+    let (_out1, first) = multi_image(&[]);
+    let (_out2, again) = multi_image(&[]);
+    assert_eq!(first, again);
+    let (_tmp, other) = private_fixture("multi");
+    let (_out3, elsewhere) = packaged_image(&other, &shared_target_dir("multi-elsewhere"), &[]);
+    assert_eq!(
+        first, elsewhere,
+        "a build and image in another directory gives other digests"
+    );
+}
+
+#[test]
+fn one_combined_image_with_a_tag_and_an_archive() {
+    if !require("skopeo") {
+        return;
+    }
+    let (out, digests) = multi_image(&["--combined", "--tag", "acme/multi:1.0", "--archive"]);
+    assert_eq!(digests.len(), 1);
+    assert!(
+        digests[0].starts_with("acme/multi:1.0@sha256:"),
+        "{digests:?}"
+    );
+    // image.tar: an OCI layout plus Docker's manifest.json, for `docker load`.
+    let listing = tool(
+        Command::new("tar")
+            .arg("-tf")
+            .arg(out.path().join("image.tar")),
+    );
+    for name in ["oci-layout", "index.json", "manifest.json", "blobs/sha256/"] {
+        assert!(
+            listing.lines().any(|l| l == name || l.starts_with(name)),
+            "{name} not in:\n{listing}"
+        );
+    }
+    let docker: Value = serde_json::from_str(&tool(
+        Command::new("tar")
+            .arg("-xOf")
+            .arg(out.path().join("image.tar"))
+            .arg("manifest.json"),
+    ))
+    .unwrap();
+    assert_eq!(docker[0]["RepoTags"], serde_json::json!(["acme/multi:1.0"]));
+    let archive = out.path().join("image.tar");
+    let config: Value = serde_json::from_str(&tool(
+        Command::new("skopeo")
+            .args(["inspect", "--config"])
+            .arg(format!("docker-archive:{}", archive.display())),
+    ))
+    .unwrap();
+    assert_eq!(config["architecture"], "amd64");
+    let oci: Value = serde_json::from_str(&tool(
+        Command::new("skopeo")
+            .args(["inspect", "--raw"])
+            .arg(format!("oci-archive:{}:acme/multi:1.0", archive.display())),
+    ))
+    .unwrap();
+    assert_eq!(oci["manifests"].as_array().unwrap().len(), 2);
+    // Every binary is in the one image.
+    let layer_list = tool(Command::new("sh").arg("-c").arg(format!(
+        "skopeo copy --override-arch amd64 oci:{oci}:acme/multi:1.0 dir:{d} >/dev/null && for l in $(jq -r '.layers[].digest' {d}/manifest.json | cut -d: -f2); do tar -tzf {d}/$l; done",
+        oci = out.path().join("oci").display(),
+        d = out.path().join("unpacked").display()
+    )));
+    assert_eq!(
+        layer_list,
+        "usr/\nusr/local/\nusr/local/bin/\nusr/local/bin/alpha\nusr/local/bin/alpha-admin\nusr/local/bin/beta-server\n"
+    );
+    // The manifest records the archive and SHA256SUMS lists it.
+    let sums = std::fs::read_to_string(out.path().join("SHA256SUMS")).unwrap();
+    assert!(sums.lines().any(|l| l.ends_with("  image.tar")), "{sums}");
+}
+
+#[test]
+fn a_name_for_several_images_is_refused() {
+    let dir = shared_fixture("multi");
+    let out = tempfile::tempdir().unwrap();
+    run(multiarch(&dir)
+        .args(["build", "--out-dir"])
+        .arg(out.path())
+        .arg("--target-dir")
+        .arg(shared_target_dir("multi")))
+    .success();
+    let err = run(multiarch(&dir)
+        .args(["image", "--tag", "acme/app:1.0", "--out-dir"])
+        .arg(out.path()))
+    .failure()
+    .stderr();
+    assert!(err.contains("`--tag acme/app:1.0` names one image, and 3 would be assembled (alpha:0.3.0, alpha-admin:0.3.0, beta-server:0.3.0) (hint: pick one with `--bin NAME`, pass `--combined`, or give only the tag: `--tag 1.0`)"), "{err}");
+}
+
+/// Debian's `docker-registry` on a free loopback port with a temp storage dir; killed on drop.
+struct Registry {
+    child: Child,
+    addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Registry {
+    fn start() -> Option<Self> {
+        if !require("docker-registry") {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}/data\nhttp:\n  addr: {addr}\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let log = dir.path().join("registry.log");
+        let file = std::fs::File::create(&log).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .spawn()
+            .unwrap();
+        let mut registry = Registry {
+            child,
+            addr: addr.clone(),
+            _dir: dir,
+        };
+        let socket: SocketAddr = addr.parse().unwrap();
+        let start = Instant::now();
+        while TcpStream::connect_timeout(&socket, Duration::from_millis(200)).is_err() {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(
+                registry.child.try_wait().unwrap().is_none(),
+                "docker-registry exited early:\n{text}"
+            );
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "docker-registry did not listen on {addr} within 20 s:\n{text}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(registry)
+    }
+}
+
+#[test]
+fn push_round_trips_through_a_local_registry() {
+    if !require("skopeo") {
+        return;
+    }
+    let Some(registry) = Registry::start() else {
+        return;
+    };
+    let dir = shared_fixture("multi");
+    let out = tempfile::tempdir().unwrap();
+    run(multiarch(&dir)
+        .args(["build", "--out-dir"])
+        .arg(out.path())
+        .arg("--target-dir")
+        .arg(shared_target_dir("multi")))
+    .success();
+    // No credentials of the developer's: an empty Docker config.
+    let docker_config = tempfile::tempdir().unwrap();
+    std::fs::write(docker_config.path().join("config.json"), "{}").unwrap();
+    let reference = format!("{}/acme/alpha:0.3.0", registry.addr);
+    let push = || {
+        run(multiarch(&dir)
+            .args([
+                "image",
+                "--bin",
+                "alpha",
+                "--push",
+                &reference,
+                "--insecure",
+                "--out-dir",
+            ])
+            .arg(out.path())
+            .env("DOCKER_CONFIG", docker_config.path())
+            .env("SOURCE_DATE_EPOCH", EPOCH))
+        .success()
+    };
+    let first = push();
+    let digest = first.stdout().trim().rsplit_once('@').unwrap().1.to_owned();
+    assert!(
+        first.stderr().contains(&format!(
+            "Pushed {reference}@{digest} (4 blobs uploaded, 0 already there)"
+        )),
+        "{}",
+        first.stderr()
+    );
+
+    let raw = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{reference}"))
+        .output()
+        .unwrap();
+    assert!(
+        raw.status.success(),
+        "{}",
+        String::from_utf8_lossy(&raw.stderr)
+    );
+    assert_eq!(
+        format!("sha256:{}", sha256_hex(&raw.stdout)),
+        digest,
+        "the registry serves another index"
+    );
+    let config: Value = serde_json::from_str(&tool(
+        Command::new("skopeo")
+            .args([
+                "inspect",
+                "--config",
+                "--tls-verify=false",
+                "--override-arch",
+                "arm64",
+            ])
+            .arg(format!("docker://{reference}")),
+    ))
+    .unwrap();
+    assert_eq!(config["architecture"], "arm64");
+
+    // A second push finds every blob there and uploads none.
+    let second = push();
+    assert!(
+        second.stderr().contains(&format!(
+            "Pushed {reference}@{digest} (0 blobs uploaded, 4 already there)"
+        )),
+        "{}",
+        second.stderr()
+    );
+}
