@@ -3,5 +3,6 @@
 mod support;
 
 mod build;
+mod make;
 mod package;
 mod plan;
