@@ -3,6 +3,7 @@
 mod support;
 
 mod build;
+mod docs;
 mod make;
 mod package;
 mod plan;
