@@ -3,7 +3,9 @@
 
 use crate::support::{repo, run};
 
-const COMMANDS: &[&str] = &["", "plan", "build", "package", "verify", "merge", "image", "doctor"];
+const COMMANDS: &[&str] = &[
+    "", "plan", "build", "package", "verify", "merge", "image", "doctor",
+];
 
 #[test]
 fn help_matches_golden_files() {

@@ -3,8 +3,10 @@
 mod support;
 
 mod build;
+mod docs;
 mod help;
 mod image;
+mod make;
 mod merge;
 mod package;
 mod plan;
