@@ -57,7 +57,7 @@ verify:
 	$(MULTIARCH) verify --out-dir $(OUT_DIR) --expect $(PLATFORMS) $(VERIFY_FLAGS)
 
 image:
-	$(MULTIARCH) image --out-dir $(OUT_DIR) $(IMAGE_FLAGS)
+	$(MULTIARCH) image --platform $(PLATFORMS) --out-dir $(OUT_DIR) $(IMAGE_FLAGS)
 
 clean:
 	$(if $(strip $(OUT_DIR)),rm -rf -- '$(strip $(OUT_DIR))',$(error OUT_DIR is empty))

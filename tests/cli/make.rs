@@ -95,7 +95,10 @@ fn every_target_runs_the_documented_command_with_the_out_dir() {
             "verify",
             "verify --out-dir dist --expect linux/amd64,linux/arm64".to_owned(),
         ),
-        ("image", "image --out-dir dist".to_owned()),
+        (
+            "image",
+            "image --platform linux/amd64,linux/arm64 --out-dir dist".to_owned(),
+        ),
     ];
     // Every target is phony: a file named like one changes nothing.
     for (goal, _) in &expected {
@@ -151,7 +154,7 @@ fn goals_given_together_run_in_pipeline_order() {
 }
 
 #[test]
-fn package_verify_then_clean_from_a_clean_workspace() {
+fn package_image_verify_then_clean_from_a_clean_workspace() {
     if !require("make") {
         return;
     }
@@ -159,9 +162,11 @@ fn package_verify_then_clean_from_a_clean_workspace() {
     let out = dir.join("out");
     assert!(!out.exists());
 
-    let r = run(&mut make(&dir, &["package", "verify"])).success();
+    let r = run(&mut make(&dir, &["package", "image", "verify"])).success();
     for f in [
         "SHA256SUMS",
+        "oci/index.json",
+        "oci/oci-layout",
         "manifest.json",
         "linux/amd64/bin/alpha",
         "linux/arm64/bin/alpha",
