@@ -97,10 +97,8 @@ pub fn run(plan: &Plan, records: &[BuildRecord], shell: &Shell, opts: Options) -
             platform: Some(r.platform.clone()),
             package: spec.package.clone(),
             version: Some(spec.version.clone()),
-            binary: None,
-            linkage: None,
             contents,
-            reference: None,
+            ..Artifact::default()
         });
     }
 
@@ -145,7 +143,9 @@ fn keep_image_artifacts(out: &Utf8Path, m: &mut Manifest) {
     }
 }
 
-fn binary_artifact(out: &Utf8Path, b: &StagedBinary) -> Result<Artifact> {
+/// A staged binary as the manifest lists it: re-hashed (it must still be what `build`
+/// recorded) with its linkage read from its ELF.
+pub fn binary_artifact(out: &Utf8Path, b: &StagedBinary) -> Result<Artifact> {
     let path = out.join(&b.path);
     let (sha256, size) = archive::sha256_file(&path)?;
     if sha256 != b.sha256 {
@@ -170,8 +170,7 @@ fn binary_artifact(out: &Utf8Path, b: &StagedBinary) -> Result<Artifact> {
         version: Some(b.version.clone()),
         binary: Some(b.binary.clone()),
         linkage,
-        contents: Vec::new(),
-        reference: None,
+        ..Artifact::default()
     })
 }
 

@@ -339,22 +339,7 @@ fn record_in_manifest(
         let mut artifacts = Vec::new();
         for r in records {
             for b in &r.binaries {
-                let path = out.join(&b.path);
-                let linkage = crate::elf::read(&path).ok().map(|e| e.linkage);
-                artifacts.push(Artifact {
-                    kind: Kind::Binary,
-                    path: b.path.clone(),
-                    sha256: b.sha256.clone(),
-                    size: b.size,
-                    target: Some(b.target.clone()),
-                    platform: Some(b.platform.clone()),
-                    package: Some(b.package.clone()),
-                    version: Some(b.version.clone()),
-                    binary: Some(b.binary.clone()),
-                    linkage,
-                    contents: Vec::new(),
-                    reference: None,
-                });
+                artifacts.push(crate::package::binary_artifact(out, b)?);
             }
         }
         Manifest {
@@ -379,14 +364,9 @@ fn record_in_manifest(
             path: blob(d.hex()),
             sha256: d.hex().to_owned(),
             size: d.size,
-            target: None,
             platform,
-            package: None,
-            version: None,
-            binary: None,
-            linkage: None,
-            contents: Vec::new(),
             reference: Some(img.reference_name.clone()),
+            ..Artifact::default()
         };
         m.artifacts.push(oci(Kind::OciIndex, &img.index, None));
         for d in &img.manifests {
@@ -402,14 +382,7 @@ fn record_in_manifest(
             path: ARCHIVE.into(),
             sha256,
             size,
-            target: None,
-            platform: None,
-            package: None,
-            version: None,
-            binary: None,
-            linkage: None,
-            contents: Vec::new(),
-            reference: None,
+            ..Artifact::default()
         });
     }
     m.write(out)

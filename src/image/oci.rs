@@ -81,7 +81,7 @@ pub fn config_json(
     created: u64,
     diff_ids: &[String],
 ) -> Vec<u8> {
-    let created = rfc3339(created);
+    let created = crate::source::rfc3339(created);
     let mut env: Vec<&str> = Vec::with_capacity(settings.env.len() + 1);
     if !settings.env.iter().any(|e| e.starts_with("PATH=")) {
         env.push(DEFAULT_PATH);
@@ -198,45 +198,10 @@ pub fn check_ref_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// `SOURCE_DATE_EPOCH` seconds as RFC 3339 UTC: `2024-02-29T12:00:00Z`.
-pub fn rfc3339(secs: u64) -> String {
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::platform::Platform;
-
-    #[test]
-    fn rfc3339_matches_known_dates() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
-        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(rfc3339(1_709_208_000), "2024-02-29T12:00:00Z");
-        assert_eq!(rfc3339(4_102_444_799), "2099-12-31T23:59:59Z");
-    }
 
     #[test]
     fn config_has_fixed_shape_and_default_path() {

@@ -34,13 +34,10 @@ fn make(dir: &Path, goals: &[&str]) -> Command {
         "PLATFORMS",
         "VERIFY_FLAGS",
         "IMAGE_FLAGS",
-        "RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "CARGO_TERM_COLOR",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_BUILD_RUSTFLAGS",
-    ] {
+    ]
+    .iter()
+    .chain(crate::support::SCRUBBED_ENV)
+    {
         cmd.env_remove(var);
     }
     cmd.env("NO_COLOR", "1")

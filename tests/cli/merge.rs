@@ -3,9 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::Value;
-
-use crate::support::{multiarch, run, shared_fixture, shared_target_dir};
+use crate::support::{edit_manifest, multiarch, run, shared_fixture, shared_target_dir, tree};
 
 const EPOCH: &str = "1700000000";
 
@@ -31,26 +29,6 @@ fn merge(inputs: &[&Path], out: &Path, extra: &[&str]) -> crate::support::Run {
         .args(extra))
 }
 
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((
-                    p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(),
-                    std::fs::read(&p).unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn copy(src: &Path) -> tempfile::TempDir {
     let dest = tempfile::tempdir().unwrap();
     let ok = std::process::Command::new("cp")
@@ -61,15 +39,6 @@ fn copy(src: &Path) -> tempfile::TempDir {
         .unwrap();
     assert!(ok.success());
     dest
-}
-
-fn edit_manifest(out: &Path, f: impl FnOnce(&mut Value)) {
-    let p = out.join("manifest.json");
-    let mut m: Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
-    f(&mut m);
-    std::fs::write(&p, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
-    let typed: cargo_multiarch::manifest::Manifest = serde_json::from_value(m).unwrap();
-    std::fs::write(out.join("SHA256SUMS"), typed.sha256sums()).unwrap();
 }
 
 /// The two per-platform inputs, packaged once for all tests here.

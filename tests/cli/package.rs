@@ -6,7 +6,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{multiarch, private_fixture, require, run, shared_fixture, shared_target_dir};
+use crate::support::{
+    edit_manifest, multiarch, private_fixture, require, run, sh, shared_fixture, shared_target_dir,
+    tree,
+};
 
 const EPOCH: &str = "1700000000";
 
@@ -26,45 +29,8 @@ fn package(fixture: &str, extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
     (out, dir)
 }
 
-fn sh(dir: &Path, script: &str) -> String {
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "`{script}` failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 fn manifest(out: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(out.join("manifest.json")).unwrap()).unwrap()
-}
-
-/// Every file under `dir` with its bytes, relative paths sorted.
-fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((
-                    p.strip_prefix(dir).unwrap().to_string_lossy().into_owned(),
-                    std::fs::read(&p).unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 #[test]
@@ -318,16 +284,6 @@ fn packaged_copy() -> tempfile::TempDir {
     let copy = tempfile::tempdir().unwrap();
     sh(src, &format!("cp -a . {}/", copy.path().display()));
     copy
-}
-
-fn edit_manifest(out: &Path, f: impl FnOnce(&mut Value)) {
-    let mut m = manifest(out);
-    f(&mut m);
-    std::fs::write(
-        out.join("manifest.json"),
-        serde_json::to_vec_pretty(&m).unwrap(),
-    )
-    .unwrap();
 }
 
 #[test]

@@ -71,19 +71,22 @@ fn sync_dir(src: &Path, dest: &Path) {
     }
 }
 
+/// Variables that would change what cargo builds or prints; removed for every run.
+pub const SCRUBBED_ENV: &[&str] = &[
+    "RUSTFLAGS",
+    "CARGO_TARGET_DIR",
+    "CARGO_BUILD_TARGET",
+    "CARGO_TERM_COLOR",
+    "CARGO_ENCODED_RUSTFLAGS",
+    "CARGO_BUILD_RUSTFLAGS",
+];
+
 /// `cargo-multiarch multiarch ARGS…` in `dir`, with the variables that would change
 /// cargo's behaviour removed.
 pub fn multiarch(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_cargo-multiarch"));
     cmd.arg("multiarch").current_dir(dir);
-    for var in [
-        "RUSTFLAGS",
-        "CARGO_TARGET_DIR",
-        "CARGO_BUILD_TARGET",
-        "CARGO_TERM_COLOR",
-        "CARGO_ENCODED_RUSTFLAGS",
-        "CARGO_BUILD_RUSTFLAGS",
-    ] {
+    for var in SCRUBBED_ENV {
         cmd.env_remove(var);
     }
     cmd.env("NO_COLOR", "1");
@@ -162,4 +165,53 @@ pub fn qemu_aarch64() -> Option<PathBuf> {
         }
     }
     require("qemu-aarch64").then(|| unreachable!())
+}
+
+/// Runs a shell script in `dir`; its stdout, or a panic with what it printed.
+#[track_caller]
+pub fn sh(dir: &Path, script: &str) -> String {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "`{script}` failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Every file under `dir` with its bytes, relative paths sorted.
+pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.push((rel, std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Edits `out/manifest.json` by hand, then rewrites `SHA256SUMS` to agree with it, so
+/// only the check under test can notice the change.
+pub fn edit_manifest(out: &Path, f: impl FnOnce(&mut serde_json::Value)) {
+    let p = out.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
+    f(&mut m);
+    std::fs::write(&p, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    if let Ok(typed) = serde_json::from_value::<cargo_multiarch::manifest::Manifest>(m) {
+        std::fs::write(out.join("SHA256SUMS"), typed.sha256sums()).unwrap();
+    }
 }
