@@ -89,6 +89,13 @@ pub fn run(
     }
 
     let user = UserConfig::load(&ws.root);
+    if let Some(t) = plan.targets.first()
+        && user.rustflags_key(t.target.triple()).is_none()
+    {
+        shell.warn(
+            "`RUSTFLAGS` is set, so cargo ignores the `--remap-path-prefix` flags cargo-multiarch adds: binaries may embed this machine's paths (hint: add `--remap-path-prefix=$PWD/=` to `RUSTFLAGS`, or unset it)",
+        );
+    }
     let cargo_home = cargo_config::cargo_home();
     let target_dir = opts
         .target_dir
@@ -131,12 +138,11 @@ pub fn run(
         if plan.forced.is_none() {
             let mut still = Vec::new();
             for (t, err) in failed.drain(..) {
-                match t
-                    .fallbacks
-                    .first()
-                    .copied()
-                    .filter(|_| err.fixable_by_fallback())
-                {
+                let next = err
+                    .fixable_by_fallback()
+                    .then(|| plan::next_backend(t, probes, backend))
+                    .flatten();
+                match next {
                     Some(next) => {
                         shell.warn(format!(
                             "{} failed for {} ({}); retrying with {next}",
@@ -374,9 +380,16 @@ impl Ctx<'_> {
             strip: self.opts.strip,
             cargo_home: self.cargo_home,
             user: self.user,
-            zig_path: self.probes.zig_path_env(),
-            cargo_zigbuild: self.probes.cargo_zigbuild.as_deref(),
-            cross: self.probes.cross.as_deref(),
+            // Only the backend in use waits for its probe.
+            zig_path: (backend == Backend::Zig)
+                .then(|| self.probes.zig_path_env())
+                .flatten(),
+            cargo_zigbuild: (backend == Backend::Zig)
+                .then(|| self.probes.cargo_zigbuild().map(Utf8PathBuf::as_path))
+                .flatten(),
+            cross: (backend == Backend::Cross)
+                .then(|| self.probes.cross().map(Utf8PathBuf::as_path))
+                .flatten(),
         }
     }
 
@@ -587,11 +600,13 @@ fn describe(backend: Backend, t: &TargetPlan, probes: &Probes) -> String {
         },
         Backend::Zig => format!(
             "cargo-zigbuild (zig {})",
-            probes.zig.as_ref().map_or("?", |z| z.version.as_str())
+            probes.zig().map_or("?", |z| z.version.as_str())
         ),
         Backend::Cross => format!(
             "cross ({})",
-            probes.engine.as_deref().unwrap_or("no container engine")
+            probes
+                .engine()
+                .map_or("no container engine", String::as_str)
         ),
     }
 }
@@ -774,7 +789,7 @@ fn strip_ansi(s: &str) -> String {
 
 /// zig has built `triple`'s C library into its cache (we mark it after a zig build succeeds).
 fn zig_marker(probes: &Probes, triple: &str) -> Option<Utf8PathBuf> {
-    let zig = probes.zig.as_ref()?;
+    let zig = probes.zig()?;
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(std::path::PathBuf::from)
         .or_else(|| std::env::home_dir().map(|h| h.join(".cache")))?;

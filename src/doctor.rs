@@ -114,8 +114,8 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
     }
     out.push(Check {
         name: "zig".into(),
-        ok: probes.zig.is_some(),
-        detail: probes.zig.as_ref().map_or_else(
+        ok: probes.zig().is_some(),
+        detail: probes.zig().map_or_else(
             || "not found on PATH nor as `python3 -m ziglang`".into(),
             |z| {
                 format!(
@@ -135,18 +135,17 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
     });
     out.push(Check {
         name: "cargo-zigbuild".into(),
-        ok: probes.cargo_zigbuild.is_some(),
+        ok: probes.cargo_zigbuild().is_some(),
         detail: probes
-            .cargo_zigbuild
-            .as_ref()
+            .cargo_zigbuild()
             .map_or_else(|| "not found on PATH".into(), ToString::to_string),
         fix: Some("pip install cargo-zigbuild".into()),
         required: zig_needed,
     });
     out.push(Check {
         name: "cross".into(),
-        ok: probes.cross.is_some(),
-        detail: probes.cross.as_ref().map_or_else(
+        ok: probes.cross().is_some(),
+        detail: probes.cross().map_or_else(
             || "not found on PATH (only needed without zig)".into(),
             ToString::to_string,
         ),
@@ -155,8 +154,8 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
     });
     out.push(Check {
         name: "container engine".into(),
-        ok: probes.engine.is_some(),
-        detail: probes.engine.clone().map_or_else(
+        ok: probes.engine().is_some(),
+        detail: probes.engine().map_or_else(
             || "no docker or podman daemon answers (only cross needs one)".into(),
             |e| format!("`{e} info` answers"),
         ),

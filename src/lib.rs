@@ -44,9 +44,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let shell = Shell::new(&cli.global);
     match cli.command {
         Command::Plan(args) => {
-            let ws = Workspace::load(&args.select)?;
-            let probes = Probes::run(&ws.root);
-            let plan = Plan::new(&args.select, ws, &probes)?;
+            let (ws, probes) = load(&args.select, plan::Detail::Full)?;
+            let plan = Plan::new(&args.select, ws, &probes, plan::Detail::Full)?;
             match args.format {
                 Format::Json => println!("{}", plan.to_json()),
                 Format::Human => print!("{}", plan.to_table()),
@@ -54,9 +53,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Build(args) => {
-            let ws = Workspace::load(&args.select)?;
-            let probes = Probes::run(&ws.root);
-            let plan = Plan::new(&args.select, ws, &probes)?;
+            let (ws, probes) = load(&args.select, plan::Detail::Lazy)?;
+            let plan = Plan::new(&args.select, ws, &probes, plan::Detail::Lazy)?;
             build::run(
                 &plan,
                 &probes,
@@ -66,9 +64,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Package(args) => {
-            let ws = Workspace::load(&args.select)?;
-            let probes = Probes::run(&ws.root);
-            let plan = Plan::new(&args.select, ws, &probes)?;
+            let (ws, probes) = load(&args.select, plan::Detail::Lazy)?;
+            let plan = Plan::new(&args.select, ws, &probes, plan::Detail::Lazy)?;
             let records = if args.no_build {
                 record::BuildRecord::for_plan(&plan)?
             } else {
@@ -151,9 +148,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Image(args) => {
-            let ws = Workspace::load(&args.select)?;
-            let probes = Probes::run(&ws.root);
-            let plan = Plan::new(&args.select, ws, &probes)?;
+            let (ws, probes) = load(&args.select, plan::Detail::Lazy)?;
+            let plan = Plan::new(&args.select, ws, &probes, plan::Detail::Lazy)?;
             let records = record::BuildRecord::for_plan(&plan)?;
             let mut password = args.password;
             if args.password_stdin {
@@ -193,9 +189,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let dir = ws
                 .as_ref()
                 .map_or_else(|| camino::Utf8PathBuf::from("."), |w| w.root.clone());
-            let probes = Probes::run(&dir);
+            let probes = Probes::run(&dir, true);
             let plan = ws
-                .map(|ws| Plan::new(&args.select, ws, &probes))
+                .map(|ws| Plan::new(&args.select, ws, &probes, plan::Detail::Full))
                 .transpose()?;
             let targets = if let Some(p) = &plan {
                 p.targets.iter().map(|t| t.target.clone()).collect()
@@ -246,4 +242,15 @@ fn parse_platforms(list: &[String]) -> Result<Option<Vec<platform::Platform>>> {
         .map(|p| platform::Platform::parse(p))
         .collect::<Result<Vec<_>>>()
         .map(Some)
+}
+
+/// Loads the workspace and probes the machine at the same time: both wait on processes.
+fn load(select: &cli::SelectArgs, detail: plan::Detail) -> Result<(Workspace, Probes)> {
+    let dir = workspace::manifest_dir(select.manifest.manifest_path.as_deref())?;
+    std::thread::scope(|s| {
+        let probes = s.spawn(|| Probes::run(&dir, detail == plan::Detail::Full));
+        let ws = Workspace::load(select);
+        let probes = probes.join().expect("the probe thread panicked");
+        Ok((ws?, probes))
+    })
 }

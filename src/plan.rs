@@ -123,8 +123,19 @@ pub struct Facts {
     pub cross_ready: bool,
 }
 
+/// How much a plan probes: everything (for `plan` and `doctor`, which show every
+/// fallback), or only what choosing needs (for building: zig and cross are probed when
+/// cargo alone cannot build a target, or when a build fails).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detail {
+    Full,
+    Lazy,
+}
+
 impl Facts {
-    pub fn gather(target: &Target, c_code: Vec<CCode>, probes: &Probes) -> Self {
+    /// The facts for `target`; with `slow` false, zig and cross count as absent
+    /// without probing for them.
+    pub fn gather(target: &Target, c_code: Vec<CCode>, probes: &Probes, slow: bool) -> Self {
         Self {
             is_host: probes.is_host(target),
             host_arch: probes.host.split('-').next() == target.triple().split('-').next(),
@@ -133,10 +144,19 @@ impl Facts {
             c_code,
             c_compiler: probes.c_compiler(target).map(|c| (c.command, c.source)),
             cross_linker: probes.cross_linker(target),
-            zig_ready: probes.zig_ready(),
-            cross_ready: probes.cross_ready(),
+            zig_ready: slow && probes.zig_ready(),
+            cross_ready: slow && probes.cross_ready(),
         }
     }
+}
+
+/// The backend to retry `t` with after `failed` failed: the next one in the full order
+/// (probing zig and cross now, if the plan did not).
+pub fn next_backend(t: &TargetPlan, probes: &Probes, failed: Backend) -> Option<Backend> {
+    let facts = Facts::gather(&t.target, t.c_code.clone(), probes, true);
+    let full = choose(&t.target, &facts, None);
+    let order: Vec<Backend> = full.backend.into_iter().chain(full.fallbacks).collect();
+    order.iter().skip_while(|b| **b != failed).nth(1).copied()
 }
 
 /// The backend for one target: DESIGN.md's order (cargo, zig, cross), or the forced one.
@@ -283,7 +303,12 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
 }
 
 impl Plan {
-    pub fn new(select: &SelectArgs, workspace: Workspace, probes: &Probes) -> Result<Self> {
+    pub fn new(
+        select: &SelectArgs,
+        workspace: Workspace,
+        probes: &Probes,
+        detail: Detail,
+    ) -> Result<Self> {
         let cli_targets = platform::resolve(&select.targets.targets, &select.targets.platforms)?;
         let default_targets = || -> Result<Vec<Target>> {
             match &workspace.config.targets {
@@ -348,12 +373,14 @@ impl Plan {
         });
         let mut targets = Vec::new();
         for (t, c) in all.iter().zip(c_code) {
-            let facts = Facts::gather(t, c?, probes);
-            targets.push(choose(
-                t,
-                &facts,
-                forced_backend.map(|b| (b, forced_source)),
-            ));
+            let c = c?;
+            let forced = forced_backend.map(|b| (b, forced_source));
+            let cheap = choose(t, &Facts::gather(t, c.clone(), probes, false), forced);
+            targets.push(if detail == Detail::Lazy && cheap.backend.is_some() {
+                cheap
+            } else {
+                choose(t, &Facts::gather(t, c, probes, true), forced)
+            });
         }
 
         let out_dir = out_dir(select.targets.out_dir.as_deref(), &workspace)?;

@@ -1,10 +1,13 @@
 //! Probes of the build machine: which toolchain, rust-std, C compilers, zig,
 //! cargo-zigbuild, cross, container engines and qemu-user are really there.
 //!
-//! Every external command runs under a time limit, and all of them run at once, so
-//! probing costs about as much as the slowest probe (well under a second here).
+//! Every external command runs under a time limit. The cheap probes (rustc, PATH
+//! look-ups) run at once; the slow ones (zig through Python, cargo-zigbuild, cross, a
+//! container engine) are started in the background and waited for only by what needs
+//! them, so a pure-Rust build never waits for Python to start.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -26,15 +29,42 @@ pub struct Probes {
     /// Triples whose rust-std is in the sysroot.
     pub installed_targets: Vec<String>,
     pub rustup: Option<Utf8PathBuf>,
-    pub zig: Option<Zig>,
-    pub cargo_zigbuild: Option<Utf8PathBuf>,
-    pub cross: Option<Utf8PathBuf>,
-    /// `docker` or `podman`, when its `info` answers.
-    pub engine: Option<String>,
+    /// zig, cargo-zigbuild, cross and a container engine: probed in the background.
+    tools: Arc<Tools>,
     /// `qemu-<arch>` or `qemu-<arch>-static` by qemu arch name.
     pub qemu: BTreeMap<String, Utf8PathBuf>,
     /// Environment variables that matter, as seen (for C compilers).
     env: BTreeMap<String, String>,
+}
+
+/// The slow probes, each run once, on first use or by the background prefetch.
+#[derive(Debug, Default)]
+struct Tools {
+    zig: OnceLock<Option<Zig>>,
+    cargo_zigbuild: OnceLock<Option<Utf8PathBuf>>,
+    cross: OnceLock<Option<Utf8PathBuf>>,
+    /// `docker` or `podman`, when its `info` answers.
+    engine: OnceLock<Option<String>>,
+}
+
+impl Tools {
+    fn zig(&self) -> Option<&Zig> {
+        self.zig.get_or_init(probe_zig).as_ref()
+    }
+
+    fn cargo_zigbuild(&self) -> Option<&Utf8PathBuf> {
+        self.cargo_zigbuild
+            .get_or_init(|| which("cargo-zigbuild"))
+            .as_ref()
+    }
+
+    fn cross(&self) -> Option<&Utf8PathBuf> {
+        self.cross.get_or_init(|| which("cross")).as_ref()
+    }
+
+    fn engine(&self) -> Option<&String> {
+        self.engine.get_or_init(probe_engine).as_ref()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,52 +87,72 @@ pub struct CCompiler {
 impl Probes {
     /// Probes everything, with `workspace_dir` as the directory whose toolchain
     /// (`rust-toolchain.toml`) and config apply.
-    pub fn run(workspace_dir: &Utf8Path) -> Self {
-        let dir = workspace_dir.to_owned();
-        std::thread::scope(|s| {
-            let rustc = s.spawn(|| probe_rustc(&dir));
-            let zig = s.spawn(probe_zig);
-            let zigbuild = s.spawn(|| which_probe("cargo-zigbuild", &["--version"]));
-            let engine = s.spawn(probe_engine);
-            let cross = which("cross");
-            let rustup = which("rustup");
-            let mut qemu = BTreeMap::new();
-            for arch in ["aarch64", "x86_64", "arm", "riscv64"] {
-                if let Some(p) =
-                    which(&format!("qemu-{arch}")).or_else(|| which(&format!("qemu-{arch}-static")))
-                {
-                    qemu.insert(arch.to_owned(), p);
-                }
+    /// Probes the machine for a build in `workspace_dir`. With `prefetch`, the slow
+    /// probes start now in the background (for `plan` and `doctor`, which show them all);
+    /// without it they run when first asked for, so a pure-Rust build never starts Python.
+    pub fn run(workspace_dir: &Utf8Path, prefetch: bool) -> Self {
+        let tools = Arc::new(Tools::default());
+        // Whoever needs a probe first waits for it (`OnceLock`), prefetched or not.
+        if prefetch {
+            let t = Arc::clone(&tools);
+            std::thread::spawn(move || t.zig().map(|_| ()));
+            let t = Arc::clone(&tools);
+            std::thread::spawn(move || {
+                t.engine();
+                t.cargo_zigbuild();
+                t.cross();
+            });
+        }
+        let (host, rustc_version, sysroot) = probe_rustc(workspace_dir);
+        let rustup = which("rustup");
+        let mut qemu = BTreeMap::new();
+        for arch in ["aarch64", "x86_64", "arm", "riscv64"] {
+            if let Some(p) =
+                which(&format!("qemu-{arch}")).or_else(|| which(&format!("qemu-{arch}-static")))
+            {
+                qemu.insert(arch.to_owned(), p);
             }
-            let env = std::env::vars()
-                .filter(|(k, _)| {
-                    k.starts_with("CC_")
-                        || k == "TARGET_CC"
-                        || k.starts_with("CARGO_TARGET_")
-                        || k == "CARGO_ZIGBUILD_ZIG_PATH"
-                })
-                .collect();
-            let (host, rustc_version, sysroot) = rustc.join().unwrap_or_default();
-            let toolchain = sysroot.as_ref().and_then(|s| toolchain_name(s));
-            let installed_targets = sysroot
-                .as_ref()
-                .map(|s| installed_targets(s))
-                .unwrap_or_default();
-            Self {
-                host,
-                rustc_version,
-                sysroot,
-                toolchain,
-                installed_targets,
-                rustup,
-                zig: zig.join().unwrap_or_default(),
-                cargo_zigbuild: zigbuild.join().unwrap_or_default(),
-                cross,
-                engine: engine.join().unwrap_or_default(),
-                qemu,
-                env,
-            }
-        })
+        }
+        let env = std::env::vars()
+            .filter(|(k, _)| {
+                k.starts_with("CC_")
+                    || k == "TARGET_CC"
+                    || k.starts_with("CARGO_TARGET_")
+                    || k == "CARGO_ZIGBUILD_ZIG_PATH"
+            })
+            .collect();
+        let toolchain = sysroot.as_ref().and_then(|s| toolchain_name(s));
+        let installed_targets = sysroot
+            .as_ref()
+            .map(|s| installed_targets(s))
+            .unwrap_or_default();
+        Self {
+            host,
+            rustc_version,
+            sysroot,
+            toolchain,
+            installed_targets,
+            rustup,
+            tools,
+            qemu,
+            env,
+        }
+    }
+
+    pub fn zig(&self) -> Option<&Zig> {
+        self.tools.zig()
+    }
+
+    pub fn cargo_zigbuild(&self) -> Option<&Utf8PathBuf> {
+        self.tools.cargo_zigbuild()
+    }
+
+    pub fn cross(&self) -> Option<&Utf8PathBuf> {
+        self.tools.cross()
+    }
+
+    pub fn engine(&self) -> Option<&String> {
+        self.tools.engine()
     }
 
     pub fn has_rust_std(&self, target: &Target) -> bool {
@@ -179,11 +229,11 @@ impl Probes {
 
     /// Whether the zig backend can run: zig and cargo-zigbuild both found.
     pub fn zig_ready(&self) -> bool {
-        self.zig.is_some() && self.cargo_zigbuild.is_some()
+        self.cargo_zigbuild().is_some() && self.zig().is_some()
     }
 
     pub fn cross_ready(&self) -> bool {
-        self.cross.is_some() && self.engine.is_some()
+        self.cross().is_some() && self.engine().is_some()
     }
 
     /// The value for `CARGO_ZIGBUILD_ZIG_PATH`, unless the user set it: cargo-zigbuild
@@ -192,8 +242,7 @@ impl Probes {
         if self.env.contains_key("CARGO_ZIGBUILD_ZIG_PATH") {
             return None;
         }
-        self.zig
-            .as_ref()
+        self.zig()
             .filter(|z| z.from_python)
             .map(|z| z.path.as_path())
     }
@@ -229,15 +278,6 @@ pub fn which(name: &str) -> Option<Utf8PathBuf> {
     which::which(name)
         .ok()
         .and_then(|p| Utf8PathBuf::try_from(p).ok())
-}
-
-fn which_probe(name: &str, args: &[&str]) -> Option<Utf8PathBuf> {
-    let path = which(name)?;
-    Process::new(&path)
-        .args(args)
-        .probe(LIMIT)
-        .filter(|o| o.status.success())
-        .map(|_| path)
 }
 
 /// The rustc cargo will use: `$RUSTC`, else the one beside `$CARGO`, else `rustc`.

@@ -348,6 +348,15 @@ fn c_code_in_graph<'a>(metadata: &Metadata, roots: impl Iterator<Item = &'a str>
     found.into_iter().collect()
 }
 
+/// The directory of the Cargo.toml cargo would use (see [`locate_manifest`]).
+pub fn manifest_dir(given: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
+    let manifest = locate_manifest(given)?;
+    Ok(manifest
+        .parent()
+        .expect("a manifest path has a parent")
+        .to_owned())
+}
+
 /// The Cargo.toml to use: `--manifest-path`, else the nearest one from the current
 /// directory up, as cargo finds it.
 fn locate_manifest(given: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
