@@ -295,22 +295,30 @@ pub fn rustc() -> Process {
 }
 
 fn probe_rustc(dir: &Utf8Path) -> (String, Option<String>, Option<Utf8PathBuf>) {
-    let vv = rustc()
-        .arg("-vV")
-        .cwd(dir)
-        .probe_stdout(LIMIT)
-        .unwrap_or_default();
+    // Both at once: each is a process start of the toolchain's rustc.
+    let sysroot = std::thread::scope(|s| {
+        let sysroot = s.spawn(|| {
+            rustc()
+                .args(["--print", "sysroot"])
+                .cwd(dir)
+                .probe_stdout(LIMIT)
+                .map(Utf8PathBuf::from)
+        });
+        let vv = rustc()
+            .arg("-vV")
+            .cwd(dir)
+            .probe_stdout(LIMIT)
+            .unwrap_or_default();
+        (vv, sysroot.join().ok().flatten())
+    });
+    let (vv, sysroot) = sysroot;
     let host = vv
         .lines()
         .find_map(|l| l.strip_prefix("host: "))
         .unwrap_or("unknown")
         .to_owned();
     let version = vv.lines().next().map(str::to_owned);
-    let sysroot = rustc()
-        .args(["--print", "sysroot"])
-        .cwd(dir)
-        .probe_stdout(LIMIT)
-        .map(Utf8PathBuf::from);
+
     (host, version, sysroot)
 }
 

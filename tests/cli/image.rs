@@ -454,3 +454,76 @@ fn push_round_trips_through_a_local_registry() {
         second.stderr()
     );
 }
+
+#[test]
+fn image_table_shapes_the_image() {
+    if !require("skopeo") {
+        return;
+    }
+    let dir = shared_fixture("configured");
+    let out = tempfile::tempdir().unwrap();
+    run(multiarch(&dir).args(["build", "--out-dir"]).arg(out.path())).success();
+    let r = run(multiarch(&dir)
+        .args(["image", "--out-dir"])
+        .arg(out.path())
+        .env("SOURCE_DATE_EPOCH", EPOCH))
+    .success();
+    assert!(
+        r.stdout().starts_with("acme/configured:0.2.0@sha256:"),
+        "{}",
+        r.stdout()
+    );
+    let image = format!(
+        "oci:{}:acme/configured:0.2.0",
+        out.path().join("oci").display()
+    );
+    let config: Value = serde_json::from_str(&tool(
+        Command::new("skopeo")
+            .args(["inspect", "--config", "--override-arch", "arm64"])
+            .arg(&image),
+    ))
+    .unwrap();
+    let c = &config["config"];
+    assert_eq!(config["architecture"], "arm64");
+    assert_eq!(c["Entrypoint"], serde_json::json!(["/app/configured"]));
+    assert_eq!(c["Cmd"], serde_json::json!(["--version"]));
+    assert_eq!(c["User"], "65534:65534");
+    assert_eq!(c["WorkingDir"], "/app");
+    assert_eq!(
+        c["Labels"]["org.opencontainers.image.description"],
+        "configured fixture"
+    );
+    assert_eq!(c["Labels"]["org.opencontainers.image.version"], "0.2.0");
+    let env: Vec<&str> = c["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(
+        env.contains(&"RUST_LOG=info") && env.iter().any(|e| e.starts_with("PATH=")),
+        "{env:?}"
+    );
+    let unpacked = out.path().join("unpacked");
+    tool(
+        Command::new("skopeo")
+            .args(["copy", "--override-arch", "arm64"])
+            .arg(&image)
+            .arg(format!("dir:{}", unpacked.display())),
+    );
+    let manifest: Value =
+        serde_json::from_slice(&std::fs::read(unpacked.join("manifest.json")).unwrap()).unwrap();
+    let layer = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("sha256:");
+    let listing = tool(Command::new("tar").arg("-tvzf").arg(unpacked.join(layer)));
+    assert!(
+        listing.contains("-rwxr-xr-x 0/0") && listing.contains(" app/configured\n"),
+        "{listing}"
+    );
+    assert!(
+        listing.contains("-rw-r--r-- 0/0") && listing.contains(" etc/configured/notes.txt\n"),
+        "{listing}"
+    );
+}
