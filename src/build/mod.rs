@@ -16,8 +16,15 @@ use crate::cargo_config::{self, UserConfig};
 use crate::cli::Color;
 use crate::plan::{self, Backend, Plan, TargetPlan};
 use crate::probe::Probes;
-use crate::record::{self, BuildRecord, StagedBinary};
+use crate::record::{self, BuildRecord};
 use crate::shell::Shell;
+
+mod failure;
+mod stage;
+
+use failure::{Failure, strip_ansi};
+pub use stage::human_size;
+use stage::{stage, staged_table, summary};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -265,75 +272,6 @@ struct Ctx<'a> {
     opts: &'a Options,
     user: &'a UserConfig,
     cargo_home: Option<&'a Utf8Path>,
-}
-
-/// Why a build failed, from what the backend printed.
-#[derive(Debug, Clone, Default)]
-struct Failure {
-    backend: Option<Backend>,
-    error_lines: Vec<String>,
-    status: String,
-}
-
-impl Failure {
-    fn first_line(&self) -> String {
-        let errors = || self.error_lines.iter().filter(|l| l.starts_with("error"));
-        // cargo's own "could not compile" trailer says less than the error before it.
-        errors()
-            .find(|l| !l.starts_with("error: could not compile"))
-            .or_else(|| errors().next())
-            .or_else(|| self.error_lines.first())
-            .cloned()
-            .unwrap_or_else(|| format!("exited with {}", self.status))
-    }
-
-    /// What to do about it, when another backend would help.
-    fn hint(&self, t: &TargetPlan, probes: &Probes) -> Option<String> {
-        if !self.fixable_by_fallback() || self.backend == Some(Backend::Zig) {
-            return None;
-        }
-        let needs = if t.c_code.is_empty() {
-            "a linker that this backend lacks".to_owned()
-        } else {
-            format!(
-                "a C compiler for its libc ({} compiles C)",
-                t.c_code
-                    .iter()
-                    .map(|c| format!("`{}`", c.package))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        };
-        Some(if probes.zig_ready() {
-            format!(
-                "`{}` needs {needs}: build it with zig (`--backend zig`, or leave out `--backend` and cargo-multiarch picks zig itself)",
-                t.target
-            )
-        } else {
-            format!(
-                "`{}` needs {needs}: install zig with `pip install cargo-zigbuild`, then build with `--backend zig`",
-                t.target
-            )
-        })
-    }
-
-    /// A link failure or a C build failure, which another linker or C toolchain may fix;
-    /// not a Rust compile error, which no backend fixes.
-    fn fixable_by_fallback(&self) -> bool {
-        const SIGNS: &[&str] = &[
-            "linking with",
-            "rust-lld: error",
-            "ld: error",
-            "undefined reference",
-            "could not find native static library",
-            "failed to run custom build command",
-            "failed to find tool",
-            "error occurred in cc-rs",
-            "toolexecerror",
-        ];
-        let text = self.error_lines.join("\n").to_lowercase();
-        SIGNS.iter().any(|s| text.contains(s))
-    }
 }
 
 impl Ctx<'_> {
@@ -648,145 +586,6 @@ fn install_rust_std(plan: &Plan, probes: &Probes, shell: Shell, no_install: bool
     Ok(())
 }
 
-/// Copies each artifact to `out/<platform>/bin/<name>` (temp name, then rename) and writes the record.
-fn stage(
-    plan: &Plan,
-    t: &TargetPlan,
-    backend: Backend,
-    artifacts: &[Artifact],
-) -> Result<BuildRecord> {
-    let mut binaries = Vec::new();
-    for e in plan.entries.iter().filter(|e| e.target == t.target) {
-        let pkg = plan
-            .workspace
-            .packages
-            .iter()
-            .find(|p| p.name == e.package)
-            .expect("entries come from packages");
-        let a = artifacts
-            .iter()
-            .find(|a| a.package_id == pkg.id && a.binary == e.binary)
-            .with_context(|| format!("no artifact for `{}` ({})", e.binary, t.target))?;
-        let dest = plan.out_dir.join(&e.outputs.binary);
-        let dir = dest.parent().expect("binary path has a parent");
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{dir}`"))?;
-        let tmp = dir.join(format!(".{}.tmp-{}", e.binary, std::process::id()));
-        std::fs::copy(&a.path, &tmp)
-            .with_context(|| format!("cannot copy `{}` to `{tmp}`", a.path))?;
-        set_executable(&tmp)?;
-        std::fs::rename(&tmp, &dest)
-            .with_context(|| format!("cannot rename `{tmp}` to `{dest}`"))?;
-        let (sha256, size) = crate::archive::sha256_file(&dest)?;
-        binaries.push(StagedBinary {
-            package: e.package.clone(),
-            version: e.version.clone(),
-            binary: e.binary.clone(),
-            target: t.target.to_string(),
-            platform: t.platform.to_string(),
-            backend: backend.to_string(),
-            profile: plan.profile.clone(),
-            path: e.outputs.binary.clone(),
-            sha256,
-            size,
-        });
-    }
-    let rec = BuildRecord {
-        schema: record::SCHEMA.to_owned(),
-        target: t.target.to_string(),
-        platform: t.platform.to_string(),
-        backend: backend.to_string(),
-        profile: plan.profile.clone(),
-        binaries,
-    };
-    rec.write(&plan.out_dir)?;
-    Ok(rec)
-}
-
-#[cfg(unix)]
-fn set_executable(p: &Utf8Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))
-        .with_context(|| format!("cannot chmod `{p}`"))
-}
-
-#[cfg(not(unix))]
-fn set_executable(_: &Utf8Path) -> Result<()> {
-    Ok(())
-}
-
-fn summary(results: &[TargetResult]) -> String {
-    let mut rows = vec![vec![
-        "TARGET".to_owned(),
-        "PLATFORM".into(),
-        "BACKEND".into(),
-        "STATUS".into(),
-        "FIRST ERROR".into(),
-    ]];
-    for r in results {
-        let (status, err) = match &r.status {
-            Status::Staged(_) => ("ok", String::new()),
-            Status::NotStaged => ("built, not staged", "another target failed".to_owned()),
-            Status::Failed { first_error } => ("FAILED", first_error.clone()),
-        };
-        rows.push(vec![
-            r.target.clone(),
-            r.platform.clone(),
-            r.backend.map_or("none", Backend::as_str).to_owned(),
-            status.to_owned(),
-            err,
-        ]);
-    }
-    plan::table(&rows)
-}
-
-fn staged_table(records: &[BuildRecord], out_dir: &Utf8Path, root: &Utf8Path) -> String {
-    let rel = plan::display_dir(out_dir, root);
-    let mut rows = vec![vec![
-        "STAGED".to_owned(),
-        "PLATFORM".into(),
-        "BACKEND".into(),
-        "SIZE".into(),
-    ]];
-    for r in records {
-        for b in &r.binaries {
-            rows.push(vec![
-                format!("{rel}/{}", b.path),
-                b.platform.clone(),
-                b.backend.clone(),
-                human_size(b.size),
-            ]);
-        }
-    }
-    plan::table(&rows)
-}
-
-pub fn human_size(n: u64) -> String {
-    if n >= 1 << 20 {
-        format!("{:.1} MiB", n as f64 / f64::from(1 << 20))
-    } else if n >= 1 << 10 {
-        format!("{:.1} KiB", n as f64 / 1024.0)
-    } else {
-        format!("{n} B")
-    }
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
 /// zig has built `triple`'s C library into its cache (we mark it after a zig build succeeds).
 fn zig_marker(probes: &Probes, triple: &str) -> Option<Utf8PathBuf> {
     let zig = probes.zig()?;
@@ -806,36 +605,5 @@ fn mark_zig_warm(probes: &Probes, triple: &str) {
     if let Some(m) = zig_marker(probes, triple) {
         let _ = m.parent().map(std::fs::create_dir_all);
         let _ = std::fs::write(m, b"");
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn failures_that_another_backend_may_fix() {
-        let f = |lines: &[&str]| Failure {
-            backend: None,
-            error_lines: lines.iter().map(|s| (*s).to_owned()).collect(),
-            status: "exit status: 101".into(),
-        };
-        assert!(
-            f(&["error: linking with `rust-lld` failed: exit status: 1"]).fixable_by_fallback()
-        );
-        assert!(
-            f(&["error: failed to run custom build command for `cdep v0.1.0`"])
-                .fixable_by_fallback()
-        );
-        assert!(!f(&["error: onlyamd does not support aarch64"]).fixable_by_fallback());
-        assert!(!f(&["error[E0425]: cannot find value `x` in this scope"]).fixable_by_fallback());
-        assert_eq!(f(&[]).first_line(), "exited with exit status: 101");
-    }
-
-    #[test]
-    fn ansi_is_stripped_and_sizes_are_human() {
-        assert_eq!(strip_ansi("\x1b[1m\x1b[31merror\x1b[0m: x"), "error: x");
-        assert_eq!(human_size(512), "512 B");
-        assert_eq!(human_size(3 * 1024 * 1024 + 1024 * 512), "3.5 MiB");
     }
 }
