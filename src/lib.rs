@@ -44,8 +44,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let shell = Shell::new(&cli.global);
     match cli.command {
         Command::Plan(args) => {
-            let (ws, probes) = load(&args.select, plan::Detail::Full)?;
-            let plan = Plan::new(&args.select, ws, &probes, plan::Detail::Full)?;
+            let (plan, _) = planned(&args.select, plan::Detail::Full)?;
             match args.format {
                 Format::Json => println!("{}", plan.to_json()),
                 Format::Human => print!("{}", plan.to_table()),
@@ -53,8 +52,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Build(args) => {
-            let (ws, probes) = load(&args.select, plan::Detail::Lazy)?;
-            let plan = Plan::new(&args.select, ws, &probes, plan::Detail::Lazy)?;
+            let (plan, probes) = planned(&args.select, plan::Detail::Lazy)?;
             build::run(
                 &plan,
                 &probes,
@@ -64,8 +62,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Package(args) => {
-            let (ws, probes) = load(&args.select, plan::Detail::Lazy)?;
-            let plan = Plan::new(&args.select, ws, &probes, plan::Detail::Lazy)?;
+            let (plan, probes) = planned(&args.select, plan::Detail::Lazy)?;
             let records = if args.no_build {
                 record::BuildRecord::for_plan(&plan)?
             } else {
@@ -148,8 +145,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Image(args) => {
-            let (ws, probes) = load(&args.select, plan::Detail::Lazy)?;
-            let plan = Plan::new(&args.select, ws, &probes, plan::Detail::Lazy)?;
+            let (plan, _) = planned(&args.select, plan::Detail::Lazy)?;
             let records = record::BuildRecord::for_plan(&plan)?;
             let mut password = args.password;
             if args.password_stdin {
@@ -242,6 +238,13 @@ fn parse_platforms(list: &[String]) -> Result<Option<Vec<platform::Platform>>> {
         .map(|p| platform::Platform::parse(p))
         .collect::<Result<Vec<_>>>()
         .map(Some)
+}
+
+/// The workspace, the probes and the plan made from them.
+fn planned(select: &cli::SelectArgs, detail: plan::Detail) -> Result<(Plan, Probes)> {
+    let (ws, probes) = load(select, detail)?;
+    let plan = Plan::new(select, ws, &probes, detail)?;
+    Ok((plan, probes))
 }
 
 /// Loads the workspace and probes the machine at the same time: both wait on processes.
