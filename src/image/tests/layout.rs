@@ -5,7 +5,7 @@ use std::io::Read as _;
 
 use camino::Utf8Path;
 
-use super::support::{blob, fake_spec, json, platform, temp_dir};
+use super::support::{blob, fake_spec, index_platforms, json, platform, temp_dir};
 use crate::image::{
     MEDIA_TYPE_CONFIG, MEDIA_TYPE_INDEX, MEDIA_TYPE_LAYER, MEDIA_TYPE_MANIFEST,
     REF_NAME_ANNOTATION, verify_layout, write_layout,
@@ -50,18 +50,7 @@ fn layout_has_index_per_image_manifest_per_platform() {
     assert_eq!(result.created, 1_700_000_000);
 
     let image_index = json(&blob(&dir, &result.images[0].index.digest));
-    let platforms: Vec<String> = image_index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            format!(
-                "{}/{}",
-                m["platform"]["os"].as_str().unwrap(),
-                m["platform"]["architecture"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let platforms = index_platforms(&image_index);
     assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
     assert_eq!(
         result.images[0].manifests[1].platform,

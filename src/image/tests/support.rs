@@ -77,3 +77,19 @@ pub fn blob(dir: &Utf8Path, digest: &str) -> Utf8PathBuf {
     dir.join("blobs/sha256")
         .join(digest.trim_start_matches("sha256:"))
 }
+
+/// The `os/architecture` of each manifest an image index lists, in order.
+pub fn index_platforms(index: &serde_json::Value) -> Vec<String> {
+    index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap(),
+                m["platform"]["architecture"].as_str().unwrap()
+            )
+        })
+        .collect()
+}

@@ -3,7 +3,7 @@
 use serde_json::Value;
 
 use super::external::{HELLO, hello_spec, require, run};
-use super::support::{fake_spec, platform, temp_dir};
+use super::support::{fake_spec, index_platforms, platform, temp_dir};
 use crate::image::{write_archive, write_layout};
 use crate::process::Process;
 
@@ -76,18 +76,7 @@ fn skopeo_sees_a_two_platform_index() {
     );
     let index: Value = serde_json::from_str(&raw).unwrap();
     assert_eq!(index["mediaType"], crate::image::MEDIA_TYPE_INDEX);
-    let platforms: Vec<String> = index["manifests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            format!(
-                "{}/{}",
-                m["platform"]["os"].as_str().unwrap(),
-                m["platform"]["architecture"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let platforms = index_platforms(&index);
     assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
 
     // Each platform's image copies out completely (skopeo checks every blob's digest).
