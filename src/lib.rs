@@ -57,7 +57,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 &plan,
                 &probes,
                 &shell,
-                &build_options(&args.select, &args.build),
+                &build_options(&plan, &args.select, &args.build),
             )?;
             Ok(ExitCode::SUCCESS)
         }
@@ -70,7 +70,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     &plan,
                     &probes,
                     &shell,
-                    &build_options(&args.select, &args.build),
+                    &build_options(&plan, &args.select, &args.build),
                 )?
             };
             let mode = match args.archive {
@@ -220,13 +220,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-fn build_options(select: &cli::SelectArgs, b: &cli::BuildOptions) -> build::Options {
+fn build_options(plan: &Plan, select: &cli::SelectArgs, b: &cli::BuildOptions) -> build::Options {
     build::Options {
         no_install: b.no_install,
         keep_going: b.keep_going,
         strip: b.strip,
         jobs: select.targets.jobs.clone(),
-        target_dir: select.targets.target_dir.clone(),
+        // Resolved against the user's directory by the workspace.
+        target_dir: select
+            .targets
+            .target_dir
+            .as_ref()
+            .map(|_| plan.workspace.target_dir.clone()),
     }
 }
 

@@ -502,10 +502,8 @@ impl Plan {
 
 /// `--out-dir`, else `out-dir` from config (relative to the workspace root), else `out/`.
 fn out_dir(cli: Option<&Utf8Path>, ws: &Workspace) -> Result<Utf8PathBuf> {
-    let cwd = Utf8PathBuf::try_from(std::env::current_dir()?)?;
     Ok(match (cli, &ws.config.out_dir) {
-        (Some(d), _) if d.is_absolute() => d.to_owned(),
-        (Some(d), _) => cwd.join(d),
+        (Some(d), _) => crate::workspace::absolute(d)?,
         (None, Some(d)) => ws.root.join(d),
         (None, None) => ws.root.join("out"),
     })

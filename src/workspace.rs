@@ -226,7 +226,9 @@ impl Workspace {
             target_dir: select
                 .targets
                 .target_dir
-                .clone()
+                .as_deref()
+                .map(absolute)
+                .transpose()?
                 .unwrap_or(metadata.target_directory.clone()),
             manifest_path,
             name,
@@ -387,6 +389,17 @@ fn locate_manifest(given: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
     bail!(
         "could not find `Cargo.toml` in `{cwd}` or any parent directory (hint: run inside a Rust workspace or pass `--manifest-path path/to/Cargo.toml`)"
     )
+}
+
+/// `p` against the current directory (cargo runs in the workspace root, so a relative
+/// `--target-dir` given by the user must be resolved where the user typed it).
+pub fn absolute(p: &Utf8Path) -> Result<Utf8PathBuf> {
+    if p.is_absolute() {
+        return Ok(p.to_owned());
+    }
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    let cwd = Utf8PathBuf::try_from(cwd).context("the current directory is not valid UTF-8")?;
+    Ok(normalize(&cwd.join(p)))
 }
 
 /// Removes `.` and `..` components without touching the file system's links.

@@ -406,3 +406,31 @@ fn cross_command_is_built_and_container_paths_are_rerooted() {
     assert_static_elf(&staged, EM_AARCH64);
     assert_eq!(record(&dir.join("out"), ARM)["backend"], "cross");
 }
+
+#[test]
+fn relative_target_and_out_dirs_are_where_the_user_typed_them() {
+    // cargo runs in the workspace root, but `--target-dir`/`--out-dir` given relative
+    // to the user's directory must land there.
+    let (_tmp, dir) = private_fixture("hello");
+    let cwd = tempfile::tempdir().unwrap();
+    run(multiarch(cwd.path())
+        .arg("build")
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .args([
+            "--target-dir",
+            "tdir",
+            "--out-dir",
+            "o",
+            "--platform",
+            "linux/arm64",
+        ]))
+    .success();
+    assert!(
+        cwd.path()
+            .join("tdir/aarch64-unknown-linux-musl/release/hello")
+            .is_file()
+    );
+    assert_static_elf(&cwd.path().join("o/linux/arm64/bin/hello"), EM_AARCH64);
+    assert!(!dir.join("tdir").exists() && !dir.join("o").exists());
+}
