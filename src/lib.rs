@@ -192,22 +192,14 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let targets = if let Some(p) = &plan {
                 p.targets.iter().map(|t| t.target.clone()).collect()
             } else {
-                {
-                    let t = platform::resolve(
-                        &args.select.targets.targets,
-                        &args.select.targets.platforms,
-                    )?;
-                    if t.is_empty() {
-                        platform::resolve(
-                            &platform::DEFAULT_TARGETS
-                                .iter()
-                                .map(|s| (*s).to_owned())
-                                .collect::<Vec<_>>(),
-                            &[],
-                        )?
-                    } else {
-                        t
-                    }
+                let t = platform::resolve(
+                    &args.select.targets.targets,
+                    &args.select.targets.platforms,
+                )?;
+                if t.is_empty() {
+                    platform::default_targets()
+                } else {
+                    t
                 }
             };
             let checks = doctor::checks(&probes, &targets, plan.as_ref());

@@ -58,19 +58,38 @@ pub fn run(plan: &Plan, records: &[BuildRecord], shell: &Shell, opts: Options) -
         }
     }
 
+    // Each package's docs are found and hashed once, whatever the number of targets.
+    let mut docs: HashMap<Option<String>, Vec<(String, Utf8PathBuf)>> = HashMap::new();
+    for r in records {
+        for b in &r.binaries {
+            let key = (opts.mode == ArchiveMode::PerPackage).then(|| b.package.clone());
+            if let std::collections::hash_map::Entry::Vacant(slot) = docs.entry(key) {
+                let pkg = slot
+                    .key()
+                    .as_ref()
+                    .and_then(|name| ws.packages.iter().find(|p| &p.name == name));
+                slot.insert(package_docs(ws, pkg)?);
+            }
+        }
+    }
+    let mut known: HashMap<Utf8PathBuf, (String, u64)> = artifacts
+        .iter()
+        .map(|a| (out.join(&a.path), (a.sha256.clone(), a.size)))
+        .collect();
+    for (_, src) in docs.values().flatten() {
+        if let std::collections::hash_map::Entry::Vacant(slot) = known.entry(src.clone()) {
+            slot.insert(archive::sha256_file(src)?);
+        }
+    }
+
     let mut specs = Vec::new();
     for (i, r) in records.iter().enumerate() {
-        specs.extend(archive_specs(ws, out, i, r, opts.mode)?);
+        specs.extend(archive_specs(ws, out, i, r, opts.mode, &docs));
     }
     let archive_opts = ArchiveOptions {
         mtime: source.date,
         level: opts.level,
     };
-    // Binaries were just hashed; only docs are hashed again for the archives' contents.
-    let known: HashMap<Utf8PathBuf, (String, u64)> = artifacts
-        .iter()
-        .map(|a| (out.join(&a.path), (a.sha256.clone(), a.size)))
-        .collect();
     let written: Vec<Result<(archive::Written, Vec<Content>)>> = std::thread::scope(|s| {
         let handles: Vec<_> = specs
             .iter()
@@ -180,7 +199,8 @@ fn archive_specs(
     index: usize,
     r: &BuildRecord,
     mode: ArchiveMode,
-) -> Result<Vec<Spec>> {
+    docs: &HashMap<Option<String>, Vec<(String, Utf8PathBuf)>>,
+) -> Vec<Spec> {
     let platform_dir = Utf8PathBuf::from(&r.platform);
     let mut specs = Vec::new();
     let groups: Vec<(Option<&Package>, Vec<&StagedBinary>)> = match mode {
@@ -219,10 +239,11 @@ fn archive_specs(
                 mode: 0o755,
             });
         }
-        for (rel, src) in docs(ws, pkg)? {
+        let key = (mode == ArchiveMode::PerPackage).then(|| bins[0].package.clone());
+        for (rel, src) in docs.get(&key).into_iter().flatten() {
             entries.push(Entry {
                 path: format!("{top}/{rel}"),
-                source: archive::Source::File(src),
+                source: archive::Source::File(src.clone()),
                 mode: 0o644,
             });
         }
@@ -236,12 +257,12 @@ fn archive_specs(
             binaries,
         });
     }
-    Ok(specs)
+    specs
 }
 
 /// README, license files and `include` globs for an archive: (path in the archive, file).
 /// A package's own README and license files win; the workspace root's fill in.
-fn docs(ws: &Workspace, pkg: Option<&Package>) -> Result<Vec<(String, Utf8PathBuf)>> {
+fn package_docs(ws: &Workspace, pkg: Option<&Package>) -> Result<Vec<(String, Utf8PathBuf)>> {
     let mut out: Vec<(String, Utf8PathBuf)> = Vec::new();
     let add = |rel: String, src: Utf8PathBuf, out: &mut Vec<(String, Utf8PathBuf)>| {
         if !out.iter().any(|(r, _)| *r == rel) {
@@ -338,10 +359,11 @@ fn write_archive(
         let archive::Source::File(src) = &e.source else {
             continue;
         };
-        let (sha256, size) = match known.get(src) {
-            Some(k) => k.clone(),
-            None => archive::sha256_file(src)?,
-        };
+        // Every source was hashed once before the archives were written.
+        let (sha256, size) = known
+            .get(src)
+            .cloned()
+            .expect("every archive source is hashed up front");
         let binary = spec
             .binaries
             .iter()

@@ -270,34 +270,29 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
     if facts.cross_ready {
         order.push(Backend::Cross);
     }
-    if let Some(b) = order.first().copied() {
-        {
-            plan.backend = Some(b);
-            plan.reason = match b {
-                Backend::Cargo => why,
-                Backend::Zig => format!("{why}; zig compiles C and links"),
-                Backend::Cross => format!(
-                    "{why}; zig not found, so cross (in a {} container)",
-                    "docker/podman"
-                ),
-            };
-            plan.fallbacks = order[1..].to_vec();
-            if b == Backend::Cargo && target.is_musl() && !facts.is_host && !facts.host_arch {
-                plan.linker = Some("rust-lld".to_owned());
-            }
-            if let (Backend::Cargo, false, false, Some((cc, source))) =
-                (b, facts.is_host, facts.c_code.is_empty(), &facts.c_compiler)
-                && source == "PATH"
-            {
-                plan.c_compiler_env =
-                    Some((format!("CC_{}", triple.replace('-', "_")), cc.clone()));
-            }
-        }
-    } else {
-        {
-            plan.reason = format!("{why}; neither zig nor cross is available");
-            plan.fix = Some("pip install cargo-zigbuild   # brings cargo-zigbuild and zig (the ziglang package)".to_owned());
-        }
+    let Some(b) = order.first().copied() else {
+        plan.reason = format!("{why}; neither zig nor cross is available");
+        plan.fix = Some(
+            "pip install cargo-zigbuild   # brings cargo-zigbuild and zig (the ziglang package)"
+                .to_owned(),
+        );
+        return plan;
+    };
+    plan.backend = Some(b);
+    plan.reason = match b {
+        Backend::Cargo => why,
+        Backend::Zig => format!("{why}; zig compiles C and links"),
+        Backend::Cross => format!("{why}; zig not found, so cross (in a docker/podman container)"),
+    };
+    plan.fallbacks = order[1..].to_vec();
+    if b == Backend::Cargo && target.is_musl() && !facts.is_host && !facts.host_arch {
+        plan.linker = Some("rust-lld".to_owned());
+    }
+    if let (Backend::Cargo, false, false, Some((cc, source))) =
+        (b, facts.is_host, facts.c_code.is_empty(), &facts.c_compiler)
+        && source == "PATH"
+    {
+        plan.c_compiler_env = Some((format!("CC_{}", triple.replace('-', "_")), cc.clone()));
     }
     plan
 }
@@ -310,19 +305,10 @@ impl Plan {
         detail: Detail,
     ) -> Result<Self> {
         let cli_targets = platform::resolve(&select.targets.targets, &select.targets.platforms)?;
-        let default_targets = || -> Result<Vec<Target>> {
-            match &workspace.config.targets {
-                Some(list) => platform::resolve(list, &[]),
-                None => platform::resolve(
-                    &platform::DEFAULT_TARGETS
-                        .iter()
-                        .map(|s| (*s).to_owned())
-                        .collect::<Vec<_>>(),
-                    &[],
-                ),
-            }
+        let ws_targets = match &workspace.config.targets {
+            Some(list) => platform::resolve(list, &[])?,
+            None => platform::default_targets(),
         };
-        let ws_targets = default_targets()?;
 
         // Targets per package: the command line, else the package's config, else the workspace's.
         let mut per_package = Vec::new();

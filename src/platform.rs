@@ -258,6 +258,14 @@ impl Serialize for Platform {
     }
 }
 
+/// [`DEFAULT_TARGETS`] as targets.
+pub fn default_targets() -> Vec<Target> {
+    DEFAULT_TARGETS
+        .iter()
+        .map(|t| Target::parse(t).expect("default targets are in the table"))
+        .collect()
+}
+
 /// Resolves `--target` and `--platform` lists (each may hold comma lists) into targets,
 /// in the order given, without duplicates. Two targets mapping to one platform is an
 /// error, since both would write to the same `out/<os>/<arch>/`.

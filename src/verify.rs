@@ -98,7 +98,7 @@ pub fn verify(out_dir: &Utf8Path, opts: &Options) -> Result<(Manifest, Report)> 
 /// `path` resolved inside `root`, or a problem: absolute paths, `..`, and symlinks that
 /// lead out are refused before anything is read.
 fn inside(root: &Utf8Path, rel: &Utf8Path, problems: &mut Vec<String>) -> Option<Utf8PathBuf> {
-    if rel.is_absolute() || rel.as_str().starts_with('/') {
+    if rel.is_absolute() {
         problems.push(format!(
             "{rel}: absolute path in the manifest (paths must be relative to the out dir)"
         ));

@@ -66,39 +66,8 @@ impl Workspace {
         let cargo_flags = manifest_flags(&select.manifest);
         let metadata = metadata(&manifest_path, &dir, &cargo_flags, &[], None, true)?;
         let root = metadata.workspace_root.clone();
-        let root_manifest = root.join("Cargo.toml");
 
-        let ws_config = Config::from_metadata(
-            &metadata.workspace_metadata,
-            &root_manifest,
-            "[workspace.metadata.multiarch]",
-        )?;
-        // A root package's own table counts as workspace-wide; it fills what the
-        // workspace table leaves unset.
-        let root_pkg = metadata.root_package().map(|p| p.id.clone());
-        let mut config = ws_config;
-        let mut pkg_configs = HashMap::new();
-        for id in &metadata.workspace_members {
-            let p = &metadata[id];
-            let table = "[package.metadata.multiarch]";
-            let c = Config::from_metadata(&p.metadata, &p.manifest_path, table)?;
-            if Some(id) == root_pkg.as_ref() {
-                config = merge_root(config, &c);
-            } else if c.out_dir.is_some() || c.backend.is_some() || c.archive_name.is_some() {
-                let key = if c.out_dir.is_some() {
-                    "out-dir"
-                } else if c.backend.is_some() {
-                    "backend"
-                } else {
-                    "archive-name"
-                };
-                bail!(
-                    "`{}`: key `{key}` in `{table}` applies to the whole workspace (hint: move it to `[workspace.metadata.multiarch]` in `{root_manifest}`)",
-                    p.manifest_path
-                );
-            }
-            pkg_configs.insert(id.clone(), c);
-        }
+        let (config, mut pkg_configs) = configs(&metadata)?;
 
         let selected = select_packages(&metadata, &manifest_path, select)?;
         let feature_flags = feature_flags(&select.features);
@@ -276,23 +245,46 @@ pub fn default_out_dir(manifest: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
         .expect("a manifest path has a parent")
         .to_owned();
     let metadata = metadata(&manifest_path, &dir, &[], &[], None, true)?;
+    let (config, _) = configs(&metadata)?;
+    Ok(metadata
+        .workspace_root
+        .join(config.out_dir.unwrap_or_else(|| "out".into())))
+}
+
+/// The workspace-wide config (`[workspace.metadata.multiarch]`, filled in by a root
+/// package's own table) and each member's `[package.metadata.multiarch]`. A member
+/// other than the root may not set the workspace-wide keys.
+fn configs(metadata: &Metadata) -> Result<(Config, HashMap<PackageId, Config>)> {
     let root_manifest = metadata.workspace_root.join("Cargo.toml");
     let mut config = Config::from_metadata(
         &metadata.workspace_metadata,
         &root_manifest,
         "[workspace.metadata.multiarch]",
     )?;
-    if let Some(p) = metadata.root_package() {
-        let c = Config::from_metadata(
-            &p.metadata,
-            &p.manifest_path,
-            "[package.metadata.multiarch]",
-        )?;
-        config = merge_root(config, &c);
+    let root_pkg = metadata.root_package().map(|p| p.id.clone());
+    let mut pkg_configs = HashMap::new();
+    for id in &metadata.workspace_members {
+        let p = &metadata[id];
+        let table = "[package.metadata.multiarch]";
+        let c = Config::from_metadata(&p.metadata, &p.manifest_path, table)?;
+        if Some(id) == root_pkg.as_ref() {
+            config = merge_root(config, &c);
+        } else if let Some(key) = [
+            ("out-dir", c.out_dir.is_some()),
+            ("backend", c.backend.is_some()),
+            ("archive-name", c.archive_name.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(k, set)| set.then_some(k))
+        {
+            bail!(
+                "`{}`: key `{key}` in `{table}` applies to the whole workspace (hint: move it to `[workspace.metadata.multiarch]` in `{root_manifest}`)",
+                p.manifest_path
+            );
+        }
+        pkg_configs.insert(id.clone(), c);
     }
-    Ok(metadata
-        .workspace_root
-        .join(config.out_dir.unwrap_or_else(|| "out".into())))
+    Ok((config, pkg_configs))
 }
 
 /// Why a package counts as compiling C.

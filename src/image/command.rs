@@ -55,15 +55,15 @@ pub fn run(
     let ws = &plan.workspace;
     let out = &plan.out_dir;
     let existing = Manifest::read(out).ok();
-    let source = crate::source::Source::read(&ws.root, out)?;
-    let created = existing
-        .as_ref()
-        .map_or(source.date, |m| m.source_date_epoch);
-    let revision = existing
-        .as_ref()
-        .and_then(|m| m.git.clone())
-        .or(source.git.clone())
-        .map(|g| g.commit);
+    // The images carry the same date and commit as the archives beside them; git is
+    // asked only when `package` has not written a manifest yet.
+    let (created, git) = if let Some(m) = &existing {
+        (m.source_date_epoch, m.git.clone())
+    } else {
+        let source = crate::source::Source::read(&ws.root, out)?;
+        (source.date, source.git)
+    };
+    let revision = git.as_ref().map(|g| g.commit.clone());
 
     let planned = plan_images(plan, opts)?;
     let mut specs = Vec::new();
@@ -180,15 +180,7 @@ pub fn run(
     } else {
         crate::record::remove_file(&archive_path)?;
     }
-    record_in_manifest(
-        out,
-        records,
-        existing,
-        &layout,
-        opts.archive,
-        created,
-        source.git,
-    )?;
+    record_in_manifest(out, records, existing, &layout, opts.archive, created, git)?;
 
     if let Some(reference) = &opts.push {
         let [img] = layout.images.as_slice() else {

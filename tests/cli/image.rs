@@ -285,14 +285,7 @@ fn one_combined_image_with_a_tag_and_an_archive() {
 
 #[test]
 fn a_name_for_several_images_is_refused() {
-    let dir = shared_fixture("multi");
-    let out = tempfile::tempdir().unwrap();
-    run(multiarch(&dir)
-        .args(["build", "--out-dir"])
-        .arg(out.path())
-        .arg("--target-dir")
-        .arg(shared_target_dir("multi")))
-    .success();
+    let (out, dir) = crate::build::build("multi", &[]);
     let err = run(multiarch(&dir)
         .args(["image", "--tag", "acme/app:1.0", "--out-dir"])
         .arg(out.path()))
@@ -377,14 +370,7 @@ fn push_round_trips_through_a_local_registry() {
     let Some(registry) = Registry::start() else {
         return;
     };
-    let dir = shared_fixture("multi");
-    let out = tempfile::tempdir().unwrap();
-    run(multiarch(&dir)
-        .args(["build", "--out-dir"])
-        .arg(out.path())
-        .arg("--target-dir")
-        .arg(shared_target_dir("multi")))
-    .success();
+    let (out, dir) = crate::build::build("multi", &[]);
     // No credentials of the developer's: an empty Docker config.
     let docker_config = tempfile::tempdir().unwrap();
     std::fs::write(docker_config.path().join("config.json"), "{}").unwrap();
@@ -460,9 +446,7 @@ fn image_table_shapes_the_image() {
     if !require("skopeo") {
         return;
     }
-    let dir = shared_fixture("configured");
-    let out = tempfile::tempdir().unwrap();
-    run(multiarch(&dir).args(["build", "--out-dir"]).arg(out.path())).success();
+    let (out, dir) = crate::build::build("configured", &[]);
     let r = run(multiarch(&dir)
         .args(["image", "--out-dir"])
         .arg(out.path())

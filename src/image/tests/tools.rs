@@ -82,17 +82,11 @@ fn skopeo_sees_a_two_platform_index() {
     // Each platform's image copies out completely (skopeo checks every blob's digest).
     let (_c, copies) = temp_dir();
     for arch in ["amd64", "arm64"] {
-        run(&Process::new("skopeo")
-            .args([
-                "copy",
-                "--quiet",
-                "--override-os",
-                "linux",
-                "--override-arch",
-                arch,
-            ])
-            .arg(format!("oci:{dir}:alpha:0.3.0"))
-            .arg(format!("dir:{copies}/{arch}")));
+        copy_platform(
+            arch,
+            &format!("oci:{dir}:alpha:0.3.0"),
+            &format!("dir:{copies}/{arch}"),
+        );
         let config: Value = serde_json::from_str(&run(&Process::new("skopeo")
             .args(["inspect", "--config"])
             .arg(format!("dir:{copies}/{arch}"))))
@@ -117,17 +111,11 @@ fn unpacked_arm64_binary_runs_under_qemu() {
     write_layout(&[spec], &dir).unwrap();
     for (arch, runner) in [("arm64", Some("qemu-aarch64")), ("amd64", None)] {
         let single = root.join(format!("single-{arch}"));
-        run(&Process::new("skopeo")
-            .args([
-                "copy",
-                "--quiet",
-                "--override-os",
-                "linux",
-                "--override-arch",
-                arch,
-            ])
-            .arg(format!("oci:{dir}:hello:1.0.0"))
-            .arg(format!("oci:{single}:x")));
+        copy_platform(
+            arch,
+            &format!("oci:{dir}:hello:1.0.0"),
+            &format!("oci:{single}:x"),
+        );
         let bundle = root.join(format!("bundle-{arch}"));
         run(&Process::new("umoci")
             .args(["unpack", "--rootless", "--image"])
@@ -187,4 +175,19 @@ fn skopeo_reads_the_archive_as_oci_and_as_docker() {
         .args(["copy", "--quiet"])
         .arg(format!("docker-archive:{tar}"))
         .arg(format!("dir:{copy}/x")));
+}
+
+/// `skopeo copy` of one linux platform of an image (skopeo checks every blob's digest).
+fn copy_platform(arch: &str, from: &str, to: &str) {
+    run(&Process::new("skopeo")
+        .args([
+            "copy",
+            "--quiet",
+            "--override-os",
+            "linux",
+            "--override-arch",
+            arch,
+        ])
+        .arg(from)
+        .arg(to));
 }
