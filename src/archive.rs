@@ -16,6 +16,8 @@ use camino::{Utf8Path, Utf8PathBuf};
 use flate2::{Compression, GzBuilder};
 use sha2::{Digest as _, Sha256};
 
+use crate::digest::Sha256 as Sha256Hex;
+
 /// Buffer size for reading inputs and writing outputs.
 const BUF_SIZE: usize = 1 << 20;
 /// Mode of the directory entries the archive adds for parent directories.
@@ -55,9 +57,9 @@ pub struct Options {
 /// (the OCI layer `diff_id`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
-    pub sha256: String,
+    pub sha256: Sha256Hex,
     pub size: u64,
-    pub tar_sha256: String,
+    pub tar_sha256: Sha256Hex,
     pub tar_size: u64,
 }
 
@@ -103,14 +105,16 @@ pub fn write_tar_gz<W: Write>(entries: &[Entry], opts: &Options, out: W) -> Resu
     })
 }
 
-/// Writes a reproducible `.tar.gz` to `dest` atomically: `<dest>.tmp-<pid>` in the same
-/// directory is written, fsynced and renamed over `dest`.
+/// Writes a reproducible `.tar.gz` to a path the caller trusts, atomically (a unique
+/// temporary name in the same directory, synced and renamed over `dest`). Out-dir
+/// files go through [`crate::outdir::OutDir::write_with`] instead.
 pub fn write_tar_gz_file(entries: &[Entry], opts: &Options, dest: &Utf8Path) -> Result<Written> {
-    write_with(dest, |file| write_tar_gz(entries, opts, file))
+    crate::outdir::write_atomic_at(dest, |file| write_tar_gz(entries, opts, file))
+        .with_context(|| format!("could not write `{dest}`"))
 }
 
 /// Hashes a file in a streaming way: (hex sha256, size).
-pub fn sha256_file(path: &Utf8Path) -> Result<(String, u64)> {
+pub fn sha256_file(path: &Utf8Path) -> Result<(Sha256Hex, u64)> {
     let file = File::open(path).with_context(|| format!("could not open `{path}`"))?;
     let mut hashed = HashWriter::new(io::sink());
     // `io::copy` reads straight into a `BufReader`'s buffer, so this reads 1 MiB at a time.
@@ -121,51 +125,19 @@ pub fn sha256_file(path: &Utf8Path) -> Result<(String, u64)> {
 }
 
 /// Hashes everything a reader yields: (hex sha256, size).
-pub fn sha256_reader(reader: &mut impl Read) -> io::Result<(String, u64)> {
+pub fn sha256_reader(reader: &mut impl Read) -> io::Result<(Sha256Hex, u64)> {
     let mut hashed = HashWriter::new(io::sink());
     io::copy(&mut BufReader::with_capacity(BUF_SIZE, reader), &mut hashed)?;
     let (_, sha256, size) = hashed.into_parts();
     Ok((sha256, size))
 }
 
-/// Writes bytes atomically (temp name in the same dir + rename).
+/// Writes bytes atomically to a path the caller trusts (see [`write_tar_gz_file`]).
 pub fn write_atomic(dest: &Utf8Path, bytes: &[u8]) -> Result<()> {
-    write_with(dest, |file| {
+    crate::outdir::write_atomic_at(dest, |file| {
         file.write_all(bytes)
             .with_context(|| format!("could not write `{dest}`"))
     })
-}
-
-/// Runs `write` on a fresh `<dest>.tmp-<pid>`, then fsyncs it and renames it over `dest`;
-/// on failure the temporary file is removed and `dest` is left as it was.
-fn write_with<T>(dest: &Utf8Path, write: impl FnOnce(&mut File) -> Result<T>) -> Result<T> {
-    let tmp = Utf8PathBuf::from(format!("{dest}.tmp-{}", std::process::id()));
-    let result = (|| {
-        let mut file = File::create(&tmp).with_context(|| format!("could not create `{tmp}`"))?;
-        let value = write(&mut file).with_context(|| format!("could not write `{dest}`"))?;
-        file.sync_all()
-            .with_context(|| format!("could not sync `{tmp}` to disk"))?;
-        drop(file);
-        std::fs::rename(&tmp, dest)
-            .with_context(|| format!("could not rename `{tmp}` to `{dest}`"))?;
-        Ok(value)
-    })();
-    if result.is_err() {
-        // Best effort: the error being returned matters more than a leftover temp file.
-        let _ = std::fs::remove_file(&tmp);
-    } else if let Some(dir) = dest.parent() {
-        // Make the rename itself durable. Some filesystems refuse to fsync a directory;
-        // the data is already synced, so that is not worth failing the run over.
-        let dir = if dir.as_str().is_empty() {
-            Utf8Path::new(".")
-        } else {
-            dir
-        };
-        if let Ok(dir) = File::open(dir) {
-            let _ = dir.sync_all();
-        }
-    }
-    result
 }
 
 /// What a path in the archive holds.
@@ -301,14 +273,14 @@ impl<R: Read> Read for ExactReader<R> {
 }
 
 /// Passes writes through to `inner`, hashing and counting the bytes accepted.
-struct HashWriter<W> {
+pub(crate) struct HashWriter<W> {
     inner: W,
     hasher: Sha256,
     count: u64,
 }
 
 impl<W> HashWriter<W> {
-    fn new(inner: W) -> Self {
+    pub(crate) fn new(inner: W) -> Self {
         Self {
             inner,
             hasher: Sha256::new(),
@@ -317,8 +289,8 @@ impl<W> HashWriter<W> {
     }
 
     /// The inner writer, the hex sha256 and the byte count.
-    fn into_parts(self) -> (W, String, u64) {
-        (self.inner, hex(&self.hasher.finalize()), self.count)
+    pub(crate) fn into_parts(self) -> (W, Sha256Hex, u64) {
+        (self.inner, Sha256Hex::from_hasher(self.hasher), self.count)
     }
 }
 
@@ -333,16 +305,6 @@ impl<W: Write> Write for HashWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
-    }
-    out
 }
 
 #[cfg(test)]
@@ -493,10 +455,13 @@ mod tests {
         let (_tmp, dir) = tempdir();
         let dest = dir.join("app.tar.gz");
         let w = write_tar_gz_file(&sample(&dir), &OPTS, &dest).unwrap();
-        assert_eq!(first_word(&sh(&format!("sha256sum '{dest}'"))), w.sha256);
+        assert_eq!(
+            first_word(&sh(&format!("sha256sum '{dest}'"))),
+            w.sha256.as_str()
+        );
         assert_eq!(w.size, fs::metadata(&dest).unwrap().len());
         let tar = |cmd: &str| first_word(&sh(&format!("gzip -dc '{dest}' | {cmd}"))).to_owned();
-        assert_eq!(tar("sha256sum"), w.tar_sha256);
+        assert_eq!(tar("sha256sum"), w.tar_sha256.as_str());
         assert_eq!(tar("wc -c"), w.tar_size.to_string());
         assert_eq!(w.tar_size % 512, 0);
         assert_eq!(sha256_file(&dest).unwrap(), (w.sha256, w.size));
@@ -620,8 +585,8 @@ mod tests {
         assert_eq!(names, ["LICENSE", "SHA256SUMS", "app.tar.gz"]);
         let err = write_atomic(&dir.join("no/dir/file"), b"").unwrap_err();
         let pid = std::process::id();
-        let expected = format!("could not create `{dir}/no/dir/file.tmp-{pid}`");
-        assert_eq!(err.to_string(), expected);
+        let expected = format!("cannot create `{dir}/no/dir/.file.multiarch-tmp-{pid}-");
+        assert!(err.to_string().starts_with(&expected), "{err}");
     }
 
     #[test]
@@ -631,12 +596,18 @@ mod tests {
         fs::write(dir.join("empty"), "").unwrap();
         let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
         let empty = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-        assert_eq!(sha256_file(&dir.join("abc")).unwrap(), (abc.into(), 3));
-        assert_eq!(sha256_file(&dir.join("empty")).unwrap(), (empty.into(), 0));
+        assert_eq!(
+            sha256_file(&dir.join("abc")).unwrap(),
+            (Sha256Hex::parse(abc).unwrap(), 3)
+        );
+        assert_eq!(
+            sha256_file(&dir.join("empty")).unwrap(),
+            (Sha256Hex::parse(empty).unwrap(), 0)
+        );
         // More than one buffer's worth.
         let big: Vec<u8> = (0..=u8::MAX).cycle().take(BUF_SIZE * 2 + 17).collect();
         fs::write(dir.join("big"), &big).unwrap();
-        let expected = (hex(&Sha256::digest(&big)), big.len() as u64);
+        let expected = (Sha256Hex::of(&big), big.len() as u64);
         assert_eq!(sha256_file(&dir.join("big")).unwrap(), expected);
         let err = sha256_file(&dir.join("nope")).unwrap_err();
         assert_eq!(err.to_string(), format!("could not open `{dir}/nope`"));

@@ -127,6 +127,17 @@ pub struct BuildArgs {
 
     #[command(flatten)]
     pub build: BuildOptions,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// How to wait for another run working on the same out dir.
+#[derive(Debug, Clone, Copy, Default, Args)]
+pub struct LockArgs {
+    /// Fail at once when another run holds the out dir's lock, instead of waiting for it
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -164,6 +175,9 @@ pub struct PackageArgs {
     /// gzip compression: fast, default, best, or a level 0-9
     #[arg(long, default_value = "default", value_parser = parse_compression, value_name = "LEVEL", help_heading = "Package Options")]
     pub compression: u32,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
@@ -180,9 +194,13 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "OS/ARCH,…", value_delimiter = ',')]
     pub expect: Vec<String>,
 
-    /// Run every binary (natively or under qemu-user) and report what it printed
+    /// Run every binary (natively or under qemu-user) and report what it printed; nothing runs when any check fails
     #[arg(long)]
     pub run: bool,
+
+    /// With --run: run the binaries that passed their own checks even when other checks failed
+    #[arg(long, requires = "run")]
+    pub run_anyway: bool,
 
     /// Arguments for `--run`
     #[arg(
@@ -193,6 +211,9 @@ pub struct VerifyArgs {
         requires = "run"
     )]
     pub run_args: String,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
@@ -208,6 +229,9 @@ pub struct MergeArgs {
     /// Platforms the joined set must hold (comma list) [default: every input's platforms]
     #[arg(long, value_name = "OS/ARCH,…", value_delimiter = ',')]
     pub expect: Vec<String>,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
@@ -261,6 +285,9 @@ pub struct ImageArgs {
     /// Use plain HTTP (for a registry on localhost without TLS)
     #[arg(long, requires = "push", help_heading = "Push Options")]
     pub insecure: bool,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

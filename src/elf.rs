@@ -7,7 +7,6 @@
 //! a multi-megabyte binary. Every offset and size comes from the file, so every one is
 //! bounds-checked: truncated or corrupt input is an error, never a panic.
 
-use std::fs::File;
 use std::io::{Cursor, Read, Seek, SeekFrom};
 
 use anyhow::{Context as _, Result, bail, ensure};
@@ -55,7 +54,7 @@ pub fn machine_name(machine: u16) -> &'static str {
 
 /// Reads the ELF facts of the file at `path`, seeking to the parts it needs.
 pub fn read(path: &Utf8Path) -> Result<ElfInfo> {
-    let file = File::open(path).with_context(|| format!("could not open `{path}`"))?;
+    let file = crate::outdir::open_regular(path)?;
     let meta = file
         .metadata()
         .with_context(|| format!("could not stat `{path}`"))?;
@@ -529,7 +528,7 @@ mod tests {
         assert_eq!(object, format!("the input is an ELF file of type 1, {why}"));
         let missing = script.with_file_name("nope");
         let msg = read(&missing).unwrap_err().to_string();
-        assert_eq!(msg, format!("could not open `{missing}`"));
+        assert_eq!(msg, format!("cannot open `{missing}`"));
     }
 
     #[test]

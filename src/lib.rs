@@ -12,12 +12,14 @@ pub mod build;
 pub mod cargo_config;
 pub mod cli;
 pub mod config;
+pub mod digest;
 pub mod doctor;
 pub mod elf;
 pub mod glob;
 pub mod image;
 pub mod manifest;
 pub mod merge;
+pub mod outdir;
 pub mod package;
 pub mod plan;
 pub mod platform;
@@ -53,8 +55,10 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Build(args) => {
             let (plan, probes) = planned(&args.select, plan::Detail::Lazy)?;
+            let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, &shell)?;
             build::run(
                 &plan,
+                &out,
                 &probes,
                 &shell,
                 &build_options(&plan, &args.select, &args.build),
@@ -63,11 +67,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Package(args) => {
             let (plan, probes) = planned(&args.select, plan::Detail::Lazy)?;
+            let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, &shell)?;
             let records = if args.no_build {
-                record::BuildRecord::for_plan(&plan)?
+                record::BuildRecord::for_plan(&plan, &out)?
             } else {
                 build::run(
                     &plan,
+                    &out,
                     &probes,
                     &shell,
                     &build_options(&plan, &args.select, &args.build),
@@ -79,6 +85,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             };
             package::run(
                 &plan,
+                &out,
                 &records,
                 &shell,
                 package::Options {
@@ -97,13 +104,15 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let opts = verify::Options {
                 expect,
                 run: args.run,
+                run_anyway: args.run_anyway,
                 run_args: args
                     .run_args
                     .split_whitespace()
                     .map(str::to_owned)
                     .collect(),
+                no_wait: args.lock.no_wait,
             };
-            let (_, report) = verify::verify(&out_dir, &opts)?;
+            let (_, report) = verify::verify(&out_dir, &opts, &shell)?;
             for line in &report.runs {
                 println!("{line}");
             }
@@ -130,6 +139,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Merge(args) => {
             let opts = merge::Options {
                 expect: parse_platforms(&args.expect)?,
+                no_wait: args.lock.no_wait,
             };
             let m = merge::merge(&args.inputs, &args.out_dir, &opts, &shell)?;
             shell.status(
@@ -139,14 +149,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                     args.inputs.len(),
                     args.out_dir,
                     m.artifacts.len(),
-                    m.platforms.join(", ")
+                    m.platforms
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             );
             Ok(ExitCode::SUCCESS)
         }
         Command::Image(args) => {
             let (plan, _) = planned(&args.select, plan::Detail::Lazy)?;
-            let records = record::BuildRecord::for_plan(&plan)?;
+            let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, &shell)?;
+            let records = record::BuildRecord::for_plan(&plan, &out)?;
             let mut password = args.password;
             if args.password_stdin {
                 let mut s = String::new();
@@ -167,7 +182,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 insecure: args.insecure,
                 level: args.compression,
             };
-            image::run(&plan, &records, &shell, &opts)?;
+            image::run(&plan, &out, &records, &shell, &opts)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Doctor(args) => {

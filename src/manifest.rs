@@ -2,10 +2,12 @@
 //! what an out dir holds, machine-readable and `sha256sum -c` checkable.
 
 use anyhow::{Context as _, Result, bail};
-use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
+use crate::digest::Sha256;
 use crate::elf::Linkage;
+use crate::outdir::{OutDir, RelPath};
+use crate::platform::{Platform, Target};
 
 pub const SCHEMA: &str = "cargo-multiarch/manifest/v1";
 pub const FILE: &str = "manifest.json";
@@ -20,7 +22,7 @@ pub struct Manifest {
     pub source_date_epoch: u64,
     pub git: Option<Git>,
     /// The platforms this set is meant to hold (`linux/amd64`, …); `verify` checks them.
-    pub platforms: Vec<String>,
+    pub platforms: Vec<Platform>,
     /// Sorted by path.
     pub artifacts: Vec<Artifact>,
 }
@@ -53,18 +55,18 @@ pub enum Kind {
     ImageArchive,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Artifact {
     pub kind: Kind,
     /// Relative to the out dir; never absolute, never `..`.
-    pub path: Utf8PathBuf,
-    pub sha256: String,
+    pub path: RelPath,
+    pub sha256: Sha256,
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<String>,
+    pub target: Option<Target>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platform: Option<String>,
+    pub platform: Option<Platform>,
     /// None for per-target archives, which hold several packages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package: Option<String>,
@@ -87,65 +89,165 @@ pub struct Artifact {
 #[serde(deny_unknown_fields)]
 pub struct Content {
     /// Path inside the archive.
-    pub path: String,
-    pub sha256: String,
+    pub path: RelPath,
+    pub sha256: Sha256,
     pub size: u64,
     pub mode: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub binary: Option<String>,
 }
 
+/// The largest `manifest.json` read back (a real one is a few KiB).
+const MAX_BYTES: u64 = 64 << 20;
+
+impl Artifact {
+    /// An artifact with only what every kind has; the rest is filled in by the caller.
+    pub fn new(kind: Kind, path: RelPath, sha256: Sha256, size: u64) -> Self {
+        Self {
+            kind,
+            path,
+            sha256,
+            size,
+            target: None,
+            platform: None,
+            package: None,
+            version: None,
+            binary: None,
+            linkage: None,
+            contents: Vec::new(),
+            reference: None,
+        }
+    }
+}
+
 impl Manifest {
-    pub fn path(out_dir: &Utf8Path) -> Utf8PathBuf {
-        out_dir.join(FILE)
+    pub fn rel() -> RelPath {
+        RelPath::new(FILE).expect("a plain name")
     }
 
-    pub fn read(out_dir: &Utf8Path) -> Result<Self> {
-        let p = Self::path(out_dir);
-        let text = std::fs::read_to_string(&p).with_context(|| {
+    /// Reads and checks `manifest.json`: its schema, every field's form (paths inside
+    /// the out dir, 64-hex digests, known targets and platforms), and that it lists at
+    /// least one artifact.
+    pub fn read(out: &OutDir) -> Result<Self> {
+        let shown = out.display(&Self::rel());
+        let bytes = out.read(&Self::rel(), MAX_BYTES).with_context(|| {
             format!(
-                "cannot read `{p}` (hint: run `cargo multiarch package` first, or pass `--out-dir`)"
+                "cannot read `{shown}` (hint: run `cargo multiarch package` first, or pass `--out-dir`)"
             )
         })?;
+        Self::parse(&bytes).with_context(|| format!("`{shown}` is not a valid manifest"))
+    }
+
+    /// Parses manifest bytes (see [`Manifest::read`]).
+    pub fn parse(bytes: &[u8]) -> Result<Self> {
         let value: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("`{p}` is not valid JSON"))?;
+            serde_json::from_slice(bytes).context("it is not valid JSON")?;
         let schema = value
             .get("schema")
             .and_then(|s| s.as_str())
             .unwrap_or("(none)");
         if schema != SCHEMA {
             bail!(
-                "`{p}` has schema `{schema}`, this cargo-multiarch reads `{SCHEMA}` (hint: re-run `cargo multiarch package` with this version)"
+                "it has schema `{}`, this cargo-multiarch reads `{SCHEMA}` (hint: re-run `cargo multiarch package` with this version)",
+                schema.escape_debug()
             );
         }
-        serde_json::from_value(value).with_context(|| format!("`{p}` does not follow `{SCHEMA}`"))
+        let m: Self = serde_json::from_value(value)
+            .with_context(|| format!("it does not follow `{SCHEMA}`"))?;
+        m.check()?;
+        Ok(m)
+    }
+
+    fn check(&self) -> Result<()> {
+        if self.artifacts.is_empty() {
+            bail!("it lists no artifacts (hint: run `cargo multiarch package`)");
+        }
+        if self.platforms.is_empty() {
+            bail!("it expects no platform (hint: run `cargo multiarch package`)");
+        }
+        if let Some(g) = &self.git {
+            plain_text("git.commit", &g.commit)?;
+            if !(g.commit.len() == 40 || g.commit.len() == 64)
+                || !g.commit.bytes().all(|b| b.is_ascii_hexdigit())
+            {
+                bail!(
+                    "`git.commit` `{}` is not a commit hash",
+                    g.commit.escape_debug()
+                );
+            }
+        }
+        plain_text("tool.name", &self.tool.name)?;
+        plain_text("tool.version", &self.tool.version)?;
+        for a in &self.artifacts {
+            for (field, value) in [
+                ("package", &a.package),
+                ("version", &a.version),
+                ("binary", &a.binary),
+                ("reference", &a.reference),
+            ] {
+                if let Some(v) = value {
+                    plain_text(field, v)?;
+                }
+            }
+            for c in &a.contents {
+                if !matches!(c.mode.as_str(), "0644" | "0755") {
+                    bail!(
+                        "`{}` in `{}` has mode `{}`; archives hold modes 0644 and 0755 only",
+                        c.path,
+                        a.path,
+                        c.mode.escape_debug()
+                    );
+                }
+                if let Some(b) = &c.binary {
+                    plain_text("binary", b)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The `SHA256SUMS` text: binaries and archives, `<hex>  <path>` sorted by path.
     pub fn sha256sums(&self) -> String {
-        let mut lines: Vec<String> = self
+        let mut lines: Vec<(&RelPath, &Sha256)> = self
             .artifacts
             .iter()
             .filter(|a| matches!(a.kind, Kind::Binary | Kind::Archive | Kind::ImageArchive))
-            .map(|a| format!("{}  {}\n", a.sha256, a.path))
+            .map(|a| (&a.path, &a.sha256))
             .collect();
-        lines.sort_by(|a, b| a[66..].cmp(&b[66..]));
-        lines.concat()
+        lines.sort();
+        lines
+            .into_iter()
+            .map(|(path, sha)| format!("{sha}  {path}\n"))
+            .collect()
     }
 
     /// Writes `SHA256SUMS` then `manifest.json`, each atomically, after everything they
     /// point at is in place.
-    pub fn write(&mut self, out_dir: &Utf8Path) -> Result<()> {
+    pub fn write(&mut self, out: &OutDir) -> Result<()> {
         self.artifacts
             .sort_by(|a, b| a.path.cmp(&b.path).then(a.kind.cmp(&b.kind)));
         self.platforms.sort();
         self.platforms.dedup();
-        std::fs::create_dir_all(out_dir).with_context(|| format!("cannot create `{out_dir}`"))?;
-        crate::archive::write_atomic(&out_dir.join(SUMS), self.sha256sums().as_bytes())?;
+        out.write(
+            &RelPath::new(SUMS).expect("a plain name"),
+            self.sha256sums().as_bytes(),
+        )?;
         let mut json = serde_json::to_vec_pretty(self).expect("manifests serialise");
         json.push(b'\n');
-        crate::archive::write_atomic(&Self::path(out_dir), &json)
+        out.write(&Self::rel(), &json)
     }
+}
+
+/// A name or version read back is printable text: no control characters (which could
+/// rewrite the terminal a report is shown on).
+pub fn plain_text(field: &str, s: &str) -> Result<()> {
+    if s.is_empty() || s.len() > 1024 || s.chars().any(char::is_control) {
+        bail!(
+            "`{field}` `{}` is empty, too long or holds control characters",
+            s.escape_debug()
+        );
+    }
+    Ok(())
 }
 
 /// The tool itself, as recorded in manifests.

@@ -10,8 +10,10 @@ use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::manifest::{Artifact, Git, Kind, Manifest};
+use crate::outdir::{OutDir, RelPath};
+use crate::package::{sidecar, sidecar_text};
 use crate::platform::Platform;
-use crate::record;
+use crate::record::{self, BuildRecord};
 use crate::shell::Shell;
 use crate::verify;
 
@@ -19,9 +21,22 @@ use crate::verify;
 pub struct Options {
     /// Platforms the result must hold; default: the union of the inputs' platforms.
     pub expect: Option<Vec<Platform>>,
+    /// Fail at once when another run holds the output's lock.
+    pub no_wait: bool,
 }
 
-/// Merges `inputs` into `out`; returns the merged manifest.
+/// One input, verified.
+struct Input {
+    dir: OutDir,
+    manifest: Manifest,
+    records: Vec<BuildRecord>,
+}
+
+/// Merges `inputs` into `out`; returns the merged manifest, which `verify` has passed.
+///
+/// Inputs are untrusted: each is verified, its manifest and build records are parsed
+/// into checked types, and files are copied byte for byte (never linked, never through
+/// a symlink), each re-hashed against its manifest while it is copied.
 pub fn merge(
     inputs: &[Utf8PathBuf],
     out: &Utf8Path,
@@ -32,12 +47,12 @@ pub fn merge(
         bail!("nothing to merge (hint: `cargo multiarch merge out-amd64 out-arm64 --out-dir out`)");
     }
     let out_real = out.canonicalize_utf8().ok();
-    let mut manifests = Vec::new();
+    let mut checked = Vec::new();
     for dir in inputs {
         if out_real.is_some() && dir.canonicalize_utf8().ok() == out_real {
             bail!("the output dir `{out}` is also an input (hint: merge into a new directory)");
         }
-        let (m, report) = verify::verify(dir, &verify::Options::default())
+        let (m, report) = verify::verify(dir, &verify::Options::default(), shell)
             .with_context(|| format!("cannot merge `{dir}`"))?;
         if !report.problems.is_empty() {
             bail!(
@@ -53,20 +68,50 @@ pub fn merge(
         }) {
             shell.note(format!("`{dir}` holds an OCI image; images are not merged (hint: run `cargo multiarch image --out-dir {out}` after merging)"));
         }
-        manifests.push((dir.as_path(), m));
+        let input = OutDir::existing(dir)?;
+        let records =
+            BuildRecord::read_all(&input).with_context(|| format!("cannot merge `{dir}`"))?;
+        checked.push(Input {
+            dir: input,
+            manifest: m,
+            records,
+        });
     }
+    let merged = join(&checked, opts)?;
 
-    let (first_dir, first) = &manifests[0];
-    let mut git: Option<Git> = first.git.clone();
+    let (dest, _lock) = record::open_for_writing(out, opts.no_wait, shell)?;
+    write(&checked, &merged, &dest)?;
+    let (m, report) = verify::verify_dir(
+        &dest,
+        &verify::Options {
+            expect: opts.expect.clone(),
+            ..verify::Options::default()
+        },
+    )?;
+    if !report.problems.is_empty() {
+        bail!(
+            "the merged out dir `{out}` fails verification:\n  {}\n(hint: remove `{out}` and merge again)",
+            report.problems.join("\n  ")
+        );
+    }
+    Ok(m)
+}
+
+/// Decides the merged manifest, refusing whatever would make it lie; writes nothing.
+fn join(inputs: &[Input], opts: &Options) -> Result<Manifest> {
+    let first = &inputs[0];
+    let first_dir = first.dir.shown();
+    let mut git: Option<Git> = first.manifest.git.clone();
     let mut versions: BTreeMap<String, (String, &Utf8Path)> = BTreeMap::new();
-    let mut artifacts: BTreeMap<Utf8PathBuf, (Artifact, &Utf8Path)> = BTreeMap::new();
-    let mut platforms: Vec<String> = Vec::new();
-    for (dir, m) in &manifests {
-        if m.source_date_epoch != first.source_date_epoch {
+    let mut artifacts: BTreeMap<RelPath, (Artifact, &Utf8Path)> = BTreeMap::new();
+    let mut platforms: Vec<Platform> = Vec::new();
+    for input in inputs {
+        let (dir, m) = (input.dir.shown(), &input.manifest);
+        if m.source_date_epoch != first.manifest.source_date_epoch {
             bail!(
                 "`{dir}` was built with source date {} but `{first_dir}` with {} (hint: build both from the same commit, or set the same `SOURCE_DATE_EPOCH`)",
                 m.source_date_epoch,
-                first.source_date_epoch
+                first.manifest.source_date_epoch
             );
         }
         match (&git, &m.git) {
@@ -86,13 +131,7 @@ pub fn merge(
             ),
             (None, None) => {}
         }
-        if m.tool != first.tool {
-            shell.warn(format!(
-                "`{dir}` was written by {} {}, `{first_dir}` by {} {}",
-                m.tool.name, m.tool.version, first.tool.name, first.tool.version
-            ));
-        }
-        platforms.extend(m.platforms.iter().cloned());
+        platforms.extend(m.platforms.iter().copied());
         for a in m
             .artifacts
             .iter()
@@ -110,7 +149,7 @@ pub fn merge(
                 }
             }
             match artifacts.get(&a.path) {
-                Some((seen, at)) if seen.sha256 != a.sha256 => bail!(
+                Some((seen, at)) if seen.sha256 != a.sha256 || seen.kind != a.kind => bail!(
                     "`{}` differs between `{at}` (sha256 {}) and `{dir}` (sha256 {}): the same artifact was built twice, differently (hint: build each platform on one machine only)",
                     a.path,
                     seen.sha256,
@@ -122,22 +161,49 @@ pub fn merge(
                 }
             }
         }
+        // A build record must describe binaries this input's manifest lists, as they are.
+        for r in &input.records {
+            for b in &r.binaries {
+                let listed = m
+                    .artifacts
+                    .iter()
+                    .any(|a| a.kind == Kind::Binary && a.path == b.path && a.sha256 == b.sha256);
+                if !listed {
+                    bail!(
+                        "the build record of `{}` in `{dir}` lists `{}` (sha256 {}), which its manifest does not (hint: rebuild `{dir}` with `cargo multiarch package`)",
+                        r.target,
+                        b.path,
+                        b.sha256
+                    );
+                }
+            }
+        }
+    }
+    let mut records: BTreeMap<String, (&BuildRecord, &Utf8Path)> = BTreeMap::new();
+    for input in inputs {
+        for r in &input.records {
+            let key = r.target.to_string();
+            match records.get(&key) {
+                Some((seen, at)) if *seen != r => bail!(
+                    "the build record of `{key}` differs between `{at}` and `{}` (hint: build each platform on one machine only)",
+                    input.dir.shown()
+                ),
+                Some(_) => {}
+                None => {
+                    records.insert(key, (r, input.dir.shown()));
+                }
+            }
+        }
     }
     platforms.sort();
     platforms.dedup();
-    let expected: Vec<String> = match &opts.expect {
-        Some(list) => list.iter().map(ToString::to_string).collect(),
-        None => platforms.clone(),
-    };
-    let present: Vec<&str> = artifacts
+    let expected: Vec<Platform> = opts.expect.clone().unwrap_or(platforms);
+    let present: Vec<Platform> = artifacts
         .values()
         .filter(|(a, _)| a.kind == Kind::Binary)
-        .filter_map(|(a, _)| a.platform.as_deref())
+        .filter_map(|(a, _)| a.platform)
         .collect();
-    let missing: Vec<&String> = expected
-        .iter()
-        .filter(|p| !present.contains(&p.as_str()))
-        .collect();
+    let missing: Vec<&Platform> = expected.iter().filter(|p| !present.contains(p)).collect();
     if !missing.is_empty() {
         bail!(
             "the merged set would lack {}: refusing to write an incomplete multi-platform set (hint: add the out dir built for {} to the inputs)",
@@ -148,76 +214,59 @@ pub fn merge(
                 .join(", "),
             missing
                 .iter()
-                .map(|p| p.as_str())
+                .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(", ")
         );
     }
-
-    // Copy (hard-link when possible) every artifact, the archives' `.sha256` files and the build records.
-    for (a, dir) in artifacts.values() {
-        place(&dir.join(&a.path), &out.join(&a.path))?;
-        if a.kind == Kind::Archive {
-            let side = Utf8PathBuf::from(format!("{}.sha256", a.path));
-            if dir.join(&side).is_file() {
-                place(&dir.join(&side), &out.join(&side))?;
-            }
-        }
-    }
-    let mut records: BTreeMap<String, (Vec<u8>, &Utf8Path)> = BTreeMap::new();
-    for (dir, _) in &manifests {
-        let rdir = dir.join(record::DIR);
-        let Ok(entries) = rdir.read_dir_utf8() else {
-            continue;
-        };
-        for e in entries {
-            let e = e.with_context(|| format!("cannot read `{rdir}`"))?;
-            let name = e.file_name().to_owned();
-            let bytes =
-                std::fs::read(e.path()).with_context(|| format!("cannot read `{}`", e.path()))?;
-            match records.get(&name) {
-                Some((seen, at)) if *seen != bytes => bail!(
-                    "build record `{name}` differs between `{at}` and `{dir}` (hint: build each platform on one machine only)"
-                ),
-                Some(_) => {}
-                None => {
-                    records.insert(name, (bytes, dir));
-                }
-            }
-        }
-    }
-    for (name, (bytes, _)) in &records {
-        let dest = out.join(record::DIR).join(name);
-        std::fs::create_dir_all(dest.parent().expect("has parent"))
-            .with_context(|| format!("cannot create `{}`", out.join(record::DIR)))?;
-        crate::archive::write_atomic(&dest, bytes)?;
-    }
-
-    let mut merged = Manifest {
-        schema: first.schema.clone(),
-        tool: first.tool.clone(),
-        source_date_epoch: first.source_date_epoch,
+    Ok(Manifest {
+        schema: first.manifest.schema.clone(),
+        tool: first.manifest.tool.clone(),
+        source_date_epoch: first.manifest.source_date_epoch,
         git,
         platforms: expected,
         artifacts: artifacts.into_values().map(|(a, _)| a).collect(),
-    };
-    merged.write(out)?;
-    Ok(merged)
+    })
 }
 
-/// Puts `src` at `dest`: a hard link when both are on one file system, else a copy;
-/// through a temporary name, so `dest` is either the old file or the whole new one.
-fn place(src: &Utf8Path, dest: &Utf8Path) -> Result<()> {
-    let dir = dest.parent().expect("artifact path has a parent");
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{dir}`"))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        dest.file_name().unwrap_or("artifact"),
-        std::process::id()
-    ));
-    let _ = std::fs::remove_file(&tmp);
-    if std::fs::hard_link(src, &tmp).is_err() {
-        std::fs::copy(src, &tmp).with_context(|| format!("cannot copy `{src}` to `{tmp}`"))?;
+/// Copies every artifact of the merged manifest from the input that has it, writes
+/// the archives' `.sha256` sidecars and the build records, then the manifest.
+fn write(inputs: &[Input], merged: &Manifest, dest: &OutDir) -> Result<()> {
+    for a in &merged.artifacts {
+        let from = inputs
+            .iter()
+            .find(|i| {
+                i.manifest
+                    .artifacts
+                    .iter()
+                    .any(|b| b.path == a.path && b.sha256 == a.sha256)
+            })
+            .expect("every merged artifact comes from an input");
+        let (sha, size) = dest.copy_from(&from.dir, &a.path, &a.path)?;
+        if sha != a.sha256 || size != a.size {
+            dest.remove(&a.path)?;
+            bail!(
+                "`{}` changed while it was merged (sha256 {sha}, its manifest says {}) (hint: merge again once nothing writes `{}`)",
+                from.dir.display(&a.path),
+                a.sha256,
+                from.dir.shown()
+            );
+        }
+        if a.kind == Kind::Archive {
+            dest.write(
+                &sidecar(&a.path),
+                sidecar_text(&a.path, &a.sha256).as_bytes(),
+            )?;
+        }
     }
-    std::fs::rename(&tmp, dest).with_context(|| format!("cannot rename `{tmp}` to `{dest}`"))
+    let mut written: Vec<&crate::platform::Target> = Vec::new();
+    for input in inputs {
+        for r in &input.records {
+            if !written.contains(&&r.target) {
+                r.write(dest)?;
+                written.push(&r.target);
+            }
+        }
+    }
+    merged.clone().write(dest)
 }

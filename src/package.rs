@@ -4,12 +4,14 @@
 
 use std::collections::HashMap;
 
-use anyhow::{Context as _, Result, bail};
+use anyhow::{Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::archive::{self, Entry, Options as ArchiveOptions};
+use crate::digest::Sha256;
 use crate::elf;
 use crate::manifest::{self, Artifact, Content, Kind, Manifest};
+use crate::outdir::{OutDir, RelPath};
 use crate::plan::Plan;
 use crate::record::{BuildRecord, StagedBinary};
 use crate::shell::Shell;
@@ -34,7 +36,7 @@ pub struct Options {
 /// One archive to write.
 struct Spec {
     /// Relative to the out dir.
-    path: Utf8PathBuf,
+    path: RelPath,
     top: String,
     record: usize,
     package: Option<String>,
@@ -45,10 +47,15 @@ struct Spec {
 }
 
 /// Packages the records' binaries; returns the manifest written.
-pub fn run(plan: &Plan, records: &[BuildRecord], shell: &Shell, opts: Options) -> Result<Manifest> {
+pub fn run(
+    plan: &Plan,
+    out: &OutDir,
+    records: &[BuildRecord],
+    shell: &Shell,
+    opts: Options,
+) -> Result<Manifest> {
     let ws = &plan.workspace;
-    let out = &plan.out_dir;
-    let source = Source::read(&ws.root, out)?;
+    let source = Source::read(&ws.root, &plan.out_dir)?;
 
     // Binaries: re-hash what is staged (it must still be what `build` recorded) and read its linkage.
     let mut artifacts = Vec::new();
@@ -72,10 +79,10 @@ pub fn run(plan: &Plan, records: &[BuildRecord], shell: &Shell, opts: Options) -
             }
         }
     }
-    let mut known: HashMap<Utf8PathBuf, (String, u64)> = artifacts
-        .iter()
-        .map(|a| (out.join(&a.path), (a.sha256.clone(), a.size)))
-        .collect();
+    let mut known: HashMap<Utf8PathBuf, (Sha256, u64)> = HashMap::new();
+    for a in &artifacts {
+        known.insert(out.file(&a.path)?, (a.sha256.clone(), a.size));
+    }
     for (_, src) in docs.values().flatten() {
         if let std::collections::hash_map::Entry::Vacant(slot) = known.entry(src.clone()) {
             slot.insert(archive::sha256_file(src)?);
@@ -84,7 +91,7 @@ pub fn run(plan: &Plan, records: &[BuildRecord], shell: &Shell, opts: Options) -
 
     let mut specs = Vec::new();
     for (i, r) in records.iter().enumerate() {
-        specs.extend(archive_specs(ws, out, i, r, opts.mode, &docs));
+        specs.extend(archive_specs(ws, out, i, r, opts.mode, &docs)?);
     }
     let archive_opts = ArchiveOptions {
         mtime: source.date,
@@ -105,19 +112,19 @@ pub fn run(plan: &Plan, records: &[BuildRecord], shell: &Shell, opts: Options) -
         let r = &records[spec.record];
         shell.status(
             "Packaged",
-            format!("{} ({})", spec.path, crate::build::human_size(w.size)),
+            format!(
+                "{} ({})",
+                out.display(&spec.path),
+                crate::build::human_size(w.size)
+            ),
         );
         artifacts.push(Artifact {
-            kind: Kind::Archive,
-            path: spec.path.clone(),
-            sha256: w.sha256,
-            size: w.size,
             target: Some(r.target.clone()),
-            platform: Some(r.platform.clone()),
+            platform: Some(r.platform),
             package: spec.package.clone(),
             version: Some(spec.version.clone()),
             contents,
-            ..Artifact::default()
+            ..Artifact::new(Kind::Archive, spec.path.clone(), w.sha256, w.size)
         });
     }
 
@@ -126,14 +133,18 @@ pub fn run(plan: &Plan, records: &[BuildRecord], shell: &Shell, opts: Options) -
         tool: manifest::tool(),
         source_date_epoch: source.date,
         git: source.git,
-        platforms: records.iter().map(|r| r.platform.clone()).collect(),
+        platforms: records.iter().map(|r| r.platform).collect(),
         artifacts,
     };
     keep_image_artifacts(out, &mut m);
     m.write(out)?;
     shell.status(
         "Wrote",
-        format!("{} and {}", out.join(manifest::SUMS), Manifest::path(out)),
+        format!(
+            "{} and {}",
+            out.shown().join(manifest::SUMS),
+            out.display(&Manifest::rel())
+        ),
     );
     Ok(m)
 }
@@ -141,7 +152,7 @@ pub fn run(plan: &Plan, records: &[BuildRecord], shell: &Shell, opts: Options) -
 /// An image written earlier into this out dir stays listed (`package` rewrites the
 /// manifest, `image` adds to it) while the binaries it was made from are unchanged;
 /// otherwise it is dropped from the manifest, to be made again with `image`.
-fn keep_image_artifacts(out: &Utf8Path, m: &mut Manifest) {
+fn keep_image_artifacts(out: &OutDir, m: &mut Manifest) {
     let Ok(old) = Manifest::read(out) else { return };
     let same_binaries = old
         .artifacts
@@ -164,9 +175,9 @@ fn keep_image_artifacts(out: &Utf8Path, m: &mut Manifest) {
 
 /// A staged binary as the manifest lists it: re-hashed (it must still be what `build`
 /// recorded) with its linkage read from its ELF.
-pub fn binary_artifact(out: &Utf8Path, b: &StagedBinary) -> Result<Artifact> {
-    let path = out.join(&b.path);
-    let (sha256, size) = archive::sha256_file(&path)?;
+pub fn binary_artifact(out: &OutDir, b: &StagedBinary) -> Result<Artifact> {
+    let path = out.file(&b.path)?;
+    let (sha256, size) = out.hash(&b.path)?;
     if sha256 != b.sha256 {
         bail!(
             "`{path}` changed since it was built (sha256 {sha256}, the build record says {}) (hint: run `cargo multiarch build` again)",
@@ -175,33 +186,29 @@ pub fn binary_artifact(out: &Utf8Path, b: &StagedBinary) -> Result<Artifact> {
     }
     let linkage = match elf::read(&path) {
         Ok(info) => Some(info.linkage),
-        Err(_) if !b.platform.starts_with("linux/") => None,
+        Err(_) if b.platform.os != "linux" => None,
         Err(e) => return Err(e),
     };
     Ok(Artifact {
-        kind: Kind::Binary,
-        path: b.path.clone(),
-        sha256,
-        size,
         target: Some(b.target.clone()),
-        platform: Some(b.platform.clone()),
+        platform: Some(b.platform),
         package: Some(b.package.clone()),
         version: Some(b.version.clone()),
         binary: Some(b.binary.clone()),
         linkage,
-        ..Artifact::default()
+        ..Artifact::new(Kind::Binary, b.path.clone(), sha256, size)
     })
 }
 
 fn archive_specs(
     ws: &Workspace,
-    out: &Utf8Path,
+    out: &OutDir,
     index: usize,
     r: &BuildRecord,
     mode: ArchiveMode,
     docs: &HashMap<Option<String>, Vec<(String, Utf8PathBuf)>>,
-) -> Vec<Spec> {
-    let platform_dir = Utf8PathBuf::from(&r.platform);
+) -> Result<Vec<Spec>> {
+    let platform_dir = r.platform.rel_dir();
     let mut specs = Vec::new();
     let groups: Vec<(Option<&Package>, Vec<&StagedBinary>)> = match mode {
         ArchiveMode::PerPackage => {
@@ -230,12 +237,12 @@ fn archive_specs(
         let mut entries = Vec::new();
         let mut binaries = Vec::new();
         for b in &bins {
-            let file = b.path.file_name().expect("binary path has a file name");
+            let file = b.path.file_name();
             let path = format!("{top}/{file}");
             binaries.push((path.clone(), b.binary.clone()));
             entries.push(Entry {
                 path,
-                source: archive::Source::File(out.join(&b.path)),
+                source: archive::Source::File(out.file(&b.path)?),
                 mode: 0o755,
             });
         }
@@ -248,7 +255,7 @@ fn archive_specs(
             });
         }
         specs.push(Spec {
-            path: platform_dir.join(format!("{top}.tar.gz")),
+            path: platform_dir.join(&format!("{top}.tar.gz"))?,
             top,
             record: index,
             package: (mode == ArchiveMode::PerPackage).then_some(name),
@@ -257,7 +264,7 @@ fn archive_specs(
             binaries,
         });
     }
-    specs
+    Ok(specs)
 }
 
 /// README, license files and `include` globs for an archive: (path in the archive, file).
@@ -340,19 +347,17 @@ fn license_files(dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>> {
 }
 
 fn write_archive(
-    out: &Utf8Path,
+    out: &OutDir,
     spec: &Spec,
     opts: &ArchiveOptions,
-    known: &HashMap<Utf8PathBuf, (String, u64)>,
+    known: &HashMap<Utf8PathBuf, (Sha256, u64)>,
 ) -> Result<(archive::Written, Vec<Content>)> {
-    let dest = out.join(&spec.path);
-    let dir = dest.parent().expect("archive path has a parent");
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{dir}`"))?;
-    let written = archive::write_tar_gz_file(&spec.entries, opts, &dest)?;
-    let name = dest.file_name().expect("archive has a name");
-    archive::write_atomic(
-        &Utf8PathBuf::from(format!("{dest}.sha256")),
-        format!("{}  {name}\n", written.sha256).as_bytes(),
+    let written = out.write_with(&spec.path, |file| {
+        archive::write_tar_gz(&spec.entries, opts, file)
+    })?;
+    out.write(
+        &sidecar(&spec.path),
+        sidecar_text(&spec.path, &written.sha256).as_bytes(),
     )?;
     let mut contents = Vec::new();
     for e in &spec.entries {
@@ -370,7 +375,7 @@ fn write_archive(
             .find(|(p, _)| *p == e.path)
             .map(|(_, b)| b.clone());
         contents.push(Content {
-            path: e.path.clone(),
+            path: RelPath::new(&e.path)?,
             sha256,
             size,
             mode: format!("{:04o}", e.mode),
@@ -378,6 +383,24 @@ fn write_archive(
         });
     }
     contents.sort_by(|a, b| a.path.cmp(&b.path));
-    debug_assert!(contents.iter().all(|c| c.path.starts_with(&spec.top)));
+    debug_assert!(
+        contents
+            .iter()
+            .all(|c| c.path.as_str().starts_with(&spec.top))
+    );
     Ok((written, contents))
+}
+
+/// `<archive>.sha256`, beside the archive.
+pub fn sidecar(archive: &RelPath) -> RelPath {
+    archive
+        .parent()
+        .expect("archives sit in a platform dir")
+        .join(&format!("{}.sha256", archive.file_name()))
+        .expect("a plain name")
+}
+
+/// What a `.sha256` sidecar holds: `sha256sum -c` checkable from its own directory.
+pub fn sidecar_text(archive: &RelPath, sha256: &Sha256) -> String {
+    format!("{sha256}  {}\n", archive.file_name())
 }

@@ -6,7 +6,7 @@
 use std::fmt;
 
 use anyhow::{Result, bail};
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// An OCI platform as buildx normalises it: `linux/amd64`, `linux/arm64`, `linux/arm/v7`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -179,6 +179,22 @@ impl Serialize for Target {
     }
 }
 
+/// Read from untrusted data (manifests, build records): a known target, exactly as
+/// this tool writes it.
+impl<'de> Deserialize<'de> for Target {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match Self::parse(&s) {
+            Ok(t) if t.requested == s => Ok(t),
+            Ok(_) => Err(serde::de::Error::custom(format!(
+                "target `{}` has surrounding white space",
+                s.escape_debug()
+            ))),
+            Err(e) => Err(serde::de::Error::custom(e)),
+        }
+    }
+}
+
 impl Platform {
     /// Parses `os/arch[/variant]` the way buildx accepts it: `linux/arm64/v8` and
     /// `linux/aarch64` normalise to `linux/arm64`, `linux/x86_64` to `linux/amd64`.
@@ -229,6 +245,11 @@ impl Platform {
     pub fn dir(self) -> String {
         self.to_string()
     }
+
+    /// The same, as a checked out-dir path.
+    pub fn rel_dir(self) -> crate::outdir::RelPath {
+        crate::outdir::RelPath::new(&self.to_string()).expect("platform names are plain paths")
+    }
 }
 
 fn supported_platforms() -> String {
@@ -255,6 +276,23 @@ impl fmt::Display for Platform {
 impl Serialize for Platform {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(self)
+    }
+}
+
+/// Read from untrusted data (manifests, build records, OCI descriptors' `os/arch`
+/// aside): a known platform in its normal form (`linux/arm64`, never `linux/aarch64`),
+/// which is also the directory it is filed under.
+impl<'de> Deserialize<'de> for Platform {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        match Self::parse(&s) {
+            Ok(p) if p.to_string() == s => Ok(p),
+            Ok(p) => Err(serde::de::Error::custom(format!(
+                "platform `{}` is not in its normal form `{p}`",
+                s.escape_debug()
+            ))),
+            Err(e) => Err(serde::de::Error::custom(e)),
+        }
     }
 }
 

@@ -1,55 +1,106 @@
 //! Build records: `out/.multiarch/<target>.json`, what `build` staged for one target.
 //! `package --no-build` and `image` read these instead of cargo's target dir.
+//!
+//! A record is untrusted input when read back: every field is parsed into a type that
+//! cannot hold a bad value, and each binary's path must be exactly the one its
+//! platform and name give (`linux/arm64/bin/alpha`), so a record can neither point
+//! outside the out dir nor at another platform's files.
+//!
+//! Staging is a small transaction, so a kill at any moment leaves the previous complete
+//! state or the new one: new binaries are written to temporary names, a journal
+//! (`<target>.json.pending`) lists the renames, then the renames happen, the record is
+//! written and the journal removed. A run that finds a journal (under the out dir's
+//! lock, so its writer is dead) finishes it: [`recover`].
 
 use anyhow::{Context as _, Result, bail};
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8Path;
 use serde::{Deserialize, Serialize};
 
+use crate::digest::Sha256;
+use crate::manifest::plain_text;
+use crate::outdir::{Kind, Lock, LockMode, OutDir, RelPath};
 use crate::plan::Plan;
+use crate::platform::{Platform, Target};
+use crate::shell::Shell;
 
 pub const SCHEMA: &str = "cargo-multiarch/build-record/v1";
 pub const DIR: &str = ".multiarch";
+const PENDING: &str = "pending";
+/// The largest record read back (a real one is well under a KiB per binary).
+const MAX_BYTES: u64 = 16 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct BuildRecord {
     pub schema: String,
-    pub target: String,
-    pub platform: String,
+    pub target: Target,
+    pub platform: Platform,
     pub backend: String,
     pub profile: String,
     pub binaries: Vec<StagedBinary>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StagedBinary {
     pub package: String,
     pub version: String,
     pub binary: String,
-    pub target: String,
-    pub platform: String,
+    pub target: Target,
+    pub platform: Platform,
     pub backend: String,
     pub profile: String,
     /// Relative to the out dir: `linux/arm64/bin/alpha`.
-    pub path: Utf8PathBuf,
-    pub sha256: String,
+    pub path: RelPath,
+    pub sha256: Sha256,
     pub size: u64,
 }
 
-pub fn path(out_dir: &Utf8Path, target: &str) -> Utf8PathBuf {
-    out_dir.join(DIR).join(format!("{target}.json"))
+/// `.multiarch/<target>.json`.
+pub fn rel(target: &Target) -> RelPath {
+    RelPath::new(&format!("{DIR}/{target}.json")).expect("targets are plain names")
+}
+
+fn pending_rel(target: &Target) -> RelPath {
+    RelPath::new(&format!("{DIR}/{target}.json.{PENDING}")).expect("targets are plain names")
+}
+
+/// Where a binary is staged: `<platform>/bin/<name><exe suffix>`.
+pub fn binary_rel(target: &Target, binary: &str) -> Result<RelPath> {
+    let name = format!("{binary}{}", target.info.exe_suffix);
+    if name.contains('/') {
+        bail!("binary name `{}` holds a `/`", binary.escape_debug());
+    }
+    target.platform().rel_dir().join("bin")?.join(&name)
+}
+
+/// Opens an out dir for a command that writes it: created when missing, locked
+/// (waiting for another run unless `no_wait`), an interrupted staging finished, and
+/// temporary files of dead runs removed.
+pub fn open_for_writing(dir: &Utf8Path, no_wait: bool, shell: &Shell) -> Result<(OutDir, Lock)> {
+    let out = OutDir::create(dir)?;
+    let lock = out.lock(LockMode::Exclusive { no_wait }, shell)?;
+    recover(&out, shell)?;
+    let n = out.sweep_temps()?;
+    if n > 0 {
+        shell.note(format!(
+            "removed {n} temporary file(s) left in `{}` by an interrupted run",
+            out.shown()
+        ));
+    }
+    Ok((out, lock))
 }
 
 impl BuildRecord {
     /// The build records of the plan's targets, each holding every planned binary.
-    pub fn for_plan(plan: &Plan) -> Result<Vec<Self>> {
-        let all = Self::read_all(&plan.out_dir)?;
-        let mut out = Vec::new();
+    pub fn for_plan(plan: &Plan, out: &OutDir) -> Result<Vec<Self>> {
+        let mut result = Vec::new();
         for t in &plan.targets {
-            let target = t.target.to_string();
-            let Some(r) = all.iter().find(|r| r.target == target) else {
+            let Some(r) = Self::read(out, &t.target)? else {
                 bail!(
-                    "no build record for `{target}` in `{}` (hint: run `cargo multiarch build` first, or drop `--no-build`)",
-                    path(&plan.out_dir, &target)
+                    "no build record for `{}` in `{}` (hint: run `cargo multiarch build` with the same selection first)",
+                    t.target,
+                    out.display(&rel(&t.target))
                 );
             };
             for e in plan.entries.iter().filter(|e| e.target == t.target) {
@@ -59,74 +110,253 @@ impl BuildRecord {
                     .any(|b| b.binary == e.binary && b.package == e.package)
                 {
                     bail!(
-                        "the build record for `{target}` has no `{}` (hint: run `cargo multiarch build` with the same selection first)",
+                        "the build record for `{}` has no `{}` (hint: run `cargo multiarch build` with the same selection first)",
+                        t.target,
                         e.binary
                     );
                 }
             }
-            let mut r = r.clone();
+            let mut r = r;
             r.binaries.retain(|b| {
                 plan.entries
                     .iter()
                     .any(|e| e.target == t.target && e.binary == b.binary && e.package == b.package)
             });
-            out.push(r);
+            result.push(r);
         }
-        Ok(out)
+        Ok(result)
     }
 
-    pub fn write(&self, out_dir: &Utf8Path) -> Result<()> {
-        let p = path(out_dir, &self.target);
-        std::fs::create_dir_all(p.parent().expect("record path has a parent"))
-            .with_context(|| format!("cannot create `{}`", out_dir.join(DIR)))?;
+    /// The record of `target`, checked; None when there is none.
+    pub fn read(out: &OutDir, target: &Target) -> Result<Option<Self>> {
+        let rel = rel(target);
+        if out.kind(&rel)?.is_none() {
+            return Ok(None);
+        }
+        let bytes = out.read(&rel, MAX_BYTES)?;
+        let r = Self::parse(&bytes, target).with_context(|| {
+            format!(
+                "`{}` is not a valid build record (hint: run `cargo multiarch build` again)",
+                out.display(&rel)
+            )
+        })?;
+        Ok(Some(r))
+    }
+
+    /// Parses a record that must be `target`'s, checking every field.
+    pub fn parse(bytes: &[u8], target: &Target) -> Result<Self> {
+        let r: Self = serde_json::from_slice(bytes)?;
+        r.check(target)?;
+        Ok(r)
+    }
+
+    fn check(&self, target: &Target) -> Result<()> {
+        if self.schema != SCHEMA {
+            bail!(
+                "it has schema `{}`, this cargo-multiarch reads `{SCHEMA}`",
+                self.schema.escape_debug()
+            );
+        }
+        if self.target != *target {
+            bail!("it is the record of `{}`, not `{target}`", self.target);
+        }
+        if self.platform != target.platform() {
+            bail!(
+                "it files `{target}` under platform `{}`, but `{target}` is `{}`",
+                self.platform,
+                target.platform()
+            );
+        }
+        plain_text("backend", &self.backend)?;
+        plain_text("profile", &self.profile)?;
+        for b in &self.binaries {
+            plain_text("package", &b.package)?;
+            plain_text("version", &b.version)?;
+            plain_text("binary", &b.binary)?;
+            plain_text("backend", &b.backend)?;
+            plain_text("profile", &b.profile)?;
+            if b.target != self.target || b.platform != self.platform {
+                bail!(
+                    "binary `{}` is recorded for `{}` ({}) in the record of `{}`",
+                    b.binary,
+                    b.target,
+                    b.platform,
+                    self.target
+                );
+            }
+            let want = binary_rel(&b.target, &b.binary)?;
+            if b.path != want {
+                bail!(
+                    "binary `{}` has path `{}`; a `{}` binary is staged at `{want}`",
+                    b.binary,
+                    b.path,
+                    b.target
+                );
+            }
+        }
+        Ok(())
+    }
+
+    pub fn write(&self, out: &OutDir) -> Result<()> {
         let json = serde_json::to_vec_pretty(self).expect("records serialise");
-        crate::archive::write_atomic(&p, &json)
+        out.write(&rel(&self.target), &json)
     }
 
-    /// Every record in `out_dir`, sorted by target.
-    pub fn read_all(out_dir: &Utf8Path) -> Result<Vec<Self>> {
-        let dir = out_dir.join(DIR);
-        let Ok(entries) = dir.read_dir_utf8() else {
-            return Ok(Vec::new());
-        };
-        let mut out = Vec::new();
-        for e in entries {
-            let e = e.with_context(|| format!("cannot read `{dir}`"))?;
-            if e.path().extension() != Some("json") {
+    /// Every valid record in `out` for a known target, sorted by target. Invalid ones
+    /// are errors; files that are not records of a known target are left alone.
+    pub fn read_all(out: &OutDir) -> Result<Vec<Self>> {
+        let dir = RelPath::new(DIR).expect("a plain name");
+        let mut records = Vec::new();
+        for (child, kind) in out.list(Some(&dir))? {
+            let Some(stem) = child.file_name().strip_suffix(".json") else {
                 continue;
+            };
+            let Ok(target) = Target::parse(stem) else {
+                continue;
+            };
+            if kind != Kind::File {
+                bail!(
+                    "`{}` is {kind:?}, not a regular file (hint: remove it)",
+                    out.display(&child)
+                );
             }
-            let text = std::fs::read_to_string(e.path())
-                .with_context(|| format!("cannot read `{}`", e.path()))?;
-            let r: Self = serde_json::from_str(&text).with_context(|| {
-                format!("`{}` is not a build record of this version (hint: run `cargo multiarch build` again)", e.path())
-            })?;
-            out.push(r);
+            records.extend(Self::read(out, &target)?);
         }
-        out.sort_by(|a, b| a.target.cmp(&b.target));
-        Ok(out)
+        records.sort_by(|a, b| a.target.cmp(&b.target));
+        Ok(records)
     }
 
-    /// Removes the record of `target` and the binaries it lists (before a rebuild, or
-    /// after a failure, so nothing stale passes for fresh).
-    pub fn remove(out_dir: &Utf8Path, target: &str) -> Result<()> {
-        let p = path(out_dir, target);
-        if let Ok(text) = std::fs::read_to_string(&p) {
-            if let Ok(r) = serde_json::from_str::<Self>(&text) {
-                for b in r.binaries {
-                    remove_file(&out_dir.join(&b.path))?;
-                }
-            }
-            remove_file(&p)?;
+    /// Withdraws `target`: its record first (so nothing passes for fresh), then the
+    /// binaries it listed and the ones `also` names.
+    pub fn withdraw(out: &OutDir, target: &Target, also: &[RelPath]) -> Result<()> {
+        let old = Self::read(out, target).ok().flatten();
+        out.remove(&rel(target))?;
+        for b in old.iter().flat_map(|r| &r.binaries) {
+            out.remove(&b.path)?;
+        }
+        for p in also {
+            out.remove(p)?;
         }
         Ok(())
     }
 }
 
-pub fn remove_file(p: &Utf8Path) -> Result<()> {
-    match std::fs::remove_file(p) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Err(e).with_context(|| format!("cannot remove `{p}`"))
-        }
-        _ => Ok(()),
+/// A staging in progress: written before the renames, removed after the record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Journal {
+    pub record: BuildRecord,
+    /// (temporary file, destination), in the binaries' directory.
+    pub moves: Vec<(RelPath, RelPath)>,
+    /// Binaries of the previous record that the new one does not have.
+    pub remove: Vec<RelPath>,
+}
+
+impl Journal {
+    /// Commits a staging whose binaries are written (synced) at temporary names.
+    pub fn commit(self, out: &OutDir) -> Result<BuildRecord> {
+        let json = serde_json::to_vec_pretty(&self).expect("journals serialise");
+        let target = self.record.target.clone();
+        out.write(&pending_rel(&target), &json)?;
+        self.apply(out)?;
+        Ok(self.record)
     }
+
+    fn apply(&self, out: &OutDir) -> Result<()> {
+        for (tmp, dest) in &self.moves {
+            if out.kind(tmp)?.is_some() {
+                out.rename(tmp, dest)?;
+            }
+        }
+        self.record.write(out)?;
+        for p in &self.remove {
+            out.remove(p)?;
+        }
+        out.remove(&pending_rel(&self.record.target))
+    }
+
+    /// Checks a journal read back: its record, and moves that stay beside their
+    /// destinations and land exactly on the record's binaries.
+    fn parse(bytes: &[u8], target: &Target) -> Result<Self> {
+        let j: Self = serde_json::from_slice(bytes)?;
+        j.record.check(target)?;
+        if j.moves.len() != j.record.binaries.len() {
+            bail!(
+                "it moves {} files for {} binaries",
+                j.moves.len(),
+                j.record.binaries.len()
+            );
+        }
+        for ((tmp, dest), b) in j.moves.iter().zip(&j.record.binaries) {
+            if *dest != b.path || tmp.parent() != dest.parent() {
+                bail!("it moves `{tmp}` to `{dest}`, not to a binary of its record");
+            }
+        }
+        let bin_dir = j.record.platform.rel_dir().join("bin")?;
+        if let Some(p) = j
+            .remove
+            .iter()
+            .find(|p| p.parent().as_ref() != Some(&bin_dir))
+        {
+            bail!(
+                "it removes `{p}`, which is not a `{}` binary",
+                j.record.platform
+            );
+        }
+        Ok(j)
+    }
+}
+
+/// Finishes (or, when its files are not all there, undoes) every staging a killed run
+/// left. Call with the out dir's exclusive lock held.
+pub fn recover(out: &OutDir, shell: &Shell) -> Result<()> {
+    let dir = RelPath::new(DIR).expect("a plain name");
+    for (child, _) in out.list(Some(&dir))? {
+        let Some(stem) = child.file_name().strip_suffix(&format!(".json.{PENDING}")) else {
+            continue;
+        };
+        let target = Target::parse(stem).ok();
+        let journal = match &target {
+            Some(t) => out
+                .read(&child, MAX_BYTES)
+                .and_then(|b| Journal::parse(&b, t)),
+            None => Err(anyhow::anyhow!("`{stem}` is not a known target")),
+        };
+        let complete = match &journal {
+            Ok(j) => j
+                .moves
+                .iter()
+                .zip(&j.record.binaries)
+                .all(|((tmp, dest), b)| {
+                    out.kind(tmp).ok().flatten() == Some(Kind::File)
+                        || out.hash(dest).is_ok_and(|(sha, _)| sha == b.sha256)
+                }),
+            Err(_) => false,
+        };
+        match journal {
+            Ok(j) if complete => {
+                j.apply(out)?;
+                shell.note(format!(
+                    "finished staging `{}` that an interrupted run had begun",
+                    j.record.target
+                ));
+            }
+            _ => {
+                // Someone else's file, or a staging whose files are gone: drop it, and the
+                // record of that target with it, so nothing half-staged passes for fresh.
+                if let (Ok(j), Some(t)) = (&journal, &target) {
+                    for (tmp, _) in &j.moves {
+                        out.remove(tmp)?;
+                    }
+                    BuildRecord::withdraw(out, t, &[])?;
+                }
+                out.remove(&child)?;
+                shell.warn(format!(
+                    "removed `{}`: an interrupted staging that cannot be finished (hint: run `cargo multiarch build` again)",
+                    out.display(&child)
+                ));
+            }
+        }
+    }
+    Ok(())
 }

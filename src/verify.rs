@@ -1,28 +1,42 @@
 //! `cargo multiarch verify`: an out dir is what its manifest says, for every platform
-//! it should hold. Re-hashes every artifact, reads every binary's ELF header, checks
-//! that the expected platforms are all there (the guard against publishing a one-arch
-//! "multi-arch" release), and that no manifest path leads outside the out dir.
+//! it should hold. Re-hashes every artifact, reads every binary's ELF header, compares
+//! every archive entry and `.sha256` sidecar with the manifest, checks that the
+//! expected platforms are all there (the guard against publishing a one-arch
+//! "multi-arch" release) and that nothing leads outside the out dir.
+//!
+//! It decides first and runs after: `--run` starts only binaries that passed every
+//! check, and nothing at all when any check failed (unless `--run-anyway`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result};
-use camino::{Utf8Component, Utf8Path, Utf8PathBuf};
+use camino::Utf8Path;
 
-use crate::archive;
+use crate::digest::Sha256;
 use crate::elf::{self, Linkage};
 use crate::manifest::{self, Artifact, Kind, Manifest};
-use crate::platform::{Platform, TARGETS, TargetInfo};
+use crate::outdir::{LockMode, OutDir, RelPath};
+use crate::package::{sidecar, sidecar_text};
+use crate::platform::Platform;
 use crate::probe;
 use crate::process::Process;
+use crate::shell::Shell;
+
+/// How long one `--run` may take.
+const RUN_LIMIT: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Platforms that must be present; default: the manifest's `platforms`.
     pub expect: Option<Vec<Platform>>,
-    /// Run every binary (natively or under qemu-user) with `run_args`.
+    /// Run every binary that passed its checks (natively or under qemu-user) with `run_args`.
     pub run: bool,
+    /// Run the binaries that passed their own checks even when others failed.
+    pub run_anyway: bool,
     pub run_args: Vec<String>,
+    /// Fail at once instead of waiting for a run that is writing the out dir.
+    pub no_wait: bool,
 }
 
 /// What verification found.
@@ -35,50 +49,38 @@ pub struct Report {
     pub platforms: Vec<String>,
 }
 
-/// Checks `out_dir` against its manifest; never reads outside `out_dir`.
-pub fn verify(out_dir: &Utf8Path, opts: &Options) -> Result<(Manifest, Report)> {
-    let m = Manifest::read(out_dir)?;
-    let root = out_dir
-        .canonicalize_utf8()
-        .with_context(|| format!("cannot resolve `{out_dir}`"))?;
-    let mut r = Report {
-        platforms: m.platforms.clone(),
-        ..Report::default()
-    };
+/// Checks `out_dir` against its manifest, holding the out dir's shared lock (so no
+/// run is writing it meanwhile); never reads, writes or runs anything outside it.
+pub fn verify(out_dir: &Utf8Path, opts: &Options, shell: &Shell) -> Result<(Manifest, Report)> {
+    let out = OutDir::existing(out_dir)?;
+    let _lock = out.lock(
+        LockMode::Shared {
+            no_wait: opts.no_wait,
+        },
+        shell,
+    )?;
+    verify_dir(&out, opts)
+}
+
+/// [`verify`] on an out dir the caller has opened (and locked).
+pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
+    let m = Manifest::read(out)?;
+    let mut r = Report::default();
+    let mut passed: Vec<&Artifact> = Vec::new();
     for a in &m.artifacts {
         r.checked += 1;
-        let Some(path) = inside(&root, &a.path, &mut r.problems) else {
-            continue;
-        };
-        match archive::sha256_file(&path) {
-            Ok((sha, size)) => {
-                if sha != a.sha256 {
-                    r.problems.push(format!(
-                        "{}: sha256 is {sha}, the manifest says {}",
-                        a.path, a.sha256
-                    ));
-                    continue;
-                }
-                if size != a.size {
-                    r.problems.push(format!(
-                        "{}: size is {size}, the manifest says {}",
-                        a.path, a.size
-                    ));
-                }
-            }
-            Err(e) => {
-                r.problems.push(format!("{}: {e:#}", a.path));
-                continue;
-            }
-        }
-        match a.kind {
-            Kind::Binary => check_binary(a, &path, &mut r.problems),
-            Kind::Archive => check_archive(a, &path, &mut r.problems),
-            Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive => {}
+        let before = r.problems.len();
+        check_artifact(out, a, &mut r.problems);
+        if r.problems.len() == before {
+            passed.push(a);
         }
     }
     if m.artifacts.iter().any(|a| a.kind == Kind::OciIndex) {
-        match crate::image::verify_layout(&out_dir.join(crate::image::OCI_DIR)) {
+        let oci = RelPath::new(crate::image::OCI_DIR).expect("a plain name");
+        match out
+            .subdir(&oci)
+            .and_then(|layout| crate::image::verify_layout(layout.root()))
+        {
             Ok(problems) => r.problems.extend(
                 problems
                     .into_iter()
@@ -87,79 +89,81 @@ pub fn verify(out_dir: &Utf8Path, opts: &Options) -> Result<(Manifest, Report)> 
             Err(e) => r.problems.push(format!("{}: {e:#}", crate::image::OCI_DIR)),
         }
     }
-    check_sums(out_dir, &m, &mut r.problems);
+    check_sums(out, &m, &mut r.problems);
     check_platforms(&m, opts.expect.as_deref(), &mut r);
     if opts.run {
-        run_binaries(&root, &m, &opts.run_args, &mut r);
+        if r.problems.is_empty() || opts.run_anyway {
+            let binaries: Vec<&Artifact> = passed
+                .into_iter()
+                .filter(|a| a.kind == Kind::Binary)
+                .collect();
+            run_binaries(out, &binaries, &opts.run_args, &mut r);
+        } else {
+            r.runs.push(format!(
+                "not run   no binary was started: {} problem(s) found first (hint: fix them, or pass `--run-anyway` to run the binaries that passed their own checks)",
+                r.problems.len()
+            ));
+        }
     }
     Ok((m, r))
 }
 
-/// `path` resolved inside `root`, or a problem: absolute paths, `..`, and symlinks that
-/// lead out are refused before anything is read.
-fn inside(root: &Utf8Path, rel: &Utf8Path, problems: &mut Vec<String>) -> Option<Utf8PathBuf> {
-    if rel.is_absolute() {
-        problems.push(format!(
-            "{rel}: absolute path in the manifest (paths must be relative to the out dir)"
-        ));
-        return None;
-    }
-    if rel
-        .components()
-        .any(|c| !matches!(c, Utf8Component::Normal(_)))
-    {
-        problems.push(format!(
-            "{rel}: path leaves the out dir or is not normalised (`..`, `.`)"
-        ));
-        return None;
-    }
-    let joined = root.join(rel);
-    match joined.canonicalize_utf8() {
-        Ok(resolved) if resolved.starts_with(root) => Some(resolved),
-        Ok(resolved) => {
-            problems.push(format!(
-                "{rel}: resolves to `{resolved}`, outside the out dir (symlink)"
-            ));
-            None
+/// Every check of one artifact; problems are pushed, nothing is run.
+fn check_artifact(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
+    let (sha, size) = match out.hash(&a.path) {
+        Ok(h) => h,
+        Err(e) => {
+            problems.push(format!("{}: {e:#}", a.path));
+            return;
         }
-        Err(_) => {
-            problems.push(format!("{rel}: missing"));
-            None
-        }
-    }
-}
-
-fn target_info(a: &Artifact) -> Option<&'static TargetInfo> {
-    let triple = a.target.as_deref()?;
-    let base = triple.split('.').next().unwrap_or(triple);
-    TARGETS.iter().find(|t| t.triple == base)
-}
-
-fn check_binary(a: &Artifact, path: &Utf8Path, problems: &mut Vec<String>) {
-    let Some(info) = target_info(a) else {
+    };
+    if sha != a.sha256 {
         problems.push(format!(
-            "{}: unknown target `{}`",
-            a.path,
-            a.target.as_deref().unwrap_or("(none)")
+            "{}: sha256 is {sha}, the manifest says {}",
+            a.path, a.sha256
         ));
         return;
+    }
+    if size != a.size {
+        problems.push(format!(
+            "{}: size is {size}, the manifest says {}",
+            a.path, a.size
+        ));
+        return;
+    }
+    match a.kind {
+        Kind::Binary => check_binary(out, a, problems),
+        Kind::Archive => {
+            check_sidecar(out, a, problems);
+            check_archive(out, a, problems);
+        }
+        Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive => {}
+    }
+}
+
+fn check_binary(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
+    let Some(target) = &a.target else {
+        problems.push(format!("{}: a binary with no target", a.path));
+        return;
     };
+    let info = target.info;
     // The directory it sits in is the platform a Dockerfile will COPY it for.
     let dir_platform = info.platform.dir();
     if !a.path.as_str().starts_with(&format!("{dir_platform}/"))
-        || a.platform.as_deref() != Some(dir_platform.as_str())
+        || a.platform != Some(info.platform)
     {
         problems.push(format!(
             "{}: a `{}` binary recorded under platform `{}`",
             a.path,
             info.triple,
-            a.platform.as_deref().unwrap_or("(none)")
+            a.platform
+                .map_or_else(|| "(none)".to_owned(), |p| p.to_string())
         ));
     }
     let Some(machine) = info.elf_machine else {
         return;
     };
-    let elf = match elf::read(path) {
+    let elf = match out.file(&a.path).and_then(|p| elf::read(&p)) {
         Ok(e) => e,
         Err(e) => {
             problems.push(format!("{}: {e:#}", a.path));
@@ -182,8 +186,7 @@ fn check_binary(a: &Artifact, path: &Utf8Path, problems: &mut Vec<String>) {
             elf::machine_name(machine)
         ));
     }
-    if info.triple.contains("-musl") && !matches!(elf.linkage, Linkage::Static | Linkage::StaticPie)
-    {
+    if target.is_musl() && !matches!(elf.linkage, Linkage::Static | Linkage::StaticPie) {
         problems.push(format!(
             "{}: a musl binary that is not static ({:?}); it will not run on `scratch`",
             a.path, elf.linkage
@@ -199,20 +202,68 @@ fn check_binary(a: &Artifact, path: &Utf8Path, problems: &mut Vec<String>) {
     }
 }
 
-/// Every file inside an archive is the one its `contents` lists.
-fn check_archive(a: &Artifact, path: &Utf8Path, problems: &mut Vec<String>) {
-    let result = (|| -> Result<BTreeMap<String, (String, u64)>> {
-        let file = std::fs::File::open(path)?;
+/// `<archive>.sha256` names the archive and its hash, as `package` writes it.
+fn check_sidecar(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
+    let side = sidecar(&a.path);
+    match out.read(&side, 4096) {
+        Ok(bytes) if bytes == sidecar_text(&a.path, &a.sha256).as_bytes() => {}
+        Ok(_) => problems.push(format!(
+            "{side}: does not hold the archive's sha256 {} (hint: re-run `cargo multiarch package`)",
+            a.sha256
+        )),
+        Err(e) => problems.push(format!("{side}: {e:#}")),
+    }
+}
+
+/// One entry of an archive as found: its type, mode and contents.
+struct Found {
+    dir: bool,
+    mode: u32,
+    sha256: Option<Sha256>,
+    size: u64,
+}
+
+/// Every entry inside an archive is one its `contents` lists (path, type, mode, size
+/// and hash), or a parent directory of one; nothing else is in it.
+fn check_archive(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
+    let result = (|| -> Result<BTreeMap<String, Found>> {
+        let file = out.open(&a.path)?;
         let mut tar =
             tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
         let mut found = BTreeMap::new();
         for entry in tar.entries()? {
             let mut entry = entry?;
-            if entry.header().entry_type().is_dir() {
-                continue;
+            let header = entry.header();
+            let kind = header.entry_type();
+            let mode = header.mode()? & 0o7777;
+            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+            let f = if kind.is_dir() {
+                Found {
+                    dir: true,
+                    mode,
+                    sha256: None,
+                    size: 0,
+                }
+            } else if kind.is_file() {
+                let (sha, size) = crate::archive::sha256_reader(&mut entry)?;
+                Found {
+                    dir: false,
+                    mode,
+                    sha256: Some(sha),
+                    size,
+                }
+            } else {
+                anyhow::bail!(
+                    "`{}` is a {kind:?} entry; archives hold regular files and directories only",
+                    name.escape_debug()
+                );
+            };
+            if found
+                .insert(name.trim_end_matches('/').to_owned(), f)
+                .is_some()
+            {
+                anyhow::bail!("`{}` is in the archive twice", name.escape_debug());
             }
-            let name = entry.path()?.to_string_lossy().into_owned();
-            found.insert(name, archive::sha256_reader(&mut entry)?);
         }
         Ok(found)
     })();
@@ -225,70 +276,106 @@ fn check_archive(a: &Artifact, path: &Utf8Path, problems: &mut Vec<String>) {
     };
     let listed: BTreeSet<&str> = a.contents.iter().map(|c| c.path.as_str()).collect();
     for c in &a.contents {
-        match found.get(&c.path) {
-            None => problems.push(format!(
+        let Some(f) = found.get(c.path.as_str()) else {
+            problems.push(format!(
                 "{}: `{}` is listed but not in the archive",
                 a.path, c.path
-            )),
-            Some((sha, size)) if *sha != c.sha256 || *size != c.size => {
-                problems.push(format!(
-                    "{}: `{}` has sha256 {sha}, the manifest says {}",
-                    a.path, c.path, c.sha256
-                ));
-            }
-            Some(_) => {}
+            ));
+            continue;
+        };
+        let want_mode = format!("{:04o}", f.mode);
+        if f.dir {
+            problems.push(format!(
+                "{}: `{}` is a directory in the archive, the manifest lists a file",
+                a.path, c.path
+            ));
+        } else if want_mode != c.mode {
+            problems.push(format!(
+                "{}: `{}` has mode {want_mode}, the manifest says {}",
+                a.path, c.path, c.mode
+            ));
+        } else if f.size != c.size || f.sha256.as_ref() != Some(&c.sha256) {
+            problems.push(format!(
+                "{}: `{}` has sha256 {} ({} bytes), the manifest says {} ({} bytes)",
+                a.path,
+                c.path,
+                f.sha256.as_ref().map_or("-", Sha256::as_str),
+                f.size,
+                c.sha256,
+                c.size
+            ));
         }
     }
-    for name in found.keys().filter(|n| !listed.contains(n.as_str())) {
+    let parents: BTreeSet<&str> = listed
+        .iter()
+        .flat_map(|p| p.match_indices('/').map(|(i, _)| &p[..i]))
+        .collect();
+    for (name, f) in &found {
+        if listed.contains(name.as_str()) {
+            continue;
+        }
+        if f.dir && parents.contains(name.as_str()) {
+            if f.mode != 0o755 {
+                problems.push(format!(
+                    "{}: directory `{name}/` has mode {:04o}, archives write 0755",
+                    a.path, f.mode
+                ));
+            }
+            continue;
+        }
         problems.push(format!(
-            "{}: `{name}` is in the archive but not in the manifest",
-            a.path
+            "{}: `{}` is in the archive but not in the manifest",
+            a.path,
+            name.escape_debug()
         ));
     }
 }
 
 /// `SHA256SUMS` agrees with the manifest, line for line.
-fn check_sums(out_dir: &Utf8Path, m: &Manifest, problems: &mut Vec<String>) {
-    let p = out_dir.join(manifest::SUMS);
-    match std::fs::read_to_string(&p) {
-        Ok(text) if text == m.sha256sums() => {}
+fn check_sums(out: &OutDir, m: &Manifest, problems: &mut Vec<String>) {
+    let rel = RelPath::new(manifest::SUMS).expect("a plain name");
+    match out.read(&rel, 64 << 20) {
+        Ok(text) if text == m.sha256sums().as_bytes() => {}
         Ok(_) => problems.push(format!(
             "{}: does not match manifest.json (hint: re-run `cargo multiarch package`)",
             manifest::SUMS
         )),
-        Err(_) => problems.push(format!("{}: missing", manifest::SUMS)),
+        Err(e) => problems.push(format!("{}: {e:#}", manifest::SUMS)),
     }
 }
 
 fn check_platforms(m: &Manifest, expect: Option<&[Platform]>, r: &mut Report) {
-    let expected: Vec<String> = match expect {
-        Some(list) => list.iter().map(ToString::to_string).collect(),
+    let expected: Vec<Platform> = match expect {
+        Some(list) => list.to_vec(),
         None => m.platforms.clone(),
     };
-    let present: BTreeSet<&str> = m
+    let present: BTreeSet<Platform> = m
         .artifacts
         .iter()
         .filter(|a| a.kind == Kind::Binary)
-        .filter_map(|a| a.platform.as_deref())
+        .filter_map(|a| a.platform)
         .collect();
     for p in &expected {
-        if !present.contains(p.as_str()) {
+        if !present.contains(p) {
             r.problems.push(format!(
                 "platform `{p}` is expected but has no binaries: this set must not be published as multi-platform (hint: build it with `cargo multiarch package --platform {p}` and `merge` the out dirs)"
             ));
         }
     }
-    r.platforms = expected;
+    r.platforms = expected.iter().map(ToString::to_string).collect();
 }
 
-fn run_binaries(root: &Utf8Path, m: &Manifest, args: &[String], r: &mut Report) {
+/// Runs binaries that passed every check, each in its own process group, killed with
+/// the group at the time limit.
+fn run_binaries(out: &OutDir, binaries: &[&Artifact], args: &[String], r: &mut Report) {
     let host_arch = match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",
         other => other,
     };
-    for a in m.artifacts.iter().filter(|a| a.kind == Kind::Binary) {
-        let Some(info) = target_info(a) else { continue };
+    for a in binaries {
+        let Some(target) = &a.target else { continue };
+        let info = target.info;
         if info.platform.os != std::env::consts::OS {
             r.runs.push(format!(
                 "skipped  {}  ({} binaries do not run here)",
@@ -296,7 +383,13 @@ fn run_binaries(root: &Utf8Path, m: &Manifest, args: &[String], r: &mut Report) 
             ));
             continue;
         }
-        let path = root.join(&a.path);
+        let path = match out.file(&a.path) {
+            Ok(p) => p,
+            Err(e) => {
+                r.problems.push(format!("{}: {e:#}", a.path));
+                continue;
+            }
+        };
         let (p, how) = if info.platform.arch == host_arch {
             (Process::new(&path), "native".to_owned())
         } else {
@@ -314,7 +407,7 @@ fn run_binaries(root: &Utf8Path, m: &Manifest, args: &[String], r: &mut Report) 
             (Process::new(q).arg(&path), name)
         };
         let p = p.args(args);
-        match p.probe(Duration::from_secs(30)) {
+        match p.probe(RUN_LIMIT) {
             Some(out) if out.status.success() => {
                 let text = String::from_utf8_lossy(&out.stdout);
                 r.runs.push(format!(
@@ -334,9 +427,17 @@ fn run_binaries(root: &Utf8Path, m: &Manifest, args: &[String], r: &mut Report) 
                     .unwrap_or("")
                     .trim()
             )),
-            None => r
-                .problems
-                .push(format!("{}: `{p}` could not run or took over 30 s", a.path)),
+            None => r.problems.push(format!(
+                "{}: `{p}` could not run or took over {} s",
+                a.path,
+                RUN_LIMIT.as_secs()
+            )),
         }
     }
+}
+
+/// Reads `manifest.json` from `out_dir` for commands that only need what it says.
+pub fn manifest_of(out_dir: &Utf8Path) -> Result<Manifest> {
+    let out = OutDir::existing(out_dir).context("no out dir to read")?;
+    Manifest::read(&out)
 }

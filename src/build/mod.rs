@@ -14,6 +14,7 @@ use cargo_metadata::Message;
 use crate::backend::{self, Invocation};
 use crate::cargo_config::{self, UserConfig};
 use crate::cli::Color;
+use crate::outdir::{OutDir, RelPath};
 use crate::plan::{self, Backend, Plan, TargetPlan};
 use crate::probe::Probes;
 use crate::record::{self, BuildRecord};
@@ -56,8 +57,13 @@ pub enum Status {
 
 /// Builds every target of the plan; returns the records of the staged targets, or an
 /// error after printing the summary when any target failed.
+///
+/// Staged state changes only at the end: a kill while cargo runs leaves the previous
+/// staging whole; a target that failed (or, without `--keep-going`, every target when
+/// one failed) is withdrawn, so nothing stale passes for fresh.
 pub fn run(
     plan: &Plan,
+    out: &OutDir,
     probes: &Probes,
     shell: &Shell,
     opts: &Options,
@@ -86,14 +92,6 @@ pub fn run(
         });
     }
     install_rust_std(plan, probes, *shell, opts.no_install)?;
-
-    // Nothing staged earlier for these targets may pass for fresh if this run fails.
-    for t in &plan.targets {
-        BuildRecord::remove(&plan.out_dir, &t.target.to_string())?;
-        for e in plan.entries.iter().filter(|e| e.target == t.target) {
-            record::remove_file(&plan.out_dir.join(&e.outputs.binary))?;
-        }
-    }
 
     let user = UserConfig::load(&ws.root);
     if let Some(t) = plan.targets.first()
@@ -207,7 +205,7 @@ pub fn run(
             });
             continue;
         }
-        let rec = stage(plan, t, backend, &artifacts)?;
+        let rec = stage(plan, out, t, backend, &artifacts)?;
         results.push(TargetResult {
             target: t.target.to_string(),
             platform: t.platform.to_string(),
@@ -215,6 +213,18 @@ pub fn run(
             status: Status::Staged(rec.clone()),
         });
         records.push(rec);
+    }
+    // Nothing staged earlier for a target this run did not stage may pass for fresh.
+    for t in &plan.targets {
+        if !records.iter().any(|r: &BuildRecord| r.target == t.target) {
+            let planned: Vec<RelPath> = plan
+                .entries
+                .iter()
+                .filter(|e| e.target == t.target)
+                .map(|e| record::binary_rel(&t.target, &e.binary))
+                .collect::<Result<_>>()?;
+            BuildRecord::withdraw(out, &t.target, &planned)?;
+        }
     }
     results.sort_by_key(|r| {
         plan.targets
@@ -248,7 +258,7 @@ pub fn run(
         );
     }
     if !shell.quiet {
-        eprint!("{}", staged_table(&records, &plan.out_dir, &ws.root));
+        eprint!("{}", staged_table(&records, out.shown(), &ws.root));
     }
     Ok(records)
 }

@@ -5,17 +5,22 @@ use anyhow::{Context as _, Result};
 use camino::Utf8Path;
 
 use super::{Artifact, Backend, Plan, Status, TargetPlan, TargetResult};
+use crate::outdir::OutDir;
 use crate::plan;
-use crate::record::{self, BuildRecord, StagedBinary};
+use crate::record::{self, BuildRecord, Journal, StagedBinary};
 
-/// Copies each artifact to `out/<platform>/bin/<name>` (temp name, then rename) and writes the record.
+/// Copies each artifact to `out/<platform>/bin/<name>` and writes the record, as one
+/// transaction ([`Journal`]): a kill at any moment leaves the previous staging of this
+/// target or the new one, never a mix.
 pub(super) fn stage(
     plan: &Plan,
+    out: &OutDir,
     t: &TargetPlan,
     backend: Backend,
     artifacts: &[Artifact],
 ) -> Result<BuildRecord> {
     let mut binaries = Vec::new();
+    let mut moves = Vec::new();
     for e in plan.entries.iter().filter(|e| e.target == t.target) {
         let pkg = plan
             .workspace
@@ -27,50 +32,63 @@ pub(super) fn stage(
             .iter()
             .find(|a| a.package_id == pkg.id && a.binary == e.binary)
             .with_context(|| format!("no artifact for `{}` ({})", e.binary, t.target))?;
-        let dest = plan.out_dir.join(&e.outputs.binary);
-        let dir = dest.parent().expect("binary path has a parent");
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{dir}`"))?;
-        let tmp = dir.join(format!(".{}.tmp-{}", e.binary, std::process::id()));
-        std::fs::copy(&a.path, &tmp)
-            .with_context(|| format!("cannot copy `{}` to `{tmp}`", a.path))?;
-        set_executable(&tmp)?;
-        std::fs::rename(&tmp, &dest)
-            .with_context(|| format!("cannot rename `{tmp}` to `{dest}`"))?;
-        let (sha256, size) = crate::archive::sha256_file(&dest)?;
+        let dest = record::binary_rel(&t.target, &e.binary)?;
+        let (tmp, (sha256, size)) = out.write_temp(&dest, |file| {
+            let mut src = std::fs::File::open(&a.path)
+                .with_context(|| format!("cannot read `{}`", a.path))?;
+            let mut hashing = crate::archive::HashWriter::new(&mut *file);
+            std::io::copy(&mut src, &mut hashing)
+                .with_context(|| format!("cannot copy `{}`", a.path))?;
+            let (_, sha, size) = hashing.into_parts();
+            set_executable(file)?;
+            Ok((sha, size))
+        })?;
+        moves.push((tmp, dest.clone()));
         binaries.push(StagedBinary {
             package: e.package.clone(),
             version: e.version.clone(),
             binary: e.binary.clone(),
-            target: t.target.to_string(),
-            platform: t.platform.to_string(),
+            target: t.target.clone(),
+            platform: t.platform,
             backend: backend.to_string(),
             profile: plan.profile.clone(),
-            path: e.outputs.binary.clone(),
+            path: dest,
             sha256,
             size,
         });
     }
+    let old = BuildRecord::read(out, &t.target).ok().flatten();
+    let remove = old
+        .into_iter()
+        .flat_map(|r| r.binaries)
+        .map(|b| b.path)
+        .filter(|p| !binaries.iter().any(|b| b.path == *p))
+        .collect();
     let rec = BuildRecord {
         schema: record::SCHEMA.to_owned(),
-        target: t.target.to_string(),
-        platform: t.platform.to_string(),
+        target: t.target.clone(),
+        platform: t.platform,
         backend: backend.to_string(),
         profile: plan.profile.clone(),
         binaries,
     };
-    rec.write(&plan.out_dir)?;
-    Ok(rec)
+    Journal {
+        record: rec,
+        moves,
+        remove,
+    }
+    .commit(out)
 }
 
 #[cfg(unix)]
-fn set_executable(p: &Utf8Path) -> Result<()> {
+fn set_executable(f: &std::fs::File) -> Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))
-        .with_context(|| format!("cannot chmod `{p}`"))
+    f.set_permissions(std::fs::Permissions::from_mode(0o755))
+        .context("cannot make the staged binary executable")
 }
 
 #[cfg(not(unix))]
-fn set_executable(_: &Utf8Path) -> Result<()> {
+fn set_executable(_: &std::fs::File) -> Result<()> {
     Ok(())
 }
 
@@ -111,7 +129,7 @@ pub(super) fn staged_table(records: &[BuildRecord], out_dir: &Utf8Path, root: &U
         for b in &r.binaries {
             rows.push(vec![
                 format!("{rel}/{}", b.path),
-                b.platform.clone(),
+                b.platform.to_string(),
                 b.backend.clone(),
                 human_size(b.size),
             ]);

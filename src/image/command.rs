@@ -9,9 +9,10 @@ use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::{Auth, ImageResult, ImageSpec, LayoutResult, PlatformImage, Settings};
-use crate::archive::{self, Entry, Source};
+use crate::archive::{Entry, Source};
 use crate::config::ImageConfig;
 use crate::manifest::{self, Artifact, Kind, Manifest};
+use crate::outdir::{OutDir, RelPath};
 use crate::plan::Plan;
 use crate::platform::Platform;
 use crate::record::BuildRecord;
@@ -48,19 +49,25 @@ struct Planned {
 /// Assembles the images; returns them as written into `out/oci`.
 pub fn run(
     plan: &Plan,
+    out: &OutDir,
     records: &[BuildRecord],
     shell: &Shell,
     opts: &Options,
 ) -> Result<Vec<ImageResult>> {
     let ws = &plan.workspace;
-    let out = &plan.out_dir;
+    // Every staged binary must still be what `build` recorded.
+    let binaries: Vec<Artifact> = records
+        .iter()
+        .flat_map(|r| &r.binaries)
+        .map(|b| crate::package::binary_artifact(out, b))
+        .collect::<Result<_>>()?;
     let existing = Manifest::read(out).ok();
     // The images carry the same date and commit as the archives beside them; git is
     // asked only when `package` has not written a manifest yet.
     let (created, git) = if let Some(m) = &existing {
         (m.source_date_epoch, m.git.clone())
     } else {
-        let source = crate::source::Source::read(&ws.root, out)?;
+        let source = crate::source::Source::read(&ws.root, &plan.out_dir)?;
         (source.date, source.git)
     };
     let revision = git.as_ref().map(|g| g.commit.clone());
@@ -75,7 +82,7 @@ pub fn run(
             .unwrap_or_else(|| DEFAULT_BIN_DIR.to_owned());
         let mut platforms = Vec::new();
         for r in records {
-            let platform = Platform::parse(&r.platform)?;
+            let platform = r.platform;
             let mut files = Vec::new();
             for bin in &img.binaries {
                 let Some(b) = r.binaries.iter().find(|b| &b.binary == bin) else {
@@ -83,7 +90,7 @@ pub fn run(
                 };
                 files.push(Entry {
                     path: format!("{}/{}", bin_dir.trim_matches('/'), bin),
-                    source: Source::File(out.join(&b.path)),
+                    source: Source::File(out.file(&b.path)?),
                     mode: 0o755,
                 });
             }
@@ -155,8 +162,8 @@ pub fn run(
         });
     }
 
-    let oci = out.join(OCI_DIR);
-    let layout = super::write_layout(&specs, &oci)?;
+    let oci = out.create_subdir(&RelPath::new(OCI_DIR)?)?;
+    let layout = super::write_layout(&specs, oci.root())?;
     for img in &layout.images {
         let platforms: Vec<String> = img
             .manifests
@@ -170,17 +177,21 @@ pub fn run(
         // The digest on stdout, for scripts: `alpha:0.3.0@sha256:…`.
         println!("{}@{}", img.reference_name, img.index.digest);
     }
-    let archive_path = out.join(ARCHIVE);
+    let archive_rel = RelPath::new(ARCHIVE)?;
     if opts.archive {
-        super::write_archive(&oci, &layout, host_platform(), &archive_path)?;
+        let dest = out.writable(&archive_rel)?;
+        super::write_archive(oci.root(), &layout, host_platform(), &dest)?;
         shell.status(
             "Wrote",
-            format!("{archive_path} (OCI layout + docker load manifest)"),
+            format!(
+                "{} (OCI layout + docker load manifest)",
+                out.display(&archive_rel)
+            ),
         );
     } else {
-        crate::record::remove_file(&archive_path)?;
+        out.remove(&archive_rel)?;
     }
-    record_in_manifest(out, records, existing, &layout, opts.archive, created, git)?;
+    record_in_manifest(out, binaries, existing, &layout, opts.archive, created, git)?;
 
     if let Some(reference) = &opts.push {
         let [img] = layout.images.as_slice() else {
@@ -190,7 +201,7 @@ pub fn run(
             );
         };
         shell.status("Pushing", format!("{} to {reference}", img.reference_name));
-        let report = super::push(&oci, img, reference, &opts.auth, opts.insecure)?;
+        let report = super::push(oci.root(), img, reference, &opts.auth, opts.insecure)?;
         shell.status(
             "Pushed",
             format!(
@@ -317,8 +328,8 @@ fn overlay(ws: &ImageConfig, pkg: &ImageConfig) -> ImageConfig {
 /// Adds the images to `out/manifest.json` (replacing earlier ones), so `verify`
 /// checks them; starts a manifest from the build records when `package` has not run.
 fn record_in_manifest(
-    out: &Utf8Path,
-    records: &[BuildRecord],
+    out: &OutDir,
+    binaries: Vec<Artifact>,
     existing: Option<Manifest>,
     layout: &LayoutResult,
     archive: bool,
@@ -328,19 +339,13 @@ fn record_in_manifest(
     let mut m = if let Some(m) = existing {
         m
     } else {
-        let mut artifacts = Vec::new();
-        for r in records {
-            for b in &r.binaries {
-                artifacts.push(crate::package::binary_artifact(out, b)?);
-            }
-        }
         Manifest {
             schema: manifest::SCHEMA.to_owned(),
             tool: manifest::tool(),
             source_date_epoch: created,
             git,
-            platforms: records.iter().map(|r| r.platform.clone()).collect(),
-            artifacts,
+            platforms: binaries.iter().filter_map(|a| a.platform).collect(),
+            artifacts: binaries,
         }
     };
     m.artifacts.retain(|a| {
@@ -349,33 +354,29 @@ fn record_in_manifest(
             Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive
         )
     });
-    let blob = |hex: &str| Utf8PathBuf::from(format!("{OCI_DIR}/blobs/sha256/{hex}"));
     for img in &layout.images {
-        let oci = |kind, d: &super::Descriptor, platform: Option<String>| Artifact {
-            kind,
-            path: blob(d.hex()),
-            sha256: d.hex().to_owned(),
-            size: d.size,
-            platform,
-            reference: Some(img.reference_name.clone()),
-            ..Artifact::default()
+        let oci = |kind, d: &super::Descriptor| -> Result<Artifact> {
+            Ok(Artifact {
+                platform: d.platform,
+                reference: Some(img.reference_name.clone()),
+                ..Artifact::new(
+                    kind,
+                    RelPath::new(OCI_DIR)?.join(super::layout::blob_rel(d.hex())?.as_str())?,
+                    crate::digest::Sha256::parse(d.hex())?,
+                    d.size,
+                )
+            })
         };
-        m.artifacts.push(oci(Kind::OciIndex, &img.index, None));
+        m.artifacts.push(oci(Kind::OciIndex, &img.index)?);
         for d in &img.manifests {
-            m.artifacts
-                .push(oci(Kind::OciManifest, d, d.platform.map(|p| p.to_string())));
+            m.artifacts.push(oci(Kind::OciManifest, d)?);
         }
     }
     if archive {
-        let path = out.join(ARCHIVE);
-        let (sha256, size) = archive::sha256_file(&path)?;
-        m.artifacts.push(Artifact {
-            kind: Kind::ImageArchive,
-            path: ARCHIVE.into(),
-            sha256,
-            size,
-            ..Artifact::default()
-        });
+        let path = RelPath::new(ARCHIVE)?;
+        let (sha256, size) = out.hash(&path)?;
+        m.artifacts
+            .push(Artifact::new(Kind::ImageArchive, path, sha256, size));
     }
     m.write(out)
         .context("could not record the image in the manifest")

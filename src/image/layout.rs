@@ -1,10 +1,9 @@
 //! Writing and verifying the OCI image layout on disk.
 
 use std::collections::BTreeSet;
-use std::fs;
 
 use anyhow::{Context as _, Result, bail};
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8Path;
 use serde_json::Value;
 
 use super::oci::{self, check_ref_name, digest_hex};
@@ -13,10 +12,23 @@ use super::{
     MEDIA_TYPE_LAYER, MEDIA_TYPE_MANIFEST, REF_NAME_ANNOTATION,
 };
 use crate::archive::{self, Options};
+use crate::outdir::{self, OutDir, RelPath};
 
 const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 /// Indexes may nest; a deeper chain is treated as a loop.
 const MAX_DEPTH: usize = 8;
+/// The largest JSON document (index, manifest, config, `index.json`) read back.
+const MAX_JSON: u64 = 4 << 20;
+
+fn rel(s: &str) -> RelPath {
+    RelPath::new(s).expect("a plain path")
+}
+
+/// `blobs/sha256/<hex>`, for a checked hex digest.
+pub(super) fn blob_rel(hex: &str) -> Result<RelPath> {
+    crate::digest::Sha256::parse(hex)?;
+    RelPath::new(&format!("blobs/sha256/{hex}"))
+}
 
 /// OCI image index, or its Docker ancestor (a layout copied by other tools may hold it).
 fn is_index(media_type: &str) -> bool {
@@ -36,17 +48,18 @@ fn is_manifest(media_type: &str) -> bool {
 /// rewritten layout holds exactly what a fresh one would.
 ///
 /// Refuses a non-empty `dir` that is not already an OCI layout.
+///
+/// Nothing below `dir` is followed if it is a symlink: a layout whose `blobs/sha256`
+/// leads elsewhere is refused, never written through or cleaned.
 pub fn write_layout(specs: &[ImageSpec], dir: &Utf8Path) -> Result<LayoutResult> {
     check_specs(specs)?;
-    prepare_dir(dir)?;
-    let blobs = dir.join("blobs/sha256");
-    fs::create_dir_all(&blobs).with_context(|| format!("could not create `{blobs}`"))?;
-    archive::write_atomic(&dir.join("oci-layout"), OCI_LAYOUT)?;
+    let layout = prepare_dir(dir)?;
+    layout.create_dirs(&rel("blobs/sha256"))?;
+    layout.write(&rel("oci-layout"), OCI_LAYOUT)?;
 
     let mut writer = BlobWriter {
-        blobs,
+        layout: &layout,
         written: BTreeSet::new(),
-        temp_counter: 0,
     };
     let mut images = Vec::with_capacity(specs.len());
     for spec in specs {
@@ -89,7 +102,7 @@ pub fn write_layout(specs: &[ImageSpec], dir: &Utf8Path) -> Result<LayoutResult>
         });
     }
     let listed: Vec<Descriptor> = images.iter().map(|i| i.index.clone()).collect();
-    archive::write_atomic(&dir.join("index.json"), &oci::index_json(&listed))?;
+    layout.write(&rel("index.json"), &oci::index_json(&listed))?;
     writer.remove_unreferenced()?;
     let created = specs.iter().map(|s| s.created).max().unwrap_or(0);
     Ok(LayoutResult { images, created })
@@ -151,42 +164,37 @@ fn check_specs(specs: &[ImageSpec]) -> Result<()> {
 }
 
 /// Creates `dir`, or checks that an existing one is empty or an OCI layout.
-fn prepare_dir(dir: &Utf8Path) -> Result<()> {
-    if dir.join("oci-layout").is_file() {
-        return Ok(());
+fn prepare_dir(dir: &Utf8Path) -> Result<OutDir> {
+    let layout = OutDir::create(dir)?;
+    if layout.kind(&rel("oci-layout"))? == Some(outdir::Kind::File) {
+        return Ok(layout);
     }
-    match fs::read_dir(dir) {
-        Ok(mut entries) => {
-            if entries.next().is_some() {
-                bail!(
-                    "`{dir}` is not empty and not an OCI image layout (it has no `oci-layout` file), so it is left alone (hint: remove it or choose another directory)"
-                );
-            }
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            fs::create_dir_all(dir).with_context(|| format!("could not create `{dir}`"))
-        }
-        Err(e) => Err(e).with_context(|| format!("could not read directory `{dir}`")),
+    if !layout.list(None)?.is_empty() {
+        bail!(
+            "`{dir}` is not empty and not an OCI image layout (it has no `oci-layout` file), so it is left alone (hint: remove it or choose another directory)"
+        );
     }
+    Ok(layout)
 }
 
-struct BlobWriter {
-    blobs: Utf8PathBuf,
+struct BlobWriter<'a> {
+    layout: &'a OutDir,
     /// Hex digests written (or found in place) by this run.
     written: BTreeSet<String>,
-    temp_counter: u32,
 }
 
-impl BlobWriter {
+impl BlobWriter<'_> {
     /// Writes a JSON document as a blob (skipped when an identical one is in place).
     fn json(&mut self, media_type: &str, bytes: &[u8]) -> Result<Descriptor> {
         let desc = oci::describe(media_type, bytes);
-        let path = self.blobs.join(desc.hex());
+        let path = blob_rel(desc.hex())?;
         let in_place = self.written.contains(desc.hex())
-            || fs::read(&path).is_ok_and(|existing| existing == bytes);
+            || self
+                .layout
+                .read(&path, bytes.len() as u64)
+                .is_ok_and(|existing| existing == bytes);
         if !in_place {
-            archive::write_atomic(&path, bytes)?;
+            self.layout.write(&path, bytes)?;
         }
         self.written.insert(desc.hex().to_owned());
         Ok(desc)
@@ -195,24 +203,15 @@ impl BlobWriter {
     /// Writes the reproducible tar.gz of `files` as a blob; returns its descriptor and
     /// its diff ID (the digest of the uncompressed tar).
     fn layer(&mut self, files: &[archive::Entry], opts: &Options) -> Result<(Descriptor, String)> {
-        self.temp_counter += 1;
-        let temp = self.blobs.join(format!(
-            ".tmp-layer-{}-{}",
-            std::process::id(),
-            self.temp_counter
-        ));
-        let written = archive::write_tar_gz_file(files, opts, &temp);
-        let written = match written {
-            Ok(w) => w,
-            Err(e) => {
-                let _ = fs::remove_file(&temp);
-                return Err(e);
-            }
-        };
-        let path = self.blobs.join(&written.sha256);
-        fs::rename(&temp, &path)
-            .with_context(|| format!("could not rename `{temp}` to `{path}`"))?;
-        self.written.insert(written.sha256.clone());
+        let (temp, written) = self.layout.write_temp(&rel("blobs/sha256/layer"), |file| {
+            archive::write_tar_gz(files, opts, file)
+        })?;
+        let path = blob_rel(written.sha256.as_str())?;
+        if let Err(e) = self.layout.rename(&temp, &path) {
+            let _ = self.layout.remove(&temp);
+            return Err(e);
+        }
+        self.written.insert(written.sha256.to_string());
         let desc = Descriptor::new(
             MEDIA_TYPE_LAYER,
             format!("sha256:{}", written.sha256),
@@ -224,16 +223,10 @@ impl BlobWriter {
     /// Removes what is in `blobs/sha256/` but was not written by this run: blobs of
     /// an earlier run's images and temporary files of an interrupted one.
     fn remove_unreferenced(&self) -> Result<()> {
-        let entries = fs::read_dir(&self.blobs)
-            .with_context(|| format!("could not read `{}`", self.blobs))?;
-        for entry in entries {
-            let entry = entry.with_context(|| format!("could not read `{}`", self.blobs))?;
-            let name = entry.file_name();
-            let keep = name.to_str().is_some_and(|n| self.written.contains(n));
-            if !keep && entry.file_type().is_ok_and(|t| t.is_file()) {
-                let path = entry.path();
-                fs::remove_file(&path)
-                    .with_context(|| format!("could not remove `{}`", path.display()))?;
+        for (path, kind) in self.layout.list(Some(&rel("blobs/sha256")))? {
+            let keep = self.written.contains(path.file_name());
+            if !keep && matches!(kind, outdir::Kind::File | outdir::Kind::Symlink) {
+                self.layout.remove(&path)?;
             }
         }
         Ok(())
@@ -258,30 +251,26 @@ pub(super) fn check(dir: &Utf8Path) -> Result<Checked> {
     if !dir.is_dir() {
         bail!("`{dir}` is not a directory (hint: write the image layout first)");
     }
-    let root = dir
-        .canonicalize_utf8()
-        .with_context(|| format!("could not resolve `{dir}`"))?;
     let mut walk = Walk {
-        dir: dir.to_owned(),
-        root,
+        layout: OutDir::existing(dir)?,
         problems: Vec::new(),
         seen: BTreeSet::new(),
     };
-    match fs::read(dir.join("oci-layout")) {
+    match walk.layout.read(&rel("oci-layout"), MAX_JSON) {
         Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
             Ok(v) if v.get("imageLayoutVersion").is_some_and(Value::is_string) => {}
             _ => walk.problem(
                 "`oci-layout` is not a JSON object with an `imageLayoutVersion` string".to_owned(),
             ),
         },
-        Err(e) => walk.problem(format!("`oci-layout` could not be read: {e}")),
+        Err(e) => walk.problem(format!("`oci-layout` could not be read: {e:#}")),
     }
-    match fs::read(dir.join("index.json")) {
+    match walk.layout.read(&rel("index.json"), MAX_JSON) {
         Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
             Ok(index) => walk.children("`index.json`", &index, MEDIA_TYPE_INDEX, 0),
             Err(e) => walk.problem(format!("`index.json` is not valid JSON: {e}")),
         },
-        Err(e) => walk.problem(format!("`index.json` could not be read: {e}")),
+        Err(e) => walk.problem(format!("`index.json` could not be read: {e:#}")),
     }
     let reached = walk.seen;
     Ok(Checked {
@@ -291,8 +280,7 @@ pub(super) fn check(dir: &Utf8Path) -> Result<Checked> {
 }
 
 struct Walk {
-    dir: Utf8PathBuf,
-    root: Utf8PathBuf,
+    layout: OutDir,
     problems: Vec<String>,
     /// Hex digests of the blobs checked so far, so each is hashed once.
     seen: BTreeSet<String>,
@@ -358,12 +346,16 @@ impl Walk {
         if self.seen.contains(&hex) {
             return; // already checked (and walked) from another descriptor
         }
-        let path = self.dir.join("blobs/sha256").join(&hex);
+        let path = match blob_rel(&hex) {
+            Ok(p) => p,
+            Err(e) => return self.problem(format!("{what}: {e:#}")),
+        };
         let sound = self.blob(what, &path, digest, &hex, size);
         self.seen.insert(hex);
         if sound && nested {
-            match fs::read(&path)
-                .map_err(anyhow::Error::from)
+            match self
+                .layout
+                .read(&path, MAX_JSON)
                 .and_then(|b| Ok(serde_json::from_slice::<Value>(&b)?))
             {
                 Ok(doc) => self.children(
@@ -377,27 +369,31 @@ impl Walk {
         }
     }
 
-    /// Checks one blob file; true when it is inside the layout with the right hash.
-    fn blob(&mut self, what: &str, path: &Utf8Path, digest: &str, hex: &str, size: u64) -> bool {
-        match path.canonicalize_utf8() {
-            Ok(real) if !real.starts_with(&self.root) => {
+    /// Checks one blob file; true when it is a regular file inside the layout (no
+    /// symlink on the way) with the right size and hash.
+    fn blob(&mut self, what: &str, path: &RelPath, digest: &str, hex: &str, size: u64) -> bool {
+        match self.layout.kind(path) {
+            Ok(None) => {
                 self.problem(format!(
-                    "{what}: blob `{digest}` resolves to `{real}`, outside the layout"
+                    "{what}: blob `{digest}` is missing (no `{}`)",
+                    self.layout.display(path)
                 ));
                 return false;
             }
-            Ok(_) => {}
-            Err(_) => {
-                self.problem(format!("{what}: blob `{digest}` is missing (no `{path}`)"));
+            Ok(Some(outdir::Kind::Symlink)) => {
+                self.problem(format!(
+                    "{what}: blob `{digest}` is a symlink, which could lead outside the layout; refusing to follow it"
+                ));
                 return false;
             }
+            _ => {}
         }
-        match archive::sha256_file(path) {
+        match self.layout.hash(path) {
             Ok((actual, actual_size)) => {
                 if actual_size != size {
                     self.problem(format!("{what}: blob `{digest}` has {actual_size} bytes, its descriptor says {size}"));
                     false
-                } else if actual != hex {
+                } else if actual != *hex {
                     self.problem(format!(
                         "{what}: blob `{digest}` has sha256 `{actual}`, so its content is corrupt"
                     ));

@@ -14,6 +14,7 @@ use super::credentials::{Auth, Credentials, RegistryKey};
 use super::reference::Reference;
 use super::wire::{Challenge, percent_encode, registry_messages, resolve_location};
 use super::{Descriptor, ImageResult, oci};
+use crate::outdir::OutDir;
 
 /// What [`push`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +39,7 @@ pub fn push(
     insecure: bool,
 ) -> Result<PushReport> {
     let target = Reference::parse(reference)?;
+    let dir = &OutDir::existing(dir)?;
     let index_bytes = read_document(dir, &image.index)?;
     let mut manifests = Vec::with_capacity(image.manifests.len());
     let mut blobs: Vec<Descriptor> = Vec::new();
@@ -69,7 +71,7 @@ pub fn push(
         if client.blob_exists(&blob.digest)? {
             report.skipped.push(blob.digest.clone());
         } else {
-            let path = dir.join("blobs/sha256").join(blob.hex());
+            let path = dir.file(&super::layout::blob_rel(blob.hex())?)?;
             client.upload_blob(blob, &path)?;
             report.uploaded.push(blob.digest.clone());
         }
@@ -87,9 +89,11 @@ pub fn push(
 }
 
 /// Reads a JSON blob and checks it is exactly the bytes its descriptor names.
-fn read_document(dir: &Utf8Path, d: &Descriptor) -> Result<Vec<u8>> {
-    let path = dir.join("blobs/sha256").join(oci::digest_hex(&d.digest)?);
-    let bytes = fs::read(&path)
+fn read_document(dir: &OutDir, d: &Descriptor) -> Result<Vec<u8>> {
+    let rel = super::layout::blob_rel(oci::digest_hex(&d.digest)?)?;
+    let path = dir.display(&rel);
+    let bytes = dir
+        .read(&rel, 4 << 20)
         .with_context(|| format!("could not read `{path}` (hint: write the image layout again)"))?;
     if bytes.len() as u64 != d.size || oci::sha256_hex(&bytes) != d.hex() {
         bail!(

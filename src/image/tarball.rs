@@ -2,7 +2,7 @@
 //! (`oci-archive:`) and classic `docker load` (`docker-archive:`) both take it.
 
 use std::collections::BTreeMap;
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{BufWriter, Write as _};
 
 use anyhow::{Context as _, Result, bail};
@@ -11,6 +11,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::{LayoutResult, layout, oci};
+use crate::outdir::{self, OutDir, RelPath};
 use crate::platform::Platform;
 
 /// One image in Docker's `manifest.json` (the `docker save` format).
@@ -40,31 +41,24 @@ pub fn write_archive(
             checked.problems.join("\n  ")
         );
     }
-    let (manifest_json, repositories) = docker_files(dir, layout, host_platform)?;
+    let dir = OutDir::existing(dir)?;
+    let (manifest_json, repositories) = docker_files(&dir, layout, host_platform)?;
 
     // (path in the tar, file on disk or bytes); directories are added in between.
     let mut files: BTreeMap<String, Content> = BTreeMap::new();
-    files.insert("oci-layout".into(), Content::File(dir.join("oci-layout")));
-    files.insert("index.json".into(), Content::File(dir.join("index.json")));
+    for name in ["oci-layout", "index.json"] {
+        let path = dir.file(&RelPath::new(name)?)?;
+        files.insert(name.into(), Content::File(path));
+    }
     for hex in &checked.reached {
-        files.insert(
-            format!("blobs/sha256/{hex}"),
-            Content::File(dir.join("blobs/sha256").join(hex)),
-        );
+        let rel = layout::blob_rel(hex)?;
+        files.insert(rel.to_string(), Content::File(dir.file(&rel)?));
     }
     files.insert("manifest.json".into(), Content::Bytes(manifest_json));
     files.insert("repositories".into(), Content::Bytes(repositories));
 
-    let name = dest
-        .file_name()
-        .with_context(|| format!("`{dest}` does not name a file"))?;
-    let temp = dest.with_file_name(format!(".{name}.tmp-{}", std::process::id()));
-    let result = write_tar(&files, layout.created, &temp);
-    if let Err(e) = result {
-        let _ = fs::remove_file(&temp);
-        return Err(e).with_context(|| format!("could not write `{dest}`"));
-    }
-    fs::rename(&temp, dest).with_context(|| format!("could not rename `{temp}` to `{dest}`"))
+    outdir::write_atomic_at(dest, |out| write_tar(&files, layout.created, out))
+        .with_context(|| format!("could not write `{dest}`"))
 }
 
 enum Content {
@@ -73,11 +67,7 @@ enum Content {
 }
 
 /// `manifest.json` and `repositories`, as `docker save` writes them for an OCI layout.
-fn docker_files(
-    dir: &Utf8Path,
-    layout: &LayoutResult,
-    host: Platform,
-) -> Result<(Vec<u8>, Vec<u8>)> {
+fn docker_files(dir: &OutDir, layout: &LayoutResult, host: Platform) -> Result<(Vec<u8>, Vec<u8>)> {
     let mut images = Vec::with_capacity(layout.images.len());
     let mut repositories: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     for image in &layout.images {
@@ -94,8 +84,8 @@ fn docker_files(
                 have.join(", ")
             );
         };
-        let path = dir.join("blobs/sha256").join(manifest.hex());
-        let bytes = fs::read(&path).with_context(|| format!("could not read `{path}`"))?;
+        let path = layout::blob_rel(manifest.hex())?;
+        let bytes = dir.read(&path, 4 << 20)?;
         let doc: Value = serde_json::from_slice(&bytes)
             .with_context(|| format!("`{path}` is not valid JSON"))?;
         let blob_path = |d: &Value| -> Result<String> {
@@ -140,8 +130,7 @@ fn docker_repo_tag(reference: &str) -> (String, String) {
     }
 }
 
-fn write_tar(files: &BTreeMap<String, Content>, mtime: u64, temp: &Utf8Path) -> Result<()> {
-    let out = File::create(temp).with_context(|| format!("could not create `{temp}`"))?;
+fn write_tar(files: &BTreeMap<String, Content>, mtime: u64, out: &mut File) -> Result<()> {
     let mut tar = tar::Builder::new(BufWriter::new(out));
     let mut dirs_done: Vec<String> = Vec::new();
     for (path, content) in files {
@@ -171,7 +160,7 @@ fn write_tar(files: &BTreeMap<String, Content>, mtime: u64, temp: &Utf8Path) -> 
                 tar.append_data(&mut h, path, bytes.as_slice())?;
             }
             Content::File(file) => {
-                let f = File::open(file).with_context(|| format!("could not open `{file}`"))?;
+                let f = outdir::open_regular(file)?;
                 let len = f
                     .metadata()
                     .with_context(|| format!("could not stat `{file}`"))?
@@ -184,9 +173,6 @@ fn write_tar(files: &BTreeMap<String, Content>, mtime: u64, temp: &Utf8Path) -> 
     }
     let mut out = tar.into_inner()?;
     out.flush()?;
-    out.into_inner()
-        .map_err(std::io::IntoInnerError::into_error)?
-        .sync_all()?;
     Ok(())
 }
 

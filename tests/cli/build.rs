@@ -123,7 +123,7 @@ fn multi_stages_every_binary_for_both_platforms_and_each_runs() {
                 &Utf8PathBuf::try_from(path.clone()).unwrap(),
             )
             .unwrap();
-            assert_eq!(b["sha256"], sha);
+            assert_eq!(b["sha256"], sha.as_str());
         }
     }
     // Only the selected bins: not gamma (outside default-members), not the example, not alpha-extra.

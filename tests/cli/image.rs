@@ -62,11 +62,7 @@ fn tool(cmd: &mut Command) -> String {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    let tmp = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(tmp.path(), bytes).unwrap();
-    cargo_multiarch::archive::sha256_file(camino::Utf8Path::from_path(tmp.path()).unwrap())
-        .unwrap()
-        .0
+    cargo_multiarch::digest::Sha256::of(bytes).to_string()
 }
 
 #[test]

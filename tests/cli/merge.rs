@@ -113,7 +113,7 @@ fn one_path_with_two_hashes_is_refused() {
             .iter_mut()
             .find(|a| a["path"] == "linux/arm64/bin/alpha")
             .unwrap();
-        a["sha256"] = sha.into();
+        a["sha256"] = sha.as_str().into();
     });
     let merged = tempfile::tempdir().unwrap();
     let err = merge(&[&arm, other.path()], merged.path(), &[])

@@ -1,0 +1,136 @@
+//! A sha256 digest as 64 lowercase hex digits: the only form a hash read from a
+//! manifest, a build record, a sidecar or an OCI descriptor can take once parsed, so
+//! nothing downstream re-validates or slices hash strings.
+
+use std::fmt;
+
+use anyhow::{Result, bail};
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Sha256(String);
+
+impl Sha256 {
+    /// Parses 64 lowercase hex digits.
+    pub fn parse(s: &str) -> Result<Self> {
+        if s.len() != 64 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            bail!(
+                "`{}` is not a sha256 digest (64 lowercase hex digits)",
+                s.escape_debug()
+            );
+        }
+        Ok(Self(s.to_owned()))
+    }
+
+    /// Parses an OCI digest, `sha256:<64 hex>`.
+    pub fn parse_oci(s: &str) -> Result<Self> {
+        match s.strip_prefix("sha256:") {
+            Some(hex) => Self::parse(hex),
+            None => bail!(
+                "digest `{}` is not of the form `sha256:<64 hex digits>`",
+                s.escape_debug()
+            ),
+        }
+    }
+
+    /// The digest of a finished hasher.
+    pub fn from_hasher(hasher: sha2::Sha256) -> Self {
+        Self(hex(&hasher.finalize()))
+    }
+
+    /// The digest of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        Self(hex(&sha2::Sha256::digest(bytes)))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// `sha256:<hex>`, as OCI descriptors write it.
+    pub fn oci(&self) -> String {
+        format!("sha256:{}", self.0)
+    }
+}
+
+/// Lowercase hex of any bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(char::from(DIGITS[usize::from(byte >> 4)]));
+        out.push(char::from(DIGITS[usize::from(byte & 0xf)]));
+    }
+    out
+}
+
+impl TryFrom<String> for Sha256 {
+    type Error = anyhow::Error;
+    fn try_from(s: String) -> Result<Self> {
+        Self::parse(&s)
+    }
+}
+
+impl From<Sha256> for String {
+    fn from(d: Sha256) -> Self {
+        d.0
+    }
+}
+
+impl fmt::Display for Sha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Sha256 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Sha256({})", self.0)
+    }
+}
+
+impl PartialEq<str> for Sha256 {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_64_lowercase_hex_digits_parse() {
+        let good = "a".repeat(64);
+        assert_eq!(Sha256::parse(&good).unwrap().as_str(), good);
+        for bad in [
+            "",
+            "x",
+            &"A".repeat(64),
+            &"a".repeat(63),
+            &"a".repeat(65),
+            &format!("{}é", "a".repeat(62)),
+        ] {
+            assert!(Sha256::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(serde_json::from_str::<Sha256>(r#""x""#).is_err());
+        assert_eq!(
+            Sha256::parse_oci(&format!("sha256:{good}"))
+                .unwrap()
+                .as_str(),
+            good
+        );
+        assert!(Sha256::parse_oci(&good).is_err());
+        assert!(Sha256::parse_oci(&format!("sha512:{good}")).is_err());
+    }
+
+    #[test]
+    fn of_matches_sha256sum() {
+        assert_eq!(
+            Sha256::of(b"").as_str(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+}
