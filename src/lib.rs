@@ -69,7 +69,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             let (plan, probes) = planned(&args.select, plan::Detail::Lazy)?;
             let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, &shell)?;
             let records = if args.no_build {
-                record::BuildRecord::for_plan(&plan, &out)?
+                record::BuildRecord::for_plan(
+                    &plan,
+                    &out,
+                    "run `cargo multiarch build` first, or drop `--no-build`",
+                )?
             } else {
                 build::run(
                     &plan,
@@ -161,7 +165,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Image(args) => {
             let (plan, _) = planned(&args.select, plan::Detail::Lazy)?;
             let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, &shell)?;
-            let records = record::BuildRecord::for_plan(&plan, &out)?;
+            let records = record::BuildRecord::for_plan(
+                &plan,
+                &out,
+                "run `cargo multiarch build` with the same selection first",
+            )?;
             let mut password = args.password;
             if args.password_stdin {
                 let mut s = String::new();

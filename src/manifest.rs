@@ -215,10 +215,11 @@ impl Manifest {
             .map(|a| (&a.path, &a.sha256))
             .collect();
         lines.sort();
-        lines
-            .into_iter()
-            .map(|(path, sha)| format!("{sha}  {path}\n"))
-            .collect()
+        let mut text = String::new();
+        for (path, sha) in lines {
+            text.push_str(&format!("{sha}  {path}\n"));
+        }
+        text
     }
 
     /// Writes `SHA256SUMS` then `manifest.json`, each atomically, after everything they

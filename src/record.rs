@@ -92,13 +92,14 @@ pub fn open_for_writing(dir: &Utf8Path, no_wait: bool, shell: &Shell) -> Result<
 }
 
 impl BuildRecord {
-    /// The build records of the plan's targets, each holding every planned binary.
-    pub fn for_plan(plan: &Plan, out: &OutDir) -> Result<Vec<Self>> {
+    /// The build records of the plan's targets, each holding every planned binary;
+    /// `hint` says how to make a missing one.
+    pub fn for_plan(plan: &Plan, out: &OutDir, hint: &str) -> Result<Vec<Self>> {
         let mut result = Vec::new();
         for t in &plan.targets {
             let Some(r) = Self::read(out, &t.target)? else {
                 bail!(
-                    "no build record for `{}` in `{}` (hint: run `cargo multiarch build` with the same selection first)",
+                    "no build record for `{}` in `{}` (hint: {hint})",
                     t.target,
                     out.display(&rel(&t.target))
                 );

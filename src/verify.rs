@@ -110,6 +110,10 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
 
 /// Every check of one artifact; problems are pushed, nothing is run.
 fn check_artifact(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
+    if matches!(out.kind(&a.path), Ok(None)) {
+        problems.push(format!("{}: missing", a.path));
+        return;
+    }
     let (sha, size) = match out.hash(&a.path) {
         Ok(h) => h,
         Err(e) => {

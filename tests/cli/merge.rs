@@ -181,7 +181,7 @@ fn different_versions_commits_dates_and_schemas_are_refused() {
     let err = merge(&[&arm, other.path()], merged.path(), &[])
         .failure()
         .stderr();
-    assert!(err.contains("manifest.json` has schema `cargo-multiarch/manifest/v2`, this cargo-multiarch reads `cargo-multiarch/manifest/v1`"), "{err}");
+    assert!(err.contains("manifest.json` is not a valid manifest: it has schema `cargo-multiarch/manifest/v2`, this cargo-multiarch reads `cargo-multiarch/manifest/v1`"), "{err}");
 }
 
 #[test]
