@@ -2,6 +2,7 @@
 
 mod support;
 
+mod attack_registry;
 mod build;
 mod docs;
 mod help;
