@@ -282,7 +282,7 @@ pub struct ImageArgs {
     )]
     pub password_stdin: bool,
 
-    /// Use plain HTTP (for a registry on localhost without TLS)
+    /// Use plain HTTP, to the registry and its token server (meant for localhost: other hosts get a warning)
     #[arg(long, requires = "push", help_heading = "Push Options")]
     pub insecure: bool,
 

@@ -201,7 +201,7 @@ pub fn run(
             );
         };
         shell.status("Pushing", format!("{} to {reference}", img.reference_name));
-        let report = super::push(oci.root(), img, reference, &opts.auth, opts.insecure)?;
+        let report = super::push(oci.root(), img, reference, &opts.auth, opts.insecure, shell)?;
         shell.status(
             "Pushed",
             format!(

@@ -14,11 +14,22 @@ use crate::process::Process;
 /// Where credentials for [`push`](super::push) come from. With neither a username
 /// nor a password, Docker's config is read: `docker_config`, else
 /// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Auth {
     pub username: Option<String>,
     pub password: Option<String>,
     pub docker_config: Option<Utf8PathBuf>,
+}
+
+/// Without the password: `Options` and anything holding an `Auth` may be printed.
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("docker_config", &self.docker_config)
+            .finish()
+    }
 }
 
 /// A username and password (or token) for Basic auth.
@@ -44,6 +55,26 @@ impl Credentials {
             base64_encode(format!("{}:{}", self.username, self.password).as_bytes())
         )
     }
+
+    /// What must never be printed: the password, `user:password` and its base64.
+    pub fn secrets(&self) -> Vec<String> {
+        let pair = format!("{}:{}", self.username, self.password);
+        vec![base64_encode(pair.as_bytes()), pair, self.password.clone()]
+    }
+}
+
+/// `text` with every (non-empty) secret replaced by `***`, the longest first so one
+/// secret inside another is hidden whole.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut secrets: Vec<&str> = secrets
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !s.is_empty())
+        .collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    secrets
+        .into_iter()
+        .fold(text.to_owned(), |text, s| text.replace(s, "***"))
 }
 
 /// How a registry is known to Docker's config and credential helpers.
@@ -308,6 +339,28 @@ mod tests {
         }
         assert_eq!(base64_decode("Zm8").unwrap(), b"fo");
         assert!(base64_decode("Zm9v!").is_none());
+    }
+
+    #[test]
+    fn secrets_are_redacted_and_not_debug_printed() {
+        let c = Credentials {
+            username: "bot".into(),
+            password: "pa:ss".into(),
+        };
+        let header = c.basic_header();
+        let text = format!("got `{header}` for bot:pa:ss, password pa:ss");
+        assert_eq!(
+            redact(&text, &c.secrets()),
+            "got `Basic ***` for ***, password ***"
+        );
+        assert_eq!(redact("x", &[String::new()]), "x");
+        let auth = Auth {
+            username: Some("bot".into()),
+            password: Some("pa:ss".into()),
+            docker_config: None,
+        };
+        let debug = format!("{auth:?} {c:?}");
+        assert!(!debug.contains("pa:ss") && debug.contains("bot"), "{debug}");
     }
 
     fn with_config(json: &str, registry: &str) -> Result<Option<Credentials>> {

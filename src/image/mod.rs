@@ -15,6 +15,7 @@ mod command;
 mod credentials;
 mod layout;
 mod oci;
+mod origin;
 mod reference;
 mod registry;
 mod tarball;

@@ -1,6 +1,21 @@
 //! Pushing an image of the layout with the OCI distribution API: blobs (HEAD, then
 //! POST + monolithic PUT), manifests by digest, then the index by tag. Basic and
 //! Bearer (token server) auth, answered on the first `401` and kept for the push.
+//!
+//! Who gets what (every URL compared as an [`Origin`], see [`super::origin`]):
+//! - The registry's origin is `https://API_HOST`, or `http://API_HOST` with
+//!   `--insecure`. Its Basic credentials and its Bearer token go to that origin only.
+//! - An upload `Location` or a redirect resolves against the URL it answered (a
+//!   relative one stays on its origin). On another origin it is followed without any
+//!   `Authorization` header, and a `401` from there is not answered. A URL with user
+//!   information (`user@host`) is refused.
+//! - A Bearer `realm` may be another host (`auth.docker.io` for Docker Hub, as Docker
+//!   does); it gets the user's Basic credentials, and only over https — plain http
+//!   needs `--insecure` like the registry itself.
+//! - Plain http anywhere needs `--insecure`; with it, every host that is not loopback
+//!   earns one warning that credentials and content travel unencrypted.
+//! - Secrets (password, `user:password`, its base64, tokens) are redacted from every
+//!   error, even when a registry quotes them back.
 
 use std::cell::OnceCell;
 use std::fs::{self, File};
@@ -10,11 +25,16 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use camino::Utf8Path;
 use serde_json::Value;
 
-use super::credentials::{Auth, Credentials, RegistryKey};
+use super::credentials::{Auth, Credentials, RegistryKey, redact};
+use super::origin::{Origin, Scheme, Url, insecure_warning};
 use super::reference::Reference;
-use super::wire::{Challenge, percent_encode, registry_messages, resolve_location};
+use super::wire::{Challenge, percent_encode, registry_messages};
 use super::{Descriptor, ImageResult, oci};
 use crate::outdir::OutDir;
+use crate::shell::Shell;
+
+/// Redirects followed per request, at most.
+const MAX_REDIRECTS: usize = 5;
 
 /// What [`push`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,13 +50,16 @@ pub struct PushReport {
 /// Pushes `image` of the layout at `dir` to `reference` (`REGISTRY/NAME[:TAG]`, tag
 /// `latest` by default): every layer and config the registry lacks, each platform
 /// manifest by digest, then the image index under the tag, so the tag never points at
-/// an incomplete image. `insecure` talks plain HTTP instead of HTTPS.
+/// an incomplete image. `insecure` talks plain HTTP instead of HTTPS (warning through
+/// `shell` when the host is not loopback). Credentials go only where the module
+/// documentation says, and no secret is ever part of the error.
 pub fn push(
     dir: &Utf8Path,
     image: &ImageResult,
     reference: &str,
     auth: &Auth,
     insecure: bool,
+    shell: &Shell,
 ) -> Result<PushReport> {
     let target = Reference::parse(reference)?;
     let dir = &OutDir::existing(dir)?;
@@ -61,31 +84,35 @@ pub fn push(
         manifests.push((m, bytes));
     }
 
-    let mut client = Client::new(&target, auth, insecure);
-    let mut report = PushReport {
-        uploaded: Vec::new(),
-        skipped: Vec::new(),
-        index_digest: image.index.digest.clone(),
-    };
-    for blob in &blobs {
-        if client.blob_exists(&blob.digest)? {
-            report.skipped.push(blob.digest.clone());
-        } else {
-            let path = dir.file(&super::layout::blob_rel(blob.hex())?)?;
-            client.upload_blob(blob, &path)?;
-            report.uploaded.push(blob.digest.clone());
+    let mut client = Client::new(&target, auth, insecure, shell)?;
+    let mut upload = || -> Result<PushReport> {
+        let mut report = PushReport {
+            uploaded: Vec::new(),
+            skipped: Vec::new(),
+            index_digest: image.index.digest.clone(),
+        };
+        for blob in &blobs {
+            if client.blob_exists(&blob.digest)? {
+                report.skipped.push(blob.digest.clone());
+            } else {
+                let path = dir.file(&super::layout::blob_rel(blob.hex())?)?;
+                client.upload_blob(blob, &path)?;
+                report.uploaded.push(blob.digest.clone());
+            }
         }
-    }
-    for (m, bytes) in &manifests {
-        client.put_manifest(&m.digest, &m.media_type, bytes, &m.digest)?;
-    }
-    client.put_manifest(
-        &target.tag,
-        &image.index.media_type,
-        &index_bytes,
-        &image.index.digest,
-    )?;
-    Ok(report)
+        for (m, bytes) in &manifests {
+            client.put_manifest(&m.digest, &m.media_type, bytes, &m.digest)?;
+        }
+        client.put_manifest(
+            &target.tag,
+            &image.index.media_type,
+            &index_bytes,
+            &image.index.digest,
+        )?;
+        Ok(report)
+    };
+    let result = upload();
+    result.map_err(|e| client.redact(e))
 }
 
 /// Reads a JSON blob and checks it is exactly the bytes its descriptor names.
@@ -119,6 +146,8 @@ enum Body<'a> {
 }
 
 struct Reply {
+    /// Where the reply came from, after any redirect.
+    url: Url,
     status: u16,
     location: Option<String>,
     digest: Option<String>,
@@ -137,41 +166,76 @@ impl Reply {
     }
 }
 
-struct Client<'a> {
+/// An `Authorization` value and the one origin it may be sent to.
+#[derive(Clone)]
+struct Credential {
+    origin: Origin,
+    value: String,
+}
+
+pub(super) struct Client<'a> {
     agent: ureq::Agent,
-    /// `https://host[:port]`
-    base: String,
+    /// The registry's own origin: the only one its credentials and token go to.
+    origin: Origin,
     target: &'a Reference,
     auth: &'a Auth,
     insecure: bool,
+    shell: &'a Shell,
     /// Resolved on the first challenge that needs them.
     credentials: OnceCell<Option<Credentials>>,
-    /// The `Authorization` value that worked last (Basic, or a cached Bearer token).
+    /// The `Authorization` value that worked last (Basic, or a cached Bearer token),
+    /// for the registry's origin.
     authorization: Option<String>,
+    /// Origins already warned about (`--insecure` to a host that is not loopback).
+    warned: Vec<Origin>,
+    /// Every secret seen so far, redacted from errors.
+    secrets: Vec<String>,
 }
 
 impl<'a> Client<'a> {
-    fn new(target: &'a Reference, auth: &'a Auth, insecure: bool) -> Self {
+    pub(super) fn new(
+        target: &'a Reference,
+        auth: &'a Auth,
+        insecure: bool,
+        shell: &'a Shell,
+    ) -> Result<Self> {
         let config = ureq::Agent::config_builder()
             .http_status_as_error(false)
+            // Redirects are followed by `exchange`, which knows whose credentials go where.
+            .max_redirects(0)
             .timeout_connect(Some(Duration::from_secs(30)))
             .timeout_recv_response(Some(Duration::from_secs(300)))
             .user_agent(concat!("cargo-multiarch/", env!("CARGO_PKG_VERSION")))
             .build();
-        let scheme = if insecure { "http" } else { "https" };
-        Self {
+        let origin = Origin::registry(&target.api_host, insecure).map_err(|_| {
+            anyhow!(
+                "registry `{}` is not a host name with an optional port (hint: write the reference as `REGISTRY/NAME:TAG`, e.g. `ghcr.io/acme/alpha:0.3.0`)",
+                target.registry
+            )
+        })?;
+        let mut client = Self {
             agent: ureq::Agent::new_with_config(config),
-            base: format!("{scheme}://{}", target.api_host),
+            origin: origin.clone(),
             target,
             auth,
             insecure,
+            shell,
             credentials: OnceCell::new(),
             authorization: None,
-        }
+            warned: Vec::new(),
+            secrets: auth.password.iter().cloned().collect(),
+        };
+        client.warn_if_insecure(&origin);
+        Ok(client)
+    }
+
+    /// `PATH` (`/v2/…`) on the registry's origin.
+    fn url(&self, path: &str) -> Result<Url> {
+        Url::parse(&format!("{}{path}", self.origin))
     }
 
     fn blob_exists(&mut self, digest: &str) -> Result<bool> {
-        let url = format!("{}/v2/{}/blobs/{digest}", self.base, self.target.name);
+        let url = self.url(&format!("/v2/{}/blobs/{digest}", self.target.name))?;
         let reply = self.send("HEAD", &url, None, &Body::None)?;
         match reply.status {
             200 => Ok(true),
@@ -192,7 +256,7 @@ impl<'a> Client<'a> {
                 blob.size
             );
         }
-        let url = format!("{}/v2/{}/blobs/uploads/", self.base, self.target.name);
+        let url = self.url(&format!("/v2/{}/blobs/uploads/", self.target.name))?;
         let reply = self.send("POST", &url, None, &Body::Bytes(&[]))?;
         if reply.status != 202 {
             return Err(self.http_error("POST", &url, &reply));
@@ -201,17 +265,20 @@ impl<'a> Client<'a> {
             .location
             .as_deref()
             .ok_or_else(|| anyhow!("`POST {url}` answered 202 without a `Location` header"))?;
-        let upload = resolve_location(&url, location);
-        let sep = if upload.contains('?') { '&' } else { '?' };
-        let put = format!("{upload}{sep}digest={}", percent_encode(&blob.digest));
+        let upload = reply
+            .url
+            .join(location)
+            .and_then(|u| u.with_query(&format!("digest={}", percent_encode(&blob.digest))))
+            .with_context(|| format!("the upload location from `POST {url}` cannot be used"))?;
+        self.allow(&upload, &format!("the upload location from `POST {url}`"))?;
         let reply = self.send(
             "PUT",
-            &put,
+            &upload,
             Some("application/octet-stream"),
             &Body::File(path),
         )?;
         if reply.status != 201 {
-            return Err(self.http_error("PUT", &put, &reply));
+            return Err(self.http_error("PUT", &upload, &reply));
         }
         Ok(())
     }
@@ -223,10 +290,7 @@ impl<'a> Client<'a> {
         bytes: &[u8],
         digest: &str,
     ) -> Result<()> {
-        let url = format!(
-            "{}/v2/{}/manifests/{reference}",
-            self.base, self.target.name
-        );
+        let url = self.url(&format!("/v2/{}/manifests/{reference}", self.target.name))?;
         let reply = self.send("PUT", &url, Some(media_type), &Body::Bytes(bytes))?;
         if !(200..300).contains(&reply.status) {
             return Err(self.http_error("PUT", &url, &reply));
@@ -241,28 +305,28 @@ impl<'a> Client<'a> {
         Ok(())
     }
 
-    /// Sends a request, answering up to two `401` challenges; the reply is returned
-    /// as is otherwise (callers judge the status).
+    /// Sends a request with the registry's `Authorization` (to its origin only),
+    /// answering up to two `401` challenges of the registry's own origin; the reply is
+    /// returned as is otherwise (callers judge the status).
     fn send(
         &mut self,
         method: &str,
-        url: &str,
+        url: &Url,
         content_type: Option<&str>,
         body: &Body,
     ) -> Result<Reply> {
         let mut answered: Option<String> = None;
         let mut attempts = 0;
         loop {
-            let own = url.starts_with(&self.base);
-            let authorization = if own {
-                self.authorization.clone()
-            } else {
-                None
-            };
-            let reply =
-                self.send_once(method, url, content_type, body, authorization.as_deref())?;
+            let credential = self.authorization.clone().map(|value| Credential {
+                origin: self.origin.clone(),
+                value,
+            });
+            let reply = self.exchange(method, url, content_type, body, credential.as_ref())?;
             attempts += 1;
-            if reply.status != 401 || !own || attempts > 2 {
+            // A challenge from another origin is never answered: its realm could be
+            // anyone's, and the answer would carry the user's credentials there.
+            if reply.status != 401 || reply.url.origin != self.origin || attempts > 2 {
                 return Ok(reply);
             }
             let Some(challenge) = reply.challenge().map(str::to_owned) else {
@@ -276,15 +340,84 @@ impl<'a> Client<'a> {
         }
     }
 
+    /// One request, following up to [`MAX_REDIRECTS`] redirects: `307`/`308` for any
+    /// method, `301`/`302`/`303` for `GET` and `HEAD` (others get the reply as is).
+    /// `credential` goes with each hop whose origin is its own, and with no other.
+    fn exchange(
+        &mut self,
+        method: &str,
+        url: &Url,
+        content_type: Option<&str>,
+        body: &Body,
+        credential: Option<&Credential>,
+    ) -> Result<Reply> {
+        let mut url = url.clone();
+        let mut hops = 0;
+        loop {
+            let authorization = credential
+                .filter(|c| c.origin == url.origin)
+                .map(|c| c.value.as_str());
+            let reply = self.send_once(method, url, content_type, body, authorization)?;
+            let follow = match reply.status {
+                307 | 308 => true,
+                301..=303 => matches!(method, "GET" | "HEAD"),
+                _ => false,
+            };
+            let Some(location) = reply.location.as_deref().filter(|_| follow) else {
+                return Ok(reply);
+            };
+            let from = &reply.url;
+            if hops == MAX_REDIRECTS {
+                bail!(
+                    "`{method} {from}` was redirected more than {MAX_REDIRECTS} times (hint: check the registry's configuration)"
+                );
+            }
+            hops += 1;
+            let next = from.join(location).with_context(|| {
+                format!("the redirect from `{method} {from}` cannot be followed")
+            })?;
+            self.allow(&next, &format!("the redirect from `{method} {from}`"))?;
+            url = next;
+        }
+    }
+
+    /// Whether a request may go to `url`: https always, plain http only with
+    /// `--insecure` (warning once per origin that is not loopback). `what` names where
+    /// the URL came from in the error.
+    pub(super) fn allow(&mut self, url: &Url, what: &str) -> Result<()> {
+        if url.origin.scheme == Scheme::Https {
+            return Ok(());
+        }
+        if !self.insecure {
+            bail!(
+                "{what} goes to `{url}`, which is plain HTTP: nothing is sent unencrypted without `--insecure` (hint: have the registry announce https URLs, or push with `--insecure` on a network you trust)"
+            );
+        }
+        self.warn_if_insecure(&url.origin);
+        Ok(())
+    }
+
+    fn warn_if_insecure(&mut self, origin: &Origin) {
+        if self.warned.contains(origin) {
+            return;
+        }
+        if let Some(warning) = insecure_warning(origin) {
+            self.shell.warn(warning);
+        }
+        self.warned.push(origin.clone());
+    }
+
     fn send_once(
         &self,
         method: &str,
-        url: &str,
+        url: Url,
         content_type: Option<&str>,
         body: &Body,
         authorization: Option<&str>,
     ) -> Result<Reply> {
-        let mut request = ureq::http::Request::builder().method(method).uri(url);
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(url.uri.clone());
         if let Some(value) = authorization {
             request = request.header("Authorization", value);
         }
@@ -337,6 +470,7 @@ impl<'a> Client<'a> {
                 .unwrap_or_default()
         };
         Ok(Reply {
+            url,
             status,
             location,
             digest,
@@ -352,6 +486,9 @@ impl<'a> Client<'a> {
         let resolved = self
             .auth
             .resolve(&RegistryKey::new(&self.target.registry))?;
+        if let Some(c) = &resolved {
+            self.secrets.extend(c.secrets());
+        }
         Ok(self.credentials.get_or_init(|| resolved).clone())
     }
 
@@ -375,18 +512,30 @@ impl<'a> Client<'a> {
 
     /// Gets a Bearer token from the challenge's realm, for the challenge's scope and
     /// push access to the target repository.
-    fn token(&mut self, challenge: &Challenge) -> Result<String> {
-        let realm = challenge
+    ///
+    /// The realm may be another host than the registry (Docker Hub's is
+    /// `auth.docker.io`), and it gets the user's Basic credentials, as Docker sends
+    /// them — but only over https, or plain http with `--insecure`, and never to a
+    /// realm with user information. Redirects from the realm keep the credentials only
+    /// on the realm's own origin. The token is then sent to the registry's origin only.
+    pub(super) fn token(&mut self, challenge: &Challenge) -> Result<String> {
+        let registry = self.target.registry.clone();
+        let text = challenge
             .params
             .get("realm")
             .map(String::as_str)
             .unwrap_or_default();
-        if !(realm.starts_with("https://") || realm.starts_with("http://")) {
+        // The context leaves the realm's text out: the parse error shows it, with any
+        // user information hidden.
+        let realm = Url::parse(text).with_context(|| {
+            format!("`{registry}` asks for a Bearer token from a realm that cannot be used")
+        })?;
+        if realm.origin.scheme == Scheme::Http && !self.insecure {
             bail!(
-                "`{}` asks for a Bearer token from realm `{realm}`, which is not an HTTP URL",
-                self.target.registry
+                "`{registry}` asks for a Bearer token from `{realm}`, which is plain HTTP: the credentials would travel unencrypted (hint: have the registry announce an https token realm, or push with `--insecure` on a network you trust)"
             );
         }
+        self.warn_if_insecure(&realm.origin);
         let mut query: Vec<String> = Vec::new();
         if let Some(service) = challenge.params.get("service") {
             query.push(format!("service={}", percent_encode(service)));
@@ -410,17 +559,21 @@ impl<'a> Client<'a> {
                 .iter()
                 .map(|s| format!("scope={}", percent_encode(s))),
         );
-        let sep = if realm.contains('?') { '&' } else { '?' };
-        let url = format!("{realm}{sep}{}", query.join("&"));
-        let basic = self.credentials()?.map(|c| c.basic_header());
-        let reply = self.send_once("GET", &url, None, &Body::None, basic.as_deref())?;
+        let url = realm.with_query(&query.join("&"))?;
+        let basic = self.credentials()?.map(|c| Credential {
+            origin: realm.origin.clone(),
+            value: c.basic_header(),
+        });
+        let reply = self.exchange("GET", &url, None, &Body::None, basic.as_ref())?;
         if reply.status != 200 {
-            return Err(self.http_error("GET", &url, &reply)).with_context(|| {
-                format!(
-                    "could not get a token for push access to `{}`",
-                    self.target.name
-                )
-            });
+            return Err(self.http_error_for("GET", &url, &reply, &realm.origin)).with_context(
+                || {
+                    format!(
+                        "could not get a token for push access to `{}`",
+                        self.target.name
+                    )
+                },
+            );
         }
         let json: Value = serde_json::from_slice(&reply.body)
             .with_context(|| format!("`GET {url}` did not answer with JSON"))?;
@@ -429,11 +582,24 @@ impl<'a> Client<'a> {
             .or_else(|| json["access_token"].as_str())
             .filter(|t| !t.is_empty());
         let token = token.ok_or_else(|| anyhow!("`GET {url}` answered without a `token`"))?;
+        self.secrets.push(token.to_owned());
         Ok(format!("Bearer {token}"))
     }
 
-    /// `` `METHOD URL` failed: STATUS: registry messages (hint: …) ``
-    fn http_error(&self, method: &str, url: &str, reply: &Reply) -> anyhow::Error {
+    /// `` `METHOD URL` failed: STATUS: registry messages (hint: …) `` for a request
+    /// with the registry's credentials.
+    fn http_error(&self, method: &str, url: &Url, reply: &Reply) -> anyhow::Error {
+        self.http_error_for(method, url, reply, &self.origin)
+    }
+
+    /// [`Client::http_error`] for a request whose credentials belong to `owner`.
+    fn http_error_for(
+        &self,
+        method: &str,
+        url: &Url,
+        reply: &Reply,
+        owner: &Origin,
+    ) -> anyhow::Error {
         let reason = ureq::http::StatusCode::from_u16(reply.status)
             .ok()
             .and_then(|s| s.canonical_reason())
@@ -445,7 +611,11 @@ impl<'a> Client<'a> {
             msg.push_str(&messages.join("; "));
         }
         let registry = &self.target.registry;
+        let ended = &reply.url.origin;
         let hint = match reply.status {
+            401 | 403 if ended != owner => format!(
+                " (hint: the request ended at `{ended}`, and the credentials go to `{owner}` only: configure the registry to keep uploads and redirects on its own origin)"
+            ),
             401 => format!(
                 " (hint: check the credentials: `--username`/`--password`, or `docker login {registry}`)"
             ),
@@ -457,5 +627,13 @@ impl<'a> Client<'a> {
         };
         msg.push_str(&hint);
         anyhow!(msg)
+    }
+
+    /// `e` with every secret known to this push replaced by `***` (the chain is kept
+    /// when there is nothing to hide).
+    fn redact(&self, e: anyhow::Error) -> anyhow::Error {
+        let text = format!("{e:#}");
+        let clean = redact(&text, &self.secrets);
+        if clean == text { e } else { anyhow!(clean) }
     }
 }

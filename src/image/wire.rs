@@ -1,5 +1,5 @@
-//! Small pieces of the registry HTTP protocol: `WWW-Authenticate` challenges, upload
-//! `Location`s, query encoding and registry error bodies.
+//! Small pieces of the registry HTTP protocol: `WWW-Authenticate` challenges, query
+//! encoding and registry error bodies (URLs and origins are in `origin`).
 
 use std::collections::BTreeMap;
 
@@ -27,23 +27,6 @@ pub fn registry_messages(body: &[u8]) -> Vec<String> {
     } else {
         vec![text.to_owned()]
     }
-}
-
-/// An upload `Location`: absolute, host-relative (`/v2/…`) or relative to `request`.
-pub fn resolve_location(request: &str, location: &str) -> String {
-    if location.starts_with("http://") || location.starts_with("https://") {
-        return location.to_owned();
-    }
-    let after_scheme = request.find("://").map_or(0, |i| i + 3);
-    if location.starts_with('/') {
-        let host_end = request[after_scheme..]
-            .find('/')
-            .map_or(request.len(), |i| after_scheme + i);
-        return format!("{}{location}", &request[..host_end]);
-    }
-    let path = request.split('?').next().unwrap_or(request);
-    let dir_end = path.rfind('/').map_or(path.len(), |i| i + 1);
-    format!("{}{location}", &path[..dir_end])
 }
 
 pub fn percent_encode(s: &str) -> String {
@@ -134,20 +117,7 @@ mod tests {
     }
 
     #[test]
-    fn upload_locations_resolve() {
-        let post = "http://127.0.0.1:5000/v2/a/blobs/uploads/";
-        assert_eq!(
-            resolve_location(post, "/v2/a/blobs/uploads/u1?_state=x"),
-            "http://127.0.0.1:5000/v2/a/blobs/uploads/u1?_state=x"
-        );
-        assert_eq!(
-            resolve_location(post, "https://s.example/up/1"),
-            "https://s.example/up/1"
-        );
-        assert_eq!(
-            resolve_location(post, "u2"),
-            "http://127.0.0.1:5000/v2/a/blobs/uploads/u2"
-        );
+    fn percent_encoding() {
         assert_eq!(percent_encode("sha256:ab/c d"), "sha256%3Aab%2Fc%20d");
     }
 

@@ -1,10 +1,24 @@
-//! Push tests against the stand-in server of `fake.rs`: Basic and Bearer auth and error
-//! reporting. The real push, to Debian's `docker-registry`, is tested end to end through
+//! Push tests against the stand-in server of `fake.rs`: Basic and Bearer auth, error
+//! reporting, and the plain-http rules that only the client itself can show (no TLS
+//! here); the attacks run end to end in `tests/cli/attack_registry.rs`. The real push, to Debian's `docker-registry`, is tested end to end through
 //! `cargo multiarch image --push` in `tests/cli/image.rs`.
 
 use super::fake::{FakeRegistry, Mode, PASSWORD, TOKEN, USER};
 use super::support::{fake_spec, temp_dir};
+use crate::cli::Color;
+use crate::image::reference::Reference;
+use crate::image::registry::Client;
+use crate::image::wire::Challenge;
 use crate::image::{Auth, ImageResult, push, write_layout};
+use crate::shell::Shell;
+
+/// Warnings go to stderr; status lines are not printed.
+const SHELL: Shell = Shell {
+    color: false,
+    quiet: true,
+    verbose: 0,
+    color_choice: Color::Never,
+};
 
 fn credentials() -> Auth {
     Auth {
@@ -36,6 +50,7 @@ fn push_answers_basic_auth_and_follows_relative_locations() {
         &format!("{}/demo/app:v1", server.addr),
         &credentials(),
         true,
+        &SHELL,
     )
     .unwrap();
     assert_eq!(report.uploaded.len(), 4);
@@ -93,6 +108,7 @@ fn push_answers_basic_auth_and_follows_relative_locations() {
         &format!("{}/demo/app:v1", server.addr),
         &auth,
         true,
+        &SHELL,
     )
     .unwrap();
     assert_eq!(again.skipped.len(), 4);
@@ -109,6 +125,7 @@ fn push_fetches_one_bearer_token_and_reuses_it() {
         &format!("{}/demo/app:v1", server.addr),
         &credentials(),
         true,
+        &SHELL,
     )
     .unwrap();
     assert_eq!(report.uploaded.len(), 4);
@@ -143,7 +160,7 @@ fn push_error(registry: &str, auth: &Auth, insecure: bool) -> (String, ImageResu
     let result = write_layout(&[fake_spec("alpha:0.3.0")], &dir.join("oci")).unwrap();
     let image = result.images[0].clone();
     let reference = format!("{registry}/demo/app:v1");
-    let e = push(&dir.join("oci"), &image, &reference, auth, insecure).unwrap_err();
+    let e = push(&dir.join("oci"), &image, &reference, auth, insecure, &SHELL).unwrap_err();
     (format!("{e:#}"), image)
 }
 
@@ -201,4 +218,66 @@ fn rejected_or_missing_credentials_are_reported_with_a_hint() {
                 &scope=repository%3Ademo%2Fapp%3Apull%2Cpush` failed: 401 Unauthorized: \
                 token server wants basic credentials (UNAUTHORIZED)";
     assert!(e.contains(want), "{e}");
+}
+
+/// A registry reached over https whose token realm is plain http: the Basic credentials
+/// would cross the network in the clear. Only the token request is made (the stand-in
+/// speaks no TLS), through the client the push uses.
+#[test]
+fn http_bearer_realm_needs_insecure() {
+    let server = FakeRegistry::start(Mode::Bearer);
+    let target = Reference::parse(&format!("{}/demo/app:v1", server.addr)).unwrap();
+    let auth = credentials();
+    let challenge = Challenge::parse(&format!(
+        r#"Bearer realm="http://{}/token",service="fake""#,
+        server.addr
+    ));
+    let mut client = Client::new(&target, &auth, false, &SHELL).unwrap();
+    let e = format!("{:#}", client.token(&challenge).unwrap_err());
+    assert!(server.seen().is_empty(), "{:#?}", server.seen());
+    let want = format!(
+        "asks for a Bearer token from `http://{}/token`, which is plain HTTP: the credentials would travel unencrypted (hint: have the registry announce an https token realm, or push with `--insecure`",
+        server.addr
+    );
+    assert!(e.contains(&want), "{e}");
+
+    // With `--insecure` the same realm gets the credentials, and gives the token.
+    let mut client = Client::new(&target, &auth, true, &SHELL).unwrap();
+    assert_eq!(client.token(&challenge).unwrap(), format!("Bearer {TOKEN}"));
+    assert_eq!(server.seen().len(), 1);
+}
+
+/// Without `--insecure`, nothing goes over plain http, wherever the registry points.
+#[test]
+fn http_location_needs_insecure() {
+    let target = Reference::parse("ghcr.io/demo/app:v1").unwrap();
+    let auth = credentials();
+    let mut client = Client::new(&target, &auth, false, &SHELL).unwrap();
+    let url = crate::image::origin::Url::parse("http://127.0.0.1:1/v2/demo/app/blobs/uploads/u1")
+        .unwrap();
+    let e = format!(
+        "{:#}",
+        client.allow(&url, "the upload location").unwrap_err()
+    );
+    assert_eq!(
+        e,
+        "the upload location goes to `http://127.0.0.1:1/v2/demo/app/blobs/uploads/u1`, which is plain HTTP: nothing is sent unencrypted without `--insecure` (hint: have the registry announce https URLs, or push with `--insecure` on a network you trust)"
+    );
+    let https = crate::image::origin::Url::parse("https://127.0.0.1:1/x").unwrap();
+    client.allow(&https, "the upload location").unwrap();
+    let mut client = Client::new(&target, &auth, true, &SHELL).unwrap();
+    client.allow(&url, "the upload location").unwrap();
+}
+
+#[test]
+fn registry_must_be_a_host_and_port() {
+    for registry in ["ghcr.io?x", "ghcr.io#x", "127.0.0.1:99999"] {
+        let (e, _) = push_error(registry, &credentials(), false);
+        assert_eq!(
+            e,
+            format!(
+                "registry `{registry}` is not a host name with an optional port (hint: write the reference as `REGISTRY/NAME:TAG`, e.g. `ghcr.io/acme/alpha:0.3.0`)"
+            )
+        );
+    }
 }
