@@ -57,6 +57,12 @@ pub fn run(plan: &Plan, records: &[BuildRecord], shell: &Shell, opts: Options) -
             artifacts.push(binary_artifact(out, b)?);
         }
     }
+    // A manifest with no binary would pass for an empty release: never write one.
+    if artifacts.is_empty() {
+        bail!(
+            "nothing to package in `{out}`: no binaries were built (hint: run `cargo multiarch plan` to see what is selected)"
+        );
+    }
 
     // Each package's docs are found and hashed once, whatever the number of targets.
     let mut docs: HashMap<Option<String>, Vec<(String, Utf8PathBuf)>> = HashMap::new();

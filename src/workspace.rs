@@ -132,8 +132,13 @@ impl Workspace {
                             )
                         })
                         .unwrap_or_default();
+                    let hint = if skipped_note.is_empty() {
+                        " (hint: pass `--bin` one of the available binaries)"
+                    } else {
+                        ""
+                    };
                     bail!(
-                        "no bin target named `{b}` in the selected packages{skipped_note}; available binaries: {}",
+                        "no bin target named `{b}` in the selected packages{skipped_note}; available binaries: {}{hint}",
                         if available.is_empty() {
                             "none".to_owned()
                         } else {
@@ -500,7 +505,7 @@ fn select_packages(
                     .collect();
                 names.sort();
                 bail!(
-                    "package ID specification `{spec}` did not match any packages in the workspace; members are: {}",
+                    "package ID specification `{spec}` did not match any packages in the workspace; members are: {} (hint: pass a member's name, `name@version` or a glob such as `-p 'svc-*'`)",
                     names.join(", ")
                 );
             }
@@ -522,7 +527,7 @@ fn select_packages(
                 );
             }
         }
-        return Ok(members
+        let kept: Vec<PackageId> = members
             .iter()
             .filter(|id| {
                 !select
@@ -531,7 +536,25 @@ fn select_packages(
                     .any(|spec| spec_matches(spec, &metadata[*id]))
             })
             .cloned()
-            .collect());
+            .collect();
+        if kept.is_empty() {
+            let flags: Vec<String> = select
+                .exclude
+                .iter()
+                .map(|s| format!("--exclude {s}"))
+                .collect();
+            let mut names: Vec<String> = members
+                .iter()
+                .map(|id| metadata[id].name.to_string())
+                .collect();
+            names.sort();
+            bail!(
+                "`{}` excludes every package of the workspace ({}), so nothing would be built (hint: exclude fewer packages)",
+                flags.join(" "),
+                names.join(", ")
+            );
+        }
+        return Ok(kept);
     }
     // A member's own manifest (not the root's) selects that member, as in cargo.
     if let Some(id) = members

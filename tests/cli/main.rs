@@ -2,6 +2,7 @@
 
 mod support;
 
+mod attack_misc;
 mod build;
 mod docs;
 mod help;

@@ -1,0 +1,123 @@
+//! Issue 10, "trust nothing you read": empty lists, include globs that walk where they
+//! must not, user values that look like flags. Each test is named after its attack.
+
+use std::path::Path;
+
+use crate::support::{multiarch, private_fixture, run};
+
+/// Appends `text` to the fixture's `Cargo.toml`.
+fn append_manifest(dir: &Path, text: &str) {
+    let p = dir.join("Cargo.toml");
+    let mut toml = std::fs::read_to_string(&p).unwrap();
+    toml.push_str(text);
+    std::fs::write(p, toml).unwrap();
+}
+
+#[test]
+fn empty_targets_in_config_is_an_error() {
+    let (_tmp, dir) = private_fixture("hello");
+    append_manifest(&dir, "\n[workspace.metadata.multiarch]\ntargets = []\n");
+    let manifest = dir.join("Cargo.toml");
+    for cmd in ["plan", "package"] {
+        let err = run(multiarch(&dir).arg(cmd)).failure().stderr();
+        assert!(
+            err.contains(&format!(
+                "error: `{}`: key `targets` in `[workspace.metadata.multiarch]` is an empty list",
+                manifest.display()
+            )) && err.contains("(hint: "),
+            "{cmd}: {err}"
+        );
+    }
+    assert!(
+        !dir.join("out/manifest.json").exists(),
+        "an empty manifest was written"
+    );
+
+    // An empty item is no target either.
+    let (_tmp, dir) = private_fixture("hello");
+    append_manifest(
+        &dir,
+        "\n[package.metadata.multiarch]\ntargets = [\"x86_64-unknown-linux-musl\", \" \"]\n",
+    );
+    let err = run(multiarch(&dir).arg("plan")).failure().stderr();
+    assert!(
+        err.contains("key `targets` in `[package.metadata.multiarch]` has an empty item")
+            && err.contains("(hint: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn empty_platform_or_target_flag_is_an_error() {
+    let (_tmp, dir) = private_fixture("hello");
+    for (args, flag) in [
+        (&["--platform="][..], "--platform"),
+        (&["--target="], "--target"),
+        (&["--platform", "linux/amd64,"], "--platform"),
+        (
+            &[
+                "--target",
+                "x86_64-unknown-linux-musl,,aarch64-unknown-linux-musl",
+            ],
+            "--target",
+        ),
+        (&["--platform", " , "], "--platform"),
+    ] {
+        let err = run(multiarch(&dir).arg("plan").args(args))
+            .failure()
+            .stderr();
+        assert!(
+            err.contains(&format!("error: `{flag}`")) && err.contains("(hint: "),
+            "{args:?}: {err}"
+        );
+    }
+    let err = run(multiarch(&dir).args(["verify", "--expect", "linux/amd64,"]))
+        .failure()
+        .stderr();
+    assert!(
+        err.contains("error: `--expect`") && err.contains("(hint: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn empty_package_selection_is_an_error() {
+    let (_tmp, dir) = private_fixture("hello");
+    let err = run(multiarch(&dir).args(["plan", "--workspace", "--exclude", "hello"]))
+        .failure()
+        .stderr();
+    assert!(
+        err.contains("error: `--exclude hello` excludes every package of the workspace")
+            && err.contains("(hint: "),
+        "{err}"
+    );
+    let err = run(multiarch(&dir).args(["plan", "--workspace", "--exclude", "h*"]))
+        .failure()
+        .stderr();
+    assert!(err.contains("excludes every package"), "{err}");
+    let err = run(multiarch(&dir).args(["plan", "-p", "nomatch"]))
+        .failure()
+        .stderr();
+    assert!(
+        err.contains("package ID specification `nomatch` did not match any packages")
+            && err.contains("(hint: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn doctor_outside_a_workspace_still_checks_tools_but_not_empty_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = run(multiarch(tmp.path()).arg("doctor"));
+    assert!(
+        r.stderr().contains("checking tools only")
+            && r.stdout().contains("rust-std x86_64-unknown-linux-musl"),
+        "{}\n{}",
+        r.stdout(),
+        r.stderr()
+    );
+    let err = run(multiarch(tmp.path()).args(["doctor", "--platform="]))
+        .failure()
+        .stderr();
+    assert!(err.contains("error: `--platform`"), "{err}");
+}
