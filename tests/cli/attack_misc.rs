@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use crate::support::{multiarch, private_fixture, run};
+use crate::support::{multiarch, private_fixture, run, sh};
+
+const X86: &str = "x86_64-unknown-linux-musl";
 
 /// Appends `text` to the fixture's `Cargo.toml`.
 fn append_manifest(dir: &Path, text: &str) {
@@ -120,4 +122,44 @@ fn doctor_outside_a_workspace_still_checks_tools_but_not_empty_flags() {
         .failure()
         .stderr();
     assert!(err.contains("error: `--platform`"), "{err}");
+}
+
+#[test]
+fn include_glob_does_not_follow_symlinked_dirs() {
+    let (_tmp, dir) = private_fixture("hello");
+    append_manifest(
+        &dir,
+        "\n[workspace.metadata.multiarch]\ninclude = [\"**/*.md\"]\n",
+    );
+    // A loop, ways out of the package, and the two dirs no glob may enter.
+    let outside = dir.parent().unwrap().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("x.md"), "secret").unwrap();
+    sh(
+        &dir,
+        "mkdir -p docs target out && echo a > docs/a.md && ln -s .. docs/up \
+         && ln -s ../../outside docs/away && ln -s ../../outside/x.md docs/leak.md \
+         && ln -s a.md docs/alias.md && echo t > target/t.md && echo o > out/o.md",
+    );
+    assert!(dir.join("docs/leak.md").is_file());
+
+    run(multiarch(&dir).args(["package", "--target", X86])).success();
+    let listing = sh(
+        &dir.join("out/linux/amd64"),
+        "tar -tzf hello-0.1.0-x86_64-unknown-linux-musl.tar.gz",
+    );
+    let names: Vec<&str> = listing.lines().collect();
+    assert_eq!(
+        names,
+        [
+            "hello-0.1.0-x86_64-unknown-linux-musl/",
+            "hello-0.1.0-x86_64-unknown-linux-musl/LICENSE",
+            "hello-0.1.0-x86_64-unknown-linux-musl/README.md",
+            "hello-0.1.0-x86_64-unknown-linux-musl/docs/",
+            "hello-0.1.0-x86_64-unknown-linux-musl/docs/a.md",
+            "hello-0.1.0-x86_64-unknown-linux-musl/docs/alias.md",
+            "hello-0.1.0-x86_64-unknown-linux-musl/hello",
+        ],
+        "{listing}"
+    );
 }
