@@ -438,8 +438,8 @@ pub fn feature_flags(f: &FeatureArgs) -> Vec<String> {
     }
     let list = requested_features(f);
     if !list.is_empty() {
-        flags.push("--features".to_owned());
-        flags.push(list.join(","));
+        // One word, so a list starting with `-` is still the flag's value.
+        flags.push(format!("--features={}", list.join(",")));
     }
     flags
 }
@@ -464,8 +464,8 @@ fn metadata(
     no_deps: bool,
 ) -> Result<Metadata> {
     let mut p = Process::cargo()
-        .args(["metadata", "--format-version", "1", "--manifest-path"])
-        .arg(manifest)
+        .args(["metadata", "--format-version=1"])
+        .arg(format!("--manifest-path={manifest}"))
         .args(cargo_flags)
         .args(feature_flags)
         .cwd(cwd);
@@ -473,7 +473,7 @@ fn metadata(
         p = p.arg("--no-deps");
     }
     if let Some(t) = filter_platform {
-        p = p.args(["--filter-platform", t]);
+        p = p.arg(format!("--filter-platform={t}"));
     }
     let out = p.output().context("could not read the workspace")?;
     let stdout =

@@ -163,3 +163,25 @@ fn include_glob_does_not_follow_symlinked_dirs() {
         "{listing}"
     );
 }
+
+#[test]
+fn bin_named_dash_reaches_cargo_as_a_value() {
+    let (_tmp, dir) = private_fixture("hello");
+    append_manifest(
+        &dir,
+        "\n[[bin]]\nname = \"hello\"\npath = \"src/main.rs\"\n\n[[bin]]\nname = \"-dash\"\npath = \"src/dash.rs\"\n",
+    );
+    std::fs::copy(dir.join("src/main.rs"), dir.join("src/dash.rs")).unwrap();
+    run(multiarch(&dir).args(["build", "--target", X86, "--bin=-dash"])).success();
+    assert!(dir.join("out/linux/amd64/bin/-dash").is_file());
+    assert!(!dir.join("out/linux/amd64/bin/hello").exists());
+
+    // A feature list that looks like a flag is cargo's to reject, as a feature.
+    let err = run(multiarch(&dir).args(["build", "--target", X86, "--features=-nope"]))
+        .failure()
+        .stderr();
+    assert!(
+        err.contains("does not contain this feature: -nope"),
+        "{err}"
+    );
+}
