@@ -14,7 +14,7 @@ use crate::elf::{self, Linkage};
 use crate::manifest::{self, Artifact, Kind, Manifest};
 use crate::platform::{Platform, TARGETS, TargetInfo};
 use crate::probe;
-use crate::process::Process;
+use crate::process::{Ended, Process};
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -281,6 +281,9 @@ fn check_platforms(m: &Manifest, expect: Option<&[Platform]>, r: &mut Report) {
     r.platforms = expected;
 }
 
+/// How long `verify --run` lets one binary run.
+const RUN_LIMIT: Duration = Duration::from_secs(30);
+
 fn run_binaries(root: &Utf8Path, m: &Manifest, args: &[String], r: &mut Report) {
     let host_arch = match std::env::consts::ARCH {
         "x86_64" => "amd64",
@@ -314,29 +317,99 @@ fn run_binaries(root: &Utf8Path, m: &Manifest, args: &[String], r: &mut Report) 
             (Process::new(q).arg(&path), name)
         };
         let p = p.args(args);
-        match p.probe(Duration::from_secs(30)) {
-            Some(out) if out.status.success() => {
-                let text = String::from_utf8_lossy(&out.stdout);
-                r.runs.push(format!(
-                    "ok       {}  ({how}): {}",
+        // Its own process group, killed when it exits or at the limit: a binary that
+        // daemonises or holds its output open cannot leave anything behind or hang verify.
+        match p.run_limited(RUN_LIMIT) {
+            Ok(run) => match run.ended {
+                Ended::Exited(status) if status.success() => {
+                    let text = String::from_utf8_lossy(&run.stdout);
+                    r.runs.push(format!(
+                        "ok       {}  ({how}): {}",
+                        a.path,
+                        text.lines().next().unwrap_or("").trim()
+                    ));
+                }
+                Ended::Exited(status) => r.problems.push(format!(
+                    "{}: `{}` failed ({status}): {}",
                     a.path,
-                    text.lines().next().unwrap_or("").trim()
-                ));
-            }
-            Some(out) => r.problems.push(format!(
-                "{}: `{}` failed ({}): {}",
-                a.path,
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-            )),
-            None => r
-                .problems
-                .push(format!("{}: `{p}` could not run or took over 30 s", a.path)),
+                    args.join(" "),
+                    String::from_utf8_lossy(&run.stderr)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                )),
+                Ended::TimedOut => r.problems.push(format!(
+                    "{}: `{p}` took over {} s and was killed",
+                    a.path,
+                    RUN_LIMIT.as_secs()
+                )),
+            },
+            Err(e) => r.problems.push(format!("{}: {e:#}", a.path)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A manifest listing one amd64 "binary" at `linux/amd64/bin/app`.
+    fn one_binary() -> Manifest {
+        Manifest {
+            schema: manifest::SCHEMA.to_owned(),
+            tool: manifest::tool(),
+            source_date_epoch: 0,
+            git: None,
+            platforms: vec!["linux/amd64".to_owned()],
+            artifacts: vec![Artifact {
+                kind: Kind::Binary,
+                path: "linux/amd64/bin/app".into(),
+                target: Some("x86_64-unknown-linux-musl".to_owned()),
+                platform: Some("linux/amd64".to_owned()),
+                ..Artifact::default()
+            }],
+        }
+    }
+
+    #[test]
+    fn run_returns_promptly_when_the_binary_leaves_a_daemon_holding_its_output() {
+        if std::env::consts::ARCH != "x86_64" {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let root = Utf8Path::from_path(tmp.path()).unwrap();
+        let app = root.join("linux/amd64/bin/app");
+        std::fs::create_dir_all(app.parent().unwrap()).unwrap();
+        std::fs::write(&app, "#!/bin/sh\nsleep 5 &\necho \"app 1.0 $!\"\n").unwrap();
+        std::fs::set_permissions(&app, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let mut r = Report::default();
+        let start = std::time::Instant::now();
+        run_binaries(root, &one_binary(), &["--version".to_owned()], &mut r);
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        assert_eq!(r.runs.len(), 1, "{:?}", r.runs);
+        let line = &r.runs[0];
+        assert!(
+            line.starts_with("ok       linux/amd64/bin/app  (native): app 1.0 "),
+            "{line}"
+        );
+        // The daemon went with it.
+        let pid = line.rsplit(' ').next().unwrap();
+        let start = std::time::Instant::now();
+        while std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| !s.rsplit(')').next().unwrap().trim_start().starts_with('Z'))
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(1),
+                "`sleep` {pid} still runs"
+            );
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 }
