@@ -191,7 +191,7 @@ pub struct VerifyArgs {
     pub manifest_path: Option<Utf8PathBuf>,
 
     /// Platforms that must be present (comma list) [default: the manifest's `platforms`]
-    #[arg(long, value_name = "OS/ARCH,…", value_delimiter = ',')]
+    #[arg(long, value_name = "OS/ARCH,…")]
     pub expect: Vec<String>,
 
     /// Run every binary (natively or under qemu-user) and report what it printed; nothing runs when any check fails
@@ -227,7 +227,7 @@ pub struct MergeArgs {
     pub out_dir: Utf8PathBuf,
 
     /// Platforms the joined set must hold (comma list) [default: every input's platforms]
-    #[arg(long, value_name = "OS/ARCH,…", value_delimiter = ',')]
+    #[arg(long, value_name = "OS/ARCH,…")]
     pub expect: Vec<String>,
 
     #[command(flatten)]

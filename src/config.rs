@@ -83,7 +83,7 @@ impl Config {
         for (key, value) in map {
             let f = at(key);
             match key.as_str() {
-                "targets" => config.targets = Some(f.strings(value)?),
+                "targets" => config.targets = Some(f.targets(value)?),
                 "out-dir" => config.out_dir = Some(f.string(value)?.into()),
                 "backend" => {
                     let s = f.string(value)?;
@@ -224,6 +224,26 @@ impl Field<'_> {
             .collect()
     }
 
+    /// A `targets` list: never empty and without empty items (`""`, `"a,"`), which
+    /// would otherwise mean "build nothing" or "the defaults".
+    fn targets(&self, v: &Value) -> Result<Vec<String>> {
+        let list = self.strings(v)?;
+        if list.is_empty() {
+            return Err(self.error(
+                "is an empty list, so nothing would be built (hint: name at least one target, e.g. `targets = [\"x86_64-unknown-linux-musl\"]`, or remove the key for the default targets)",
+            ));
+        }
+        if let Some(bad) = list
+            .iter()
+            .find(|t| t.split(',').any(|i| i.trim().is_empty()))
+        {
+            return Err(self.error(&format!(
+                "has an empty item `{bad}` (hint: remove it, or write the target's name)"
+            )));
+        }
+        Ok(list)
+    }
+
     fn string_map(&self, v: &Value) -> Result<BTreeMap<String, String>> {
         let want = "a table of strings";
         let map = v.as_object().ok_or_else(|| self.type_error(want, v))?;
@@ -312,5 +332,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("`NOEQ` is not of the form"), "{e}");
+    }
+
+    #[test]
+    fn empty_targets_or_an_empty_target_is_an_error() {
+        let e = parse(&json!({"targets": []})).unwrap_err().to_string();
+        assert!(
+            e.starts_with("`/w/Cargo.toml`: key `targets` in `[workspace.metadata.multiarch]` is an empty list, so nothing would be built (hint: "),
+            "{e}"
+        );
+        for bad in ["", " ", "x86_64-unknown-linux-musl,"] {
+            let e = parse(&json!({"targets": ["aarch64-unknown-linux-musl", bad]}))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!("key `targets` in `[workspace.metadata.multiarch]` has an empty item `{bad}` (hint: ")),
+                "{e}"
+            );
+        }
     }
 }

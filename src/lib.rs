@@ -250,11 +250,14 @@ fn build_options(plan: &Plan, select: &cli::SelectArgs, b: &cli::BuildOptions) -
     }
 }
 
+/// `--expect` (repeatable, comma lists): `None` when not given; an empty value or item
+/// is an error, never "expect nothing".
 fn parse_platforms(list: &[String]) -> Result<Option<Vec<platform::Platform>>> {
     if list.is_empty() {
         return Ok(None);
     }
-    list.iter()
+    platform::split_flag("--expect", "linux/amd64,linux/arm64", list)?
+        .iter()
         .map(|p| platform::Platform::parse(p))
         .collect::<Result<Vec<_>>>()
         .map(Some)

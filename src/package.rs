@@ -64,6 +64,13 @@ pub fn run(
             artifacts.push(binary_artifact(out, b)?);
         }
     }
+    // A manifest with no binary would pass for an empty release: never write one.
+    if artifacts.is_empty() {
+        bail!(
+            "nothing to package in `{}`: no binaries were built (hint: run `cargo multiarch plan` to see what is selected)",
+            out.root()
+        );
+    }
 
     // Each package's docs are found and hashed once, whatever the number of targets.
     let mut docs: HashMap<Option<String>, Vec<(String, Utf8PathBuf)>> = HashMap::new();
@@ -75,7 +82,7 @@ pub fn run(
                     .key()
                     .as_ref()
                     .and_then(|name| ws.packages.iter().find(|p| &p.name == name));
-                slot.insert(package_docs(ws, pkg)?);
+                slot.insert(package_docs(ws, pkg, out.root())?);
             }
         }
     }
@@ -268,8 +275,15 @@ fn archive_specs(
 }
 
 /// README, license files and `include` globs for an archive: (path in the archive, file).
-/// A package's own README and license files win; the workspace root's fill in.
-fn package_docs(ws: &Workspace, pkg: Option<&Package>) -> Result<Vec<(String, Utf8PathBuf)>> {
+/// A package's own README and license files win; the workspace root's fill in. Globs
+/// never enter cargo's target dir or the out dir, nor follow a symlink out of their
+/// base (see [`crate::glob::expand`]).
+fn package_docs(
+    ws: &Workspace,
+    pkg: Option<&Package>,
+    out_dir: &Utf8Path,
+) -> Result<Vec<(String, Utf8PathBuf)>> {
+    let skip = [ws.target_dir.as_path(), out_dir];
     let mut out: Vec<(String, Utf8PathBuf)> = Vec::new();
     let add = |rel: String, src: Utf8PathBuf, out: &mut Vec<(String, Utf8PathBuf)>| {
         if !out.iter().any(|(r, _)| *r == rel) {
@@ -286,10 +300,10 @@ fn package_docs(ws: &Workspace, pkg: Option<&Package>) -> Result<Vec<(String, Ut
     let mut licenses: Vec<Utf8PathBuf> = Vec::new();
     if let Some(p) = pkg {
         licenses.extend(p.license_file.clone().filter(|f| f.is_file()));
-        licenses.extend(license_files(&p.dir)?);
+        licenses.extend(license_files(&p.dir, &skip)?);
     }
     if licenses.is_empty() {
-        licenses.extend(license_files(&ws.root)?);
+        licenses.extend(license_files(&ws.root, &skip)?);
     }
     for l in licenses {
         add(l.file_name().unwrap_or("LICENSE").to_owned(), l, &mut out);
@@ -315,10 +329,10 @@ fn package_docs(ws: &Workspace, pkg: Option<&Package>) -> Result<Vec<(String, Ut
         );
     }
     for (base, glob, table) in includes {
-        let found = crate::glob::expand(base, glob)?;
+        let found = crate::glob::expand(base, glob, &skip)?;
         if found.is_empty() {
             bail!(
-                "`include` pattern `{glob}` in `{table}` matches no file under `{base}` (hint: fix the pattern or remove it)"
+                "`include` pattern `{glob}` in `{table}` matches no file under `{base}` (hint: fix the pattern or remove it; symlinks to directories or out of `{base}`, and the target and out dirs, are never included)"
             );
         }
         for rel in found {
@@ -333,11 +347,11 @@ fn first_match(dir: &Utf8Path, names: &[&str]) -> Option<Utf8PathBuf> {
     names.iter().map(|n| dir.join(n)).find(|p| p.is_file())
 }
 
-fn license_files(dir: &Utf8Path) -> Result<Vec<Utf8PathBuf>> {
+fn license_files(dir: &Utf8Path, skip: &[&Utf8Path]) -> Result<Vec<Utf8PathBuf>> {
     let mut found = Vec::new();
     for pattern in ["LICENSE*", "LICENCE*", "COPYING*"] {
         found.extend(
-            crate::glob::expand(dir, pattern)?
+            crate::glob::expand(dir, pattern, skip)?
                 .into_iter()
                 .map(|r| dir.join(r)),
         );

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
@@ -306,7 +306,7 @@ impl Plan {
     ) -> Result<Self> {
         let cli_targets = platform::resolve(&select.targets.targets, &select.targets.platforms)?;
         let ws_targets = match &workspace.config.targets {
-            Some(list) => platform::resolve(list, &[])?,
+            Some(list) => platform::resolve_config(list)?,
             None => platform::default_targets(),
         };
 
@@ -316,7 +316,7 @@ impl Plan {
             let targets = if !cli_targets.is_empty() {
                 cli_targets.clone()
             } else if let Some(list) = &p.config.targets {
-                platform::resolve(list, &[])?
+                platform::resolve_config(list)?
             } else {
                 ws_targets.clone()
             };
@@ -394,6 +394,15 @@ impl Plan {
                     });
                 }
             }
+        }
+        // Unreachable from the command line (an empty selection or target list is an
+        // error where it is read), and kept so: an empty plan must never build and
+        // package nothing as if it were a release.
+        if entries.is_empty() {
+            bail!(
+                "nothing to build in `{}`: no binary × target pair was selected (hint: check `--target`/`--platform`, `targets` in the config and the package selection)",
+                workspace.manifest_path
+            );
         }
         let skipped = workspace
             .skipped

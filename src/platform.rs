@@ -304,32 +304,64 @@ pub fn default_targets() -> Vec<Target> {
         .collect()
 }
 
-/// Resolves `--target` and `--platform` lists (each may hold comma lists) into targets,
-/// in the order given, without duplicates. Two targets mapping to one platform is an
-/// error, since both would write to the same `out/<os>/<arch>/`.
+/// Resolves the `--target` and `--platform` flags (each may be repeated and hold a
+/// comma list) into targets, in the order given, without duplicates. An empty value or
+/// an empty item is an error naming the flag: it never means "the defaults". Two
+/// targets mapping to one platform is an error, since both would write to the same
+/// `out/<os>/<arch>/`.
 pub fn resolve(targets: &[String], platforms: &[String]) -> Result<Vec<Target>> {
     let mut out: Vec<Target> = Vec::new();
-    let split = |list: &[String]| -> Vec<String> {
-        list.iter()
-            .flat_map(|s| s.split(','))
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect()
-    };
-    for t in split(targets) {
+    for t in split_flag("--target", "x86_64-unknown-linux-musl", targets)? {
         let t = Target::parse(&t)?;
         if !out.contains(&t) {
             out.push(t);
         }
     }
-    for pl in split(platforms) {
+    for pl in split_flag("--platform", "linux/amd64,linux/arm64", platforms)? {
         let t = Platform::parse(&pl)?.default_target();
         if !out.contains(&t) {
             out.push(t);
         }
     }
     check_distinct_platforms(&out)?;
+    Ok(out)
+}
+
+/// The targets a `targets` list from the config names (its items are checked
+/// non-empty when the config is read), in order, without duplicates.
+pub fn resolve_config(list: &[String]) -> Result<Vec<Target>> {
+    let mut out: Vec<Target> = Vec::new();
+    for item in list.iter().flat_map(|s| s.split(',')) {
+        let t = Target::parse(item)?;
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    check_distinct_platforms(&out)?;
+    Ok(out)
+}
+
+/// The items of a repeatable comma-list flag (`--platform a,b --platform c`), trimmed.
+/// A value that is empty (`--platform=`) or holds an empty item (`--platform a,`) is an
+/// error naming `flag`; `example` is a good value for the hint.
+pub fn split_flag(flag: &str, example: &str, values: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for value in values {
+        let items: Vec<&str> = value.split(',').map(str::trim).collect();
+        if items.iter().all(|i| i.is_empty()) {
+            bail!(
+                "`{flag}` was given an empty value, which names nothing (hint: name at least one, e.g. `{flag} {example}`, or leave `{flag}` out for the default)"
+            );
+        }
+        if items.iter().any(|i| i.is_empty()) {
+            let kept: Vec<&str> = items.iter().copied().filter(|i| !i.is_empty()).collect();
+            bail!(
+                "`{flag}` value `{value}` has an empty item (hint: drop the stray comma: `{flag} {}`)",
+                kept.join(",")
+            );
+        }
+        out.extend(items.into_iter().map(str::to_owned));
+    }
     Ok(out)
 }
 
@@ -446,5 +478,37 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("both map to platform `linux/amd64`"), "{e}");
+    }
+
+    #[test]
+    fn empty_flag_values_and_items_are_errors_naming_the_flag() {
+        for (targets, platforms, want) in [
+            (
+                vec![String::new()],
+                vec![],
+                "`--target` was given an empty value",
+            ),
+            (
+                vec![],
+                vec![" , ".to_owned()],
+                "`--platform` was given an empty value",
+            ),
+            (
+                vec![],
+                vec!["linux/amd64,".to_owned()],
+                "`--platform` value `linux/amd64,` has an empty item (hint: drop the stray comma: `--platform linux/amd64`)",
+            ),
+            (
+                vec!["x86_64-unknown-linux-musl,,aarch64-unknown-linux-musl".to_owned()],
+                vec![],
+                "`--target` value `x86_64-unknown-linux-musl,,aarch64-unknown-linux-musl` has an empty item",
+            ),
+        ] {
+            let e = resolve(&targets, &platforms).unwrap_err().to_string();
+            assert!(e.starts_with(want), "{e}");
+            assert!(e.ends_with(')') && e.contains("(hint: "), "{e}");
+        }
+        // No flag at all is no error: the caller falls back to the config or the defaults.
+        assert!(resolve(&[], &[]).unwrap().is_empty());
     }
 }

@@ -7,11 +7,14 @@
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::Read;
+use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
+use rustix::process::{Pid, Signal, WaitId, WaitIdOptions, kill_process_group, waitid};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Process {
@@ -144,50 +147,99 @@ impl Process {
         }
     }
 
-    /// Runs capturing output, killing the child after `limit`. Used by probes, which
-    /// must be cheap and never hang. `Ok(None)` when it could not start or timed out.
+    /// Runs capturing output, killing it after `limit`. Used by probes, which must be
+    /// cheap and never hang. `None` when it could not start or timed out. The run is
+    /// [`Process::run_limited`]'s: nothing it starts outlives it.
     pub fn probe(&self, limit: Duration) -> Option<Output> {
+        let run = self.run_limited(limit).ok()?;
+        match run.ended {
+            Ended::Exited(status) => Some(Output {
+                status,
+                stdout: run.stdout,
+                stderr: run.stderr,
+            }),
+            Ended::TimedOut => None,
+        }
+    }
+
+    /// Runs with stdin closed, in a process group of its own, keeping at most
+    /// [`CAPTURE_LIMIT`] bytes of stdout and of stderr (the rest is read and dropped,
+    /// so a chatty child never blocks on a full pipe).
+    ///
+    /// When the child exits, or at `limit`, the whole group is killed: nothing it
+    /// started (a daemon, a `sleep &`) outlives the run. The pipes are then read for at
+    /// most [`PIPE_GRACE`] more, never until they close, so a descendant that left the
+    /// group still holding them cannot make this wait. Fails only when the program
+    /// cannot be started.
+    pub fn run_limited(&self, limit: Duration) -> Result<Limited> {
         let mut child = self
             .command()
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            .process_group(0)
             .spawn()
-            .ok()?;
-        // Drain the pipes on threads so a chatty child cannot block on a full pipe.
-        let mut out_pipe = child.stdout.take()?;
-        let mut err_pipe = child.stderr.take()?;
-        let out_thread = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = out_pipe.read_to_end(&mut buf);
-            buf
-        });
-        let err_thread = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = err_pipe.read_to_end(&mut buf);
-            buf
-        });
-        let start = Instant::now();
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if start.elapsed() < limit => {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return None;
+            .with_context(|| format!("could not run `{self}`"))?;
+        let (tx, rx) = mpsc::channel();
+        if let Some(pipe) = child.stdout.take() {
+            drain(Stream::Out, pipe, tx.clone());
+        }
+        if let Some(pipe) = child.stderr.take() {
+            drain(Stream::Err, pipe, tx);
+        }
+        // The group's id is the child's pid. The child is reaped only after the group is
+        // killed, so the id cannot have been reused by then.
+        let group = Pid::from_child(&child);
+        let deadline = Instant::now() + limit;
+        let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+        let mut open = 2;
+        let mut ended: Option<(Ended, Instant)> = None;
+        loop {
+            if ended.is_none() {
+                let exited = match waitid(
+                    WaitId::Pid(group),
+                    WaitIdOptions::EXITED | WaitIdOptions::NOHANG | WaitIdOptions::NOWAIT,
+                ) {
+                    Ok(status) => status.is_some(),
+                    Err(_) => child.try_wait().ok().flatten().is_some(),
+                };
+                if exited || Instant::now() >= deadline {
+                    // ESRCH: the group is already gone, which is the goal.
+                    let _ = kill_process_group(group, Signal::KILL);
+                    let status = child
+                        .wait()
+                        .with_context(|| format!("could not wait for `{self}`"))?;
+                    let how = if exited {
+                        Ended::Exited(status)
+                    } else {
+                        Ended::TimedOut
+                    };
+                    ended = Some((how, Instant::now() + PIPE_GRACE));
                 }
             }
-        };
-        let stdout = out_thread.join().unwrap_or_default();
-        let stderr = err_thread.join().unwrap_or_default();
-        Some(Output {
-            status,
-            stdout,
-            stderr,
-        })
+            if let Some((how, grace)) = ended
+                && (open == 0 || Instant::now() >= grace)
+            {
+                return Ok(Limited {
+                    ended: how,
+                    stdout,
+                    stderr,
+                });
+            }
+            match rx.recv_timeout(POLL) {
+                Ok((stream, Some(chunk))) => {
+                    let buf = match stream {
+                        Stream::Out => &mut stdout,
+                        Stream::Err => &mut stderr,
+                    };
+                    let room = CAPTURE_LIMIT.saturating_sub(buf.len());
+                    buf.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                }
+                Ok((_, None)) => open -= 1,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => open = 0,
+            }
+        }
     }
 
     /// Like [`Process::probe`], but only the trimmed stdout of a successful run.
@@ -197,6 +249,62 @@ impl Process {
             .success()
             .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
     }
+}
+
+/// At most this much of each of stdout and stderr is kept by [`Process::run_limited`].
+pub const CAPTURE_LIMIT: usize = 64 * 1024;
+/// How long [`Process::run_limited`] still reads the pipes once the group is killed.
+pub const PIPE_GRACE: Duration = Duration::from_millis(200);
+/// How often [`Process::run_limited`] checks whether the child has exited.
+const POLL: Duration = Duration::from_millis(5);
+
+/// How a [`Process::run_limited`] run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The child exited by itself (its group was killed after that).
+    Exited(ExitStatus),
+    /// The limit passed; the child and its group were killed.
+    TimedOut,
+}
+
+/// What a [`Process::run_limited`] run printed (each at most [`CAPTURE_LIMIT`] bytes)
+/// and how it ended.
+#[derive(Debug, Clone)]
+pub struct Limited {
+    pub ended: Ended,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Stream {
+    Out,
+    Err,
+}
+
+/// Reads `pipe` on a thread of its own, sending each chunk and then `None` at its end.
+/// The thread ends at the pipe's end or when nobody listens any more.
+fn drain(
+    stream: Stream,
+    mut pipe: impl Read + Send + 'static,
+    tx: Sender<(Stream, Option<Vec<u8>>)>,
+) {
+    std::thread::spawn(move || {
+        let mut buf = vec![0; 16 * 1024];
+        loop {
+            match pipe.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    if tx.send((stream, Some(buf[..n].to_vec()))).is_err() {
+                        return;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => break,
+            }
+        }
+        let _ = tx.send((stream, None));
+    });
 }
 
 /// Quotes a word for a POSIX shell only when it needs it.
@@ -286,5 +394,127 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("boom"), "{msg}");
+    }
+
+    /// Whether `pid` is gone: no such process, or a zombie nobody has reaped yet.
+    fn dead(pid: &str) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit(')')
+                .next()
+                .unwrap()
+                .trim_start()
+                .starts_with('Z'),
+        }
+    }
+
+    /// Waits up to a second for `pid` to be [`dead`].
+    fn dies(pid: &str) -> bool {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(1) {
+            if dead(pid) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        false
+    }
+
+    fn sh(script: &str) -> Process {
+        Process::new("sh").args(["-c", script])
+    }
+
+    #[test]
+    fn a_background_grandchild_neither_holds_the_run_nor_outlives_it() {
+        let start = Instant::now();
+        let run = sh("sleep 30 & echo $!; echo hi")
+            .run_limited(Duration::from_secs(20))
+            .unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            matches!(run.ended, Ended::Exited(s) if s.success()),
+            "{run:?}"
+        );
+        let out = String::from_utf8(run.stdout).unwrap();
+        let (pid, rest) = out.split_once('\n').unwrap();
+        assert_eq!(rest, "hi\n");
+        assert!(dies(pid), "the background `sleep` ({pid}) still runs");
+    }
+
+    #[test]
+    fn at_the_limit_the_child_is_killed_with_its_children() {
+        let start = Instant::now();
+        let run = sh("sleep 30 & echo $!; sleep 30")
+            .run_limited(Duration::from_millis(300))
+            .unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert_eq!(run.ended, Ended::TimedOut);
+        let out = String::from_utf8(run.stdout).unwrap();
+        assert!(
+            dies(out.trim()),
+            "the background `sleep` ({out}) still runs"
+        );
+    }
+
+    #[test]
+    fn a_chatty_child_never_blocks_and_its_output_is_capped() {
+        let start = Instant::now();
+        let run = sh("head -c 5000000 /dev/zero; head -c 3000000 /dev/zero >&2; echo done")
+            .run_limited(Duration::from_secs(20))
+            .unwrap();
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(
+            matches!(run.ended, Ended::Exited(s) if s.success()),
+            "{run:?}"
+        );
+        assert_eq!(run.stdout.len(), CAPTURE_LIMIT);
+        assert_eq!(run.stderr.len(), CAPTURE_LIMIT);
+    }
+
+    #[test]
+    fn a_pipe_held_outside_the_group_is_waited_for_only_briefly() {
+        // `setsid` takes the `sleep` out of the group, so killing the group misses it
+        // and it keeps stdout open; the run still returns after the grace period.
+        let start = Instant::now();
+        let run = sh("setsid sleep 30 & echo $!")
+            .run_limited(Duration::from_secs(20))
+            .unwrap();
+        let took = start.elapsed();
+        let out = String::from_utf8(run.stdout.clone()).unwrap();
+        let pid = out.trim();
+        // The test's own leftover: end it by its id.
+        let _ = rustix::process::kill_process(
+            Pid::from_raw(pid.parse().unwrap()).unwrap(),
+            Signal::KILL,
+        );
+        assert!(took < Duration::from_secs(2), "{took:?}");
+        assert!(
+            matches!(run.ended, Ended::Exited(s) if s.success()),
+            "{run:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_program_is_an_error_naming_it() {
+        let e = Process::new("no-such-program-xyz")
+            .run_limited(Duration::from_secs(1))
+            .unwrap_err();
+        assert!(
+            format!("{e:#}").contains("could not run `no-such-program-xyz`"),
+            "{e:#}"
+        );
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use anyhow::{Context as _, Result};
+use anyhow::Result;
 use camino::Utf8Path;
 
 use crate::digest::Sha256;
@@ -20,7 +20,7 @@ use crate::outdir::{LockMode, OutDir, RelPath};
 use crate::package::{sidecar, sidecar_text};
 use crate::platform::Platform;
 use crate::probe;
-use crate::process::Process;
+use crate::process::{Ended, Process};
 use crate::shell::Shell;
 
 /// How long one `--run` may take.
@@ -411,37 +411,94 @@ fn run_binaries(out: &OutDir, binaries: &[&Artifact], args: &[String], r: &mut R
             (Process::new(q).arg(&path), name)
         };
         let p = p.args(args);
-        match p.probe(RUN_LIMIT) {
-            Some(out) if out.status.success() => {
-                let text = String::from_utf8_lossy(&out.stdout);
-                r.runs.push(format!(
-                    "ok       {}  ({how}): {}",
+        // Its own process group, killed when it exits or at the limit: a binary that
+        // daemonises or holds its output open cannot leave anything behind or hang verify.
+        match p.run_limited(RUN_LIMIT) {
+            Ok(run) => match run.ended {
+                Ended::Exited(status) if status.success() => {
+                    let text = String::from_utf8_lossy(&run.stdout);
+                    r.runs.push(format!(
+                        "ok       {}  ({how}): {}",
+                        a.path,
+                        text.lines().next().unwrap_or("").trim()
+                    ));
+                }
+                Ended::Exited(status) => r.problems.push(format!(
+                    "{}: `{}` failed ({status}): {}",
                     a.path,
-                    text.lines().next().unwrap_or("").trim()
-                ));
-            }
-            Some(out) => r.problems.push(format!(
-                "{}: `{}` failed ({}): {}",
-                a.path,
-                args.join(" "),
-                out.status,
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-            )),
-            None => r.problems.push(format!(
-                "{}: `{p}` could not run or took over {} s",
-                a.path,
-                RUN_LIMIT.as_secs()
-            )),
+                    args.join(" "),
+                    String::from_utf8_lossy(&run.stderr)
+                        .lines()
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                )),
+                Ended::TimedOut => r.problems.push(format!(
+                    "{}: `{p}` took over {} s and was killed",
+                    a.path,
+                    RUN_LIMIT.as_secs()
+                )),
+            },
+            Err(e) => r.problems.push(format!("{}: {e:#}", a.path)),
         }
     }
 }
 
-/// Reads `manifest.json` from `out_dir` for commands that only need what it says.
-pub fn manifest_of(out_dir: &Utf8Path) -> Result<Manifest> {
-    let out = OutDir::existing(out_dir).context("no out dir to read")?;
-    Manifest::read(&out)
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One amd64 "binary" at `linux/amd64/bin/app`.
+    fn one_binary() -> Artifact {
+        let mut a = Artifact::new(
+            Kind::Binary,
+            RelPath::new("linux/amd64/bin/app").unwrap(),
+            Sha256::of(b""),
+            0,
+        );
+        a.target = Some(crate::platform::Target::parse("x86_64-unknown-linux-musl").unwrap());
+        a
+    }
+
+    #[test]
+    fn run_returns_promptly_when_the_binary_leaves_a_daemon_holding_its_output() {
+        if std::env::consts::ARCH != "x86_64" {
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let root = Utf8Path::from_path(tmp.path()).unwrap();
+        let app = root.join("linux/amd64/bin/app");
+        std::fs::create_dir_all(app.parent().unwrap()).unwrap();
+        std::fs::write(&app, "#!/bin/sh\nsleep 5 &\necho \"app 1.0 $!\"\n").unwrap();
+        std::fs::set_permissions(&app, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let mut r = Report::default();
+        let start = std::time::Instant::now();
+        let out = OutDir::existing(root).unwrap();
+        run_binaries(&out, &[&one_binary()], &["--version".to_owned()], &mut r);
+        assert!(
+            start.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(r.problems.is_empty(), "{:?}", r.problems);
+        assert_eq!(r.runs.len(), 1, "{:?}", r.runs);
+        let line = &r.runs[0];
+        assert!(
+            line.starts_with("ok       linux/amd64/bin/app  (native): app 1.0 "),
+            "{line}"
+        );
+        // The daemon went with it.
+        let pid = line.rsplit(' ').next().unwrap();
+        let start = std::time::Instant::now();
+        while std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .is_ok_and(|s| !s.rsplit(')').next().unwrap().trim_start().starts_with('Z'))
+        {
+            assert!(
+                start.elapsed() < Duration::from_secs(1),
+                "`sleep` {pid} still runs"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
 }

@@ -132,8 +132,13 @@ impl Workspace {
                             )
                         })
                         .unwrap_or_default();
+                    let hint = if skipped_note.is_empty() {
+                        " (hint: pass `--bin` one of the available binaries)"
+                    } else {
+                        ""
+                    };
                     bail!(
-                        "no bin target named `{b}` in the selected packages{skipped_note}; available binaries: {}",
+                        "no bin target named `{b}` in the selected packages{skipped_note}; available binaries: {}{hint}",
                         if available.is_empty() {
                             "none".to_owned()
                         } else {
@@ -433,8 +438,8 @@ pub fn feature_flags(f: &FeatureArgs) -> Vec<String> {
     }
     let list = requested_features(f);
     if !list.is_empty() {
-        flags.push("--features".to_owned());
-        flags.push(list.join(","));
+        // One word, so a list starting with `-` is still the flag's value.
+        flags.push(format!("--features={}", list.join(",")));
     }
     flags
 }
@@ -459,8 +464,8 @@ fn metadata(
     no_deps: bool,
 ) -> Result<Metadata> {
     let mut p = Process::cargo()
-        .args(["metadata", "--format-version", "1", "--manifest-path"])
-        .arg(manifest)
+        .args(["metadata", "--format-version=1"])
+        .arg(format!("--manifest-path={manifest}"))
         .args(cargo_flags)
         .args(feature_flags)
         .cwd(cwd);
@@ -468,7 +473,7 @@ fn metadata(
         p = p.arg("--no-deps");
     }
     if let Some(t) = filter_platform {
-        p = p.args(["--filter-platform", t]);
+        p = p.arg(format!("--filter-platform={t}"));
     }
     let out = p.output().context("could not read the workspace")?;
     let stdout =
@@ -500,7 +505,7 @@ fn select_packages(
                     .collect();
                 names.sort();
                 bail!(
-                    "package ID specification `{spec}` did not match any packages in the workspace; members are: {}",
+                    "package ID specification `{spec}` did not match any packages in the workspace; members are: {} (hint: pass a member's name, `name@version` or a glob such as `-p 'svc-*'`)",
                     names.join(", ")
                 );
             }
@@ -522,7 +527,7 @@ fn select_packages(
                 );
             }
         }
-        return Ok(members
+        let kept: Vec<PackageId> = members
             .iter()
             .filter(|id| {
                 !select
@@ -531,7 +536,25 @@ fn select_packages(
                     .any(|spec| spec_matches(spec, &metadata[*id]))
             })
             .cloned()
-            .collect());
+            .collect();
+        if kept.is_empty() {
+            let flags: Vec<String> = select
+                .exclude
+                .iter()
+                .map(|s| format!("--exclude {s}"))
+                .collect();
+            let mut names: Vec<String> = members
+                .iter()
+                .map(|id| metadata[id].name.to_string())
+                .collect();
+            names.sort();
+            bail!(
+                "`{}` excludes every package of the workspace ({}), so nothing would be built (hint: exclude fewer packages)",
+                flags.join(" "),
+                names.join(", ")
+            );
+        }
+        return Ok(kept);
     }
     // A member's own manifest (not the root's) selects that member, as in cargo.
     if let Some(id) = members

@@ -55,28 +55,29 @@ impl Invocation<'_> {
     }
 
     /// Arguments every backend passes after its `build` word: selection, features,
-    /// profile, targets, output format and cargo's own flags.
+    /// profile, targets, output format and cargo's own flags. Every value is joined to
+    /// its flag (`--bin=NAME`), so a value starting with `-` (a bin named `-dash`,
+    /// `--jobs=-1`) reaches cargo as that flag's value, never as a flag of its own.
     fn common_args(&self, p: Process) -> Process {
         let mut p = p
             .arg("--message-format=json-render-diagnostics")
-            .arg("--manifest-path")
-            .arg(self.manifest_path)
-            .args(self.packages.iter().flat_map(|name| ["-p", name.as_str()]))
-            .args(self.bins.iter().flat_map(|b| ["--bin", b.as_str()]))
+            .arg(format!("--manifest-path={}", self.manifest_path))
+            .args(self.packages.iter().map(|name| format!("--package={name}")))
+            .args(self.bins.iter().map(|b| format!("--bin={b}")))
             .args(
                 self.targets
                     .iter()
-                    .flat_map(|t| ["--target".to_owned(), t.target.to_string()]),
+                    .map(|t| format!("--target={}", t.target)),
             )
-            .args(["--profile", self.profile])
+            .arg(format!("--profile={}", self.profile))
             .args(self.feature_flags)
             .args(self.cargo_flags)
-            .args(["--color", self.color]);
+            .arg(format!("--color={}", self.color));
         if let Some(dir) = self.target_dir {
-            p = p.arg("--target-dir").arg(dir);
+            p = p.arg(format!("--target-dir={dir}"));
         }
         if let Some(j) = self.jobs {
-            p = p.args(["-j", j]);
+            p = p.arg(format!("--jobs={j}"));
         }
         if self.verbose > 0 {
             p = p.arg(format!("-{}", "v".repeat(usize::from(self.verbose))));

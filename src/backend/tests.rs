@@ -64,8 +64,8 @@ fn cargo_builds_all_targets_in_one_call_with_rust_lld_for_aarch64() {
     assert_eq!(
         line,
         format!(
-            "{cargo} build --message-format=json-render-diagnostics --manifest-path /w/ws/Cargo.toml -p alpha -p beta --bin alpha --bin beta-server \
-             --target x86_64-unknown-linux-musl --target aarch64-unknown-linux-musl --profile release --color never \
+            "{cargo} build --message-format=json-render-diagnostics --manifest-path=/w/ws/Cargo.toml --package=alpha --package=beta --bin=alpha --bin=beta-server \
+             --target=x86_64-unknown-linux-musl --target=aarch64-unknown-linux-musl --profile=release --color=never \
              --config 'target.aarch64-unknown-linux-musl.linker=\"rust-lld\"' \
              --config 'target.x86_64-unknown-linux-musl.rustflags={REMAP}' \
              --config 'target.aarch64-unknown-linux-musl.rustflags={REMAP}'"
@@ -101,7 +101,7 @@ fn zig_passes_the_python_zig_and_no_linker() {
     let line = i.command().to_string();
     assert!(line.starts_with("CARGO_ZIGBUILD_ZIG_PATH=/py/site-packages/ziglang/zig /usr/local/bin/cargo-zigbuild zigbuild --message-format=json-render-diagnostics "), "{line}");
     assert!(
-        line.contains("--target x86_64-unknown-linux-musl --target aarch64-unknown-linux-musl"),
+        line.contains("--target=x86_64-unknown-linux-musl --target=aarch64-unknown-linux-musl"),
         "{line}"
     );
     assert!(line.contains("--keep-going"), "{line}");
@@ -160,14 +160,54 @@ fn strip_verbose_jobs_and_flags_are_forwarded() {
     i.jobs = Some("3");
     let flags = ["--locked".to_owned()];
     i.cargo_flags = &flags;
-    let feats = ["--features".to_owned(), "a,b".to_owned()];
+    let feats = ["--features=a,b".to_owned()];
     i.feature_flags = &feats;
     let line = i.command().to_string();
     for want in [
-        "--features a,b --locked",
-        "-j 3 -vv",
+        "--features=a,b --locked",
+        "--jobs=3 -vv",
         "--config profile.release.strip=true",
     ] {
         assert!(line.contains(want), "`{want}` not in {line}");
+    }
+}
+
+#[test]
+fn values_that_start_with_a_dash_stay_values() {
+    let plans = plans();
+    let user = UserConfig::default();
+    for backend in [Backend::Cargo, Backend::Zig, Backend::Cross] {
+        let mut i = inv(backend, vec![&plans[1]], &user);
+        i.packages = vec!["-pkg".into()];
+        i.bins = vec!["-dash".into(), "--release".into()];
+        i.profile = "-prof";
+        i.jobs = Some("-1");
+        i.target_dir = Some("-t".into());
+        let feats = crate::workspace::feature_flags(&crate::cli::FeatureArgs {
+            features: vec!["-feat".into()],
+            ..Default::default()
+        });
+        i.feature_flags = &feats;
+        let cmd = i.command();
+        let args: Vec<&str> = cmd.get_args().map(|a| a.to_str().unwrap()).collect();
+        for want in [
+            "--package=-pkg",
+            "--bin=-dash",
+            "--bin=--release",
+            "--profile=-prof",
+            "--jobs=-1",
+            "--target-dir=-t",
+            "--features=-feat",
+            "--target=aarch64-unknown-linux-musl",
+        ] {
+            assert!(args.contains(&want), "{backend}: `{want}` not in {args:?}");
+        }
+        // No argument is a bare user value that cargo could read as a flag.
+        for bare in ["-pkg", "-dash", "--release", "-prof", "-1", "-t", "-feat"] {
+            assert!(
+                !args.contains(&bare),
+                "{backend}: bare `{bare}` in {args:?}"
+            );
+        }
     }
 }

@@ -3,6 +3,7 @@
 mod support;
 
 mod attack;
+mod attack_misc;
 mod attack_registry;
 mod build;
 mod docs;

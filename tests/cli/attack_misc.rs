@@ -1,0 +1,187 @@
+//! Issue 10, "trust nothing you read": empty lists, include globs that walk where they
+//! must not, user values that look like flags. Each test is named after its attack.
+
+use std::path::Path;
+
+use crate::support::{multiarch, private_fixture, run, sh};
+
+const X86: &str = "x86_64-unknown-linux-musl";
+
+/// Appends `text` to the fixture's `Cargo.toml`.
+fn append_manifest(dir: &Path, text: &str) {
+    let p = dir.join("Cargo.toml");
+    let mut toml = std::fs::read_to_string(&p).unwrap();
+    toml.push_str(text);
+    std::fs::write(p, toml).unwrap();
+}
+
+#[test]
+fn empty_targets_in_config_is_an_error() {
+    let (_tmp, dir) = private_fixture("hello");
+    append_manifest(&dir, "\n[workspace.metadata.multiarch]\ntargets = []\n");
+    let manifest = dir.join("Cargo.toml");
+    for cmd in ["plan", "package"] {
+        let err = run(multiarch(&dir).arg(cmd)).failure().stderr();
+        assert!(
+            err.contains(&format!(
+                "error: `{}`: key `targets` in `[workspace.metadata.multiarch]` is an empty list",
+                manifest.display()
+            )) && err.contains("(hint: "),
+            "{cmd}: {err}"
+        );
+    }
+    assert!(
+        !dir.join("out/manifest.json").exists(),
+        "an empty manifest was written"
+    );
+
+    // An empty item is no target either.
+    let (_tmp, dir) = private_fixture("hello");
+    append_manifest(
+        &dir,
+        "\n[package.metadata.multiarch]\ntargets = [\"x86_64-unknown-linux-musl\", \" \"]\n",
+    );
+    let err = run(multiarch(&dir).arg("plan")).failure().stderr();
+    assert!(
+        err.contains("key `targets` in `[package.metadata.multiarch]` has an empty item")
+            && err.contains("(hint: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn empty_platform_or_target_flag_is_an_error() {
+    let (_tmp, dir) = private_fixture("hello");
+    for (args, flag) in [
+        (&["--platform="][..], "--platform"),
+        (&["--target="], "--target"),
+        (&["--platform", "linux/amd64,"], "--platform"),
+        (
+            &[
+                "--target",
+                "x86_64-unknown-linux-musl,,aarch64-unknown-linux-musl",
+            ],
+            "--target",
+        ),
+        (&["--platform", " , "], "--platform"),
+    ] {
+        let err = run(multiarch(&dir).arg("plan").args(args))
+            .failure()
+            .stderr();
+        assert!(
+            err.contains(&format!("error: `{flag}`")) && err.contains("(hint: "),
+            "{args:?}: {err}"
+        );
+    }
+    let err = run(multiarch(&dir).args(["verify", "--expect", "linux/amd64,"]))
+        .failure()
+        .stderr();
+    assert!(
+        err.contains("error: `--expect`") && err.contains("(hint: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn empty_package_selection_is_an_error() {
+    let (_tmp, dir) = private_fixture("hello");
+    let err = run(multiarch(&dir).args(["plan", "--workspace", "--exclude", "hello"]))
+        .failure()
+        .stderr();
+    assert!(
+        err.contains("error: `--exclude hello` excludes every package of the workspace")
+            && err.contains("(hint: "),
+        "{err}"
+    );
+    let err = run(multiarch(&dir).args(["plan", "--workspace", "--exclude", "h*"]))
+        .failure()
+        .stderr();
+    assert!(err.contains("excludes every package"), "{err}");
+    let err = run(multiarch(&dir).args(["plan", "-p", "nomatch"]))
+        .failure()
+        .stderr();
+    assert!(
+        err.contains("package ID specification `nomatch` did not match any packages")
+            && err.contains("(hint: "),
+        "{err}"
+    );
+}
+
+#[test]
+fn doctor_outside_a_workspace_still_checks_tools_but_not_empty_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let r = run(multiarch(tmp.path()).arg("doctor"));
+    assert!(
+        r.stderr().contains("checking tools only")
+            && r.stdout().contains("rust-std x86_64-unknown-linux-musl"),
+        "{}\n{}",
+        r.stdout(),
+        r.stderr()
+    );
+    let err = run(multiarch(tmp.path()).args(["doctor", "--platform="]))
+        .failure()
+        .stderr();
+    assert!(err.contains("error: `--platform`"), "{err}");
+}
+
+#[test]
+fn include_glob_does_not_follow_symlinked_dirs() {
+    let (_tmp, dir) = private_fixture("hello");
+    append_manifest(
+        &dir,
+        "\n[workspace.metadata.multiarch]\ninclude = [\"**/*.md\"]\n",
+    );
+    // A loop, ways out of the package, and the two dirs no glob may enter.
+    let outside = dir.parent().unwrap().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("x.md"), "secret").unwrap();
+    sh(
+        &dir,
+        "mkdir -p docs target out && echo a > docs/a.md && ln -s .. docs/up \
+         && ln -s ../../outside docs/away && ln -s ../../outside/x.md docs/leak.md \
+         && ln -s a.md docs/alias.md && echo t > target/t.md && echo o > out/o.md",
+    );
+    assert!(dir.join("docs/leak.md").is_file());
+
+    run(multiarch(&dir).args(["package", "--target", X86])).success();
+    let listing = sh(
+        &dir.join("out/linux/amd64"),
+        "tar -tzf hello-0.1.0-x86_64-unknown-linux-musl.tar.gz",
+    );
+    let names: Vec<&str> = listing.lines().collect();
+    assert_eq!(
+        names,
+        [
+            "hello-0.1.0-x86_64-unknown-linux-musl/",
+            "hello-0.1.0-x86_64-unknown-linux-musl/LICENSE",
+            "hello-0.1.0-x86_64-unknown-linux-musl/README.md",
+            "hello-0.1.0-x86_64-unknown-linux-musl/docs/",
+            "hello-0.1.0-x86_64-unknown-linux-musl/docs/a.md",
+            "hello-0.1.0-x86_64-unknown-linux-musl/docs/alias.md",
+            "hello-0.1.0-x86_64-unknown-linux-musl/hello",
+        ],
+        "{listing}"
+    );
+}
+
+#[test]
+fn bin_named_dash_reaches_cargo_as_a_value() {
+    let (_tmp, dir) = private_fixture("hello");
+    append_manifest(
+        &dir,
+        "\n[[bin]]\nname = \"hello\"\npath = \"src/main.rs\"\n\n[[bin]]\nname = \"-dash\"\npath = \"src/dash.rs\"\n",
+    );
+    std::fs::copy(dir.join("src/main.rs"), dir.join("src/dash.rs")).unwrap();
+    run(multiarch(&dir).args(["build", "--target", X86, "--bin=-dash"])).success();
+    assert!(dir.join("out/linux/amd64/bin/-dash").is_file());
+    assert!(!dir.join("out/linux/amd64/bin/hello").exists());
+
+    // A feature list that looks like a flag is cargo's to reject, as a feature.
+    let err = run(multiarch(&dir).args(["build", "--target", X86, "--features=-nope"]))
+        .failure()
+        .stderr();
+    assert!(
+        err.contains("does not contain this feature: -nope"),
+        "{err}"
+    );
+}
