@@ -69,6 +69,18 @@ fn temp_names_are_unique_and_recognised() {
     assert!(name.len() <= 255 && is_temp(name), "{long}");
 }
 
+/// Found by `temp_names_fit_beside_any_valid_path`: a long name of two-byte characters
+/// (as a manifest read by `merge` may give) put the cut inside a character.
+#[test]
+fn temp_names_of_long_non_ascii_names_are_cut_between_characters() {
+    for c in ["¡", "日", "🦀"] {
+        let file = c.repeat(255 / c.len());
+        let tmp = temp_sibling(Utf8Path::new(&format!("a/{file}")));
+        let name = tmp.file_name().unwrap();
+        assert!(name.len() <= 255 && is_temp(name), "{tmp}");
+    }
+}
+
 #[test]
 fn a_symlinked_directory_below_the_root_is_never_followed() {
     let (t, out) = tmp();
