@@ -270,7 +270,7 @@ mod props {
 
     use super::*;
     use crate::testgen::{
-        CASES, check_platform, check_rel, check_sha, check_target, damaged, json_any, mutated,
+        check_platform, check_rel, check_sha, check_target, config, damaged, json_any, mutated,
         plain, platform, rel_path, sha256, target,
     };
 
@@ -402,7 +402,7 @@ mod props {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(CASES))]
+        #![proptest_config(config(256))]
 
         #[test]
         fn arbitrary_bytes_never_panic(bytes in vec(any::<u8>(), 0..256)) {

@@ -457,7 +457,7 @@ mod props {
     use proptest::sample::select;
 
     use super::*;
-    use crate::testgen::{CASES, check_platform, check_target, nasty_string};
+    use crate::testgen::{check_platform, check_target, config, nasty_string};
 
     /// Pieces of platforms as people and tools write them, right and wrong.
     const PLATFORM_PIECES: &[&str] = &[
@@ -501,7 +501,7 @@ mod props {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(CASES))]
+        #![proptest_config(config(256))]
 
         #[test]
         fn any_string_is_a_known_platform_or_an_error(

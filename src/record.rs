@@ -374,7 +374,7 @@ mod props {
 
     use super::*;
     use crate::testgen::{
-        CASES, check_platform, check_rel, check_sha, check_target, damaged, json_any, mutated,
+        check_platform, check_rel, check_sha, check_target, config, damaged, json_any, mutated,
         nasty_string, plain, sha256, target,
     };
 
@@ -479,7 +479,7 @@ mod props {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(CASES))]
+        #![proptest_config(config(256))]
 
         #[test]
         fn arbitrary_bytes_never_panic(bytes in vec(any::<u8>(), 0..256), t in target()) {
@@ -576,7 +576,7 @@ mod props {
 
     proptest! {
         // Each case builds a small out dir on disk.
-        #![proptest_config(ProptestConfig::with_cases(CASES / 4))]
+        #![proptest_config(config(64))]
 
         /// A journal left in `.multiarch/` is untrusted too: finishing or dropping it
         /// never panics and only ever touches `<platform>/bin/` and `.multiarch/`.

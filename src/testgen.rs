@@ -12,9 +12,23 @@ use crate::digest::Sha256;
 use crate::outdir::RelPath;
 use crate::platform::{Platform, TARGETS, Target};
 
-/// Cases per property: enough to find the shallow crashes on every run, few enough
-/// that the whole lib suite stays fast. The fuzz targets (`scripts/fuzz`) go deeper.
-pub const CASES: u32 = 256;
+/// The configuration of a property: `cases` cases, enough to find the shallow crashes
+/// on every run and few enough that the lib suite stays fast. `PROPTEST_CASES` sets
+/// another number for a deeper run (`PROPTEST_CASES=20000 cargo test --lib props`);
+/// the fuzz targets (`scripts/fuzz`) go deeper still.
+pub fn config(cases: u32) -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(cases);
+    ProptestConfig {
+        cases,
+        // A failure prints its minimal input, which becomes a plain #[test] beside
+        // the fix; no regression files are written into the tree.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    }
+}
 
 /// What an attacker would try in a path, a name or a digest.
 const NASTY: &[&str] = &[
@@ -307,7 +321,8 @@ pub fn json_any() -> impl Strategy<Value = Json> {
     })
 }
 
-fn edit() -> impl Strategy<Value = Edit> {
+/// Any one edit.
+pub fn edit() -> impl Strategy<Value = Edit> {
     prop_oneof![
         4 => nasty_string().prop_map(|s| Edit::Replace(Json::str(&s))),
         3 => json_leaf().prop_map(Edit::Replace),

@@ -222,7 +222,7 @@ mod props {
     use proptest::sample::select;
 
     use super::*;
-    use crate::testgen::{CASES, check_rel, component, nasty_string, rel_path};
+    use crate::testgen::{check_rel, component, config, nasty_string, rel_path};
 
     /// Names of what `tree` makes, and the pieces of a path that try to leave it.
     const PIECES: &[&str] = &[
@@ -255,7 +255,7 @@ mod props {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(CASES))]
+        #![proptest_config(config(256))]
 
         #[test]
         fn any_string_is_a_clean_rel_path_or_an_error(s in prop_oneof![nasty_string(), any::<String>()]) {
