@@ -443,4 +443,24 @@ mod props {
             }
         }
     }
+
+    /// The seeds of the `manifest` fuzz target (`fuzz/corpus/manifest/`), through the
+    /// same checks on stable: `valid.json` parses and round-trips, the others fail.
+    #[test]
+    fn fuzz_seeds_are_what_their_names_say() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/manifest");
+        let mut seen = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let parsed = Manifest::parse(&bytes);
+            if path.ends_with("valid.json") {
+                check_parsed(&parsed.unwrap());
+            } else {
+                assert!(parsed.is_err(), "{} parsed", path.display());
+            }
+            seen += 1;
+        }
+        assert!(seen > 5, "the seeds are in {dir}");
+    }
 }

@@ -634,4 +634,28 @@ mod props {
             }
         }
     }
+
+    /// The seeds of the `record` fuzz target (`fuzz/corpus/record/`), through the same
+    /// checks on stable: `valid.json` and `glibc-suffix.json` parse as their own
+    /// target's, the others fail.
+    #[test]
+    fn fuzz_seeds_are_what_their_names_say() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/record");
+        let mut seen = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            let t = Target::parse(doc["target"].as_str().unwrap()).unwrap();
+            let parsed = BuildRecord::parse(&bytes, &t);
+            let name = path.file_name().unwrap().to_str().unwrap();
+            if matches!(name, "valid.json" | "glibc-suffix.json") {
+                check_parsed(&parsed.unwrap(), &t);
+            } else {
+                assert!(parsed.is_err(), "{name} parsed");
+            }
+            seen += 1;
+        }
+        assert!(seen > 3, "the seeds are in {dir}");
+    }
 }
