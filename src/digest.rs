@@ -134,3 +134,51 @@ mod tests {
         );
     }
 }
+
+/// Property tests: any string parses to a well-formed digest or to an error.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::testgen::{check_sha, config, nasty_string};
+
+    /// Near-misses of a digest: the right length give or take, wrong case, wrong
+    /// prefix.
+    fn near_digest() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(&["", "sha256:", "SHA256:", "sha512:", "sha256:sha256:"][..]),
+            "[0-9a-fA-Fg/. ]{60,68}",
+        )
+            .prop_map(|(pre, hex)| format!("{pre}{hex}"))
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        #[test]
+        fn any_string_parses_to_64_lowercase_hex_or_an_error(
+            s in prop_oneof![nasty_string(), near_digest(), any::<String>()],
+        ) {
+            if let Ok(d) = Sha256::parse(&s) {
+                check_sha(&d);
+                prop_assert_eq!(d.as_str(), s.as_str());
+            }
+            if let Ok(d) = Sha256::parse_oci(&s) {
+                check_sha(&d);
+                prop_assert_eq!(d.oci(), s.clone());
+            }
+            let via_serde = serde_json::from_value::<Sha256>(serde_json::Value::String(s.clone()));
+            prop_assert_eq!(via_serde.ok(), Sha256::parse(&s).ok());
+        }
+
+        #[test]
+        fn every_digest_round_trips(bytes in any::<Vec<u8>>()) {
+            let d = Sha256::of(&bytes);
+            check_sha(&d);
+            prop_assert_eq!(Sha256::parse_oci(&d.oci()).unwrap(), d.clone());
+            let json = serde_json::to_string(&d).unwrap();
+            prop_assert_eq!(serde_json::from_str::<Sha256>(&json).unwrap(), d);
+        }
+    }
+}

@@ -31,6 +31,9 @@ pub mod source;
 pub mod verify;
 pub mod workspace;
 
+#[cfg(test)]
+mod testgen;
+
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result};

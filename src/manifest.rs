@@ -258,3 +258,209 @@ pub fn tool() -> Tool {
         version: env!("CARGO_PKG_VERSION").to_owned(),
     }
 }
+
+/// Property tests: any bytes are a manifest whose every field is well-formed, or an
+/// error; never a panic.
+#[cfg(test)]
+mod props {
+    use proptest::collection::vec;
+    use proptest::option::of;
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    use super::*;
+    use crate::testgen::{
+        check_platform, check_rel, check_sha, check_target, config, damaged, json_any, mutated,
+        plain, platform, rel_path, sha256, target,
+    };
+
+    fn linkage() -> impl Strategy<Value = Linkage> {
+        prop_oneof![
+            Just(Linkage::Static),
+            Just(Linkage::StaticPie),
+            (of(any::<String>()), vec(any::<String>(), 0..3)).prop_map(|(interpreter, needed)| {
+                Linkage::Dynamic {
+                    interpreter,
+                    needed,
+                }
+            }),
+        ]
+    }
+
+    fn content() -> impl Strategy<Value = Content> {
+        (
+            rel_path(),
+            sha256(),
+            any::<u64>(),
+            select(&["0644", "0755"][..]),
+            of(plain()),
+        )
+            .prop_map(|(path, sha256, size, mode, binary)| Content {
+                path,
+                sha256,
+                size,
+                mode: mode.to_owned(),
+                binary,
+            })
+    }
+
+    fn kind() -> impl Strategy<Value = Kind> {
+        select(
+            &[
+                Kind::Binary,
+                Kind::Archive,
+                Kind::OciIndex,
+                Kind::OciManifest,
+                Kind::ImageArchive,
+            ][..],
+        )
+    }
+
+    fn artifact() -> impl Strategy<Value = Artifact> {
+        (
+            (kind(), rel_path(), sha256(), any::<u64>()),
+            (of(target()), of(platform()), of(plain()), of(plain())),
+            (
+                of(plain()),
+                of(linkage()),
+                vec(content(), 0..3),
+                of(plain()),
+            ),
+        )
+            .prop_map(
+                |(
+                    (kind, path, sha256, size),
+                    (target, platform, package, version),
+                    (binary, linkage, contents, reference),
+                )| Artifact {
+                    target,
+                    platform,
+                    package,
+                    version,
+                    binary,
+                    linkage,
+                    contents,
+                    reference,
+                    ..Artifact::new(kind, path, sha256, size)
+                },
+            )
+    }
+
+    /// A valid manifest: every field in its checked form, values otherwise arbitrary.
+    fn manifest() -> impl Strategy<Value = Manifest> {
+        (
+            (plain(), plain()),
+            any::<u64>(),
+            of(("[0-9a-fA-F]{40}|[0-9a-f]{64}", any::<bool>())),
+            vec(platform(), 1..4),
+            vec(artifact(), 1..4),
+        )
+            .prop_map(
+                |((name, version), epoch, git, platforms, artifacts)| Manifest {
+                    schema: SCHEMA.to_owned(),
+                    tool: Tool { name, version },
+                    source_date_epoch: epoch,
+                    git: git.map(|(commit, dirty)| Git { commit, dirty }),
+                    platforms,
+                    artifacts,
+                },
+            )
+    }
+
+    /// What every manifest that parses holds.
+    fn check_parsed(m: &Manifest) {
+        assert_eq!(m.schema, SCHEMA);
+        assert!(!m.artifacts.is_empty() && !m.platforms.is_empty());
+        for p in &m.platforms {
+            check_platform(*p);
+        }
+        for a in &m.artifacts {
+            check_rel(&a.path);
+            check_sha(&a.sha256);
+            a.target.iter().for_each(check_target);
+            a.platform.into_iter().for_each(check_platform);
+            for s in [&a.package, &a.version, &a.binary, &a.reference]
+                .into_iter()
+                .flatten()
+            {
+                plain_text("field", s).unwrap();
+            }
+            for c in &a.contents {
+                check_rel(&c.path);
+                check_sha(&c.sha256);
+                assert!(c.mode == "0644" || c.mode == "0755", "{:?}", c.mode);
+            }
+        }
+        let sums = m.sha256sums();
+        assert!(
+            sums.lines()
+                .all(|l| l.len() > 66 && l.as_bytes()[64] == b' ')
+        );
+        // What parsed serialises and parses back to itself.
+        let again = Manifest::parse(&serde_json::to_vec_pretty(m).unwrap()).unwrap();
+        assert_eq!(&again, m);
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in vec(any::<u8>(), 0..256)) {
+            if let Ok(m) = Manifest::parse(&bytes) {
+                check_parsed(&m);
+            }
+        }
+
+        #[test]
+        fn arbitrary_json_never_panics(json in json_any()) {
+            if let Ok(m) = Manifest::parse(json.render().as_bytes()) {
+                check_parsed(&m);
+            }
+        }
+
+        #[test]
+        fn valid_manifests_round_trip(m in manifest()) {
+            check_parsed(&m);
+            let compact = serde_json::to_vec(&m).unwrap();
+            prop_assert_eq!(Manifest::parse(&compact).unwrap(), m);
+        }
+
+        #[test]
+        fn manifests_with_any_field_replaced_never_panic(
+            text in manifest().prop_flat_map(|m| mutated(serde_json::to_value(m).unwrap())),
+        ) {
+            if let Ok(m) = Manifest::parse(text.as_bytes()) {
+                check_parsed(&m);
+            }
+        }
+
+        #[test]
+        fn damaged_manifests_never_panic(
+            bytes in manifest().prop_flat_map(|m| damaged(serde_json::to_string(&m).unwrap())),
+        ) {
+            if let Ok(m) = Manifest::parse(&bytes) {
+                check_parsed(&m);
+            }
+        }
+    }
+
+    /// The seeds of the `manifest` fuzz target (`fuzz/corpus/manifest/`), through the
+    /// same checks on stable: `valid.json` parses and round-trips, the others fail.
+    #[test]
+    fn fuzz_seeds_are_what_their_names_say() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fuzz/corpus/manifest");
+        let mut seen = 0;
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let parsed = Manifest::parse(&bytes);
+            if path.ends_with("valid.json") {
+                check_parsed(&parsed.unwrap());
+            } else {
+                assert!(parsed.is_err(), "{} parsed", path.display());
+            }
+            seen += 1;
+        }
+        assert!(seen > 5, "the seeds are in {dir}");
+    }
+}

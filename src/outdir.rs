@@ -107,12 +107,12 @@ fn truncate_component(name: &str) -> String {
     if name.len() <= MAX_COMPONENT {
         return name.to_owned();
     }
-    let cut = name.len() - MAX_COMPONENT;
-    let mut start = cut;
+    // Drop one byte more than the excess, for the leading `.`, and never cut a character.
+    let mut start = name.len() - MAX_COMPONENT + 1;
     while !name.is_char_boundary(start) {
         start += 1;
     }
-    format!(".{}", &name[start + 1..])
+    format!(".{}", &name[start..])
 }
 
 impl TryFrom<String> for RelPath {

@@ -512,3 +512,105 @@ mod tests {
         assert!(resolve(&[], &[]).unwrap().is_empty());
     }
 }
+
+/// Property tests: any string is a known platform or target, which round-trips
+/// through its printed form, or an error.
+#[cfg(test)]
+mod props {
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    use super::*;
+    use crate::testgen::{check_platform, check_target, config, nasty_string};
+
+    /// Pieces of platforms as people and tools write them, right and wrong.
+    const PLATFORM_PIECES: &[&str] = &[
+        "linux", "LINUX", "Linux", "darwin", "macos", "windows", "amd64", "x86_64", "x86-64",
+        "aarch64", "arm64", "ARM64", "arm", "armv7", "armhf", "v7", "v8", "v6", "riscv64", "s390x",
+        "", " ", "\t", "é", "..", "\0", "ı", "K",
+    ];
+
+    fn platform_like() -> impl Strategy<Value = String> {
+        (
+            proptest::collection::vec(select(PLATFORM_PIECES), 1..5),
+            select(&["/", "//", "\\", "-"][..]),
+            select(&["", " ", "\n", "/"][..]),
+        )
+            .prop_map(|(parts, sep, pad)| format!("{pad}{}{pad}", parts.join(sep)))
+    }
+
+    fn target_like() -> impl Strategy<Value = String> {
+        (
+            select(TARGETS).prop_map(|i| i.triple),
+            proptest::collection::vec(
+                prop_oneof![
+                    "[0-9]{1,3}",
+                    Just("99999999999999999999999".to_owned()),
+                    Just(String::new()),
+                    nasty_string()
+                ],
+                0..4,
+            ),
+            select(&["", " ", "\n", "\u{a0}"][..]),
+        )
+            .prop_map(|(triple, suffix, pad)| {
+                let mut s = format!("{pad}{triple}");
+                for n in suffix {
+                    s.push('.');
+                    s.push_str(&n);
+                }
+                s.push_str(pad);
+                s
+            })
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        #[test]
+        fn any_string_is_a_known_platform_or_an_error(
+            s in prop_oneof![platform_like(), nasty_string(), any::<String>()],
+        ) {
+            if let Ok(p) = Platform::parse(&s) {
+                check_platform(p);
+                check_target(&p.default_target());
+                prop_assert_eq!(p.default_target().platform(), p);
+            }
+            // Read back from a file, only the normal form is accepted.
+            if let Ok(p) = serde_json::from_value::<Platform>(serde_json::Value::String(s.clone())) {
+                check_platform(p);
+                prop_assert_eq!(p.to_string(), s);
+            }
+        }
+
+        #[test]
+        fn any_string_is_a_known_target_or_an_error(
+            s in prop_oneof![target_like(), nasty_string(), any::<String>()],
+        ) {
+            if let Ok(t) = Target::parse(&s) {
+                check_target(&t);
+                check_platform(t.platform());
+                prop_assert_eq!(t.to_string(), s.trim());
+                prop_assert_eq!(t.has_glibc_suffix(), t.requested != t.triple());
+            }
+            // Read back from a file, only the exact form is accepted.
+            if let Ok(t) = serde_json::from_value::<Target>(serde_json::Value::String(s.clone())) {
+                check_target(&t);
+                prop_assert_eq!(t.to_string(), s);
+            }
+        }
+
+        #[test]
+        fn platform_and_target_lists_resolve_or_fail(
+            targets in proptest::collection::vec(prop_oneof![target_like(), nasty_string()], 0..3),
+            platforms in proptest::collection::vec(prop_oneof![platform_like(), nasty_string()], 0..3),
+        ) {
+            if let Ok(resolved) = resolve(&targets, &platforms) {
+                for t in &resolved {
+                    check_target(t);
+                }
+                check_distinct_platforms(&resolved).unwrap();
+            }
+        }
+    }
+}

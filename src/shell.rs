@@ -1,7 +1,7 @@
 //! Status output in cargo's style on stderr: a right-aligned, coloured verb and a
 //! message (`   Compiling …`), honouring `--color`, `-q` and `-v`.
 
-use std::io::{IsTerminal as _, Write as _};
+use std::io::IsTerminal as _;
 
 use crate::cli::{Color, GlobalArgs};
 
@@ -93,12 +93,27 @@ impl Shell {
     }
 
     fn print(self, style: Style, verb: &str, msg: &str) {
-        let line = format!("{} {msg}\n", self.paint(style, &format!("{verb:>12}")));
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        emit(&format!(
+            "{} {msg}\n",
+            self.paint(style, &format!("{verb:>12}"))
+        ));
     }
 
     fn print_prefixed(self, style: Style, prefix: &str, msg: &str) {
-        let line = format!("{}: {msg}\n", self.paint(style, prefix));
-        let _ = std::io::stderr().lock().write_all(line.as_bytes());
+        emit(&format!("{}: {msg}\n", self.paint(style, prefix)));
     }
+}
+
+/// Writes to stderr, ignoring errors: a closed stderr must not panic the tool.
+#[cfg(not(test))]
+fn emit(line: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+}
+
+/// In unit tests, through `eprint!`, which the test harness captures: the property
+/// tests run `recover` on hundreds of broken journals, each warning about it.
+#[cfg(test)]
+fn emit(line: &str) {
+    eprint!("{line}");
 }

@@ -69,6 +69,18 @@ fn temp_names_are_unique_and_recognised() {
     assert!(name.len() <= 255 && is_temp(name), "{long}");
 }
 
+/// Found by `temp_names_fit_beside_any_valid_path`: a long name of two-byte characters
+/// (as a manifest read by `merge` may give) put the cut inside a character.
+#[test]
+fn temp_names_of_long_non_ascii_names_are_cut_between_characters() {
+    for c in ["¡", "日", "🦀"] {
+        let file = c.repeat(255 / c.len());
+        let tmp = temp_sibling(Utf8Path::new(&format!("a/{file}")));
+        let name = tmp.file_name().unwrap();
+        assert!(name.len() <= 255 && is_temp(name), "{tmp}");
+    }
+}
+
 #[test]
 fn a_symlinked_directory_below_the_root_is_never_followed() {
     let (t, out) = tmp();
@@ -201,4 +213,114 @@ fn copies_are_bytes_never_links() {
             .is_err()
     );
     assert_eq!(out.kind(&rel("x/link")).unwrap(), None);
+}
+
+/// Property tests: any string is a clean path or an error, and no path reaches a file
+/// outside the out dir.
+mod props {
+    use proptest::prelude::*;
+    use proptest::sample::select;
+
+    use super::*;
+    use crate::testgen::{check_rel, component, config, nasty_string, rel_path};
+
+    /// Names of what `tree` makes, and the pieces of a path that try to leave it.
+    const PIECES: &[&str] = &[
+        "file", "dir", "link", "dirlink", "abslink", "up", "fifo", "secret", "out", "..", ".", "",
+        " ",
+    ];
+
+    /// `t/secret`, and an out dir `t/out` holding a file, a directory, a FIFO and
+    /// symlinks that lead to `t/secret` or to `t` (relative and absolute).
+    fn tree() -> (tempfile::TempDir, OutDir) {
+        let (t, out) = tmp();
+        let top = Utf8Path::from_path(t.path()).unwrap();
+        fs::write(top.join("secret"), b"SECRET").unwrap();
+        fs::write(top.join("out/file"), b"ok").unwrap();
+        fs::create_dir(top.join("out/dir")).unwrap();
+        fs::write(top.join("out/dir/file"), b"ok").unwrap();
+        symlink("../secret", top.join("out/link")).unwrap();
+        symlink("..", top.join("out/dirlink")).unwrap();
+        symlink(top.join("secret"), top.join("out/abslink")).unwrap();
+        symlink("../..", top.join("out/dir/up")).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            top.join("out/fifo").as_std_path(),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o644),
+            0,
+        )
+        .unwrap();
+        (t, out)
+    }
+
+    proptest! {
+        #![proptest_config(config(256))]
+
+        #[test]
+        fn any_string_is_a_clean_rel_path_or_an_error(s in prop_oneof![nasty_string(), any::<String>()]) {
+            let parsed = RelPath::new(&s);
+            if let Ok(p) = &parsed {
+                check_rel(p);
+                prop_assert_eq!(p.as_str(), s.as_str());
+            }
+            let via_serde = serde_json::from_value::<RelPath>(serde_json::Value::String(s.clone()));
+            prop_assert_eq!(via_serde.ok(), parsed.ok());
+        }
+
+        #[test]
+        fn joins_and_parents_stay_clean(p in rel_path(), name in prop_oneof![nasty_string(), component()]) {
+            if let Ok(j) = p.join(&name) {
+                check_rel(&j);
+                prop_assert_eq!(j.as_str(), format!("{p}/{name}"));
+                if !name.contains('/') {
+                    prop_assert_eq!(j.parent(), Some(p.clone()));
+                    prop_assert_eq!(j.file_name(), name.as_str());
+                }
+            }
+            let mut at = Some(p.clone());
+            while let Some(q) = at {
+                check_rel(&q);
+                prop_assert!(!q.file_name().is_empty() && !q.file_name().contains('/'));
+                prop_assert!(p.as_str().starts_with(q.as_str()));
+                at = q.parent();
+            }
+        }
+
+        #[test]
+        fn temp_names_fit_beside_any_valid_path(p in rel_path()) {
+            let tmp = temp_sibling(p.as_path());
+            let name = tmp.file_name().unwrap();
+            prop_assert!(name.len() <= MAX_COMPONENT && is_temp(name), "{}", tmp);
+            let parent = p.parent();
+            prop_assert_eq!(
+                tmp.parent().filter(|d| !d.as_str().is_empty()),
+                parent.as_ref().map(RelPath::as_path)
+            );
+            check_rel(&RelPath::new(tmp.as_str()).unwrap());
+        }
+
+        #[test]
+        fn no_path_reads_outside_the_out_dir(
+            parts in proptest::collection::vec(select(PIECES), 1..5),
+        ) {
+            let Ok(p) = RelPath::new(&parts.join("/")) else { return Ok(()) };
+            let (_t, out) = tree();
+            prop_assert_ne!(out.read(&p, 100).ok(), Some(b"SECRET".to_vec()));
+            prop_assert_ne!(out.hash(&p).ok().map(|h| h.0), Some(Sha256::of(b"SECRET")));
+            if let Ok(path) = out.file(&p) {
+                prop_assert!(path.starts_with(out.root()), "{}", path);
+                prop_assert_eq!(path.canonicalize_utf8().unwrap(), path.clone());
+            }
+            if let Ok(entries) = out.list(Some(&p)) {
+                for (child, _) in entries {
+                    check_rel(&child);
+                    prop_assert_eq!(child.parent(), Some(p.clone()));
+                }
+            }
+            if let Ok(sub) = out.subdir(&p) {
+                prop_assert!(sub.root().starts_with(out.root()));
+            }
+        }
+    }
 }

@@ -5,6 +5,7 @@
 mod external;
 mod fake;
 mod layout;
+mod props;
 mod registry;
 mod support;
 mod tarball;

@@ -1,0 +1,135 @@
+use super::*;
+
+fn quiet() -> Shell {
+    Shell::new(&crate::cli::GlobalArgs {
+        quiet: true,
+        ..crate::cli::GlobalArgs::default()
+    })
+}
+
+fn x86() -> Target {
+    Target::parse("x86_64-unknown-linux-musl").unwrap()
+}
+
+fn record(bins: &[(&str, &[u8])]) -> BuildRecord {
+    let t = x86();
+    BuildRecord {
+        schema: SCHEMA.to_owned(),
+        target: t.clone(),
+        platform: t.platform(),
+        backend: "cargo".into(),
+        profile: "release".into(),
+        binaries: bins
+            .iter()
+            .map(|(name, bytes)| StagedBinary {
+                package: "p".into(),
+                version: "1.0.0".into(),
+                binary: (*name).to_owned(),
+                target: t.clone(),
+                platform: t.platform(),
+                backend: "cargo".into(),
+                profile: "release".into(),
+                path: binary_rel(&t, name).unwrap(),
+                sha256: Sha256::of(bytes),
+                size: bytes.len() as u64,
+            })
+            .collect(),
+    }
+}
+
+fn out() -> (tempfile::TempDir, OutDir) {
+    let t = tempfile::tempdir().unwrap();
+    let dir = OutDir::create(camino::Utf8Path::from_path(t.path()).unwrap()).unwrap();
+    (t, dir)
+}
+
+#[test]
+fn records_that_point_anywhere_but_their_own_binaries_are_refused() {
+    let good = serde_json::to_value(record(&[("app", b"x")])).unwrap();
+    let parse = |v: &serde_json::Value| BuildRecord::parse(&serde_json::to_vec(v).unwrap(), &x86());
+    parse(&good).unwrap();
+    for (field, value) in [
+        ("path", "../../etc/passwd"),
+        ("path", "/etc/passwd"),
+        ("path", "linux/arm64/bin/app"),
+        ("path", "linux/amd64/bin/other"),
+        ("platform", "linux/../../../x"),
+        ("platform", "linux/arm64"),
+        ("target", "aarch64-unknown-linux-musl"),
+        ("sha256", "x"),
+        ("binary", "a/b"),
+        ("package", "\u{1b}[2J"),
+    ] {
+        let mut v = good.clone();
+        v["binaries"][0][field] = value.into();
+        assert!(parse(&v).is_err(), "{field} = {value:?} was accepted");
+    }
+    let mut v = good.clone();
+    v["target"] = "aarch64-unknown-linux-musl".into();
+    assert!(parse(&v).is_err(), "a record filed under another target");
+    let mut v = good;
+    v["extra"] = 1.into();
+    assert!(parse(&v).is_err(), "unknown fields");
+}
+
+#[test]
+fn a_staging_interrupted_after_its_journal_is_finished_by_the_next_run() {
+    let (_t, out) = out();
+    let old = record(&[("app", b"old"), ("gone", b"old2")]);
+    for b in &old.binaries {
+        out.write(&b.path, if b.binary == "app" { b"old" } else { b"old2" })
+            .unwrap();
+    }
+    old.write(&out).unwrap();
+    // The new staging wrote its temporary file and journal, renamed nothing, and died.
+    let new = record(&[("app", b"new")]);
+    let dest = new.binaries[0].path.clone();
+    let (tmp, ()) = out
+        .write_temp(&dest, |f| Ok(std::io::Write::write_all(f, b"new")?))
+        .unwrap();
+    let journal = Journal {
+        record: new.clone(),
+        moves: vec![(tmp, dest.clone())],
+        remove: vec![old.binaries[1].path.clone()],
+    };
+    out.write(&pending_rel(&x86()), &serde_json::to_vec(&journal).unwrap())
+        .unwrap();
+    // Until recovery the previous state is whole.
+    assert_eq!(BuildRecord::read(&out, &x86()).unwrap(), Some(old.clone()));
+    recover(&out, &quiet()).unwrap();
+    assert_eq!(BuildRecord::read(&out, &x86()).unwrap(), Some(new));
+    assert_eq!(out.read(&dest, 10).unwrap(), b"new");
+    assert_eq!(out.kind(&old.binaries[1].path).unwrap(), None);
+    assert_eq!(out.kind(&pending_rel(&x86())).unwrap(), None);
+}
+
+#[test]
+fn a_journal_whose_files_are_gone_or_tampered_withdraws_the_target() {
+    let (_t, out) = out();
+    let old = record(&[("app", b"old")]);
+    out.write(&old.binaries[0].path, b"old").unwrap();
+    old.write(&out).unwrap();
+    let new = record(&[("app", b"new")]);
+    let dest = new.binaries[0].path.clone();
+    let journal = Journal {
+        record: new,
+        moves: vec![(
+            RelPath::new("linux/amd64/bin/.app.multiarch-tmp-1-1").unwrap(),
+            dest,
+        )],
+        remove: vec![],
+    };
+    out.write(&pending_rel(&x86()), &serde_json::to_vec(&journal).unwrap())
+        .unwrap();
+    recover(&out, &quiet()).unwrap();
+    assert_eq!(BuildRecord::read(&out, &x86()).unwrap(), None);
+    assert_eq!(out.kind(&pending_rel(&x86())).unwrap(), None);
+
+    // A journal that would move a file outside its binaries' directory is refused.
+    let mut v = serde_json::to_value(&journal).unwrap();
+    v["moves"][0][0] = "manifest.json".into();
+    assert!(Journal::parse(&serde_json::to_vec(&v).unwrap(), &x86()).is_err());
+    let mut v = serde_json::to_value(&journal).unwrap();
+    v["remove"] = serde_json::json!(["manifest.json"]);
+    assert!(Journal::parse(&serde_json::to_vec(&v).unwrap(), &x86()).is_err());
+}
