@@ -1,12 +1,17 @@
 //! `cargo multiarch doctor`: one line per check, ok or missing, with the exact command
 //! that fixes what is missing. Exit 0 when the selected targets can be built.
 
-use anyhow::Result;
+use std::process::ExitCode;
 
-use crate::plan::{Backend, Plan};
-use crate::platform::Target;
+use anyhow::Result;
+use camino::Utf8PathBuf;
+
+use crate::cli::DoctorArgs;
+use crate::plan::{Backend, Detail, Plan};
+use crate::platform::{self, Target};
 use crate::probe::Probes;
 use crate::shell::Shell;
+use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Check {
@@ -22,6 +27,44 @@ pub struct Check {
 
 /// Every check for the given targets; `plan` (when a workspace was found) tells which
 /// backend each target needs, so only what that needs is required.
+/// `cargo multiarch doctor`: checks the tools for the plan (or, outside a workspace,
+/// for the requested or default targets); fails when any check does.
+pub fn run(args: &DoctorArgs, shell: &Shell) -> Result<ExitCode> {
+    let ws = match Workspace::load(&args.select) {
+        Ok(ws) => Some(ws),
+        Err(e) if args.select.manifest.manifest_path.is_none() => {
+            shell.note(format!(
+                "no workspace to plan for ({e:#}); checking tools only"
+            ));
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    let dir = ws
+        .as_ref()
+        .map_or_else(|| Utf8PathBuf::from("."), |w| w.root.clone());
+    let probes = Probes::run(&dir, true);
+    let plan = ws
+        .map(|ws| Plan::new(&args.select, ws, &probes, Detail::Full))
+        .transpose()?;
+    let targets = if let Some(p) = &plan {
+        p.targets.iter().map(|t| t.target.clone()).collect()
+    } else {
+        let t = platform::resolve(&args.select.targets.targets, &args.select.targets.platforms)?;
+        if t.is_empty() {
+            platform::default_targets()
+        } else {
+            t
+        }
+    };
+    let checks = checks(&probes, &targets, plan.as_ref());
+    Ok(if report(shell, &checks)? {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
 pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<Check> {
     let mut out = Vec::new();
     let rustc = probes.rustc_version.clone();

@@ -3,17 +3,20 @@
 //! `manifest.json`. Archives of different targets are written in parallel.
 
 use std::collections::HashMap;
+use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::archive::{self, Entry, Options as ArchiveOptions};
+use crate::build;
+use crate::cli::{ArchiveLayout, PackageArgs};
 use crate::digest::Sha256;
 use crate::elf;
 use crate::manifest::{self, Artifact, Content, Kind, Manifest};
 use crate::outdir::{OutDir, RelPath};
 use crate::plan::Plan;
-use crate::record::{BuildRecord, StagedBinary};
+use crate::record::{self, BuildRecord, StagedBinary};
 use crate::shell::Shell;
 use crate::source::Source;
 use crate::workspace::{Package, Workspace};
@@ -46,8 +49,34 @@ struct Spec {
     binaries: Vec<(String, String)>,
 }
 
+/// `cargo multiarch package`: builds (unless `--no-build`), then packages.
+pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
+    let (plan, probes) = Plan::load(&args.select, crate::plan::Detail::Lazy)?;
+    let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
+    let records = if args.no_build {
+        BuildRecord::for_plan(
+            &plan,
+            &out,
+            "run `cargo multiarch build` first, or drop `--no-build`",
+        )?
+    } else {
+        let opts = build::Options::new(&plan, &args.select, &args.build);
+        build::build(&plan, &out, &probes, shell, &opts)?
+    };
+    let mode = match args.archive {
+        ArchiveLayout::PerPackage => ArchiveMode::PerPackage,
+        ArchiveLayout::PerTarget => ArchiveMode::PerTarget,
+    };
+    let opts = Options {
+        mode,
+        level: args.compression,
+    };
+    package(&plan, &out, &records, shell, opts)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Packages the records' binaries; returns the manifest written.
-pub fn run(
+pub fn package(
     plan: &Plan,
     out: &OutDir,
     records: &[BuildRecord],

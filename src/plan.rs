@@ -2,15 +2,16 @@
 //! outputs each will produce. Made from the workspace and probes only; nothing runs.
 
 use std::fmt;
+use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
-use crate::cli::{BackendChoice, SelectArgs};
+use crate::cli::{BackendChoice, Format, PlanArgs, SelectArgs};
 use crate::platform::{self, Platform, Target};
 use crate::probe::Probes;
-use crate::workspace::{CCode, Workspace};
+use crate::workspace::{self, CCode, Workspace};
 
 pub const SCHEMA: &str = "cargo-multiarch/plan/v1";
 
@@ -297,7 +298,30 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
     plan
 }
 
+/// `cargo multiarch plan`: what would be built, how, and where it lands.
+pub fn run(args: &PlanArgs) -> Result<ExitCode> {
+    let (plan, _) = Plan::load(&args.select, Detail::Full)?;
+    match args.format {
+        Format::Json => println!("{}", plan.to_json()),
+        Format::Human => print!("{}", plan.to_table()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 impl Plan {
+    /// Loads the workspace and probes the machine at the same time (both wait on
+    /// processes), then plans.
+    pub fn load(select: &SelectArgs, detail: Detail) -> Result<(Plan, Probes)> {
+        let dir = workspace::manifest_dir(select.manifest.manifest_path.as_deref())?;
+        let (ws, probes) = std::thread::scope(|s| {
+            let probes = s.spawn(|| Probes::run(&dir, detail == Detail::Full));
+            let ws = Workspace::load(select);
+            (ws, probes.join().expect("the probe thread panicked"))
+        });
+        let plan = Plan::new(select, ws?, &probes, detail)?;
+        Ok((plan, probes))
+    }
+
     pub fn new(
         select: &SelectArgs,
         workspace: Workspace,

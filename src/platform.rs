@@ -341,6 +341,19 @@ pub fn resolve_config(list: &[String]) -> Result<Vec<Target>> {
     Ok(out)
 }
 
+/// `--expect` (repeatable, comma lists): `None` when not given; an empty value or item
+/// is an error, never "expect nothing".
+pub fn parse_expect(list: &[String]) -> Result<Option<Vec<Platform>>> {
+    if list.is_empty() {
+        return Ok(None);
+    }
+    split_flag("--expect", "linux/amd64,linux/arm64", list)?
+        .iter()
+        .map(|p| Platform::parse(p))
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
+}
+
 /// The items of a repeatable comma-list flag (`--platform a,b --platform c`), trimmed.
 /// A value that is empty (`--platform=`) or holds an empty item (`--platform a,`) is an
 /// error naming `flag`; `example` is a good value for the hint.

@@ -8,20 +8,23 @@
 //! check, and nothing at all when any check failed (unless `--run-anyway`).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use camino::Utf8Path;
 
+use crate::cli::VerifyArgs;
 use crate::digest::Sha256;
 use crate::elf::{self, Linkage};
 use crate::manifest::{self, Artifact, Kind, Manifest};
 use crate::outdir::{LockMode, OutDir, RelPath};
 use crate::package::{sidecar, sidecar_text};
-use crate::platform::Platform;
+use crate::platform::{self, Platform};
 use crate::probe;
 use crate::process::{Ended, Process};
 use crate::shell::Shell;
+use crate::workspace;
 
 /// How long one `--run` may take.
 const RUN_LIMIT: Duration = Duration::from_secs(30);
@@ -47,6 +50,47 @@ pub struct Report {
     pub runs: Vec<String>,
     pub checked: usize,
     pub platforms: Vec<String>,
+}
+
+/// `cargo multiarch verify`: prints each run and problem; fails when there is any.
+pub fn run(args: &VerifyArgs, shell: &Shell) -> Result<ExitCode> {
+    let out_dir = match &args.out_dir {
+        Some(d) => d.clone(),
+        None => workspace::default_out_dir(args.manifest_path.as_deref())?,
+    };
+    let opts = Options {
+        expect: platform::parse_expect(&args.expect)?,
+        run: args.run,
+        run_anyway: args.run_anyway,
+        run_args: args
+            .run_args
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        no_wait: args.lock.no_wait,
+    };
+    let (_, report) = verify(&out_dir, &opts, shell)?;
+    for line in &report.runs {
+        println!("{line}");
+    }
+    for p in &report.problems {
+        println!("FAILED   {p}");
+    }
+    if !report.problems.is_empty() {
+        bail!(
+            "`{out_dir}` failed verification: {} problem(s) above",
+            report.problems.len()
+        );
+    }
+    shell.status(
+        "Verified",
+        format!(
+            "{} artifacts in `{out_dir}` for {}",
+            report.checked,
+            report.platforms.join(", ")
+        ),
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Checks `out_dir` against its manifest, holding the out dir's shared lock (so no

@@ -499,14 +499,9 @@ fn select_packages(
                 .filter(|id| spec_matches(spec, &metadata[*id]))
                 .collect();
             if matched.is_empty() {
-                let mut names: Vec<String> = members
-                    .iter()
-                    .map(|id| metadata[id].name.to_string())
-                    .collect();
-                names.sort();
                 bail!(
                     "package ID specification `{spec}` did not match any packages in the workspace; members are: {} (hint: pass a member's name, `name@version` or a glob such as `-p 'svc-*'`)",
-                    names.join(", ")
+                    member_names(metadata, members)
                 );
             }
             for id in matched {
@@ -543,15 +538,10 @@ fn select_packages(
                 .iter()
                 .map(|s| format!("--exclude {s}"))
                 .collect();
-            let mut names: Vec<String> = members
-                .iter()
-                .map(|id| metadata[id].name.to_string())
-                .collect();
-            names.sort();
             bail!(
                 "`{}` excludes every package of the workspace ({}), so nothing would be built (hint: exclude fewer packages)",
                 flags.join(" "),
-                names.join(", ")
+                member_names(metadata, members)
             );
         }
         return Ok(kept);
@@ -572,6 +562,16 @@ fn select_packages(
 }
 
 /// `name`, `name@version`, a glob over names (`a*`), or a full package id.
+/// The members' names, sorted and comma-separated, for error messages.
+fn member_names(metadata: &Metadata, members: &[PackageId]) -> String {
+    let mut names: Vec<String> = members
+        .iter()
+        .map(|id| metadata[id].name.to_string())
+        .collect();
+    names.sort();
+    names.join(", ")
+}
+
 fn spec_matches(spec: &str, p: &cargo_metadata::Package) -> bool {
     if spec == p.id.repr {
         return true;

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead as _, BufReader, Write as _};
-use std::process::Stdio;
+use std::process::{ExitCode, Stdio};
 
 use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -13,7 +13,7 @@ use cargo_metadata::Message;
 
 use crate::backend::{self, Invocation};
 use crate::cargo_config::{self, UserConfig};
-use crate::cli::Color;
+use crate::cli::{BuildArgs, BuildOptions, Color, SelectArgs};
 use crate::outdir::{OutDir, RelPath};
 use crate::plan::{self, Backend, Plan, TargetPlan};
 use crate::probe::Probes;
@@ -34,6 +34,32 @@ pub struct Options {
     pub strip: bool,
     pub jobs: Option<String>,
     pub target_dir: Option<Utf8PathBuf>,
+}
+
+impl Options {
+    pub fn new(plan: &Plan, select: &SelectArgs, b: &BuildOptions) -> Self {
+        Self {
+            no_install: b.no_install,
+            keep_going: b.keep_going,
+            strip: b.strip,
+            jobs: select.targets.jobs.clone(),
+            // Resolved against the user's directory by the workspace.
+            target_dir: select
+                .targets
+                .target_dir
+                .as_ref()
+                .map(|_| plan.workspace.target_dir.clone()),
+        }
+    }
+}
+
+/// `cargo multiarch build`: builds and stages every planned target.
+pub fn run(args: &BuildArgs, shell: &Shell) -> Result<ExitCode> {
+    let (plan, probes) = Plan::load(&args.select, plan::Detail::Lazy)?;
+    let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
+    let opts = Options::new(&plan, &args.select, &args.build);
+    build(&plan, &out, &probes, shell, &opts)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// What happened to one target.
@@ -61,7 +87,7 @@ pub enum Status {
 /// Staged state changes only at the end: a kill while cargo runs leaves the previous
 /// staging whole; a target that failed (or, without `--keep-going`, every target when
 /// one failed) is withdrawn, so nothing stale passes for fresh.
-pub fn run(
+pub fn build(
     plan: &Plan,
     out: &OutDir,
     probes: &Probes,

@@ -4,18 +4,20 @@
 //! and a push to a registry.
 
 use std::collections::BTreeMap;
+use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::{Auth, ImageResult, ImageSpec, LayoutResult, PlatformImage, Settings};
 use crate::archive::{Entry, Source};
+use crate::cli::ImageArgs;
 use crate::config::ImageConfig;
 use crate::manifest::{self, Artifact, Kind, Manifest};
 use crate::outdir::{OutDir, RelPath};
 use crate::plan::Plan;
 use crate::platform::Platform;
-use crate::record::BuildRecord;
+use crate::record::{self, BuildRecord};
 use crate::shell::Shell;
 
 pub const OCI_DIR: &str = "oci";
@@ -46,8 +48,41 @@ struct Planned {
     repository: Option<String>,
 }
 
+/// `cargo multiarch image`: assembles (and pushes) images from what `build` staged.
+pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
+    let (plan, _) = Plan::load(&args.select, crate::plan::Detail::Lazy)?;
+    let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
+    let records = BuildRecord::for_plan(
+        &plan,
+        &out,
+        "run `cargo multiarch build` with the same selection first",
+    )?;
+    let mut password = args.password;
+    if args.password_stdin {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
+            .context("cannot read the password from standard input")?;
+        password = Some(s.trim_end_matches(['\n', '\r']).to_owned());
+    }
+    let opts = Options {
+        tag: args.tag,
+        combined: args.combined,
+        archive: args.archive,
+        push: args.push,
+        auth: Auth {
+            username: args.username,
+            password,
+            docker_config: None,
+        },
+        insecure: args.insecure,
+        level: args.compression,
+    };
+    assemble(&plan, &out, &records, shell, &opts)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Assembles the images; returns them as written into `out/oci`.
-pub fn run(
+pub fn assemble(
     plan: &Plan,
     out: &OutDir,
     records: &[BuildRecord],

@@ -31,7 +31,7 @@ use serde::{Serialize, Serializer};
 use crate::archive::Entry;
 use crate::platform::Platform;
 
-pub use command::{ARCHIVE, OCI_DIR, Options, run};
+pub use command::{ARCHIVE, OCI_DIR, Options, assemble, run};
 pub use credentials::Auth;
 pub use layout::{verify_layout, write_layout};
 pub use registry::{PushReport, push};

@@ -43,6 +43,15 @@ fn verify(out: &Path, args: &[&str]) -> crate::support::Run {
 }
 
 /// A script that, if anything ever runs it, leaves `marker` behind.
+/// A trap script in its own temp dir: `(dir, marker, script)`; running it creates `marker`.
+fn evil() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("ran");
+    let evil = dir.path().join("evil");
+    trap(&evil, &marker);
+    (dir, marker, evil)
+}
+
 fn trap(path: &Path, marker: &Path) {
     std::fs::write(
         path,
@@ -99,10 +108,7 @@ fn verify_run_never_executes_a_binary_whose_hash_does_not_match() {
 #[test]
 fn verify_run_never_executes_a_binary_named_by_an_absolute_or_dotdot_path() {
     let out = packaged();
-    let evil_dir = tempfile::tempdir().unwrap();
-    let marker = evil_dir.path().join("ran");
-    let evil = evil_dir.path().join("evil");
-    trap(&evil, &marker);
+    let (_evil_dir, marker, evil) = evil();
     let (sha, size) = sha256(&evil);
     for path in [evil.display().to_string(), "../evil".to_owned()] {
         std::fs::copy(&evil, out.path().parent().unwrap().join("evil")).ok();
@@ -130,10 +136,7 @@ fn verify_run_never_executes_a_binary_named_by_an_absolute_or_dotdot_path() {
 #[test]
 fn verify_run_never_follows_a_symlink_out_of_the_out_dir() {
     let out = packaged();
-    let evil_dir = tempfile::tempdir().unwrap();
-    let marker = evil_dir.path().join("ran");
-    let evil = evil_dir.path().join("evil");
-    trap(&evil, &marker);
+    let (_evil_dir, marker, evil) = evil();
     let (sha, size) = sha256(&evil);
     let bin = out.path().join("linux/amd64/bin/hello");
     std::fs::remove_file(&bin).unwrap();
