@@ -101,6 +101,29 @@ impl UserConfig {
     }
 }
 
+impl UserConfig {
+    /// Whether this configuration may change what cargo learns from `rustc --print cfg`
+    /// for a target: rustflags from any source (`--cfg`, `-C target-feature`, …) or another
+    /// rustc (`build.rustc`). Errs on the side of yes.
+    pub fn may_change_target_cfg(&self) -> bool {
+        let env = [
+            "RUSTFLAGS",
+            "CARGO_ENCODED_RUSTFLAGS",
+            "CARGO_BUILD_RUSTFLAGS",
+            "CARGO_BUILD_RUSTC",
+        ]
+        .iter()
+        .any(|k| self.env(k).is_some())
+            || self.env.iter().any(|(k, v)| {
+                !v.is_empty() && k.starts_with("CARGO_TARGET_") && k.ends_with("_RUSTFLAGS")
+            });
+        env || self
+            .keys
+            .iter()
+            .any(|k| k.ends_with("rustflags") || k == "build.rustc")
+    }
+}
+
 fn target_env(triple: &str, what: &str) -> String {
     format!(
         "CARGO_TARGET_{}_{what}",
@@ -232,5 +255,39 @@ mod tests {
             "target.aarch64-unknown-linux-musl.rustflags"
         );
         assert_eq!(cfg("", &[("RUSTFLAGS", "-Cfoo")]).rustflags_key(t), None);
+    }
+
+    #[test]
+    fn rustflags_or_another_rustc_may_change_the_target_cfg() {
+        assert!(
+            !cfg(
+                "[target.x.linker]\nlinker = \"cc\"\n",
+                &[("CARGO_TARGET_X_LINKER", "cc")]
+            )
+            .may_change_target_cfg()
+        );
+        assert!(!cfg("", &[("RUSTFLAGS", "")]).may_change_target_cfg());
+        for (text, env) in [
+            ("[build]\nrustflags = [\"--cfg=x\"]\n", ("", "")),
+            (
+                "[target.aarch64-unknown-linux-musl]\nrustflags = []\n",
+                ("", ""),
+            ),
+            ("[target.'cfg(unix)']\nrustflags = []\n", ("", "")),
+            ("build.rustc = \"/opt/rustc\"\n", ("", "")),
+            ("", ("RUSTFLAGS", "-Ctarget-feature=+aes")),
+            ("", ("CARGO_ENCODED_RUSTFLAGS", "--cfg=x")),
+            ("", ("CARGO_BUILD_RUSTFLAGS", "--cfg=x")),
+            (
+                "",
+                (
+                    "CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS",
+                    "--cfg=x",
+                ),
+            ),
+            ("", ("CARGO_BUILD_RUSTC", "/opt/rustc")),
+        ] {
+            assert!(cfg(text, &[env]).may_change_target_cfg(), "{text} {env:?}");
+        }
     }
 }

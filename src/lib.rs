@@ -10,6 +10,7 @@ pub mod archive;
 pub mod backend;
 pub mod build;
 pub mod cargo_config;
+pub mod ccode;
 pub mod cli;
 pub mod config;
 pub mod digest;

@@ -370,17 +370,7 @@ impl Plan {
             BackendChoice::Cross => Backend::Cross,
         });
 
-        // The C-code scan needs one `cargo metadata --filter-platform` per target; run them at once.
-        let c_code: Vec<Result<Vec<CCode>>> = std::thread::scope(|s| {
-            let handles: Vec<_> = all
-                .iter()
-                .map(|t| s.spawn(|| workspace.c_code_packages(t.triple())))
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("metadata thread panicked"))
-                .collect()
-        });
+        let c_code = crate::ccode::per_target(&workspace, probes, &all);
         let mut targets = Vec::new();
         for (t, c) in all.iter().zip(c_code) {
             let c = c?;

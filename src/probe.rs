@@ -22,6 +22,8 @@ pub struct Probes {
     /// `rustc -vV`'s host triple.
     pub host: String,
     pub rustc_version: Option<String>,
+    /// All of `rustc -vV`: names the exact compiler (for caches of its answers).
+    pub rustc_verbose: Option<String>,
     /// The sysroot of the rustc cargo uses in the workspace directory.
     pub sysroot: Option<Utf8PathBuf>,
     /// The rustup toolchain name (the sysroot's directory under `toolchains/`).
@@ -103,7 +105,11 @@ impl Probes {
                 t.cross();
             });
         }
-        let (host, rustc_version, sysroot) = probe_rustc(workspace_dir);
+        let (host, rustc_verbose, sysroot) = probe_rustc(workspace_dir);
+        let rustc_version = rustc_verbose
+            .as_deref()
+            .and_then(|vv| vv.lines().next())
+            .map(str::to_owned);
         let rustup = which("rustup");
         let mut qemu = BTreeMap::new();
         for arch in ["aarch64", "x86_64", "arm", "riscv64"] {
@@ -129,6 +135,7 @@ impl Probes {
         Self {
             host,
             rustc_version,
+            rustc_verbose,
             sysroot,
             toolchain,
             installed_targets,
@@ -317,9 +324,9 @@ fn probe_rustc(dir: &Utf8Path) -> (String, Option<String>, Option<Utf8PathBuf>) 
         .find_map(|l| l.strip_prefix("host: "))
         .unwrap_or("unknown")
         .to_owned();
-    let version = vv.lines().next().map(str::to_owned);
+    let verbose = (!vv.is_empty()).then_some(vv);
 
-    (host, version, sysroot)
+    (host, verbose, sysroot)
 }
 
 fn toolchain_name(sysroot: &Utf8Path) -> Option<String> {

@@ -2,10 +2,12 @@
 //! selected packages, their binaries, and the configuration.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
-use cargo_metadata::{DependencyKind, Metadata, MetadataCommand, PackageId};
+use cargo_metadata::cargo_platform::Cfg;
+use cargo_metadata::{DependencyKind, Metadata, MetadataCommand, NodeDep, PackageId};
 
 use crate::cli::{FeatureArgs, ManifestArgs, SelectArgs};
 use crate::config::Config;
@@ -32,6 +34,8 @@ pub struct Workspace {
     pub cargo_flags: Vec<String>,
     /// Feature flags as cargo takes them.
     pub feature_flags: Vec<String>,
+    /// The full resolve (every platform, these features), for the per-target C-code scan.
+    resolve: Arc<Metadata>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,13 +68,30 @@ impl Workspace {
             .expect("a manifest path has a parent")
             .to_owned();
         let cargo_flags = manifest_flags(&select.manifest);
-        let metadata = metadata(&manifest_path, &dir, &cargo_flags, &[], None, true)?;
+        let feature_flags = feature_flags(&select.features);
+        let target_dir = select
+            .targets
+            .target_dir
+            .as_deref()
+            .map(absolute)
+            .transpose()?;
+        // One resolve for everything: the packages, and every platform's dependency graph
+        // (see `c_code_in_process`). In the build's target dir, so cargo's cache of rustc's
+        // answers there is shared with the build and no rustc runs.
+        let metadata = metadata(
+            &manifest_path,
+            &dir,
+            &cargo_flags,
+            &feature_flags,
+            None,
+            false,
+            target_dir.as_deref(),
+        )?;
         let root = metadata.workspace_root.clone();
 
         let (config, mut pkg_configs) = configs(&metadata)?;
 
         let selected = select_packages(&metadata, &manifest_path, select)?;
-        let feature_flags = feature_flags(&select.features);
         let mut packages = Vec::new();
         let mut skipped = Vec::new();
         for id in selected {
@@ -197,13 +218,7 @@ impl Workspace {
 
         Ok(Self {
             root,
-            target_dir: select
-                .targets
-                .target_dir
-                .as_deref()
-                .map(absolute)
-                .transpose()?
-                .unwrap_or(metadata.target_directory.clone()),
+            target_dir: target_dir.unwrap_or(metadata.target_directory.clone()),
             manifest_path,
             name,
             version,
@@ -212,13 +227,16 @@ impl Workspace {
             skipped,
             cargo_flags,
             feature_flags,
+            resolve: Arc::new(metadata),
         })
     }
 
     /// Names of the packages in `target`'s resolved graph (from the selected packages,
     /// through normal and build dependencies) that compile C: a `links` key, or a
     /// build-dependency on `cc`, `cmake`, `bindgen`, `pkg-config` or `autotools`.
-    /// The graph is the one cargo resolves for that platform and these features.
+    /// The graph is the one cargo resolves for that platform and these features, from
+    /// `cargo metadata --filter-platform` (one cargo run per target; see
+    /// [`Workspace::c_code_in_process`] for the same answer without one).
     pub fn c_code_packages(&self, triple: &str) -> Result<Vec<CCode>> {
         let metadata = metadata(
             &self.manifest_path,
@@ -227,11 +245,30 @@ impl Workspace {
             &self.feature_flags,
             Some(triple),
             false,
+            None,
         )?;
         Ok(c_code_in_graph(
             &metadata,
             self.packages.iter().map(|p| p.id.as_str()),
+            |_| true,
         ))
+    }
+
+    /// What [`Workspace::c_code_packages`] says for `triple`, from the full resolve
+    /// and `cfg` (what `rustc --print cfg --target <triple>` prints), with no process.
+    ///
+    /// `cargo metadata --filter-platform T` prints the same platform-independent
+    /// resolve (the same nodes, features and `links`), keeping an edge when any of its
+    /// declarations has no platform or one that matches T (`cfg(…)` against T's cfg, a
+    /// triple against T's name) — all of them, dev and build included, evaluated for T
+    /// (cargo's `dep_platform_activated`). This keeps exactly those edges.
+    pub fn c_code_in_process(&self, triple: &str, cfg: &[Cfg]) -> Vec<CCode> {
+        c_code_on_platform(
+            &self.resolve,
+            self.packages.iter().map(|p| p.id.as_str()),
+            triple,
+            cfg,
+        )
     }
 
     pub fn bins(&self) -> impl Iterator<Item = (&Package, &str)> {
@@ -249,7 +286,7 @@ pub fn default_out_dir(manifest: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
         .parent()
         .expect("a manifest path has a parent")
         .to_owned();
-    let metadata = metadata(&manifest_path, &dir, &[], &[], None, true)?;
+    let metadata = metadata(&manifest_path, &dir, &[], &[], None, true, None)?;
     let (config, _) = configs(&metadata)?;
     Ok(metadata
         .workspace_root
@@ -302,7 +339,41 @@ pub struct CCode {
 
 const C_BUILD_DEPS: &[&str] = &["cc", "cmake", "bindgen", "pkg-config", "autotools"];
 
-fn c_code_in_graph<'a>(metadata: &Metadata, roots: impl Iterator<Item = &'a str>) -> Vec<CCode> {
+/// The C code reachable from `roots` in the full resolve `metadata` on the platform
+/// `triple` whose cfg is `cfg` (see [`Workspace::c_code_in_process`]).
+pub(crate) fn c_code_on_platform<'a>(
+    metadata: &Metadata,
+    roots: impl Iterator<Item = &'a str>,
+    triple: &str,
+    cfg: &[Cfg],
+) -> Vec<CCode> {
+    c_code_in_graph(metadata, roots, |dep| edge_on_platform(dep, triple, cfg))
+}
+
+/// The C code reachable from `roots` in `metadata` as cargo printed it (for
+/// `metadata --filter-platform`, already filtered).
+#[cfg(test)]
+pub(crate) fn c_code_filtered<'a>(
+    metadata: &Metadata,
+    roots: impl Iterator<Item = &'a str>,
+) -> Vec<CCode> {
+    c_code_in_graph(metadata, roots, |_| true)
+}
+
+/// Whether `cargo metadata --filter-platform <triple>` keeps the edge `dep`.
+fn edge_on_platform(dep: &NodeDep, triple: &str, cfg: &[Cfg]) -> bool {
+    dep.dep_kinds
+        .iter()
+        .any(|k| k.target.as_ref().is_none_or(|p| p.matches(triple, cfg)))
+}
+
+/// The C code reachable from `roots` through normal and build dependencies, over the
+/// edges `keep` lets through.
+fn c_code_in_graph<'a>(
+    metadata: &Metadata,
+    roots: impl Iterator<Item = &'a str>,
+    keep: impl Fn(&NodeDep) -> bool,
+) -> Vec<CCode> {
     let Some(resolve) = &metadata.resolve else {
         return Vec::new();
     };
@@ -325,7 +396,7 @@ fn c_code_in_graph<'a>(metadata: &Metadata, roots: impl Iterator<Item = &'a str>
                 why: format!("links = \"{links}\""),
             });
         }
-        for dep in &node.deps {
+        for dep in node.deps.iter().filter(|d| keep(d)) {
             let kinds = &dep.dep_kinds;
             let is_build = kinds.iter().any(|k| k.kind == DependencyKind::Build);
             let used = kinds
@@ -454,7 +525,8 @@ fn requested_features(f: &FeatureArgs) -> Vec<String> {
 }
 
 /// Runs `cargo metadata` in the workspace directory (so the workspace's own
-/// `.cargo/config.toml` and `rust-toolchain.toml` apply, as they do for cargo itself).
+/// `.cargo/config.toml` and `rust-toolchain.toml` apply, as they do for cargo itself),
+/// with `target_dir` as its target dir when given.
 fn metadata(
     manifest: &Utf8Path,
     cwd: &Utf8Path,
@@ -462,6 +534,7 @@ fn metadata(
     feature_flags: &[String],
     filter_platform: Option<&str>,
     no_deps: bool,
+    target_dir: Option<&Utf8Path>,
 ) -> Result<Metadata> {
     let mut p = Process::cargo()
         .args(["metadata", "--format-version=1"])
@@ -469,6 +542,9 @@ fn metadata(
         .args(cargo_flags)
         .args(feature_flags)
         .cwd(cwd);
+    if let Some(dir) = target_dir {
+        p = p.env("CARGO_TARGET_DIR", dir);
+    }
     if no_deps {
         p = p.arg("--no-deps");
     }
