@@ -19,8 +19,7 @@ pub(super) fn stage(
     backend: Backend,
     artifacts: &[Artifact],
 ) -> Result<BuildRecord> {
-    let mut binaries = Vec::new();
-    let mut moves = Vec::new();
+    let mut pairs = Vec::new();
     for e in plan.entries.iter().filter(|e| e.target == t.target) {
         let pkg = plan
             .workspace
@@ -32,6 +31,14 @@ pub(super) fn stage(
             .iter()
             .find(|a| a.package_id == pkg.id && a.binary == e.binary)
             .with_context(|| format!("no artifact for `{}` ({})", e.binary, t.target))?;
+        pairs.push((e, a));
+    }
+    if let Some(rec) = already_staged(plan, out, t, backend, &pairs) {
+        return Ok(rec);
+    }
+    let mut binaries = Vec::new();
+    let mut moves = Vec::new();
+    for (e, a) in pairs {
         let dest = record::binary_rel(&t.target, &e.binary)?;
         let (tmp, (sha256, size)) = out.write_temp(&dest, |file| {
             let mut src = std::fs::File::open(&a.path)
@@ -78,6 +85,80 @@ pub(super) fn stage(
         remove,
     }
     .commit(out)
+}
+
+/// The record of `t` when what is staged is already exactly what staging `pairs` would
+/// leave (a no-op rebuild): the record's bytes are the new record's, and each staged
+/// binary is a regular, executable file with the artifact's hash. Then nothing is
+/// written or synced. None whenever anything differs or cannot be read.
+fn already_staged(
+    plan: &Plan,
+    out: &OutDir,
+    t: &TargetPlan,
+    backend: Backend,
+    pairs: &[(&plan::Entry, &Artifact)],
+) -> Option<BuildRecord> {
+    let old_bytes = out.read(&record::rel(&t.target), 16 << 20).ok()?;
+    let old = BuildRecord::parse(&old_bytes, &t.target).ok()?;
+    // Cheap first: the same binaries at the same sizes.
+    if old.binaries.len() != pairs.len()
+        || old
+            .binaries
+            .iter()
+            .zip(pairs)
+            .any(|(b, (_, a))| a.path.metadata().map(|m| m.len()).ok() != Some(b.size))
+    {
+        return None;
+    }
+    let mut binaries = Vec::new();
+    for (e, a) in pairs {
+        let mut src = crate::outdir::open_regular(&a.path).ok()?;
+        let (sha256, size) = crate::archive::sha256_reader(&mut src).ok()?;
+        binaries.push(StagedBinary {
+            package: e.package.clone(),
+            version: e.version.clone(),
+            binary: e.binary.clone(),
+            target: t.target.clone(),
+            platform: t.platform,
+            backend: backend.to_string(),
+            profile: plan.profile.clone(),
+            path: record::binary_rel(&t.target, &e.binary).ok()?,
+            sha256,
+            size,
+        });
+    }
+    let rec = BuildRecord {
+        schema: record::SCHEMA.to_owned(),
+        target: t.target.clone(),
+        platform: t.platform,
+        backend: backend.to_string(),
+        profile: plan.profile.clone(),
+        binaries,
+    };
+    if old_bytes != serde_json::to_vec_pretty(&rec).expect("records serialise") {
+        return None;
+    }
+    for b in &rec.binaries {
+        let mut file = out.open(&b.path).ok()?;
+        if !is_executable(&file)
+            || crate::archive::sha256_reader(&mut file).ok()? != (b.sha256.clone(), b.size)
+        {
+            return None;
+        }
+    }
+    Some(rec)
+}
+
+#[cfg(unix)]
+fn is_executable(f: &std::fs::File) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    f.metadata()
+        .is_ok_and(|m| m.permissions().mode() & 0o7777 == 0o755)
+}
+
+#[cfg(not(unix))]
+fn is_executable(_: &std::fs::File) -> bool {
+    true
 }
 
 #[cfg(unix)]

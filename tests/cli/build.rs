@@ -335,6 +335,47 @@ fn binaries_of_a_target_that_now_fails_do_not_pass_for_fresh() {
 }
 
 #[test]
+fn a_no_op_rebuild_writes_nothing_and_a_damaged_staging_is_redone() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let (out, dir) = build("hello", &["--target", X86]);
+    let rebuild = || {
+        run(multiarch(&dir)
+            .args(["build", "--target", X86, "--out-dir"])
+            .arg(out.path())
+            .arg("--target-dir")
+            .arg(shared_target_dir("hello")))
+        .success();
+    };
+    let bin = out.path().join("linux/amd64/bin/hello");
+    let rec = out.path().join(format!(".multiarch/{X86}.json"));
+    let ino = |p: &Path| std::fs::metadata(p).unwrap().ino();
+    let (bin_ino, rec_ino) = (ino(&bin), ino(&rec));
+    let good = std::fs::read(&bin).unwrap();
+    let good_rec = std::fs::read(&rec).unwrap();
+    rebuild();
+    assert_eq!((ino(&bin), ino(&rec)), (bin_ino, rec_ino), "rewritten");
+
+    // One flipped byte, or a lost executable bit: staged again, whole.
+    let mut bad = good.clone();
+    bad[good.len() / 2] ^= 1;
+    std::fs::write(&bin, &bad).unwrap();
+    rebuild();
+    assert_eq!(std::fs::read(&bin).unwrap(), good);
+    assert_ne!(ino(&bin), bin_ino);
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o644)).unwrap();
+    rebuild();
+    assert_eq!(std::fs::metadata(&bin).unwrap().mode() & 0o777, 0o755);
+    // A record that says something else (here, only its layout) is written again.
+    std::fs::write(
+        &rec,
+        serde_json::to_vec(&serde_json::from_slice::<Value>(&good_rec).unwrap()).unwrap(),
+    )
+    .unwrap();
+    rebuild();
+    assert_eq!(std::fs::read(&rec).unwrap(), good_rec);
+}
+
+#[test]
 fn missing_rust_std_with_no_install_names_the_rustup_command() {
     // riscv64gc-unknown-linux-gnu's rust-std is not installed by scripts/setup.
     let dir = shared_fixture("hello");
