@@ -4,7 +4,7 @@
 //! The workspace holds one full resolve; each edge's platform (`cfg(…)` or a triple) is
 //! evaluated against what `rustc --print cfg --target T` prints, exactly as `cargo
 //! metadata --filter-platform T` keeps edges ([`Workspace::c_code_in_process`]). rustc's
-//! answer is cached per rustc version and target under the target dir. When the user's
+//! answer is cached per rustc (its sysroot and binary) and target under the target dir. When the user's
 //! configuration may change that answer (rustflags, another rustc), one `cargo metadata
 //! --filter-platform` per target decides instead, as cargo would see it.
 
@@ -34,9 +34,9 @@ pub fn per_target(ws: &Workspace, probes: &Probes, targets: &[Target]) -> Vec<Re
         .parent()
         .expect("a manifest path has a parent");
     let cache = probes
-        .rustc_verbose
+        .rustc_identity
         .as_deref()
-        .map(|vv| Cache::new(&ws.target_dir, vv));
+        .map(|id| Cache::new(&ws.target_dir, id));
     std::thread::scope(|s| {
         let handles: Vec<_> = targets
             .iter()
@@ -82,20 +82,20 @@ pub fn target_cfg(cache: Option<&Cache>, dir: &Utf8Path, triple: &str) -> Result
 }
 
 /// rustc's cfg per target, in `<target dir>/cargo-multiarch/rustc-cfg/<triple>.cfg`,
-/// each file naming the rustc (a hash of its `rustc -vV`) and target it holds.
+/// each file naming the rustc (a hash of [`Probes::rustc_identity`]) and target it holds.
 /// Untrusted when read back: a file that is not exactly what [`Cache::write`] writes
 /// for this rustc and target is a miss.
 #[derive(Debug, Clone)]
 pub struct Cache {
     dir: Utf8PathBuf,
-    rustc_vv: String,
+    rustc_id: String,
 }
 
 impl Cache {
-    pub fn new(target_dir: &Utf8Path, rustc_vv: &str) -> Self {
+    pub fn new(target_dir: &Utf8Path, rustc_id: &str) -> Self {
         Self {
             dir: target_dir.join("cargo-multiarch").join("rustc-cfg"),
-            rustc_vv: rustc_vv.to_owned(),
+            rustc_id: rustc_id.to_owned(),
         }
     }
 
@@ -110,7 +110,7 @@ impl Cache {
 
     /// The line naming this rustc and target.
     fn key_line(&self, triple: &str) -> String {
-        let key = Sha256::of(format!("{}\n--target {triple}\n", self.rustc_vv).as_bytes());
+        let key = Sha256::of(format!("{}\n--target {triple}\n", self.rustc_id).as_bytes());
         format!("# key {key} {triple}")
     }
 

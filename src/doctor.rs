@@ -67,7 +67,7 @@ pub fn run(args: &DoctorArgs, shell: &Shell) -> Result<ExitCode> {
 
 pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<Check> {
     let mut out = Vec::new();
-    let rustc = probes.rustc_version.clone();
+    let rustc = probes.rustc_version().map(str::to_owned);
     out.push(Check {
         name: "rustc".into(),
         ok: rustc.is_some(),

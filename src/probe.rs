@@ -21,9 +21,13 @@ const LIMIT: Duration = Duration::from_secs(5);
 pub struct Probes {
     /// `rustc -vV`'s host triple.
     pub host: String,
-    pub rustc_version: Option<String>,
-    /// All of `rustc -vV`: names the exact compiler (for caches of its answers).
-    pub rustc_verbose: Option<String>,
+    /// Names the exact compiler, for caches of its answers: its sysroot and host, and
+    /// the size, mtime and inode of its binary (as cargo's own rustc cache keys it).
+    pub rustc_identity: Option<String>,
+    /// `rustc -vV`'s first line, asked for only when wanted (`doctor`).
+    rustc_version: Arc<OnceLock<Option<String>>>,
+    /// Where rustc runs (whose `rust-toolchain.toml` applies).
+    dir: Utf8PathBuf,
     /// The sysroot of the rustc cargo uses in the workspace directory.
     pub sysroot: Option<Utf8PathBuf>,
     /// The rustup toolchain name (the sysroot's directory under `toolchains/`).
@@ -105,11 +109,12 @@ impl Probes {
                 t.cross();
             });
         }
-        let (host, rustc_verbose, sysroot) = probe_rustc(workspace_dir);
-        let rustc_version = rustc_verbose
-            .as_deref()
-            .and_then(|vv| vv.lines().next())
-            .map(str::to_owned);
+        let (host, sysroot, rustc_vv) = probe_rustc(workspace_dir);
+        let rustc_version = Arc::new(OnceLock::new());
+        if let Some(vv) = rustc_vv {
+            let _ = rustc_version.set(version_line(&vv));
+        }
+        let rustc_identity = sysroot.as_deref().and_then(|s| rustc_identity(s, &host));
         let rustup = which("rustup");
         let mut qemu = BTreeMap::new();
         for arch in ["aarch64", "x86_64", "arm", "riscv64"] {
@@ -134,8 +139,9 @@ impl Probes {
             .unwrap_or_default();
         Self {
             host,
+            rustc_identity,
             rustc_version,
-            rustc_verbose,
+            dir: workspace_dir.to_owned(),
             sysroot,
             toolchain,
             installed_targets,
@@ -144,6 +150,19 @@ impl Probes {
             qemu,
             env,
         }
+    }
+
+    /// `rustc -vV`'s first line (`rustc 1.95.0 (…)`), None when rustc does not answer.
+    pub fn rustc_version(&self) -> Option<&str> {
+        self.rustc_version
+            .get_or_init(|| {
+                rustc()
+                    .arg("-vV")
+                    .cwd(&self.dir)
+                    .probe_stdout(LIMIT)
+                    .and_then(|vv| version_line(&vv))
+            })
+            .as_deref()
     }
 
     pub fn zig(&self) -> Option<&Zig> {
@@ -301,9 +320,23 @@ pub fn rustc() -> Process {
     Process::new("rustc")
 }
 
-fn probe_rustc(dir: &Utf8Path) -> (String, Option<String>, Option<Utf8PathBuf>) {
+/// The host triple and the sysroot, from one rustc run (`--print host-tuple`, rustc
+/// 1.84 and later), else from `rustc -vV` and `rustc --print sysroot` (whose `-vV` is
+/// then returned too).
+fn probe_rustc(dir: &Utf8Path) -> (String, Option<Utf8PathBuf>, Option<String>) {
+    if let Some(out) = rustc()
+        .args(["--print", "sysroot", "--print", "host-tuple"])
+        .cwd(dir)
+        .probe_stdout(LIMIT)
+        && let Some((sysroot, host)) = out.split_once('\n')
+        && !sysroot.is_empty()
+        && !host.is_empty()
+        && !host.contains('\n')
+    {
+        return (host.to_owned(), Some(Utf8PathBuf::from(sysroot)), None);
+    }
     // Both at once: each is a process start of the toolchain's rustc.
-    let sysroot = std::thread::scope(|s| {
+    let (vv, sysroot) = std::thread::scope(|s| {
         let sysroot = s.spawn(|| {
             rustc()
                 .args(["--print", "sysroot"])
@@ -318,15 +351,56 @@ fn probe_rustc(dir: &Utf8Path) -> (String, Option<String>, Option<Utf8PathBuf>) 
             .unwrap_or_default();
         (vv, sysroot.join().ok().flatten())
     });
-    let (vv, sysroot) = sysroot;
     let host = vv
         .lines()
         .find_map(|l| l.strip_prefix("host: "))
         .unwrap_or("unknown")
         .to_owned();
-    let verbose = (!vv.is_empty()).then_some(vv);
+    (host, sysroot, Some(vv))
+}
 
-    (host, verbose, sysroot)
+fn version_line(vv: &str) -> Option<String> {
+    vv.lines()
+        .next()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+}
+
+/// What names the rustc in `sysroot` for caches: the sysroot, the host, and its
+/// binary's size, mtime and inode (a toolchain update replaces the binary), plus
+/// `$RUSTC`'s when set. None when the binary cannot be read.
+fn rustc_identity(sysroot: &Utf8Path, host: &str) -> Option<String> {
+    #[cfg(unix)]
+    fn stamp(p: &std::path::Path) -> Option<String> {
+        use std::os::unix::fs::MetadataExt as _;
+        let m = std::fs::metadata(p).ok()?;
+        Some(format!(
+            "{} {} {}.{} {}",
+            p.display(),
+            m.len(),
+            m.mtime(),
+            m.mtime_nsec(),
+            m.ino()
+        ))
+    }
+    #[cfg(not(unix))]
+    fn stamp(p: &std::path::Path) -> Option<String> {
+        let m = std::fs::metadata(p).ok()?;
+        Some(format!(
+            "{} {} {:?}",
+            p.display(),
+            m.len(),
+            m.modified().ok()?
+        ))
+    }
+    let mut id = format!("sysroot {sysroot}\nhost {host}\n");
+    id.push_str(&stamp(sysroot.join("bin/rustc").as_std_path())?);
+    if let Some(r) = std::env::var_os("RUSTC") {
+        let path = which::which(&r).ok()?;
+        id.push('\n');
+        id.push_str(&stamp(&path)?);
+    }
+    Some(id)
 }
 
 fn toolchain_name(sysroot: &Utf8Path) -> Option<String> {
@@ -408,6 +482,37 @@ mod tests {
             Some("stable-x86_64-unknown-linux-gnu")
         );
         assert_eq!(toolchain_name("/usr".into()), None);
+    }
+
+    #[test]
+    fn rustc_identity_changes_with_the_binary() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sysroot = Utf8PathBuf::try_from(tmp.path().to_owned()).unwrap();
+        let host = "x86_64-unknown-linux-gnu";
+        assert_eq!(rustc_identity(&sysroot, host), None, "no binary");
+        std::fs::create_dir(sysroot.join("bin")).unwrap();
+        let bin = sysroot.join("bin/rustc");
+        std::fs::write(&bin, "one").unwrap();
+        let id = rustc_identity(&sysroot, host).unwrap();
+        assert!(id.contains(sysroot.as_str()) && id.contains(host), "{id}");
+        assert_eq!(rustc_identity(&sysroot, host).unwrap(), id);
+        assert_ne!(
+            rustc_identity(&sysroot, "aarch64-unknown-linux-gnu").unwrap(),
+            id
+        );
+        // An update in place: same size, another time.
+        let f = std::fs::File::options().write(true).open(&bin).unwrap();
+        f.set_modified(std::time::SystemTime::UNIX_EPOCH).unwrap();
+        assert_ne!(rustc_identity(&sysroot, host).unwrap(), id);
+    }
+
+    #[test]
+    fn the_real_rustc_answers_in_one_run() {
+        let dir = Utf8PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let (host, sysroot, vv) = probe_rustc(&dir);
+        assert!(host.contains("-linux-"), "{host}");
+        assert!(sysroot.unwrap().join("lib/rustlib").is_dir());
+        assert_eq!(vv, None, "rustc >= 1.84 prints host-tuple");
     }
 
     #[test]
