@@ -89,8 +89,9 @@ pub(super) fn stage(
 
 /// The record of `t` when what is staged is already exactly what staging `pairs` would
 /// leave (a no-op rebuild): the record's bytes are the new record's, and each staged
-/// binary is a regular, executable file with the artifact's hash. Then nothing is
-/// written or synced. None whenever anything differs or cannot be read.
+/// binary is a regular, executable file with the artifact's bytes (so its hash, hashed
+/// here once). Then nothing is written or synced. None whenever anything differs or
+/// cannot be read.
 fn already_staged(
     plan: &Plan,
     out: &OutDir,
@@ -110,10 +111,30 @@ fn already_staged(
     {
         return None;
     }
+    // Each artifact hashed once and compared with its staged copy, one thread each.
+    let hashes: Vec<Option<(crate::digest::Sha256, u64)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = pairs
+            .iter()
+            .map(|(e, a)| {
+                s.spawn(|| {
+                    let dest = record::binary_rel(&t.target, &e.binary).ok()?;
+                    let staged = out.open(&dest).ok()?;
+                    if !is_executable(&staged) {
+                        return None;
+                    }
+                    let src = crate::outdir::open_regular(&a.path).ok()?;
+                    hash_if_same(src, staged)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().ok().flatten())
+            .collect()
+    });
     let mut binaries = Vec::new();
-    for (e, a) in pairs {
-        let mut src = crate::outdir::open_regular(&a.path).ok()?;
-        let (sha256, size) = crate::archive::sha256_reader(&mut src).ok()?;
+    for ((e, _), hash) in pairs.iter().zip(hashes) {
+        let (sha256, size) = hash?;
         binaries.push(StagedBinary {
             package: e.package.clone(),
             version: e.version.clone(),
@@ -138,15 +159,33 @@ fn already_staged(
     if old_bytes != serde_json::to_vec_pretty(&rec).expect("records serialise") {
         return None;
     }
-    for b in &rec.binaries {
-        let mut file = out.open(&b.path).ok()?;
-        if !is_executable(&file)
-            || crate::archive::sha256_reader(&mut file).ok()? != (b.sha256.clone(), b.size)
-        {
+    Some(rec)
+}
+
+/// The sha256 and size of `src` when `staged` holds exactly the same bytes.
+fn hash_if_same(
+    mut src: std::fs::File,
+    mut staged: std::fs::File,
+) -> Option<(crate::digest::Sha256, u64)> {
+    use sha2::Digest as _;
+    use std::io::Read as _;
+    let mut hasher = sha2::Sha256::new();
+    let (mut a, mut b) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    let mut size = 0u64;
+    loop {
+        let n = src.read(&mut a).ok()?;
+        staged.read_exact(&mut b[..n]).ok()?;
+        if a[..n] != b[..n] {
             return None;
         }
+        if n == 0 {
+            // Both at their end: the staged copy may not be longer.
+            return (staged.read(&mut b[..1]).ok()? == 0)
+                .then(|| (crate::digest::Sha256::from_hasher(hasher), size));
+        }
+        hasher.update(&a[..n]);
+        size += n as u64;
     }
-    Some(rec)
 }
 
 #[cfg(unix)]
