@@ -94,7 +94,7 @@ fn user_linker_and_rustflags_win() {
 fn zig_passes_the_python_zig_and_no_linker() {
     let plans = plans();
     let user = UserConfig::default();
-    let mut i = inv(Backend::Zig, plans.iter().collect(), &user);
+    let mut i = inv(Backend::Zigbuild, plans.iter().collect(), &user);
     i.zig_path = Some("/py/site-packages/ziglang/zig".into());
     i.cargo_zigbuild = Some("/usr/local/bin/cargo-zigbuild".into());
     i.keep_going = true;
