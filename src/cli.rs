@@ -321,7 +321,7 @@ pub enum BackendChoice {
     Auto,
     /// Plain `cargo build` (non-host musl links with rust-lld)
     Cargo,
-    /// zig as the C compiler and linker, in the same `cargo build` as the other targets
+    /// `zig cc` as C compiler and linker, in the shared `cargo build`
     Zig,
     /// `cargo zigbuild` (for what the zig wrappers do not handle: macOS, Windows)
     Zigbuild,
