@@ -77,6 +77,16 @@ impl UserConfig {
             || self.env(&target_env(triple, "LINKER")).is_some()
     }
 
+    /// The user set the cc-rs variable `var` (`CC_aarch64_unknown_linux_musl`), or its
+    /// spelling with the target's dashes (`CC_aarch64-unknown-linux-musl`), in the
+    /// environment or in a config file's `[env]`.
+    pub fn has_tool_env(&self, var: &str, triple: &str) -> bool {
+        let prefix = var.split('_').next().unwrap_or(var);
+        [var.to_owned(), format!("{prefix}_{triple}")]
+            .iter()
+            .any(|k| self.env(k).is_some() || self.has_key(&format!("env.{k}")))
+    }
+
     /// Where our rustflags go so they add to the user's instead of replacing them:
     /// cargo takes `RUSTFLAGS` alone when set (then nothing of ours applies: `None`),
     /// else every `target.<T>.rustflags` joined, else `build.rustflags`. So if the user has

@@ -321,8 +321,10 @@ pub enum BackendChoice {
     Auto,
     /// Plain `cargo build` (non-host musl links with rust-lld)
     Cargo,
-    /// `cargo zigbuild` (zig as the C compiler and linker)
+    /// `zig cc` as C compiler and linker, in the shared `cargo build`
     Zig,
+    /// `cargo zigbuild` (for what the zig wrappers do not handle: macOS, Windows)
+    Zigbuild,
     /// `cross build` (a container with the target's toolchain)
     Cross,
 }

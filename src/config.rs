@@ -91,10 +91,11 @@ impl Config {
                         "auto" => BackendChoice::Auto,
                         "cargo" => BackendChoice::Cargo,
                         "zig" => BackendChoice::Zig,
+                        "zigbuild" => BackendChoice::Zigbuild,
                         "cross" => BackendChoice::Cross,
                         _ => {
                             return Err(f.error(&format!(
-                                "unknown backend `{s}`; expected one of auto, cargo, zig, cross"
+                                "unknown backend `{s}`; expected one of auto, cargo, zig, zigbuild, cross"
                             )));
                         }
                     });

@@ -100,7 +100,10 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
         plan.and_then(|p| p.targets.iter().find(|tp| &tp.target == t))
             .and_then(|tp| tp.backend)
     };
-    let zig_needed = targets.iter().any(|t| backend_of(t) == Some(Backend::Zig));
+    let zigbuild_needed = targets
+        .iter()
+        .any(|t| backend_of(t) == Some(Backend::Zigbuild));
+    let zig_needed = zigbuild_needed || targets.iter().any(|t| backend_of(t) == Some(Backend::Zig));
     let cross_needed = targets
         .iter()
         .any(|t| backend_of(t) == Some(Backend::Cross));
@@ -139,7 +142,7 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
                 detail: cc.map_or_else(
                     || {
                         if probes.zig_ready() {
-                            "zig (crates that compile C build with cargo-zigbuild)".into()
+                            "zig (crates that compile C build with `zig cc`)".into()
                         } else {
                             "none: crates that compile C cannot be built".into()
                         }
@@ -183,7 +186,7 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
             .cargo_zigbuild()
             .map_or_else(|| "not found on PATH".into(), ToString::to_string),
         fix: Some("pip install cargo-zigbuild".into()),
-        required: zig_needed,
+        required: zigbuild_needed,
     });
     out.push(Check {
         name: "cross".into(),

@@ -31,6 +31,7 @@ pub mod shell;
 pub mod source;
 pub mod verify;
 pub mod workspace;
+pub mod zigcc;
 
 #[cfg(test)]
 mod testgen;

@@ -4,6 +4,17 @@ use cargo_multiarch::cli::Cargo;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
+    // The zig wrappers' hidden mode, before clap: the compiler's arguments are not ours.
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if args.get(1).is_some_and(|a| a == "multiarch")
+        && args
+            .get(2)
+            .is_some_and(|a| a == cargo_multiarch::zigcc::HIDDEN)
+    {
+        let err = cargo_multiarch::zigcc::exec(&args[3..]);
+        eprintln!("error: {err:#}");
+        return ExitCode::FAILURE;
+    }
     let Cargo::Multiarch(cli) = Cargo::parse();
     let shell = cargo_multiarch::shell::Shell::new(&cli.global);
     match cargo_multiarch::run(cli) {

@@ -12,14 +12,21 @@ use crate::cli::{BackendChoice, Format, PlanArgs, SelectArgs};
 use crate::platform::{self, Platform, Target};
 use crate::probe::Probes;
 use crate::workspace::{self, CCode, Workspace};
+use crate::zigcc;
 
 pub const SCHEMA: &str = "cargo-multiarch/plan/v1";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
+    /// Plain cargo: the host's or a musl C compiler, `rust-lld` for non-host musl.
     Cargo,
+    /// zig as the target's C compiler and linker, through the wrappers the tool writes,
+    /// inside the same `cargo build` as the `cargo` targets.
     Zig,
+    /// `cargo zigbuild`, for what the wrappers do not handle (macOS, Windows).
+    Zigbuild,
+    /// `cross build`, one container per target.
     Cross,
 }
 
@@ -28,7 +35,18 @@ impl Backend {
         match self {
             Backend::Cargo => "cargo",
             Backend::Zig => "zig",
+            Backend::Zigbuild => "zigbuild",
             Backend::Cross => "cross",
+        }
+    }
+
+    /// The program that runs a build with this backend: `cargo` targets and `zig`
+    /// targets share one `cargo build`.
+    #[must_use]
+    pub fn program(self) -> Backend {
+        match self {
+            Backend::Cargo | Backend::Zig => Backend::Cargo,
+            b => b,
         }
     }
 }
@@ -59,6 +77,9 @@ pub struct TargetPlan {
     /// `CC_<target>` for cc-rs when the C compiler was found on PATH, as (variable, compiler).
     #[serde(skip)]
     pub c_compiler_env: Option<(String, String)>,
+    /// The C compiler cargo-multiarch hands to cc-rs for this target, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cc: Option<String>,
     /// The command that would fix a missing backend, when `backend` is None.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
@@ -98,12 +119,23 @@ pub struct Plan {
     pub out_dir: Utf8PathBuf,
     pub profile: String,
     pub targets: Vec<TargetPlan>,
+    /// The processes `build` runs, in order: every `cargo` and `zig` target that builds
+    /// the same binaries shares one `cargo build`.
+    pub invocations: Vec<Invocation>,
     pub entries: Vec<Entry>,
     pub skipped: Vec<Skipped>,
     #[serde(skip)]
     pub workspace: Workspace,
     #[serde(skip)]
     pub forced: Option<BackendChoice>,
+}
+
+/// One process `build` runs, for several targets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Invocation {
+    /// `cargo` (with each target's toolchain), `zigbuild` or `cross`.
+    pub program: Backend,
+    pub targets: Vec<Target>,
 }
 
 /// What the backend choice depends on, gathered from the probes (so the rules can be
@@ -120,7 +152,10 @@ pub struct Facts {
     pub c_compiler: Option<(String, String)>,
     /// A gcc-style cross linker, for non-host glibc and Windows targets.
     pub cross_linker: Option<String>,
+    /// zig is there (on PATH or as the `ziglang` Python package): the wrappers work.
     pub zig_ready: bool,
+    /// cargo-zigbuild and zig are there.
+    pub zigbuild_ready: bool,
     pub cross_ready: bool,
 }
 
@@ -146,6 +181,7 @@ impl Facts {
             c_compiler: probes.c_compiler(target).map(|c| (c.command, c.source)),
             cross_linker: probes.cross_linker(target),
             zig_ready: slow && probes.zig_ready(),
+            zigbuild_ready: slow && probes.zigbuild_ready(),
             cross_ready: slow && probes.cross_ready(),
         }
     }
@@ -181,6 +217,7 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
         install_rust_std: !facts.has_rust_std && !facts.is_host,
         linker: None,
         c_compiler_env: None,
+        cc: None,
         fix: None,
     };
     if plan.install_rust_std && !facts.rustup {
@@ -191,9 +228,17 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
         ));
         return plan;
     }
+    let wrappers = zigcc::zig_target(target);
     if let Some((backend, source)) = forced {
+        // `--backend zig` means zig as the C toolchain: through cargo-zigbuild where
+        // the wrappers do not apply.
+        let backend = match backend {
+            Backend::Zig if wrappers.is_none() => Backend::Zigbuild,
+            b => b,
+        };
         plan.backend = Some(backend);
         plan.reason = format!("forced by {source}");
+        set_toolchain(&mut plan, facts);
         return plan;
     }
 
@@ -265,8 +310,10 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
     if cargo_ok {
         order.push(Backend::Cargo);
     }
-    if facts.zig_ready && target.platform().os != "darwin" {
+    if facts.zig_ready && wrappers.is_some() {
         order.push(Backend::Zig);
+    } else if facts.zigbuild_ready && target.platform().os != "darwin" {
+        order.push(Backend::Zigbuild);
     }
     if facts.cross_ready {
         order.push(Backend::Cross);
@@ -283,19 +330,74 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
     plan.reason = match b {
         Backend::Cargo => why,
         Backend::Zig => format!("{why}; zig compiles C and links"),
+        Backend::Zigbuild => format!("{why}; zig compiles C and links, through cargo-zigbuild"),
         Backend::Cross => format!("{why}; zig not found, so cross (in a docker/podman container)"),
     };
     plan.fallbacks = order[1..].to_vec();
-    if b == Backend::Cargo && target.is_musl() && !facts.is_host && !facts.host_arch {
-        plan.linker = Some("rust-lld".to_owned());
-    }
-    if let (Backend::Cargo, false, false, Some((cc, source))) =
-        (b, facts.is_host, facts.c_code.is_empty(), &facts.c_compiler)
-        && source == "PATH"
-    {
-        plan.c_compiler_env = Some((format!("CC_{}", triple.replace('-', "_")), cc.clone()));
-    }
+    set_toolchain(&mut plan, facts);
     plan
+}
+
+/// The linker and C compiler cargo is told to use for the chosen backend.
+fn set_toolchain(plan: &mut TargetPlan, facts: &Facts) {
+    let target = &plan.target;
+    match plan.backend {
+        Some(Backend::Cargo) => {
+            if target.is_musl() && !facts.is_host && !facts.host_arch {
+                plan.linker = Some("rust-lld".to_owned());
+            }
+            if let (false, false, Some((cc, source))) =
+                (facts.is_host, facts.c_code.is_empty(), &facts.c_compiler)
+                && source == "PATH"
+            {
+                plan.c_compiler_env = Some((
+                    format!("CC_{}", target.triple().replace('-', "_")),
+                    cc.clone(),
+                ));
+                plan.cc = Some(cc.clone());
+            }
+        }
+        Some(Backend::Zig) => {
+            if let Some((zig_target, _)) = zigcc::zig_target(target) {
+                let zig_cc = format!("zig cc -target {zig_target}");
+                plan.linker = Some(zig_cc.clone());
+                plan.cc = Some(zig_cc);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The processes that build `targets`: `cargo` and `zig` targets share one `cargo
+/// build` when they build the same binaries (a package configured for fewer targets
+/// is not built for more), `zigbuild` targets one `cargo zigbuild`, and `cross` takes
+/// one target a call.
+pub fn invocations(targets: &[TargetPlan], entries: &[Entry]) -> Vec<Invocation> {
+    let bins = |t: &Target| -> Vec<(&str, &str)> {
+        entries
+            .iter()
+            .filter(|e| &e.target == t)
+            .map(|e| (e.package.as_str(), e.binary.as_str()))
+            .collect()
+    };
+    let mut out: Vec<Invocation> = Vec::new();
+    for t in targets {
+        let Some(program) = t.backend.map(Backend::program) else {
+            continue;
+        };
+        let join = program != Backend::Cross;
+        match out
+            .iter_mut()
+            .find(|i| join && i.program == program && bins(&i.targets[0]) == bins(&t.target))
+        {
+            Some(i) => i.targets.push(t.target.clone()),
+            None => out.push(Invocation {
+                program,
+                targets: vec![t.target.clone()],
+            }),
+        }
+    }
+    out
 }
 
 /// `cargo multiarch plan`: what would be built, how, and where it lands.
@@ -367,6 +469,7 @@ impl Plan {
         let forced_backend = forced.map(|b| match b {
             BackendChoice::Cargo | BackendChoice::Auto => Backend::Cargo,
             BackendChoice::Zig => Backend::Zig,
+            BackendChoice::Zigbuild => Backend::Zigbuild,
             BackendChoice::Cross => Backend::Cross,
         });
 
@@ -432,6 +535,7 @@ impl Plan {
             workspace_root: workspace.root.clone(),
             out_dir,
             profile: select.targets.profile().to_owned(),
+            invocations: invocations(&targets, &entries),
             targets,
             entries,
             skipped,
@@ -474,7 +578,38 @@ impl Plan {
             ]);
         }
         let mut out = table(&rows);
-        out.push('\n');
+        for i in &self.invocations {
+            let names = i
+                .targets
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            let what = match (i.program, i.targets.len()) {
+                (Backend::Cargo, 1) => "one `cargo build` for".to_owned(),
+                (Backend::Cargo, n) => format!("one `cargo build` for all {n} of"),
+                (Backend::Zigbuild, _) => "one `cargo zigbuild` for".to_owned(),
+                _ => "one `cross build` for".to_owned(),
+            };
+            out.push_str(&format!("\n{what} {names}"));
+            for t in self
+                .targets
+                .iter()
+                .filter(|t| i.targets.contains(&t.target))
+            {
+                let mut parts = Vec::new();
+                if let Some(l) = &t.linker {
+                    parts.push(format!("linker `{l}`"));
+                }
+                if let Some(cc) = &t.cc {
+                    parts.push(format!("C compiler `{cc}`"));
+                }
+                if !parts.is_empty() {
+                    out.push_str(&format!("\n  {}: {}", t.target, parts.join(", ")));
+                }
+            }
+        }
+        out.push_str("\n\n");
         let rel = display_dir(&self.out_dir, &self.workspace_root);
         let mut rows = vec![vec![
             "BINARY".to_owned(),
@@ -561,128 +696,4 @@ pub fn table(rows: &[Vec<String>]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn t(s: &str) -> Target {
-        Target::parse(s).unwrap()
-    }
-
-    fn cdep() -> Vec<CCode> {
-        vec![CCode {
-            package: "cdep".into(),
-            why: "build-dependency `cc`".into(),
-        }]
-    }
-
-    #[test]
-    fn pure_rust_non_host_musl_uses_cargo_with_rust_lld() {
-        let f = Facts {
-            has_rust_std: true,
-            rustup: true,
-            zig_ready: true,
-            ..Facts::default()
-        };
-        let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
-        assert_eq!(p.backend, Some(Backend::Cargo));
-        assert!(p.reason.contains("rust-lld"), "{}", p.reason);
-        assert_eq!(p.linker.as_deref(), Some("rust-lld"));
-        assert_eq!(p.fallbacks, [Backend::Zig]);
-        let f = Facts {
-            host_arch: true,
-            ..f
-        };
-        let p = choose(&t("x86_64-unknown-linux-musl"), &f, None);
-        assert!(p.reason.contains("the host `cc`"), "{}", p.reason);
-        assert_eq!(p.linker, None);
-    }
-
-    #[test]
-    fn c_code_without_musl_compiler_goes_to_zig_then_cross() {
-        let mut f = Facts {
-            has_rust_std: true,
-            rustup: true,
-            c_code: cdep(),
-            zig_ready: true,
-            ..Facts::default()
-        };
-        let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
-        assert_eq!(p.backend, Some(Backend::Zig));
-        assert!(p.reason.contains("no musl C compiler"), "{}", p.reason);
-        f.zig_ready = false;
-        f.cross_ready = true;
-        assert_eq!(
-            choose(&t("aarch64-unknown-linux-musl"), &f, None).backend,
-            Some(Backend::Cross)
-        );
-        f.cross_ready = false;
-        let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
-        assert_eq!(p.backend, None);
-        assert!(p.fix.unwrap().contains("pip install cargo-zigbuild"));
-    }
-
-    #[test]
-    fn c_code_with_a_real_musl_compiler_uses_cargo() {
-        let f = Facts {
-            has_rust_std: true,
-            rustup: true,
-            c_code: cdep(),
-            c_compiler: Some(("x86_64-linux-musl-gcc".into(), "PATH".into())),
-            zig_ready: true,
-            ..Facts::default()
-        };
-        let p = choose(&t("x86_64-unknown-linux-musl"), &f, None);
-        assert_eq!(p.backend, Some(Backend::Cargo));
-        assert!(p.reason.contains("`x86_64-linux-musl-gcc`"), "{}", p.reason);
-    }
-
-    #[test]
-    fn glibc_suffix_needs_zig_and_forced_backend_never_falls_back() {
-        let f = Facts {
-            has_rust_std: true,
-            rustup: true,
-            zig_ready: true,
-            cross_ready: true,
-            ..Facts::default()
-        };
-        assert_eq!(
-            choose(&t("x86_64-unknown-linux-gnu.2.17"), &f, None).backend,
-            Some(Backend::Zig)
-        );
-        let p = choose(
-            &t("aarch64-unknown-linux-musl"),
-            &f,
-            Some((Backend::Cross, "--backend")),
-        );
-        assert_eq!(p.backend, Some(Backend::Cross));
-        assert!(p.fallbacks.is_empty());
-        assert_eq!(p.reason, "forced by --backend");
-    }
-
-    #[test]
-    fn missing_rust_std_without_rustup_cannot_build() {
-        let f = Facts {
-            zig_ready: true,
-            ..Facts::default()
-        };
-        let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
-        assert_eq!(p.backend, None);
-        let f = Facts {
-            rustup: true,
-            zig_ready: true,
-            ..Facts::default()
-        };
-        let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
-        assert!(p.install_rust_std);
-        assert_eq!(p.backend, Some(Backend::Cargo));
-    }
-
-    #[test]
-    fn table_aligns_columns() {
-        let rows = vec![
-            vec!["a".to_owned(), "bb".into()],
-            vec!["ccc".into(), "d".into()],
-        ];
-        assert_eq!(table(&rows), "a    bb\nccc  d\n");
-    }
-}
+mod tests;

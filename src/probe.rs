@@ -253,8 +253,13 @@ impl Probes {
         self.qemu.get(qemu_arch(target.triple()))
     }
 
-    /// Whether the zig backend can run: zig and cargo-zigbuild both found.
+    /// Whether the zig backend can run: zig found (the wrappers need nothing else).
     pub fn zig_ready(&self) -> bool {
+        self.zig().is_some()
+    }
+
+    /// Whether the zigbuild backend can run: zig and cargo-zigbuild both found.
+    pub fn zigbuild_ready(&self) -> bool {
         self.cargo_zigbuild().is_some() && self.zig().is_some()
     }
 

@@ -1,20 +1,40 @@
-//! Plain `cargo build`; non-host-CPU musl targets link with the bundled `rust-lld`
-//! unless the user configured a linker.
+//! Plain `cargo build` for every `cargo` and `zig` target at once, each with its own
+//! toolchain: non-host-CPU musl targets link with the bundled `rust-lld`, `zig` targets
+//! compile C and link with the zig wrappers under the target dir (which `build` writes).
+//! A linker or C compiler the user configured is never overridden.
 
 use super::{Invocation, toml_string};
+use crate::plan::Backend;
 use crate::process::Process;
+use crate::zigcc::{self, Tool};
 
 pub fn command(inv: &Invocation) -> Process {
     let mut p = inv.common_args(Process::cargo().arg("build"));
     for t in &inv.targets {
+        let triple = t.target.triple();
+        if inv.backend_of(t) == Backend::Zig && zigcc::zig_target(&t.target).is_some() {
+            let path = |tool| zigcc::wrapper_path(inv.resolved_target_dir, &t.target, tool);
+            if !inv.user.has_linker(triple) {
+                p = p.arg("--config").arg(format!(
+                    "target.{triple}.linker={}",
+                    toml_string(path(Tool::Cc).as_str())
+                ));
+            }
+            // cc-rs reads `CC_<triple>` before `TARGET_CC` and `CC`; the user's own
+            // `CC_<triple>` (either spelling) wins.
+            for tool in Tool::ALL {
+                if !inv.user.has_tool_env(tool.env_var(triple).as_str(), triple) {
+                    p = p.env(tool.env_var(triple), path(tool));
+                }
+            }
+            continue;
+        }
         if let Some(linker) = &t.linker
-            && !inv.user.has_linker(t.target.triple())
+            && !inv.user.has_linker(triple)
         {
-            p = p.arg("--config").arg(format!(
-                "target.{}.linker={}",
-                t.target.triple(),
-                toml_string(linker)
-            ));
+            p = p
+                .arg("--config")
+                .arg(format!("target.{triple}.linker={}", toml_string(linker)));
         }
         // A C compiler found under a name cc-rs does not look for (`musl-gcc`) is
         // handed to it through cargo's `[env]`, which the user's environment overrides.

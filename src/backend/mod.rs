@@ -1,11 +1,13 @@
 //! Backends turn one build request into one `Command`; they run nothing themselves.
 //!
-//! `cargo` and `zig` take several `--target`s in one call (host build scripts and
-//! proc-macros then compile once); `cross` takes one.
+//! One `cargo build` takes every `cargo` and `zig` target (host build scripts and
+//! proc-macros then compile once, and cargo schedules the targets together), each with
+//! its own linker and C toolchain; `zigbuild` takes several `--target`s in one
+//! `cargo zigbuild`; `cross` takes one.
 
 mod cargo;
 mod cross;
-mod zig;
+mod zigbuild;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
@@ -46,11 +48,23 @@ pub struct Invocation<'a> {
 }
 
 impl Invocation<'_> {
+    /// The process: `backend` is the call's. `Cargo` is one `cargo build` where each
+    /// target keeps the toolchain of its plan (`zig` targets get the zig wrappers);
+    /// `Zig` is the same `cargo build` with the zig wrappers for every target (a
+    /// retry); `Zigbuild` is `cargo zigbuild`; `Cross` is `cross build`.
     pub fn command(&self) -> Process {
         match self.backend {
-            Backend::Cargo => cargo::command(self),
-            Backend::Zig => zig::command(self),
+            Backend::Cargo | Backend::Zig => cargo::command(self),
+            Backend::Zigbuild => zigbuild::command(self),
             Backend::Cross => cross::command(self),
+        }
+    }
+
+    /// The backend `t` is built with in this call.
+    pub fn backend_of(&self, t: &TargetPlan) -> Backend {
+        match (self.backend, t.backend) {
+            (Backend::Cargo, Some(Backend::Zig)) => Backend::Zig,
+            (call, _) => call,
         }
     }
 
@@ -64,11 +78,14 @@ impl Invocation<'_> {
             .arg(format!("--manifest-path={}", self.manifest_path))
             .args(self.packages.iter().map(|name| format!("--package={name}")))
             .args(self.bins.iter().map(|b| format!("--bin={b}")))
-            .args(
-                self.targets
-                    .iter()
-                    .map(|t| format!("--target={}", t.target)),
-            )
+            .args(self.targets.iter().map(|t| {
+                // cargo itself knows no glibc suffix: the zig wrappers carry it.
+                if self.backend.program() == Backend::Cargo {
+                    format!("--target={}", t.target.triple())
+                } else {
+                    format!("--target={}", t.target)
+                }
+            }))
             .arg(format!("--profile={}", self.profile))
             .args(self.feature_flags)
             .args(self.cargo_flags)

@@ -94,7 +94,7 @@ fn user_linker_and_rustflags_win() {
 fn zig_passes_the_python_zig_and_no_linker() {
     let plans = plans();
     let user = UserConfig::default();
-    let mut i = inv(Backend::Zig, plans.iter().collect(), &user);
+    let mut i = inv(Backend::Zigbuild, plans.iter().collect(), &user);
     i.zig_path = Some("/py/site-packages/ziglang/zig".into());
     i.cargo_zigbuild = Some("/usr/local/bin/cargo-zigbuild".into());
     i.keep_going = true;
@@ -210,4 +210,171 @@ fn values_that_start_with_a_dash_stay_values() {
             );
         }
     }
+}
+
+/// cdep's plans: C code on both targets, `musl-gcc` for `x86_64`, zig for `aarch64`.
+fn cdep_plans() -> Vec<TargetPlan> {
+    let facts = Facts {
+        has_rust_std: true,
+        rustup: true,
+        zig_ready: true,
+        c_code: vec![crate::workspace::CCode {
+            package: "cdep".into(),
+            why: "build-dependency `cc`".into(),
+        }],
+        ..Facts::default()
+    };
+    let x86 = choose(
+        &Target::parse("x86_64-unknown-linux-musl").unwrap(),
+        &Facts {
+            host_arch: true,
+            c_compiler: Some(("x86_64-linux-musl-gcc".into(), "PATH".into())),
+            ..facts.clone()
+        },
+        None,
+    );
+    let arm = choose(
+        &Target::parse("aarch64-unknown-linux-musl").unwrap(),
+        &facts,
+        None,
+    );
+    assert_eq!(
+        (x86.backend, arm.backend),
+        (Some(Backend::Cargo), Some(Backend::Zig))
+    );
+    vec![x86, arm]
+}
+
+const ARM_CC: &str = "/w/ws/target/cargo-multiarch/zig/aarch64-unknown-linux-musl/cc";
+
+#[test]
+fn cargo_and_zig_targets_share_one_cargo_build_each_with_its_toolchain() {
+    let plans = cdep_plans();
+    let user = UserConfig::default();
+    let cmd = inv(Backend::Cargo, plans.iter().collect(), &user).command();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    assert_eq!(
+        cmd.to_string(),
+        format!(
+            "CC_aarch64_unknown_linux_musl={ARM_CC} \
+             CXX_aarch64_unknown_linux_musl=/w/ws/target/cargo-multiarch/zig/aarch64-unknown-linux-musl/c++ \
+             AR_aarch64_unknown_linux_musl=/w/ws/target/cargo-multiarch/zig/aarch64-unknown-linux-musl/ar \
+             {cargo} build --message-format=json-render-diagnostics --manifest-path=/w/ws/Cargo.toml --package=alpha --package=beta --bin=alpha --bin=beta-server \
+             --target=x86_64-unknown-linux-musl --target=aarch64-unknown-linux-musl --profile=release --color=never \
+             --config 'env.CC_x86_64_unknown_linux_musl=\"x86_64-linux-musl-gcc\"' \
+             --config 'target.aarch64-unknown-linux-musl.linker=\"{ARM_CC}\"' \
+             --config 'target.x86_64-unknown-linux-musl.rustflags={REMAP}' \
+             --config 'target.aarch64-unknown-linux-musl.rustflags={REMAP}'"
+        )
+    );
+}
+
+#[test]
+fn the_users_linker_and_cc_win_over_the_zig_wrappers() {
+    let plans = cdep_plans();
+    for (files, env, linker, cc) in [
+        (
+            &[][..],
+            &[("CC_aarch64-unknown-linux-musl", "my-cc")][..],
+            true,
+            false,
+        ),
+        (
+            &[],
+            &[("CC_aarch64_unknown_linux_musl", "my-cc")],
+            true,
+            false,
+        ),
+        (
+            &["[env]\nCC_aarch64_unknown_linux_musl = \"my-cc\"\n"],
+            &[],
+            true,
+            false,
+        ),
+        (
+            &[],
+            &[("CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER", "my-ld")],
+            false,
+            true,
+        ),
+        (
+            &["[target.aarch64-unknown-linux-musl]\nlinker = \"my-ld\"\n"],
+            &[],
+            false,
+            true,
+        ),
+    ] {
+        let user = UserConfig::for_tests(files, env);
+        let cmd = inv(Backend::Cargo, vec![&plans[1]], &user).command();
+        let envs: Vec<String> = cmd
+            .get_envs()
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        let line = cmd.to_string();
+        assert_eq!(
+            line.contains("linker="),
+            linker,
+            "{env:?} {files:?}: {line}"
+        );
+        assert_eq!(
+            envs.contains(&"CC_aarch64_unknown_linux_musl".to_owned()),
+            cc,
+            "{env:?} {files:?}: {line}"
+        );
+        // What the user did not set still points at the wrappers.
+        assert!(
+            envs.contains(&"AR_aarch64_unknown_linux_musl".to_owned()),
+            "{line}"
+        );
+    }
+}
+
+#[test]
+fn a_zig_retry_gives_a_cargo_target_the_wrappers_alone() {
+    let plans = plans();
+    let user = UserConfig::default();
+    let line = inv(Backend::Zig, vec![&plans[1]], &user)
+        .command()
+        .to_string();
+    assert!(
+        line.contains(&format!("CC_aarch64_unknown_linux_musl={ARM_CC} ")),
+        "{line}"
+    );
+    assert!(line.contains(&format!("linker=\"{ARM_CC}\"")), "{line}");
+    assert!(!line.contains("rust-lld"), "{line}");
+    assert!(!line.contains("--target=x86_64"), "{line}");
+}
+
+#[test]
+fn a_glibc_suffix_stays_in_the_wrapper_not_in_cargos_target() {
+    let facts = Facts {
+        has_rust_std: true,
+        rustup: true,
+        zig_ready: true,
+        ..Facts::default()
+    };
+    let t = choose(
+        &Target::parse("x86_64-unknown-linux-gnu.2.17").unwrap(),
+        &facts,
+        None,
+    );
+    assert_eq!(t.backend, Some(Backend::Zig));
+    let user = UserConfig::default();
+    let line = inv(Backend::Cargo, vec![&t], &user).command().to_string();
+    assert!(
+        line.contains(" --target=x86_64-unknown-linux-gnu "),
+        "{line}"
+    );
+    assert!(
+        line.contains("/w/ws/target/cargo-multiarch/zig/x86_64-unknown-linux-gnu.2.17/cc"),
+        "{line}"
+    );
+    // cargo-zigbuild takes the suffix itself.
+    let line = inv(Backend::Zigbuild, vec![&t], &user)
+        .command()
+        .to_string();
+    assert!(
+        line.contains(" --target=x86_64-unknown-linux-gnu.2.17 "),
+        "{line}"
+    );
 }

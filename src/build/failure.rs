@@ -25,7 +25,9 @@ impl Failure {
 
     /// What to do about it, when another backend would help.
     pub fn hint(&self, t: &TargetPlan, probes: &Probes) -> Option<String> {
-        if !self.fixable_by_fallback() || self.backend == Some(Backend::Zig) {
+        if !self.fixable_by_fallback()
+            || matches!(self.backend, Some(Backend::Zig | Backend::Zigbuild))
+        {
             return None;
         }
         let needs = if t.c_code.is_empty() {

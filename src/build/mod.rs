@@ -1,4 +1,5 @@
-//! `cargo multiarch build`: runs one backend call per group of targets, reads cargo's
+//! `cargo multiarch build`: runs the plan's invocations (one `cargo build` for every
+//! `cargo` and `zig` target, each with its own toolchain), reads cargo's
 //! JSON messages (the only module that knows `cargo_metadata::Message`), stages each
 //! binary to `out/<os>/<arch>/bin/` atomically and writes a build record per target.
 //! A target that fails to link or compile C is retried once with the next backend.
@@ -22,6 +23,7 @@ use crate::shell::Shell;
 
 mod failure;
 mod stage;
+mod zig;
 
 use failure::{Failure, strip_ansi};
 pub use stage::human_size;
@@ -150,8 +152,12 @@ pub fn build(
     let mut built: BTreeMap<String, (Backend, Vec<Artifact>)> = BTreeMap::new();
     let mut n = 0;
     let mut hints = Vec::new();
-    for group in groups(plan, &buildable) {
-        let backend = group[0].backend.expect("buildable");
+    for call in &plan.invocations {
+        let group: Vec<&TargetPlan> = call
+            .targets
+            .iter()
+            .filter_map(|c| buildable.iter().copied().find(|t| &t.target == c))
+            .collect();
         for t in &group {
             n += 1;
             shell.status(
@@ -160,15 +166,17 @@ pub fn build(
                     "{} ({}) with {} [{n}/{total}]",
                     t.target,
                     t.platform,
-                    describe(backend, t, probes)
+                    describe(t.backend.expect("buildable"), t, probes)
                 ),
             );
         }
-        let mut failed = ctx.build_group(backend, &group, &mut built)?;
-        // Retry what a better linker or C toolchain could fix, once, with the next backend.
+        let mut failed = ctx.build_group(call.program, &group, &mut built)?;
+        // Retry what a better linker or C toolchain could fix, once, alone, with the
+        // next backend.
         if plan.forced.is_none() {
             let mut still = Vec::new();
             for (t, err) in failed.drain(..) {
+                let backend = err.backend.expect("a build failure names its backend");
                 let next = err
                     .fixable_by_fallback()
                     .then(|| plan::next_backend(t, probes, backend))
@@ -355,10 +363,10 @@ impl Ctx<'_> {
             cargo_home: self.cargo_home,
             user: self.user,
             // Only the backend in use waits for its probe.
-            zig_path: (backend == Backend::Zig)
+            zig_path: (backend == Backend::Zigbuild)
                 .then(|| self.probes.zig_path_env())
                 .flatten(),
-            cargo_zigbuild: (backend == Backend::Zig)
+            cargo_zigbuild: (backend == Backend::Zigbuild)
                 .then(|| self.probes.cargo_zigbuild().map(Utf8PathBuf::as_path))
                 .flatten(),
             cross: (backend == Backend::Cross)
@@ -367,20 +375,29 @@ impl Ctx<'_> {
         }
     }
 
-    /// Builds `targets` with `backend` in one call; fills `built` with the targets that
-    /// produced every expected binary and returns the others with why they failed. A
-    /// failed call for several targets is re-run per incomplete target to tell whose
-    /// error it was (everything else is fresh by then, so that is quick).
+    /// Builds `targets` in one call of `backend` (see [`Invocation::command`]); fills
+    /// `built` with the targets that produced every expected binary and returns the
+    /// others with why they failed (naming each one's own backend). A failed call for
+    /// several targets is re-run per incomplete target to tell whose error it was
+    /// (everything else is fresh by then, so that is quick).
     fn build_group<'b>(
         &self,
         backend: Backend,
         targets: &[&'b TargetPlan],
         built: &mut BTreeMap<String, (Backend, Vec<Artifact>)>,
     ) -> Result<Vec<(&'b TargetPlan, Failure)>> {
-        if backend == Backend::Zig {
-            self.note_cold_zig(targets);
-        }
         let inv = self.invocation(backend, targets.to_vec());
+        let zig_targets: Vec<&TargetPlan> = targets
+            .iter()
+            .copied()
+            .filter(|t| matches!(inv.backend_of(t), Backend::Zig | Backend::Zigbuild))
+            .collect();
+        self.note_cold_zig(&zig_targets);
+        for t in &zig_targets {
+            if inv.backend_of(t) == Backend::Zig {
+                zig::write_wrappers(&self.target_dir, &t.target, self.probes)?;
+            }
+        }
         let (artifacts, failure) = self.run_backend(&inv)?;
         let mut incomplete = Vec::new();
         for t in targets {
@@ -392,11 +409,12 @@ impl Ctx<'_> {
                 .iter()
                 .filter(|e| e.target == t.target)
                 .count();
+            let own = inv.backend_of(t);
             if got.len() == expected && (failure.is_none() || targets.len() > 1) {
-                if backend == Backend::Zig {
+                if matches!(own, Backend::Zig | Backend::Zigbuild) {
                     mark_zig_warm(self.probes, triple);
                 }
-                built.insert(t.target.to_string(), (backend, got));
+                built.insert(t.target.to_string(), (own, got));
             } else {
                 incomplete.push(*t);
             }
@@ -418,7 +436,11 @@ impl Ctx<'_> {
         if incomplete.len() <= 1 || targets.len() == 1 {
             return Ok(incomplete
                 .into_iter()
-                .map(|t| (t, failure.clone()))
+                .map(|t| {
+                    let mut f = failure.clone();
+                    f.backend = Some(inv.backend_of(t));
+                    (t, f)
+                })
                 .collect());
         }
         let mut out = Vec::new();
@@ -541,31 +563,6 @@ impl Ctx<'_> {
     }
 }
 
-/// Targets grouped into backend calls: same backend and the same binaries; cross takes one target a call.
-fn groups<'a>(plan: &Plan, targets: &[&'a TargetPlan]) -> Vec<Vec<&'a TargetPlan>> {
-    // Which (package, binary) pairs a target builds: targets join a call only when they
-    // build the same ones, so a package configured for fewer targets is not built for more.
-    let bins = |t: &TargetPlan| -> Vec<(&str, &str)> {
-        plan.entries
-            .iter()
-            .filter(|e| e.target == t.target)
-            .map(|e| (e.package.as_str(), e.binary.as_str()))
-            .collect()
-    };
-    let mut out: Vec<Vec<&TargetPlan>> = Vec::new();
-    for t in targets {
-        let join = t.backend != Some(Backend::Cross);
-        match out
-            .iter_mut()
-            .find(|g| join && g[0].backend == t.backend && bins(g[0]) == bins(t))
-        {
-            Some(g) => g.push(t),
-            None => out.push(vec![t]),
-        }
-    }
-    out
-}
-
 fn describe(backend: Backend, t: &TargetPlan, probes: &Probes) -> String {
     match backend {
         Backend::Cargo => match &t.linker {
@@ -573,6 +570,10 @@ fn describe(backend: Backend, t: &TargetPlan, probes: &Probes) -> String {
             None => "cargo".to_owned(),
         },
         Backend::Zig => format!(
+            "zig cc (zig {})",
+            probes.zig().map_or("?", |z| z.version.as_str())
+        ),
+        Backend::Zigbuild => format!(
             "cargo-zigbuild (zig {})",
             probes.zig().map_or("?", |z| z.version.as_str())
         ),
@@ -587,8 +588,8 @@ fn describe(backend: Backend, t: &TargetPlan, probes: &Probes) -> String {
 
 fn spawn_hint(backend: Backend) -> &'static str {
     match backend {
-        Backend::Cargo => "",
-        Backend::Zig => " (hint: run `pip install cargo-zigbuild`)",
+        Backend::Cargo | Backend::Zig => "",
+        Backend::Zigbuild => " (hint: run `pip install cargo-zigbuild`)",
         Backend::Cross => " (hint: run `cargo install cross --locked`)",
     }
 }

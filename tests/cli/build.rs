@@ -472,3 +472,70 @@ fn relative_target_and_out_dirs_are_where_the_user_typed_them() {
     assert_static_elf(&cwd.path().join("o/linux/arm64/bin/hello"), EM_AARCH64);
     assert!(!dir.join("tdir").exists() && !dir.join("o").exists());
 }
+
+#[test]
+fn cdep_builds_both_targets_in_one_cargo_process_with_zig_for_aarch64() {
+    if !crate::support::require_zig() {
+        return;
+    }
+    let dir = shared_fixture("cdep");
+    let target_dir = shared_target_dir("cdep-onecall");
+    let out = tempfile::tempdir().unwrap();
+    let build = || {
+        run(multiarch(&dir)
+            .args(["build", "-v", "--target-dir"])
+            .arg(&target_dir)
+            .arg("--out-dir")
+            .arg(out.path()))
+        .success()
+        .stderr()
+    };
+    let err = build();
+    // The tool's own `Running` lines are its build commands (cargo's say `rustc …`).
+    let calls: Vec<&str> = err
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Running `") && l.contains("--message-format="))
+        .collect();
+    assert_eq!(calls.len(), 1, "one build process expected:\n{err}");
+    let call = calls[0];
+    let wrapper = target_dir.join("cargo-multiarch/zig/aarch64-unknown-linux-musl/cc");
+    let wrapper = wrapper.to_str().unwrap();
+    for want in [
+        &format!("--target={X86} --target={ARM}")[..],
+        &format!("CC_aarch64_unknown_linux_musl={wrapper} ")[..],
+        &format!("'target.aarch64-unknown-linux-musl.linker=\"{wrapper}\"'")[..],
+        "'env.CC_x86_64_unknown_linux_musl=\"x86_64-linux-musl-gcc\"'",
+    ] {
+        assert!(call.contains(want), "`{want}` not in {call}");
+    }
+    assert!(
+        call.contains(" cargo build ") || call.contains("/cargo build "),
+        "{call}"
+    );
+    assert!(!call.contains("zigbuild"), "{call}");
+    assert_eq!(record(out.path(), ARM)["backend"], "zig");
+    assert_eq!(record(out.path(), X86)["backend"], "cargo");
+    assert_static_elf(&out.path().join("linux/arm64/bin/cdep"), EM_AARCH64);
+    assert_static_elf(&out.path().join("linux/amd64/bin/cdep"), EM_X86_64);
+    if let Some(text) = run_arm64(&out.path().join("linux/arm64/bin/cdep"), &[]) {
+        assert_eq!(text, "cdep 0.1.0 aarch64\nc says 42\n");
+    }
+    let native = Command::new(out.path().join("linux/amd64/bin/cdep"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&native.stdout),
+        "cdep 0.1.0 x86_64\nc says 42\n"
+    );
+
+    // The wrappers are rewritten only when they change: a second run is all fresh.
+    let mtime = || std::fs::metadata(wrapper).unwrap().modified().unwrap();
+    let before = mtime();
+    let err = build();
+    assert!(
+        !err.contains("Compiling cdep"),
+        "rebuilt on a no-op run:\n{err}"
+    );
+    assert!(err.contains("Fresh cdep"), "{err}");
+    assert_eq!(mtime(), before);
+}

@@ -74,6 +74,11 @@ fn pure_targets() -> Value {
     ])
 }
 
+/// Both default targets in one `cargo build`.
+fn both_in_one_cargo_build() -> Value {
+    json!([{"program": "cargo", "targets": [X86, ARM]}])
+}
+
 #[test]
 fn multi_plan_lists_exactly_what_cargo_build_release_builds() {
     let v = plan_json("multi", &[]);
@@ -92,6 +97,7 @@ fn multi_plan_lists_exactly_what_cargo_build_release_builds() {
             "schema": "cargo-multiarch/plan/v1",
             "profile": "release",
             "targets": pure_targets(),
+            "invocations": both_in_one_cargo_build(),
             "entries": entries,
             "skipped": [{"package": "alpha", "binary": "alpha-extra", "missing_features": ["extra"]}],
         })
@@ -107,6 +113,7 @@ fn hello_plan_in_full() {
             "schema": "cargo-multiarch/plan/v1",
             "profile": "release",
             "targets": pure_targets(),
+            "invocations": both_in_one_cargo_build(),
             "entries": [entry("hello", "hello", X86, PURE_X86, "cargo"), entry("hello", "hello", ARM, PURE_ARM, "cargo")],
             "skipped": [],
         })
@@ -127,10 +134,14 @@ fn cdep_on_aarch64_is_never_plain_cargo() {
             "profile": "release",
             "targets": [
                 {"target": X86, "platform": "linux/amd64", "backend": "cargo", "reason": x86_reason,
-                 "fallbacks": ["zig"], "c_code": c_code, "install_rust_std": false},
+                 "fallbacks": ["zig"], "c_code": c_code, "install_rust_std": false,
+                 "cc": "x86_64-linux-musl-gcc"},
                 {"target": ARM, "platform": "linux/arm64", "backend": "zig", "reason": arm_reason,
-                 "fallbacks": [], "c_code": c_code, "install_rust_std": false},
+                 "fallbacks": [], "c_code": c_code, "install_rust_std": false,
+                 "linker": "zig cc -target aarch64-linux-musl", "cc": "zig cc -target aarch64-linux-musl"},
             ],
+            // The C-on-one-target workspace is still one cargo process.
+            "invocations": both_in_one_cargo_build(),
             "entries": [entry("cdep", "cdep", X86, x86_reason, "cargo"), entry("cdep", "cdep", ARM, arm_reason, "zig")],
             "skipped": [],
         })

@@ -215,3 +215,19 @@ pub fn edit_manifest(out: &Path, f: impl FnOnce(&mut serde_json::Value)) {
         std::fs::write(out.join("SHA256SUMS"), typed.sha256sums()).unwrap();
     }
 }
+
+/// Whether zig is here, on PATH or as the `ziglang` Python package (what the zig
+/// wrappers need), under the same rule as [`require`].
+#[track_caller]
+pub fn require_zig() -> bool {
+    let python_zig = || {
+        Command::new("python3")
+            .args(["-c", "import ziglang"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if which::which("zig").is_ok() || python_zig() {
+        return true;
+    }
+    require("zig")
+}

@@ -1,4 +1,5 @@
-//! `cargo zigbuild`: zig compiles C and links, for any target (and glibc versions).
+//! `cargo zigbuild`: zig compiles C and links, for the targets the zig wrappers of the
+//! shared `cargo build` do not handle (macOS, Windows), or when forced.
 
 use super::Invocation;
 use crate::process::Process;

@@ -1,0 +1,207 @@
+use super::*;
+
+fn t(s: &str) -> Target {
+    Target::parse(s).unwrap()
+}
+
+fn cdep() -> Vec<CCode> {
+    vec![CCode {
+        package: "cdep".into(),
+        why: "build-dependency `cc`".into(),
+    }]
+}
+
+#[test]
+fn pure_rust_non_host_musl_uses_cargo_with_rust_lld() {
+    let f = Facts {
+        has_rust_std: true,
+        rustup: true,
+        zig_ready: true,
+        ..Facts::default()
+    };
+    let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
+    assert_eq!(p.backend, Some(Backend::Cargo));
+    assert!(p.reason.contains("rust-lld"), "{}", p.reason);
+    assert_eq!(p.linker.as_deref(), Some("rust-lld"));
+    assert_eq!(p.fallbacks, [Backend::Zig]);
+    let f = Facts {
+        host_arch: true,
+        ..f
+    };
+    let p = choose(&t("x86_64-unknown-linux-musl"), &f, None);
+    assert!(p.reason.contains("the host `cc`"), "{}", p.reason);
+    assert_eq!(p.linker, None);
+}
+
+#[test]
+fn c_code_without_musl_compiler_goes_to_zig_then_cross() {
+    let mut f = Facts {
+        has_rust_std: true,
+        rustup: true,
+        c_code: cdep(),
+        zig_ready: true,
+        ..Facts::default()
+    };
+    let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
+    assert_eq!(p.backend, Some(Backend::Zig));
+    assert!(p.reason.contains("no musl C compiler"), "{}", p.reason);
+    f.zig_ready = false;
+    f.cross_ready = true;
+    assert_eq!(
+        choose(&t("aarch64-unknown-linux-musl"), &f, None).backend,
+        Some(Backend::Cross)
+    );
+    f.cross_ready = false;
+    let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
+    assert_eq!(p.backend, None);
+    assert!(p.fix.unwrap().contains("pip install cargo-zigbuild"));
+}
+
+#[test]
+fn c_code_with_a_real_musl_compiler_uses_cargo() {
+    let f = Facts {
+        has_rust_std: true,
+        rustup: true,
+        c_code: cdep(),
+        c_compiler: Some(("x86_64-linux-musl-gcc".into(), "PATH".into())),
+        zig_ready: true,
+        ..Facts::default()
+    };
+    let p = choose(&t("x86_64-unknown-linux-musl"), &f, None);
+    assert_eq!(p.backend, Some(Backend::Cargo));
+    assert!(p.reason.contains("`x86_64-linux-musl-gcc`"), "{}", p.reason);
+}
+
+#[test]
+fn glibc_suffix_needs_zig_and_forced_backend_never_falls_back() {
+    let f = Facts {
+        has_rust_std: true,
+        rustup: true,
+        zig_ready: true,
+        cross_ready: true,
+        ..Facts::default()
+    };
+    assert_eq!(
+        choose(&t("x86_64-unknown-linux-gnu.2.17"), &f, None).backend,
+        Some(Backend::Zig)
+    );
+    let p = choose(
+        &t("aarch64-unknown-linux-musl"),
+        &f,
+        Some((Backend::Cross, "--backend")),
+    );
+    assert_eq!(p.backend, Some(Backend::Cross));
+    assert!(p.fallbacks.is_empty());
+    assert_eq!(p.reason, "forced by --backend");
+}
+
+#[test]
+fn missing_rust_std_without_rustup_cannot_build() {
+    let f = Facts {
+        zig_ready: true,
+        ..Facts::default()
+    };
+    let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
+    assert_eq!(p.backend, None);
+    let f = Facts {
+        rustup: true,
+        zig_ready: true,
+        ..Facts::default()
+    };
+    let p = choose(&t("aarch64-unknown-linux-musl"), &f, None);
+    assert!(p.install_rust_std);
+    assert_eq!(p.backend, Some(Backend::Cargo));
+}
+
+#[test]
+fn zigbuild_takes_what_the_wrappers_do_not_handle() {
+    let f = Facts {
+        has_rust_std: true,
+        rustup: true,
+        zig_ready: true,
+        zigbuild_ready: true,
+        ..Facts::default()
+    };
+    let p = choose(&t("x86_64-pc-windows-gnu"), &f, None);
+    assert_eq!(p.backend, Some(Backend::Zigbuild));
+    assert_eq!(p.linker, None);
+    // `--backend zig` means zig as the toolchain, through cargo-zigbuild where needed.
+    let forced = Some((Backend::Zig, "--backend"));
+    assert_eq!(
+        choose(&t("x86_64-pc-windows-gnu"), &f, forced).backend,
+        Some(Backend::Zigbuild)
+    );
+    let p = choose(&t("aarch64-unknown-linux-musl"), &f, forced);
+    assert_eq!(p.backend, Some(Backend::Zig));
+    assert_eq!(p.cc.as_deref(), Some("zig cc -target aarch64-linux-musl"));
+    // The wrappers need zig alone.
+    let f = Facts {
+        zigbuild_ready: false,
+        c_code: cdep(),
+        ..f
+    };
+    assert_eq!(
+        choose(&t("aarch64-unknown-linux-musl"), &f, None).backend,
+        Some(Backend::Zig)
+    );
+}
+
+#[test]
+fn cargo_and_zig_targets_share_one_invocation_cross_takes_one_each() {
+    let plan = |triple: &str, backend| TargetPlan {
+        backend: Some(backend),
+        ..choose(&t(triple), &Facts::default(), None)
+    };
+    let entry = |tp: &TargetPlan| Entry {
+        package: "p".into(),
+        version: "1.0.0".into(),
+        binary: "b".into(),
+        target: tp.target.clone(),
+        platform: tp.platform,
+        backend: tp.backend,
+        reason: String::new(),
+        outputs: Outputs {
+            binary: "x".into(),
+            archive: "y".into(),
+        },
+    };
+    let targets = vec![
+        plan("x86_64-unknown-linux-musl", Backend::Cargo),
+        plan("aarch64-unknown-linux-musl", Backend::Zig),
+        plan("armv7-unknown-linux-musleabihf", Backend::Cross),
+        plan("riscv64gc-unknown-linux-gnu", Backend::Cross),
+        plan("x86_64-pc-windows-gnu", Backend::Zigbuild),
+    ];
+    let entries: Vec<Entry> = targets.iter().map(entry).collect();
+    let calls: Vec<(Backend, Vec<String>)> = invocations(&targets, &entries)
+        .into_iter()
+        .map(|i| {
+            (
+                i.program,
+                i.targets.iter().map(ToString::to_string).collect(),
+            )
+        })
+        .collect();
+    let v = |s: &[&str]| s.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        calls,
+        [
+            (
+                Backend::Cargo,
+                v(&["x86_64-unknown-linux-musl", "aarch64-unknown-linux-musl"])
+            ),
+            (Backend::Cross, v(&["armv7-unknown-linux-musleabihf"])),
+            (Backend::Cross, v(&["riscv64gc-unknown-linux-gnu"])),
+            (Backend::Zigbuild, v(&["x86_64-pc-windows-gnu"])),
+        ]
+    );
+}
+
+#[test]
+fn table_aligns_columns() {
+    let rows = vec![
+        vec!["a".to_owned(), "bb".into()],
+        vec!["ccc".into(), "d".into()],
+    ];
+    assert_eq!(table(&rows), "a    bb\nccc  d\n");
+}
