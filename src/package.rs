@@ -51,6 +51,7 @@ struct Spec {
 
 /// `cargo multiarch package`: builds (unless `--no-build`), then packages.
 pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
+    let head = (!args.no_build).then(build::HeadStart::begin).flatten();
     let (plan, probes) = Plan::load(&args.select, crate::plan::Detail::Lazy)?;
     let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
     let records = if args.no_build {
@@ -61,7 +62,7 @@ pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
         )?
     } else {
         let opts = build::Options::new(&plan, &args.select, &args.build);
-        build::build(&plan, &out, &probes, shell, &opts)?
+        build::build(&plan, &out, &probes, shell, &opts, head)?
     };
     let mode = match args.archive {
         ArchiveLayout::PerPackage => ArchiveMode::PerPackage,

@@ -4,8 +4,9 @@
 //! binary to `out/<os>/<arch>/bin/` atomically and writes a build record per target.
 //! A target that fails to link or compile C is retried once with the next backend.
 
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::{BufReader, Write as _};
 use std::process::{ExitCode, Stdio};
 
 use anyhow::{Context as _, Result, bail};
@@ -22,10 +23,12 @@ use crate::record::{self, BuildRecord};
 use crate::shell::Shell;
 
 mod failure;
+mod head_start;
 mod stage;
 mod zig;
 
 use failure::{Failure, strip_ansi};
+pub use head_start::HeadStart;
 pub use stage::human_size;
 use stage::{stage, staged_table, summary};
 
@@ -57,10 +60,11 @@ impl Options {
 
 /// `cargo multiarch build`: builds and stages every planned target.
 pub fn run(args: &BuildArgs, shell: &Shell) -> Result<ExitCode> {
+    let head = HeadStart::begin();
     let (plan, probes) = Plan::load(&args.select, plan::Detail::Lazy)?;
     let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
     let opts = Options::new(&plan, &args.select, &args.build);
-    build(&plan, &out, &probes, shell, &opts)?;
+    build(&plan, &out, &probes, shell, &opts, head)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -89,12 +93,15 @@ pub enum Status {
 /// Staged state changes only at the end: a kill while cargo runs leaves the previous
 /// staging whole; a target that failed (or, without `--keep-going`, every target when
 /// one failed) is withdrawn, so nothing stale passes for fresh.
+///
+/// `head`, from [`HeadStart::begin`] before planning, may already run the first call.
 pub fn build(
     plan: &Plan,
     out: &OutDir,
     probes: &Probes,
     shell: &Shell,
     opts: &Options,
+    head: Option<HeadStart>,
 ) -> Result<Vec<BuildRecord>> {
     let ws = &plan.workspace;
     let mut results: Vec<TargetResult> = Vec::new();
@@ -119,7 +126,7 @@ pub fn build(
             status: Status::Failed { first_error: msg },
         });
     }
-    install_rust_std(plan, probes, *shell, opts.no_install)?;
+    let installed = install_rust_std(plan, probes, *shell, opts.no_install)?;
 
     let user = UserConfig::load(&ws.root);
     if let Some(t) = plan.targets.first()
@@ -142,6 +149,8 @@ pub fn build(
         opts,
         user: &user,
         cargo_home: cargo_home.as_deref(),
+        head: RefCell::new(head),
+        clean: Cell::new(!installed),
     };
     let buildable: Vec<&TargetPlan> = plan
         .targets
@@ -316,6 +325,10 @@ struct Ctx<'a> {
     opts: &'a Options,
     user: &'a UserConfig,
     cargo_home: Option<&'a Utf8Path>,
+    /// The head start, for the first call only.
+    head: RefCell<Option<HeadStart>>,
+    /// Nothing was installed or rewritten that an early call could have missed.
+    clean: Cell<bool>,
 }
 
 impl Ctx<'_> {
@@ -394,8 +407,10 @@ impl Ctx<'_> {
             .collect();
         self.note_cold_zig(&zig_targets);
         for t in &zig_targets {
-            if inv.backend_of(t) == Backend::Zig {
-                zig::write_wrappers(&self.target_dir, &t.target, self.probes)?;
+            if inv.backend_of(t) == Backend::Zig
+                && zig::write_wrappers(&self.target_dir, &t.target, self.probes)?
+            {
+                self.clean.set(false);
             }
         }
         let (artifacts, failure) = self.run_backend(&inv)?;
@@ -457,18 +472,41 @@ impl Ctx<'_> {
     fn run_backend(&self, inv: &Invocation) -> Result<(ArtifactsByTarget, Option<Failure>)> {
         let cmd = inv.command();
         self.shell.verbose("Running", format!("`{cmd}`"));
-        let mut child = cmd
-            .command()
-            .current_dir(inv.root)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("could not run `{cmd}`{}", spawn_hint(inv.backend)))?;
-        let stderr = child.stderr.take().expect("piped");
+        let mut head = self.head.borrow_mut().take();
+        let early = head.as_ref().is_some_and(HeadStart::started);
+        let adopted = head
+            .as_mut()
+            .and_then(|h| h.adopt(&cmd, inv.root, self.clean.get()));
+        let (mut child, stderr) = if let Some(adopted) = adopted {
+            self.shell.verbose(
+                "Adopted",
+                "the same call, started before planning (a head start from the last identical run)",
+            );
+            adopted
+        } else {
+            if early {
+                self.shell.verbose(
+                    "Discarded",
+                    "the last run's call, started before planning: this run plans another",
+                );
+            }
+            let mut child = cmd
+                .command()
+                .current_dir(inv.root)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .with_context(|| format!("could not run `{cmd}`{}", spawn_hint(inv.backend)))?;
+            if let Some(h) = &head {
+                h.remember(&cmd, inv.root);
+            }
+            let stderr = head_start::lines(child.stderr.take().expect("piped"));
+            (child, stderr)
+        };
         let tee = std::thread::spawn(move || {
             let mut errors = Vec::new();
             let mut out = std::io::stderr();
-            for line in BufReader::new(stderr).split(b'\n').map_while(Result::ok) {
+            for line in stderr {
                 let _ = out.write_all(&line);
                 let _ = out.write_all(b"\n");
                 let plain = strip_ansi(&String::from_utf8_lossy(&line));
@@ -594,7 +632,9 @@ fn spawn_hint(backend: Backend) -> &'static str {
     }
 }
 
-fn install_rust_std(plan: &Plan, probes: &Probes, shell: Shell, no_install: bool) -> Result<()> {
+/// Installs missing rust-std; true when it installed any.
+fn install_rust_std(plan: &Plan, probes: &Probes, shell: Shell, no_install: bool) -> Result<bool> {
+    let mut installed = false;
     for t in plan
         .targets
         .iter()
@@ -619,8 +659,9 @@ fn install_rust_std(plan: &Plan, probes: &Probes, shell: Shell, no_install: bool
             .cwd(plan.workspace.root.clone())
             .run()
             .context("could not install rust-std")?;
+        installed = true;
     }
-    Ok(())
+    Ok(installed)
 }
 
 /// zig has built `triple`'s C library into its cache (we mark it after a zig build succeeds).

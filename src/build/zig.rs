@@ -13,12 +13,14 @@ use crate::platform::Target;
 use crate::probe::Probes;
 use crate::zigcc::{self, Tool};
 
-/// Writes `target`'s wrappers below `target_dir`, where `backend::cargo` expects them.
+/// Writes `target`'s wrappers below `target_dir`, where `backend::cargo` expects them;
+/// true when any was (re)written.
 pub(super) fn write_wrappers(
     target_dir: &Utf8Path,
     target: &Target,
     probes: &Probes,
-) -> Result<()> {
+) -> Result<bool> {
+    let mut wrote = false;
     let zig = probes.zig().ok_or_else(|| {
         anyhow!(
             "zig is needed to build `{target}` but is neither on `PATH` nor importable as `python3 -m ziglang` (hint: run `pip install ziglang`)"
@@ -49,6 +51,7 @@ pub(super) fn write_wrappers(
             f.set_permissions(std::fs::Permissions::from_mode(0o755))
                 .with_context(|| format!("cannot make `{path}` executable"))
         })?;
+        wrote = true;
     }
-    Ok(())
+    Ok(wrote)
 }

@@ -334,6 +334,76 @@ fn binaries_of_a_target_that_now_fails_do_not_pass_for_fresh() {
     );
 }
 
+/// A repeated run starts the last identical run's cargo call before planning and adopts
+/// it only when planning makes exactly that call; a changed plan kills it; a memo that
+/// is not a cargo build of ours is never started.
+#[test]
+fn a_repeated_run_adopts_the_early_cargo_call_only_when_the_plan_makes_it() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (tmp, dir) = private_fixture("hello");
+    let cache = tmp.path().join("cache");
+    let build = || {
+        let r = run(multiarch(&dir)
+            .env("XDG_CACHE_HOME", &cache)
+            .env_remove("CARGO_MULTIARCH_HEAD_START")
+            .args(["build", "-v", "--target", X86, "--out-dir"])
+            .arg(tmp.path().join("out"))
+            .arg("--target-dir")
+            .arg(tmp.path().join("target")))
+        .success();
+        assert_eq!(
+            r.stderr()
+                .lines()
+                .filter(|l| l.contains("Running `") && l.contains(" build --message-format="))
+                .count(),
+            1,
+            "{}",
+            r.stderr()
+        );
+        r
+    };
+    let first = build();
+    assert!(!first.stderr().contains("Adopted"), "{}", first.stderr());
+    let memos: Vec<PathBuf> = std::fs::read_dir(cache.join("cargo-multiarch/head-start"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(memos.len(), 1, "{memos:?}");
+    let memo = &memos[0];
+    assert_eq!(
+        std::fs::metadata(memo).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let second = build();
+    assert!(second.stderr().contains("Adopted"), "{}", second.stderr());
+    assert!(tmp.path().join("out/linux/amd64/bin/hello").is_file());
+
+    // A new binary: planning makes another call; the early one is killed, the new one runs.
+    std::fs::create_dir_all(dir.join("src/bin")).unwrap();
+    std::fs::write(dir.join("src/bin/extra.rs"), "fn main() {}\n").unwrap();
+    let third = build();
+    assert!(third.stderr().contains("Discarded"), "{}", third.stderr());
+    assert!(!third.stderr().contains("Adopted"), "{}", third.stderr());
+    assert!(tmp.path().join("out/linux/amd64/bin/extra").is_file());
+
+    // A memo naming anything but this run's `cargo build` is never started.
+    let marker = tmp.path().join("ran");
+    let mut m: Value = serde_json::from_slice(&std::fs::read(memo).unwrap()).unwrap();
+    m["program"] = "sh".into();
+    m["args"] = serde_json::json!(["-c", format!("touch '{}'", marker.display())]);
+    std::fs::write(memo, serde_json::to_vec(&m).unwrap()).unwrap();
+    let fourth = build();
+    assert!(!marker.exists(), "the memo's command ran");
+    assert!(
+        !fourth.stderr().contains("Discarded"),
+        "{}",
+        fourth.stderr()
+    );
+    // Rewritten by that run: the next one adopts again.
+    assert!(build().stderr().contains("Adopted"));
+}
+
 #[test]
 fn a_no_op_rebuild_writes_nothing_and_a_damaged_staging_is_redone() {
     use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
