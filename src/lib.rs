@@ -9,6 +9,7 @@
 pub mod archive;
 pub mod backend;
 pub mod build;
+pub mod cache;
 pub mod cargo_config;
 pub mod ccode;
 pub mod cli;

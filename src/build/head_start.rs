@@ -14,8 +14,7 @@
 //! `CARGO_MULTIARCH_HEAD_START=0` turns it off.
 
 use std::ffi::OsStr;
-use std::io::{BufRead as _, BufReader, IsTerminal as _, Read as _, Write as _};
-use std::os::unix::fs::MetadataExt as _;
+use std::io::{BufRead as _, BufReader, IsTerminal as _};
 use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -24,8 +23,8 @@ use camino::{Utf8Path, Utf8PathBuf};
 use rustix::process::{Pid, Signal, kill_process_group};
 use serde::{Deserialize, Serialize};
 
+use crate::cache;
 use crate::digest::Sha256;
-use crate::outdir::{open_regular, write_atomic_at};
 use crate::process::Process;
 
 /// A remembered call is a few KiB; anything larger is not ours.
@@ -119,7 +118,7 @@ impl HeadStart {
         {
             return None;
         }
-        let dir = cache_dir()?;
+        let dir = cache::dir()?.join("head-start");
         let cwd = std::env::current_dir().ok()?;
         let mut key = cwd.into_os_string().into_encoded_bytes();
         for a in std::env::args_os() {
@@ -159,50 +158,21 @@ impl HeadStart {
         let Some(r) = Remembered::of(process, dir) else {
             return;
         };
-        let Some(parent) = self.memo.parent() else {
-            return;
-        };
-        if std::fs::create_dir_all(parent).is_err() {
-            return;
-        }
         let Ok(json) = serde_json::to_vec(&r) else {
             return;
         };
-        let _ = write_atomic_at(&self.memo, |f| {
-            use std::os::unix::fs::PermissionsExt as _;
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-            f.write_all(&json)?;
-            Ok(())
-        });
+        cache::write_private(&self.memo, &json);
+        let Some(parent) = self.memo.parent() else {
+            return;
+        };
         prune(parent);
     }
 }
 
-/// `$XDG_CACHE_HOME/cargo-multiarch/head-start`, else `~/.cache/…`.
-fn cache_dir() -> Option<Utf8PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::home_dir().map(|h| h.join(".cache")))?;
-    let base = Utf8PathBuf::try_from(base).ok()?;
-    base.is_absolute()
-        .then(|| base.join("cargo-multiarch/head-start"))
-}
-
-/// The remembered call in `memo`: a regular file (never through a symlink) of ours that
-/// nobody else can write, small, and well-formed; anything else is no memo.
+/// The remembered call in `memo`: a private file of the user's (see
+/// [`cache::read_private`]), well-formed; anything else is no memo.
 fn read(memo: &Utf8Path) -> Option<Remembered> {
-    let file = open_regular(memo).ok()?;
-    let meta = file.metadata().ok()?;
-    if meta.uid() != rustix::process::geteuid().as_raw()
-        || meta.mode() & 0o022 != 0
-        || meta.len() > MAX_BYTES
-    {
-        return None;
-    }
-    let mut bytes = Vec::new();
-    file.take(MAX_BYTES).read_to_end(&mut bytes).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    serde_json::from_slice(&cache::read_private(memo, MAX_BYTES)?).ok()
 }
 
 /// Starts `process` in `dir`, in a process group of its own, stdin closed, its stdout

@@ -667,13 +667,9 @@ fn install_rust_std(plan: &Plan, probes: &Probes, shell: Shell, no_install: bool
 /// zig has built `triple`'s C library into its cache (we mark it after a zig build succeeds).
 fn zig_marker(probes: &Probes, triple: &str) -> Option<Utf8PathBuf> {
     let zig = probes.zig()?;
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .map(std::path::PathBuf::from)
-        .or_else(|| std::env::home_dir().map(|h| h.join(".cache")))?;
-    let cache = Utf8PathBuf::try_from(cache).ok()?;
     Some(
-        cache
-            .join("cargo-multiarch/zig-warm")
+        crate::cache::dir()?
+            .join("zig-warm")
             .join(&zig.version)
             .join(triple),
     )
