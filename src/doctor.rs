@@ -30,7 +30,7 @@ pub struct Check {
 /// `cargo multiarch doctor`: checks the tools for the plan (or, outside a workspace,
 /// for the requested or default targets); fails when any check does.
 pub fn run(args: &DoctorArgs, shell: &Shell) -> Result<ExitCode> {
-    let ws = match Workspace::load(&args.select) {
+    let ws = match Workspace::load(&args.select, true) {
         Ok(ws) => Some(ws),
         Err(e) if args.select.manifest.manifest_path.is_none() => {
             shell.note(format!(

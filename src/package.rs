@@ -52,7 +52,13 @@ struct Spec {
 /// `cargo multiarch package`: builds (unless `--no-build`), then packages.
 pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
     let head = (!args.no_build).then(build::HeadStart::begin).flatten();
-    let (plan, probes) = Plan::load(&args.select, crate::plan::Detail::Lazy)?;
+    // What `build` staged needs no resolve and no backend choice.
+    let detail = if args.no_build {
+        crate::plan::Detail::Staged
+    } else {
+        crate::plan::Detail::Lazy
+    };
+    let (plan, probes) = Plan::load(&args.select, detail)?;
     let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
     let records = if args.no_build {
         BuildRecord::for_plan(

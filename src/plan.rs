@@ -161,11 +161,14 @@ pub struct Facts {
 
 /// How much a plan probes: everything (for `plan` and `doctor`, which show every
 /// fallback), or only what choosing needs (for building: zig and cross are probed when
-/// cargo alone cannot build a target, or when a build fails).
+/// cargo alone cannot build a target, or when a build fails), or nothing that only
+/// building needs (for `package --no-build` and `image`, which take what `build`
+/// staged: no dependency resolve, no C-code scan, no zig or cross probe).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Detail {
     Full,
     Lazy,
+    Staged,
 }
 
 impl Facts {
@@ -417,7 +420,7 @@ impl Plan {
         let dir = workspace::manifest_dir(select.manifest.manifest_path.as_deref())?;
         let (ws, probes) = std::thread::scope(|s| {
             let probes = s.spawn(|| Probes::run(&dir, detail == Detail::Full));
-            let ws = Workspace::load(select);
+            let ws = Workspace::load(select, detail != Detail::Staged);
             (ws, probes.join().expect("the probe thread panicked"))
         });
         let plan = Plan::new(select, ws?, &probes, detail)?;
@@ -473,17 +476,23 @@ impl Plan {
             BackendChoice::Cross => Backend::Cross,
         });
 
-        let c_code = crate::ccode::per_target(&workspace, probes, &all);
+        let c_code = if detail == Detail::Staged {
+            all.iter().map(|_| Ok(Vec::new())).collect()
+        } else {
+            crate::ccode::per_target(&workspace, probes, &all)
+        };
         let mut targets = Vec::new();
         for (t, c) in all.iter().zip(c_code) {
             let c = c?;
             let forced = forced_backend.map(|b| (b, forced_source));
             let cheap = choose(t, &Facts::gather(t, c.clone(), probes, false), forced);
-            targets.push(if detail == Detail::Lazy && cheap.backend.is_some() {
-                cheap
-            } else {
-                choose(t, &Facts::gather(t, c, probes, true), forced)
-            });
+            targets.push(
+                if detail != Detail::Full && cheap.backend.is_some() || detail == Detail::Staged {
+                    cheap
+                } else {
+                    choose(t, &Facts::gather(t, c, probes, true), forced)
+                },
+            );
         }
 
         let out_dir = out_dir(select.targets.out_dir.as_deref(), &workspace)?;

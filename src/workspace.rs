@@ -61,7 +61,9 @@ pub struct SkippedBin {
 }
 
 impl Workspace {
-    pub fn load(select: &SelectArgs) -> Result<Self> {
+    /// Loads the selected packages; with `resolve` false, without the dependency
+    /// resolve (`--no-deps`: a third of the time), for commands that need no C-code scan.
+    pub fn load(select: &SelectArgs, resolve: bool) -> Result<Self> {
         let manifest_path = locate_manifest(select.manifest.manifest_path.as_deref())?;
         let dir = manifest_path
             .parent()
@@ -84,7 +86,7 @@ impl Workspace {
             &cargo_flags,
             &feature_flags,
             None,
-            false,
+            !resolve,
             target_dir.as_deref(),
         )?;
         let root = metadata.workspace_root.clone();

@@ -50,7 +50,7 @@ struct Planned {
 
 /// `cargo multiarch image`: assembles (and pushes) images from what `build` staged.
 pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
-    let (plan, _) = Plan::load(&args.select, crate::plan::Detail::Lazy)?;
+    let (plan, _) = Plan::load(&args.select, crate::plan::Detail::Staged)?;
     let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
     let records = BuildRecord::for_plan(
         &plan,

@@ -191,6 +191,39 @@ fn cdep_goes_through_zig_for_aarch64_without_any_flag() {
         String::from_utf8_lossy(&native.stdout),
         "cdep 0.1.0 x86_64\nc says 42\n"
     );
+
+    // Packaging what is staged probes no C toolchain: with only cargo, rustc and a
+    // `python3` that leaves a mark on PATH (and no remembered zig), `package --no-build`
+    // works and never looks for zig; `build` looks for it and fails without it.
+    let tools = tempfile::tempdir().unwrap();
+    let cargo = PathBuf::from(std::env::var_os("CARGO").unwrap());
+    for name in ["cargo", "rustc"] {
+        std::os::unix::fs::symlink(cargo.with_file_name(name), tools.path().join(name)).unwrap();
+    }
+    let asked = tools.path().join("python3-ran");
+    let python = tools.path().join("python3");
+    std::fs::write(
+        &python,
+        format!("#!/bin/sh\n: > '{}'\nexit 1\n", asked.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&python, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let bare = |cmd: &str, extra: &[&str]| {
+        run(multiarch(&shared_fixture("cdep"))
+            .env("PATH", tools.path())
+            .env("XDG_CACHE_HOME", tools.path().join("cache"))
+            .args([cmd, "--out-dir"])
+            .arg(out)
+            .arg("--target-dir")
+            .arg(shared_target_dir("cdep"))
+            .args(extra))
+    };
+    bare("package", &["--no-build"]).success();
+    assert!(out.join("manifest.json").is_file());
+    assert!(!asked.exists(), "`package --no-build` looked for zig");
+    let err = bare("build", &["--no-install"]).failure();
+    assert!(err.stderr().contains("zig"), "{}", err.stderr());
+    assert!(asked.exists(), "`build` did not look for zig");
 }
 
 #[test]
