@@ -53,6 +53,30 @@ pub fn write_private(path: &Utf8Path, bytes: &[u8]) {
     });
 }
 
+/// Keeps the `keep` most recently written `.json` files of `dir`.
+pub fn prune(dir: &Utf8Path, keep: usize) {
+    let Ok(entries) = dir.read_dir_utf8() else {
+        return;
+    };
+    let mut memos: Vec<(std::time::SystemTime, Utf8PathBuf)> = entries
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension() == Some("json"))
+        .filter_map(|e| {
+            let meta = e.path().symlink_metadata().ok()?;
+            meta.is_file()
+                .then(|| Some((meta.modified().ok()?, e.path().to_owned())))
+                .flatten()
+        })
+        .collect();
+    if memos.len() <= keep {
+        return;
+    }
+    memos.sort();
+    for (_, path) in &memos[..memos.len() - keep] {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -109,7 +109,7 @@ impl Probes {
                 t.cross();
             });
         }
-        let (host, sysroot, rustc_vv) = probe_rustc(workspace_dir);
+        let (host, sysroot, rustc_vv) = probe_rustc_cached(workspace_dir);
         let rustc_version = Arc::new(OnceLock::new());
         if let Some(vv) = rustc_vv {
             let _ = rustc_version.set(version_line(&vv));
@@ -323,6 +323,91 @@ pub fn rustc() -> Process {
         }
     }
     Process::new("rustc")
+}
+
+/// What decides which rustc [`rustc`] runs and what it answers: the program itself
+/// (`$RUSTC`, the one beside `$CARGO`, or `rustc` on `PATH`, usually rustup's proxy) and
+/// rustup's choice of toolchain: `RUSTUP_TOOLCHAIN`, `RUSTUP_HOME`, its settings (the
+/// default and the overrides) and the `rust-toolchain(.toml)` files from `dir` upwards.
+fn rustc_key(dir: &Utf8Path) -> Option<String> {
+    let program = which::which(rustc().program()).ok()?;
+    let var = |k: &str| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned());
+    let mut key = format!(
+        "dir={dir}\nrustc={}\nRUSTUP_TOOLCHAIN={:?}\nRUSTUP_HOME={:?}\n",
+        stamp(&program)?,
+        var("RUSTUP_TOOLCHAIN"),
+        var("RUSTUP_HOME"),
+    );
+    let rustup_home = std::env::var_os("RUSTUP_HOME")
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|h| h.join(".rustup")))?;
+    key.push_str(&stamp(&rustup_home.join("settings.toml")).unwrap_or_default());
+    for d in dir.ancestors() {
+        for f in ["rust-toolchain", "rust-toolchain.toml"] {
+            if let Some(s) = stamp(d.join(f).as_std_path()) {
+                key.push('\n');
+                key.push_str(&s);
+            }
+        }
+    }
+    Some(key)
+}
+
+/// The host and sysroot [`probe_rustc`] found, remembered under [`rustc_key`].
+#[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RustcMemo {
+    key: String,
+    host: String,
+    sysroot: Utf8PathBuf,
+    /// The sysroot's `bin/rustc` [`stamp`]: an updated toolchain is probed again.
+    stamp: String,
+}
+
+/// The host and sysroot a memo names, when it was made under `key` and the sysroot's
+/// rustc is still the same file.
+fn rustc_from_memo(bytes: &[u8], key: &str) -> Option<(String, Utf8PathBuf)> {
+    let m: RustcMemo = serde_json::from_slice(bytes).ok()?;
+    (m.key == key
+        && !m.host.is_empty()
+        && !m.host.contains(char::is_whitespace)
+        && stamp(m.sysroot.join("bin/rustc").as_std_path()).as_ref() == Some(&m.stamp))
+    .then_some((m.host, m.sysroot))
+}
+
+/// [`probe_rustc`], remembered in the user's cache dir per [`rustc_key`]: a rustc
+/// start through rustup's proxy costs ~18 ms of CPU on every run.
+fn probe_rustc_cached(dir: &Utf8Path) -> (String, Option<Utf8PathBuf>, Option<String>) {
+    let Some((key, memo)) = rustc_key(dir).and_then(|key| {
+        let memo = crate::cache::dir()?.join("rustc").join(format!(
+            "{}.json",
+            crate::digest::Sha256::of(key.as_bytes())
+        ));
+        Some((key, memo))
+    }) else {
+        return probe_rustc(dir);
+    };
+    if let Some((host, sysroot)) =
+        crate::cache::read_private(&memo, 64 * 1024).and_then(|b| rustc_from_memo(&b, &key))
+    {
+        return (host, Some(sysroot), None);
+    }
+    let found = probe_rustc(dir);
+    if let (host, Some(sysroot), None) = &found
+        && let Some(stamp) = stamp(sysroot.join("bin/rustc").as_std_path())
+        && let Ok(json) = serde_json::to_vec(&RustcMemo {
+            key,
+            host: host.clone(),
+            sysroot: sysroot.clone(),
+            stamp,
+        })
+    {
+        crate::cache::write_private(&memo, &json);
+        if let Some(parent) = memo.parent() {
+            crate::cache::prune(parent, 128);
+        }
+    }
+    found
 }
 
 /// The host triple and the sysroot, from one rustc run (`--print host-tuple`, rustc
@@ -540,6 +625,49 @@ fn probe_engine() -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rustc_memo_holds_only_for_its_key_and_the_same_toolchain() {
+        let t = tempfile::tempdir().unwrap();
+        let sysroot = Utf8PathBuf::from_path_buf(t.path().to_owned()).unwrap();
+        std::fs::create_dir_all(sysroot.join("bin")).unwrap();
+        std::fs::write(sysroot.join("bin/rustc"), "1").unwrap();
+        let memo = |key: &str, host: &str| {
+            serde_json::to_vec(&RustcMemo {
+                key: key.to_owned(),
+                host: host.to_owned(),
+                sysroot: sysroot.clone(),
+                stamp: stamp(sysroot.join("bin/rustc").as_std_path()).unwrap(),
+            })
+            .unwrap()
+        };
+        let good = memo("k", "x86_64-unknown-linux-gnu");
+        assert_eq!(
+            rustc_from_memo(&good, "k"),
+            Some(("x86_64-unknown-linux-gnu".to_owned(), sysroot.clone()))
+        );
+        assert!(rustc_from_memo(&good, "other toolchain file").is_none());
+        assert!(rustc_from_memo(&memo("k", "a b"), "k").is_none());
+        assert!(rustc_from_memo(&memo("k", ""), "k").is_none());
+        // `rustup update` replaces the toolchain's rustc.
+        std::fs::remove_file(sysroot.join("bin/rustc")).unwrap();
+        std::fs::write(sysroot.join("bin/rustc"), "22").unwrap();
+        assert!(rustc_from_memo(&good, "k").is_none());
+    }
+
+    #[test]
+    fn the_rustc_key_changes_with_a_toolchain_file() {
+        let t = tempfile::tempdir().unwrap();
+        let dir = Utf8PathBuf::from_path_buf(t.path().join("ws")).unwrap();
+        std::fs::create_dir_all(&dir).unwrap();
+        let before = rustc_key(&dir).unwrap();
+        std::fs::write(
+            t.path().join("rust-toolchain.toml"),
+            "[toolchain]\nchannel = \"1.89\"\n",
+        )
+        .unwrap();
+        assert_ne!(rustc_key(&dir).unwrap(), before);
+    }
 
     #[test]
     fn a_zig_memo_holds_only_for_its_key_and_the_same_zig_file() {

@@ -165,7 +165,7 @@ impl HeadStart {
         let Some(parent) = self.memo.parent() else {
             return;
         };
-        prune(parent);
+        cache::prune(parent, KEEP);
     }
 }
 
@@ -207,30 +207,6 @@ pub fn lines(pipe: impl std::io::Read + Send + 'static) -> Receiver<Vec<u8>> {
         }
     });
     rx
-}
-
-/// Keeps the [`KEEP`] most recently written memos of `dir`.
-fn prune(dir: &Utf8Path) {
-    let Ok(entries) = dir.read_dir_utf8() else {
-        return;
-    };
-    let mut memos: Vec<(std::time::SystemTime, Utf8PathBuf)> = entries
-        .filter_map(Result::ok)
-        .filter(|e| e.path().extension() == Some("json"))
-        .filter_map(|e| {
-            let meta = e.path().symlink_metadata().ok()?;
-            meta.is_file()
-                .then(|| Some((meta.modified().ok()?, e.path().to_owned())))
-                .flatten()
-        })
-        .collect();
-    if memos.len() <= KEEP {
-        return;
-    }
-    memos.sort();
-    for (_, path) in &memos[..memos.len() - KEEP] {
-        let _ = std::fs::remove_file(path);
-    }
 }
 
 #[cfg(test)]
