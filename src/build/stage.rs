@@ -5,7 +5,7 @@ use anyhow::{Context as _, Result};
 use camino::Utf8Path;
 
 use super::{Artifact, Backend, Plan, Status, TargetPlan, TargetResult};
-use crate::outdir::OutDir;
+use crate::outdir::{OutDir, RelPath};
 use crate::plan;
 use crate::record::{self, BuildRecord, Journal, StagedBinary};
 
@@ -51,18 +51,7 @@ pub(super) fn stage(
             Ok((sha, size))
         })?;
         moves.push((tmp, dest.clone()));
-        binaries.push(StagedBinary {
-            package: e.package.clone(),
-            version: e.version.clone(),
-            binary: e.binary.clone(),
-            target: t.target.clone(),
-            platform: t.platform,
-            backend: backend.to_string(),
-            profile: plan.profile.clone(),
-            path: dest,
-            sha256,
-            size,
-        });
+        binaries.push(staged_binary(plan, t, e, backend, dest, sha256, size));
     }
     let old = BuildRecord::read(out, &t.target).ok().flatten();
     let remove = old
@@ -92,6 +81,30 @@ pub(super) fn stage(
 /// binary is a regular, executable file with the artifact's bytes (so its hash, hashed
 /// here once). Then nothing is written or synced. None whenever anything differs or
 /// cannot be read.
+/// What the build record says of one staged binary.
+fn staged_binary(
+    plan: &Plan,
+    t: &TargetPlan,
+    e: &plan::Entry,
+    backend: Backend,
+    path: RelPath,
+    sha256: crate::digest::Sha256,
+    size: u64,
+) -> StagedBinary {
+    StagedBinary {
+        package: e.package.clone(),
+        version: e.version.clone(),
+        binary: e.binary.clone(),
+        target: t.target.clone(),
+        platform: t.platform,
+        backend: backend.to_string(),
+        profile: plan.profile.clone(),
+        path,
+        sha256,
+        size,
+    }
+}
+
 fn already_staged(
     plan: &Plan,
     out: &OutDir,
@@ -135,18 +148,8 @@ fn already_staged(
     let mut binaries = Vec::new();
     for ((e, _), hash) in pairs.iter().zip(hashes) {
         let (sha256, size) = hash?;
-        binaries.push(StagedBinary {
-            package: e.package.clone(),
-            version: e.version.clone(),
-            binary: e.binary.clone(),
-            target: t.target.clone(),
-            platform: t.platform,
-            backend: backend.to_string(),
-            profile: plan.profile.clone(),
-            path: record::binary_rel(&t.target, &e.binary).ok()?,
-            sha256,
-            size,
-        });
+        let path = record::binary_rel(&t.target, &e.binary).ok()?;
+        binaries.push(staged_binary(plan, t, e, backend, path, sha256, size));
     }
     let rec = BuildRecord {
         schema: record::SCHEMA.to_owned(),
