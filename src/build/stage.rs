@@ -60,14 +60,7 @@ pub(super) fn stage(
         .map(|b| b.path)
         .filter(|p| !binaries.iter().any(|b| b.path == *p))
         .collect();
-    let rec = BuildRecord {
-        schema: record::SCHEMA.to_owned(),
-        target: t.target.clone(),
-        platform: t.platform,
-        backend: backend.to_string(),
-        profile: plan.profile.clone(),
-        binaries,
-    };
+    let rec = record_of(plan, t, backend, binaries);
     Journal {
         record: rec,
         moves,
@@ -81,6 +74,23 @@ pub(super) fn stage(
 /// binary is a regular, executable file with the artifact's bytes (so its hash, hashed
 /// here once). Then nothing is written or synced. None whenever anything differs or
 /// cannot be read.
+/// The build record of `t`'s staged `binaries`.
+fn record_of(
+    plan: &Plan,
+    t: &TargetPlan,
+    backend: Backend,
+    binaries: Vec<StagedBinary>,
+) -> BuildRecord {
+    BuildRecord {
+        schema: record::SCHEMA.to_owned(),
+        target: t.target.clone(),
+        platform: t.platform,
+        backend: backend.to_string(),
+        profile: plan.profile.clone(),
+        binaries,
+    }
+}
+
 /// What the build record says of one staged binary.
 fn staged_binary(
     plan: &Plan,
@@ -151,14 +161,7 @@ fn already_staged(
         let path = record::binary_rel(&t.target, &e.binary).ok()?;
         binaries.push(staged_binary(plan, t, e, backend, path, sha256, size));
     }
-    let rec = BuildRecord {
-        schema: record::SCHEMA.to_owned(),
-        target: t.target.clone(),
-        platform: t.platform,
-        backend: backend.to_string(),
-        profile: plan.profile.clone(),
-        binaries,
-    };
+    let rec = record_of(plan, t, backend, binaries);
     if old_bytes != serde_json::to_vec_pretty(&rec).expect("records serialise") {
         return None;
     }

@@ -35,10 +35,21 @@ pub(super) fn write_wrappers(
     for tool in Tool::ALL {
         let path = zigcc::wrapper_path(target_dir, target, tool);
         let script = zigcc::wrapper_script(&exe, &zig.path, tool, target);
-        let current = std::fs::read(&path).ok();
-        let executable =
-            std::fs::metadata(&path).is_ok_and(|m| m.permissions().mode() & 0o111 == 0o111);
-        if current.as_deref() == Some(script.as_bytes()) && executable {
+        // What is there now, read without following a symlink and at most a little more
+        // than the script: anything else (a FIFO, a link, a huge file) is rewritten.
+        let current = crate::outdir::open_regular(&path).ok().and_then(|f| {
+            let executable = f
+                .metadata()
+                .is_ok_and(|m| m.permissions().mode() & 0o111 == 0o111);
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(
+                &mut std::io::Read::take(f, script.len() as u64 + 1),
+                &mut bytes,
+            )
+            .ok()?;
+            executable.then_some(bytes)
+        });
+        if current.as_deref() == Some(script.as_bytes()) {
             continue;
         }
         let dir = path.parent().expect("a wrapper path has a parent");

@@ -641,4 +641,27 @@ fn cdep_builds_both_targets_in_one_cargo_process_with_zig_for_aarch64() {
     );
     assert!(err.contains("Fresh cdep"), "{err}");
     assert_eq!(mtime(), before);
+
+    // A wrapper replaced by a FIFO or a link to an endless file neither hangs the next
+    // run nor is read through: it is written again.
+    std::fs::remove_file(wrapper).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(wrapper)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let cxx = Path::new(wrapper).with_file_name("c++");
+    std::fs::remove_file(&cxx).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &cxx).unwrap();
+    build();
+    for w in [PathBuf::from(wrapper), cxx] {
+        let meta = std::fs::symlink_metadata(&w).unwrap();
+        assert!(
+            meta.is_file(),
+            "{} is not a regular file again",
+            w.display()
+        );
+    }
 }
