@@ -23,7 +23,7 @@ CARGO ?= cargo
 MULTIARCH ?= $(CARGO) multiarch
 OUT_DIR ?= out
 PLATFORMS ?= linux/amd64,linux/arm64
-# Extra flags for build and package (cargo-style), e.g. --locked or --target-dir DIR.
+# Extra flags for build, package and image (cargo-style), e.g. --locked or --target-dir DIR.
 MULTIARCH_FLAGS ?=
 # Extra flags for verify (e.g. --run) and image (e.g. --tag NAME:TAG, --push REF).
 VERIFY_FLAGS ?=
@@ -57,7 +57,7 @@ verify:
 	$(MULTIARCH) verify --out-dir $(OUT_DIR) --expect $(PLATFORMS) $(VERIFY_FLAGS)
 
 image:
-	$(MULTIARCH) image --platform $(PLATFORMS) --out-dir $(OUT_DIR) $(IMAGE_FLAGS)
+	$(MULTIARCH) image --platform $(PLATFORMS) --out-dir $(OUT_DIR) $(MULTIARCH_FLAGS) $(IMAGE_FLAGS)
 
 clean:
 	$(if $(strip $(OUT_DIR)),rm -rf -- '$(strip $(OUT_DIR))',$(error OUT_DIR is empty))

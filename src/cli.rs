@@ -91,9 +91,9 @@ pub enum Command {
     )]
     Merge(MergeArgs),
 
-    /// Assemble a multi-platform OCI image from the staged binaries, without a Docker daemon
+    /// Build (unless --no-build), then assemble a multi-platform OCI image; no Docker daemon
     #[command(
-        after_help = "Examples:\n  cargo multiarch image --bin server --tag ghcr.io/acme/server:1.4.0\n  cargo multiarch image --archive            # also out/image.tar, for `docker load`\n  cargo multiarch image --bin server --push ghcr.io/acme/server:1.4.0"
+        after_help = "Examples:\n  cargo multiarch image --bin server --tag ghcr.io/acme/server:1.4.0 --tag latest\n  cargo multiarch image --archive --ca-certificates   # also out/image.tar, for `docker load`\n  cargo multiarch image --no-build --tag ghcr.io/acme/server:1.4.0 --platform-tags --push"
     )]
     Image(ImageArgs),
 
@@ -239,9 +239,32 @@ pub struct ImageArgs {
     #[command(flatten)]
     pub select: SelectArgs,
 
-    /// Image name and tag (`NAME:TAG`) for the one image assembled, or a tag (`TAG`) for every image [default: `<binary>:<version>`]
-    #[arg(long, value_name = "NAME:TAG", help_heading = "Image Options")]
-    pub tag: Option<String>,
+    #[command(flatten)]
+    pub build: BuildOptions,
+
+    /// Use what `build` or `package` staged earlier (its build records) instead of building
+    #[arg(long, help_heading = "Image Options")]
+    pub no_build: bool,
+
+    /// Name the image `NAME:TAG`, or `TAG` under its name (repeatable; a bare TAG takes the name of the first NAME:TAG) [default: `<binary>:<version>`]
+    #[arg(
+        long = "tag",
+        value_name = "[NAME:]TAG",
+        help_heading = "Image Options"
+    )]
+    pub tags: Vec<String>,
+
+    /// Also tag each platform's own image `<tag>-<os>-<arch>[-<variant>]` (e.g. `1.4.0-linux-arm64`), in the layout and on push
+    #[arg(long, help_heading = "Image Options")]
+    pub platform_tags: bool,
+
+    /// Annotation on the image index and every image manifest (repeatable; wins over `annotations` in `[…metadata.multiarch.image]`)
+    #[arg(long = "annotation", value_name = "KEY=VALUE", value_parser = parse_annotation, help_heading = "Image Options")]
+    pub annotations: Vec<(String, String)>,
+
+    /// Add Mozilla's CA certificates as `/etc/ssl/certs/ca-certificates.crt`, a layer of its own (from the pinned `webpki-root-certs` crate; no network)
+    #[arg(long, help_heading = "Image Options")]
+    pub ca_certificates: bool,
 
     /// One image with every selected binary, instead of one image per binary
     #[arg(long, help_heading = "Image Options")]
@@ -255,9 +278,17 @@ pub struct ImageArgs {
     #[arg(long, default_value = "default", value_parser = parse_compression, value_name = "LEVEL", help_heading = "Image Options")]
     pub compression: u32,
 
-    /// Push the image to a registry (OCI distribution API)
-    #[arg(long, value_name = "REGISTRY/NAME:TAG", help_heading = "Push Options")]
-    pub push: Option<String>,
+    /// Push (OCI distribution API): alone, every tag to the registry it names; with a value, the one image to REGISTRY/NAME under TAG, else under each of its tags
+    #[arg(
+        long,
+        value_name = "REGISTRY/NAME[:TAG]",
+        help_heading = "Push Options"
+    )]
+    #[allow(
+        clippy::option_option,
+        reason = "clap's optional value: absent, `--push`, or `--push REF`"
+    )]
+    pub push: Option<Option<String>>,
 
     /// Registry user name [default: from the Docker config, `~/.docker/config.json`]
     #[arg(long, requires = "push", help_heading = "Push Options")]
@@ -306,6 +337,18 @@ fn parse_compression(s: &str) -> Result<u32, String> {
             _ => Err(format!("`{n}` is not fast, default, best or a level 0-9")),
         },
     }
+}
+
+/// `KEY=VALUE` of `--annotation`, the key checked like the config's (see
+/// [`crate::config::annotation_key_problem`]).
+fn parse_annotation(s: &str) -> Result<(String, String), String> {
+    let Some((key, value)) = s.split_once('=') else {
+        return Err(format!("`{s}` is not `KEY=VALUE`"));
+    };
+    if let Some(problem) = crate::config::annotation_key_problem(key) {
+        return Err(format!("annotation key `{}` {problem}", key.escape_debug()));
+    }
+    Ok((key.to_owned(), value.to_owned()))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -458,6 +501,45 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cargo::command().debug_assert();
+    }
+
+    fn image(args: &[&str]) -> Result<ImageArgs, clap::Error> {
+        let Cargo::Multiarch(cli) =
+            Cargo::try_parse_from(["cargo", "multiarch", "image"].iter().chain(args))?;
+        let Command::Image(image) = cli.command else {
+            panic!("not image")
+        };
+        Ok(image)
+    }
+
+    #[test]
+    fn image_push_takes_an_optional_value_and_annotations_are_checked() {
+        assert_eq!(image(&[]).unwrap().push, None);
+        assert_eq!(image(&["--push", "--insecure"]).unwrap().push, Some(None));
+        assert_eq!(
+            image(&["--push", "ghcr.io/a/b:1"]).unwrap().push,
+            Some(Some("ghcr.io/a/b:1".into()))
+        );
+        assert_eq!(
+            image(&["--push=ghcr.io/a/b"]).unwrap().push,
+            Some(Some("ghcr.io/a/b".into()))
+        );
+        let a = image(&["--annotation", "a.b=c=d", "--annotation", "e="]).unwrap();
+        assert_eq!(
+            a.annotations,
+            [("a.b".into(), "c=d".into()), ("e".into(), String::new())]
+        );
+        for (bad, why) in [
+            ("novalue", "`novalue` is not `KEY=VALUE`"),
+            ("=x", "annotation key `` is empty"),
+            ("a b=x", "annotation key `a b` holds whitespace"),
+        ] {
+            let e = image(&["--annotation", bad]).unwrap_err().to_string();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
+        let t = image(&["--tag", "1.0", "--tag", "latest", "--platform-tags"]).unwrap();
+        assert_eq!(t.tags, ["1.0", "latest"]);
+        assert!(t.platform_tags && !t.no_build);
     }
 
     #[test]

@@ -39,6 +39,10 @@ pub struct ImageConfig {
     pub files: BTreeMap<String, String>,
     /// Put every selected binary into one image instead of one image per binary.
     pub combined: Option<bool>,
+    /// OCI annotations of the image index and every image manifest.
+    pub annotations: BTreeMap<String, String>,
+    /// Add the CA certificate bundle (`/etc/ssl/certs/ca-certificates.crt`).
+    pub ca_certificates: Option<bool>,
 }
 
 const KEYS: &[&str] = &[
@@ -60,6 +64,8 @@ const IMAGE_KEYS: &[&str] = &[
     "workdir",
     "files",
     "combined",
+    "annotations",
+    "ca-certificates",
 ];
 
 impl Config {
@@ -156,10 +162,38 @@ impl ImageConfig {
                     }
                 }
                 "combined" => image.combined = Some(f.bool(value)?),
+                "annotations" => {
+                    image.annotations = f.string_map(value)?;
+                    for key in image.annotations.keys() {
+                        if let Some(problem) = annotation_key_problem(key) {
+                            return Err(f.error(&format!(
+                                "has key `{}`, which {problem}",
+                                key.escape_debug()
+                            )));
+                        }
+                    }
+                }
+                "ca-certificates" => image.ca_certificates = Some(f.bool(value)?),
                 _ => return Err(f.unknown(IMAGE_KEYS)),
             }
         }
         Ok(image)
+    }
+}
+
+/// Why `key` cannot be an OCI annotation key, if it cannot: empty, whitespace or control
+/// characters, or the image name (which `--tag` sets); with a hint.
+pub fn annotation_key_problem(key: &str) -> Option<&'static str> {
+    if key.is_empty() {
+        Some("is empty (hint: write `KEY=VALUE`, e.g. `org.opencontainers.image.description=…`)")
+    } else if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some(
+            "holds whitespace or control characters (hint: use a reverse-DNS key such as `org.opencontainers.image.description`)",
+        )
+    } else if key == crate::image::REF_NAME_ANNOTATION {
+        Some("names the image in the layout's `index.json` (hint: set it with `--tag`)")
+    } else {
+        None
     }
 }
 
@@ -291,6 +325,43 @@ mod tests {
         assert_eq!(c.image.entrypoint.unwrap(), ["/usr/local/bin/app"]);
         assert_eq!(c.image.labels["a"], "b");
         assert_eq!(c.image.combined, Some(true));
+    }
+
+    #[test]
+    fn image_annotations_and_ca_certificates() {
+        let c = parse(&json!({"image": {
+            "annotations": {"org.opencontainers.image.description": "an app"},
+            "ca-certificates": true
+        }}))
+        .unwrap();
+        assert_eq!(
+            c.image.annotations["org.opencontainers.image.description"],
+            "an app"
+        );
+        assert_eq!(c.image.ca_certificates, Some(true));
+        for (bad, why) in [
+            ("", "has key ``, which is empty"),
+            ("a key", "has key `a key`, which holds whitespace"),
+            ("a\tb", "has key `a\\tb`, which holds whitespace"),
+            (
+                "org.opencontainers.image.ref.name",
+                "has key `org.opencontainers.image.ref.name`, which names the image in the layout's `index.json` (hint: set it with `--tag`)",
+            ),
+        ] {
+            let e = parse(&json!({"image": {"annotations": {bad: "x"}}}))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains(&format!(
+                    "key `annotations` in `[workspace.metadata.multiarch].image` {why}"
+                )),
+                "{e}"
+            );
+        }
+        let e = parse(&json!({"image": {"ca-certificates": "yes"}}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("must be a boolean, found a string"), "{e}");
     }
 
     #[test]

@@ -53,6 +53,19 @@ pub enum Kind {
     OciManifest,
     /// `image.tar`: the OCI layout as one file, loadable by `docker load`.
     ImageArchive,
+    /// The images' CA certificate layer, inside `oci/blobs/`: `contents` is the bundle,
+    /// `package` and `version` the crate it was generated from.
+    CaCertificates,
+}
+
+impl Kind {
+    /// Written by `image` (and dropped or kept with the images).
+    pub fn is_image(self) -> bool {
+        matches!(
+            self,
+            Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive | Kind::CaCertificates
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -312,6 +325,7 @@ mod props {
                 Kind::OciIndex,
                 Kind::OciManifest,
                 Kind::ImageArchive,
+                Kind::CaCertificates,
             ][..],
         )
     }

@@ -83,12 +83,7 @@ pub fn merge(
                 report.problems.join("\n  ")
             );
         }
-        if m.artifacts.iter().any(|a| {
-            matches!(
-                a.kind,
-                Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive
-            )
-        }) {
+        if m.artifacts.iter().any(|a| a.kind.is_image()) {
             shell.note(format!("`{dir}` holds an OCI image; images are not merged (hint: run `cargo multiarch image --out-dir {out}` after merging)"));
         }
         let input = OutDir::existing(dir)?;

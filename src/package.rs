@@ -207,12 +207,8 @@ fn keep_image_artifacts(out: &OutDir, m: &mut Manifest) {
                 .any(|b| b.path == a.path && b.sha256 == a.sha256)
         });
     if same_binaries {
-        m.artifacts.extend(old.artifacts.into_iter().filter(|a| {
-            matches!(
-                a.kind,
-                Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive
-            )
-        }));
+        m.artifacts
+            .extend(old.artifacts.into_iter().filter(|a| a.kind.is_image()));
     }
 }
 

@@ -185,6 +185,8 @@ fn check_artifact(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
             check_sidecar(out, a, problems);
             check_archive(out, a, problems);
         }
+        // A layer is a tar.gz like an archive: its entries are what `contents` lists.
+        Kind::CaCertificates => check_archive(out, a, problems),
         Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive => {}
     }
 }

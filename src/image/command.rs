@@ -1,21 +1,23 @@
-//! `cargo multiarch image`: the staged binaries (from the build records, never from
-//! cargo) become one multi-platform OCI image per binary — or one image holding them
-//! all — in `out/oci/`, recorded in `out/manifest.json`; optionally also `out/image.tar`
-//! and a push to a registry.
+//! `cargo multiarch image`: builds what it needs (unless `--no-build`), then the staged
+//! binaries (from the build records, never from cargo's target dir) become one
+//! multi-platform OCI image per binary — or one image holding them all — in `out/oci/`,
+//! recorded in `out/manifest.json`; optionally also `out/image.tar` and a push to
+//! registries.
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
-use camino::{Utf8Path, Utf8PathBuf};
+use camino::Utf8Path;
 
-use super::{Auth, ImageResult, ImageSpec, LayoutResult, PlatformImage, Settings};
+use super::naming::{self, Planned};
+use super::{Auth, ImageResult, ImageSpec, LayoutResult, PlatformImage, Settings, certs};
 use crate::archive::{Entry, Source};
 use crate::cli::ImageArgs;
-use crate::config::ImageConfig;
-use crate::manifest::{self, Artifact, Kind, Manifest};
+use crate::digest::Sha256;
+use crate::manifest::{self, Artifact, Content, Kind, Manifest};
 use crate::outdir::{OutDir, RelPath};
-use crate::plan::Plan;
+use crate::plan::{Detail, Plan};
 use crate::platform::Platform;
 use crate::record::{self, BuildRecord};
 use crate::shell::Shell;
@@ -26,37 +28,37 @@ const DEFAULT_BIN_DIR: &str = "/usr/local/bin";
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// `NAME:TAG` for the (single) image, or `TAG` alone for every image.
-    pub tag: Option<String>,
+    /// `--tag` values: `NAME:TAG`, or `TAG` under the image's name.
+    pub tags: Vec<String>,
+    /// Also name each platform's manifest `<name>-<os>-<arch>[-<variant>]`.
+    pub platform_tags: bool,
+    /// `--annotation` values, winning over the config's.
+    pub annotations: Vec<(String, String)>,
+    /// Add the CA certificate bundle to every image (else as the config says).
+    pub ca_certificates: bool,
     /// One image with every selected binary.
     pub combined: bool,
     pub archive: bool,
-    pub push: Option<String>,
+    /// `--push`: `Some(None)` to the registry each name names, `Some(Some(REF))` to REF.
+    pub push: Option<Option<String>>,
     pub auth: Auth,
     pub insecure: bool,
     pub level: u32,
 }
 
-/// One image to assemble: its reference and, per platform, the binaries in it.
-struct Planned {
-    reference: String,
-    binaries: Vec<String>,
-    config: ImageConfig,
-    /// Directory the config's `files` are relative to.
-    base: Utf8PathBuf,
-    version: String,
-    repository: Option<String>,
-}
-
-/// `cargo multiarch image`: assembles (and pushes) images from what `build` staged.
+/// `cargo multiarch image`: builds (unless `--no-build`), then assembles (and pushes)
+/// the images.
 pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
-    let (plan, _) = Plan::load(&args.select, crate::plan::Detail::Staged)?;
-    let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
-    let records = BuildRecord::for_plan(
-        &plan,
-        &out,
-        "run `cargo multiarch build` with the same selection first",
-    )?;
+    let head = (!args.no_build)
+        .then(crate::build::HeadStart::begin)
+        .flatten();
+    // What `build` staged needs no resolve and no backend choice.
+    let detail = if args.no_build {
+        Detail::Staged
+    } else {
+        Detail::Lazy
+    };
+    let (plan, probes) = Plan::load(&args.select, detail)?;
     let mut password = args.password;
     if args.password_stdin {
         let mut s = String::new();
@@ -65,7 +67,10 @@ pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
         password = Some(s.trim_end_matches(['\n', '\r']).to_owned());
     }
     let opts = Options {
-        tag: args.tag,
+        tags: args.tags,
+        platform_tags: args.platform_tags,
+        annotations: args.annotations,
+        ca_certificates: args.ca_certificates,
         combined: args.combined,
         archive: args.archive,
         push: args.push,
@@ -77,11 +82,39 @@ pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
         insecure: args.insecure,
         level: args.compression,
     };
+    // Names and push destinations are decided before anything is built.
+    decide(&plan, &opts)?;
+    let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
+    let records = if args.no_build {
+        BuildRecord::for_plan(
+            &plan,
+            &out,
+            "run `cargo multiarch build` with the same selection first, or drop `--no-build` to build now",
+        )?
+    } else {
+        let build = crate::build::Options::new(&plan, &args.select, &args.build);
+        crate::build::build(&plan, &out, &probes, shell, &build, head)?
+    };
     assemble(&plan, &out, &records, shell, &opts)?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// Assembles the images; returns them as written into `out/oci`.
+/// The images to assemble and, when pushing, that every destination is well-formed.
+fn decide(plan: &Plan, opts: &Options) -> Result<Vec<Planned>> {
+    let planned = naming::plan_images(plan, &opts.tags, opts.combined)?;
+    if let Some(push) = &opts.push {
+        let platforms: Vec<Platform> = plan.targets.iter().map(|t| t.platform).collect();
+        let views: Vec<(&[String], &[Platform])> = planned
+            .iter()
+            .map(|p| (p.names.as_slice(), platforms.as_slice()))
+            .collect();
+        naming::push_plan(&views, push.as_deref(), opts.platform_tags)?;
+    }
+    Ok(planned)
+}
+
+/// Assembles the images from the records' staged binaries; returns them as written
+/// into `out/oci`.
 pub fn assemble(
     plan: &Plan,
     out: &OutDir,
@@ -96,7 +129,16 @@ pub fn assemble(
         .flat_map(|r| &r.binaries)
         .map(|b| crate::package::binary_artifact(out, b))
         .collect::<Result<_>>()?;
-    let existing = Manifest::read(out).ok();
+    let existing = Manifest::read(out).ok().filter(|m| {
+        let fresh = lists_as_staged(m, &binaries);
+        if !fresh {
+            shell.note(format!(
+                "`{}` lists other binaries than the ones staged now, so it is written afresh, without the archives (hint: run `cargo multiarch package` to list them again)",
+                out.display(&Manifest::rel())
+            ));
+        }
+        fresh
+    });
     // The images carry the same date and commit as the archives beside them; git is
     // asked only when `package` has not written a manifest yet.
     let (created, git) = if let Some(m) = &existing {
@@ -107,7 +149,8 @@ pub fn assemble(
     };
     let revision = git.as_ref().map(|g| g.commit.clone());
 
-    let planned = plan_images(plan, opts)?;
+    let planned = decide(plan, opts)?;
+    let mut ca_layer: Option<(Vec<Entry>, Sha256, u64)> = None;
     let mut specs = Vec::new();
     for img in &planned {
         let bin_dir = img
@@ -155,35 +198,44 @@ pub fn assemble(
         }
         if platforms.is_empty() {
             bail!(
-                "no staged binary for image `{}` (hint: run `cargo multiarch build` first)",
-                img.reference
+                "no staged binary for image `{}` (hint: run `cargo multiarch plan` to see what is selected)",
+                img.names[0]
             );
         }
         let first = &img.binaries[0];
-        let mut labels = BTreeMap::new();
+        let mut defaults = BTreeMap::new();
         if let Some(repo) = &img.repository {
-            labels.insert("org.opencontainers.image.source".to_owned(), repo.clone());
+            defaults.insert("org.opencontainers.image.source".to_owned(), repo.clone());
         }
-        labels.insert(
+        defaults.insert(
             "org.opencontainers.image.version".to_owned(),
             img.version.clone(),
         );
         if let Some(rev) = &revision {
-            labels.insert("org.opencontainers.image.revision".to_owned(), rev.clone());
+            defaults.insert("org.opencontainers.image.revision".to_owned(), rev.clone());
         }
-        labels.insert(
+        defaults.insert(
             "org.opencontainers.image.created".to_owned(),
             crate::source::rfc3339(created),
         );
+        let mut labels = defaults.clone();
         labels.extend(img.config.labels.clone());
+        let annotations =
+            naming::annotations(&defaults, &img.config.annotations, &opts.annotations);
         let entrypoint = img
             .config
             .entrypoint
             .clone()
             .or_else(|| Some(vec![format!("{}/{first}", bin_dir.trim_end_matches('/'))]));
+        let mut base_layers = Vec::new();
+        if opts.ca_certificates || img.config.ca_certificates == Some(true) {
+            base_layers.push(ca_layer.get_or_insert_with(certs::layer).0.clone());
+        }
         specs.push(ImageSpec {
-            reference_name: img.reference.clone(),
+            names: img.names.clone(),
+            platform_names: opts.platform_tags,
             platforms,
+            base_layers,
             settings: Settings {
                 entrypoint,
                 cmd: img.config.cmd.clone(),
@@ -192,6 +244,7 @@ pub fn assemble(
                 user: img.config.user.clone(),
                 workdir: img.config.workdir.clone(),
             },
+            annotations,
             created,
             level: opts.level,
         });
@@ -205,12 +258,27 @@ pub fn assemble(
             .iter()
             .filter_map(|m| m.platform.map(|p| p.to_string()))
             .collect();
+        let certs = if img.base_layers.is_empty() {
+            String::new()
+        } else {
+            format!(", {} CA certificates", certs::count())
+        };
         shell.status(
             "Image",
-            format!("{} ({})", img.reference_name, platforms.join(", ")),
+            format!("{} ({}{certs})", img.names.join(", "), platforms.join(", ")),
         );
-        // The digest on stdout, for scripts: `alpha:0.3.0@sha256:…`.
-        println!("{}@{}", img.reference_name, img.index.digest);
+        // The digests on stdout, for scripts: `alpha:0.3.0@sha256:…`, one line per name.
+        for name in &img.names {
+            println!("{name}@{}", img.index.digest);
+        }
+        // Then each platform's names, in `index.json`'s order (by name, then platform).
+        for k in 0..img.names.len() {
+            for (m, names) in img.manifests.iter().zip(&img.manifest_names) {
+                if let Some(name) = names.get(k) {
+                    println!("{name}@{}", m.digest);
+                }
+            }
+        }
     }
     let archive_rel = RelPath::new(ARCHIVE)?;
     if opts.archive {
@@ -226,186 +294,145 @@ pub fn assemble(
     } else {
         out.remove(&archive_rel)?;
     }
-    record_in_manifest(out, binaries, existing, &layout, opts.archive, created, git)?;
+    let ca = ca_layer.map(|(_, sha256, size)| (sha256, size));
+    let m = base_manifest(existing, binaries, created, git);
+    record_in_manifest(out, m, &layout, opts.archive, ca)?;
 
-    if let Some(reference) = &opts.push {
-        let [img] = layout.images.as_slice() else {
-            bail!(
-                "`--push {reference}` needs exactly one image, and {} were assembled (hint: pick one with `--bin NAME`, or pass `--combined`)",
-                layout.images.len()
+    if let Some(push) = &opts.push {
+        let views: Vec<(Vec<String>, Vec<Platform>)> = layout
+            .images
+            .iter()
+            .map(|i| {
+                let platforms = i.manifests.iter().filter_map(|m| m.platform).collect();
+                (i.names.clone(), platforms)
+            })
+            .collect();
+        let views: Vec<(&[String], &[Platform])> = views
+            .iter()
+            .map(|(n, p)| (n.as_slice(), p.as_slice()))
+            .collect();
+        for (i, to) in naming::push_plan(&views, push.as_deref(), opts.platform_tags)? {
+            let img = &layout.images[i];
+            shell.status(
+                "Pushing",
+                format!("{} to {}", img.reference_name, to.repository),
             );
-        };
-        shell.status("Pushing", format!("{} to {reference}", img.reference_name));
-        let report = super::push(oci.root(), img, reference, &opts.auth, opts.insecure, shell)?;
-        shell.status(
-            "Pushed",
-            format!(
-                "{reference}@{} ({} blobs uploaded, {} already there)",
-                report.index_digest,
-                report.uploaded.len(),
-                report.skipped.len()
-            ),
-        );
+            let report = super::push_tags(oci.root(), img, &to, &opts.auth, opts.insecure, shell)?;
+            let (index_tags, platform_tags): (Vec<_>, Vec<_>) =
+                to.tags.iter().partition(|(_, what)| what.is_none());
+            let mut tags = index_tags.iter();
+            if let Some((tag, _)) = tags.next() {
+                shell.status(
+                    "Pushed",
+                    format!(
+                        "{}:{tag}@{} ({} blobs uploaded, {} already there)",
+                        to.repository,
+                        report.index_digest,
+                        report.uploaded.len(),
+                        report.skipped.len()
+                    ),
+                );
+            }
+            for (tag, what) in tags.chain(&platform_tags) {
+                let digest = what.map_or(&img.index.digest, |m| &img.manifests[m].digest);
+                shell.status("Tagged", format!("{}:{tag}@{digest}", to.repository));
+            }
+        }
     }
     Ok(layout.images)
 }
 
-fn plan_images(plan: &Plan, opts: &Options) -> Result<Vec<Planned>> {
-    let ws = &plan.workspace;
-    let mut bins: Vec<(String, String)> = Vec::new(); // (package, binary) in plan order
-    for e in &plan.entries {
-        if !bins.iter().any(|(p, b)| *p == e.package && *b == e.binary) {
-            bins.push((e.package.clone(), e.binary.clone()));
-        }
-    }
-    let combined = opts.combined || ws.config.image.combined == Some(true);
-    let merged = |pkg: Option<&str>| -> (ImageConfig, Utf8PathBuf) {
-        let p = pkg.and_then(|name| ws.packages.iter().find(|p| p.name == name));
-        match p {
-            Some(p) if p.config.image != ImageConfig::default() => {
-                (overlay(&ws.config.image, &p.config.image), p.dir.clone())
-            }
-            _ => (ws.config.image.clone(), ws.root.clone()),
-        }
-    };
-    let mut out = Vec::new();
-    if combined {
-        let (config, base) = merged(None);
-        let name = config.name.clone().unwrap_or_else(|| ws.name.clone());
-        out.push(Planned {
-            reference: format!("{name}:{}", ws.version),
-            binaries: bins.iter().map(|(_, b)| b.clone()).collect(),
-            config,
-            base,
-            version: ws.version.clone(),
-            repository: ws.packages.first().and_then(|p| p.repository.clone()),
-        });
-    } else {
-        for (pkg, bin) in &bins {
-            let (config, base) = merged(Some(pkg));
-            let p = ws
-                .packages
-                .iter()
-                .find(|p| &p.name == pkg)
-                .expect("entries come from packages");
-            // A package's own image name is for its (first) binary; others keep theirs.
-            let name = match &config.name {
-                Some(n) if p.bins.len() == 1 || p.bins.first() == Some(bin) => n.clone(),
-                _ => bin.clone(),
-            };
-            out.push(Planned {
-                reference: format!("{name}:{}", p.version),
-                binaries: vec![bin.clone()],
-                config,
-                base,
-                version: p.version.clone(),
-                repository: p.repository.clone(),
-            });
-        }
-    }
-    if let Some(tag) = &opts.tag {
-        let has_name = tag.rsplit_once(':').is_some_and(|(_, t)| !t.contains('/'));
-        if has_name {
-            if out.len() != 1 {
-                bail!(
-                    "`--tag {tag}` names one image, and {} would be assembled ({}) (hint: pick one with `--bin NAME`, pass `--combined`, or give only the tag: `--tag {}`)",
-                    out.len(),
-                    out.iter()
-                        .map(|p| p.reference.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    tag.rsplit_once(':').map_or(tag.as_str(), |(_, t)| t)
-                );
-            }
-            out[0].reference.clone_from(tag);
-        } else {
-            for p in &mut out {
-                let name = p
-                    .reference
-                    .rsplit_once(':')
-                    .map_or(p.reference.clone(), |(n, _)| n.to_owned());
-                p.reference = format!("{name}:{tag}");
-            }
-        }
-    }
-    Ok(out)
+/// Whether `m` lists each of `binaries` it lists at all with the same hash: else it
+/// was written for binaries built since.
+fn lists_as_staged(m: &Manifest, binaries: &[Artifact]) -> bool {
+    binaries.iter().all(|b| {
+        m.artifacts
+            .iter()
+            .filter(|a| a.kind == Kind::Binary && a.path == b.path)
+            .all(|a| a.sha256 == b.sha256)
+    })
 }
 
-/// The package's image table over the workspace's, key by key.
-fn overlay(ws: &ImageConfig, pkg: &ImageConfig) -> ImageConfig {
-    ImageConfig {
-        name: pkg.name.clone().or_else(|| ws.name.clone()),
-        bin_dir: pkg.bin_dir.clone().or_else(|| ws.bin_dir.clone()),
-        entrypoint: pkg.entrypoint.clone().or_else(|| ws.entrypoint.clone()),
-        cmd: pkg.cmd.clone().or_else(|| ws.cmd.clone()),
-        env: if pkg.env.is_empty() {
-            ws.env.clone()
-        } else {
-            pkg.env.clone()
-        },
-        labels: ws
-            .labels
-            .clone()
-            .into_iter()
-            .chain(pkg.labels.clone())
-            .collect(),
-        user: pkg.user.clone().or_else(|| ws.user.clone()),
-        workdir: pkg.workdir.clone().or_else(|| ws.workdir.clone()),
-        files: if pkg.files.is_empty() {
-            ws.files.clone()
-        } else {
-            pkg.files.clone()
-        },
-        combined: pkg.combined.or(ws.combined),
-    }
-}
-
-/// Adds the images to `out/manifest.json` (replacing earlier ones), so `verify`
-/// checks them; starts a manifest from the build records when `package` has not run.
-fn record_in_manifest(
-    out: &OutDir,
-    binaries: Vec<Artifact>,
+/// The manifest the images are added to: `package`'s (or `merge`'s) with any staged
+/// binary it lacks, or a new one listing the staged binaries.
+fn base_manifest(
     existing: Option<Manifest>,
-    layout: &LayoutResult,
-    archive: bool,
+    binaries: Vec<Artifact>,
     created: u64,
     git: Option<manifest::Git>,
-) -> Result<()> {
-    let mut m = if let Some(m) = existing {
-        m
-    } else {
-        Manifest {
+) -> Manifest {
+    match existing {
+        Some(mut m) => {
+            for b in binaries {
+                if !m
+                    .artifacts
+                    .iter()
+                    .any(|a| a.kind == Kind::Binary && a.path == b.path)
+                {
+                    m.platforms.extend(b.platform);
+                    m.artifacts.push(b);
+                }
+            }
+            m
+        }
+        None => Manifest {
             schema: manifest::SCHEMA.to_owned(),
             tool: manifest::tool(),
             source_date_epoch: created,
             git,
             platforms: binaries.iter().filter_map(|a| a.platform).collect(),
             artifacts: binaries,
-        }
+        },
+    }
+}
+
+/// Adds the images to the manifest (replacing earlier ones) and writes it, so `verify`
+/// checks them. `ca` is the CA bundle's (sha256, size) when an image has it.
+fn record_in_manifest(
+    out: &OutDir,
+    mut m: Manifest,
+    layout: &LayoutResult,
+    archive: bool,
+    ca: Option<(Sha256, u64)>,
+) -> Result<()> {
+    m.artifacts.retain(|a| !a.kind.is_image());
+    let blob = |d: &super::Descriptor| -> Result<(RelPath, Sha256)> {
+        Ok((
+            RelPath::new(OCI_DIR)?.join(super::layout::blob_rel(d.hex())?.as_str())?,
+            Sha256::parse(d.hex())?,
+        ))
     };
-    m.artifacts.retain(|a| {
-        !matches!(
-            a.kind,
-            Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive
-        )
-    });
     for img in &layout.images {
         let oci = |kind, d: &super::Descriptor| -> Result<Artifact> {
+            let (path, sha256) = blob(d)?;
             Ok(Artifact {
                 platform: d.platform,
                 reference: Some(img.reference_name.clone()),
-                ..Artifact::new(
-                    kind,
-                    RelPath::new(OCI_DIR)?.join(super::layout::blob_rel(d.hex())?.as_str())?,
-                    crate::digest::Sha256::parse(d.hex())?,
-                    d.size,
-                )
+                ..Artifact::new(kind, path, sha256, d.size)
             })
         };
         m.artifacts.push(oci(Kind::OciIndex, &img.index)?);
         for d in &img.manifests {
             m.artifacts.push(oci(Kind::OciManifest, d)?);
         }
+    }
+    // The CA layer, shared by every image that has it: listed once, with the bundle.
+    if let Some((sha256, size)) = ca
+        && let Some(layer) = layout.images.iter().find_map(|i| i.base_layers.first())
+    {
+        let (path, layer_sha) = blob(layer)?;
+        m.artifacts.push(Artifact {
+            package: Some(certs::SOURCE.to_owned()),
+            version: Some(certs::VERSION.to_owned()),
+            contents: vec![Content {
+                path: RelPath::new(certs::PATH)?,
+                sha256,
+                size,
+                mode: "0644".to_owned(),
+                binary: None,
+            }],
+            ..Artifact::new(Kind::CaCertificates, path, layer_sha, layer.size)
+        });
     }
     if archive {
         let path = RelPath::new(ARCHIVE)?;

@@ -1,6 +1,6 @@
 //! Writing and verifying the OCI image layout on disk.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context as _, Result, bail};
 use camino::Utf8Path;
@@ -42,8 +42,9 @@ fn is_manifest(media_type: &str) -> bool {
 }
 
 /// Writes (or rewrites) an OCI image layout at `dir`: `oci-layout`, `blobs/sha256/…`
-/// and `index.json` listing one image index per spec, annotated with
-/// `org.opencontainers.image.ref.name`. Blobs are written atomically and once each;
+/// and `index.json` listing each spec's image index once per name
+/// (`org.opencontainers.image.ref.name`), then, when the spec asks, each platform's
+/// manifest once per platform name. Blobs are written atomically and once each;
 /// `index.json` is written last, then blobs it no longer reaches are removed, so a
 /// rewritten layout holds exactly what a fresh one would.
 ///
@@ -60,49 +61,80 @@ pub fn write_layout(specs: &[ImageSpec], dir: &Utf8Path) -> Result<LayoutResult>
     let mut writer = BlobWriter {
         layout: &layout,
         written: BTreeSet::new(),
+        layers: Vec::new(),
     };
     let mut images = Vec::with_capacity(specs.len());
+    let mut listed: Vec<Descriptor> = Vec::new();
     for spec in specs {
+        let main = &spec.names[0];
+        let opts = Options {
+            mtime: spec.created,
+            level: spec.level,
+        };
+        let mut base = Vec::with_capacity(spec.base_layers.len());
+        for files in &spec.base_layers {
+            base.push(
+                writer
+                    .layer(files, &opts)
+                    .with_context(|| format!("could not write a layer of image `{main}`"))?,
+            );
+        }
         let mut manifests = Vec::with_capacity(spec.platforms.len());
         for image in &spec.platforms {
-            let layer = writer
-                .layer(
-                    &image.files,
-                    &Options {
-                        mtime: spec.created,
-                        level: spec.level,
-                    },
+            let own = writer.layer(&image.files, &opts).with_context(|| {
+                format!(
+                    "could not write the `{}` layer of image `{main}`",
+                    image.platform
                 )
-                .with_context(|| {
-                    format!(
-                        "could not write the `{}` layer of image `{}`",
-                        image.platform, spec.reference_name
-                    )
-                })?;
-            let diff_ids = [layer.1];
+            })?;
+            let (layers, diff_ids): (Vec<Descriptor>, Vec<String>) =
+                base.iter().chain([&own]).cloned().unzip();
             let config = writer.json(
                 MEDIA_TYPE_CONFIG,
                 &oci::config_json(&image.platform, &spec.settings, spec.created, &diff_ids),
             )?;
             let mut manifest = writer.json(
                 MEDIA_TYPE_MANIFEST,
-                &oci::manifest_json(&config, &[layer.0]),
+                &oci::manifest_json(&config, &layers, &spec.annotations),
             )?;
             manifest.platform = Some(image.platform);
             manifests.push(manifest);
         }
-        let mut index = writer.json(MEDIA_TYPE_INDEX, &oci::index_json(&manifests))?;
-        index
-            .annotations
-            .insert(REF_NAME_ANNOTATION.to_owned(), spec.reference_name.clone());
+        let index = writer.json(
+            MEDIA_TYPE_INDEX,
+            &oci::index_json(&manifests, &spec.annotations),
+        )?;
+        let named = |d: &Descriptor, name: &str| {
+            let mut d = d.clone();
+            d.annotations
+                .insert(REF_NAME_ANNOTATION.to_owned(), name.to_owned());
+            d
+        };
+        listed.extend(spec.names.iter().map(|n| named(&index, n)));
+        let mut manifest_names = vec![Vec::new(); manifests.len()];
+        if spec.platform_names {
+            for name in &spec.names {
+                for (m, names) in manifests.iter().zip(&mut manifest_names) {
+                    let p = m.platform.expect("set above");
+                    let pname = super::platform_name(name, &p);
+                    listed.push(named(m, &pname));
+                    names.push(pname);
+                }
+            }
+        }
         images.push(ImageResult {
-            reference_name: spec.reference_name.clone(),
-            index,
+            reference_name: main.clone(),
+            names: spec.names.clone(),
+            index: named(&index, main),
             manifests,
+            manifest_names,
+            base_layers: base.into_iter().map(|(d, _)| d).collect(),
         });
     }
-    let listed: Vec<Descriptor> = images.iter().map(|i| i.index.clone()).collect();
-    layout.write(&rel("index.json"), &oci::index_json(&listed))?;
+    layout.write(
+        &rel("index.json"),
+        &oci::index_json(&listed, &BTreeMap::new()),
+    )?;
     writer.remove_unreferenced()?;
     let created = specs.iter().map(|s| s.created).max().unwrap_or(0);
     Ok(LayoutResult { images, created })
@@ -114,36 +146,64 @@ fn check_specs(specs: &[ImageSpec]) -> Result<()> {
     }
     let mut names = BTreeSet::new();
     for spec in specs {
-        check_ref_name(&spec.reference_name)?;
-        if !names.insert(spec.reference_name.as_str()) {
-            bail!(
-                "image `{}` is given twice (hint: give each image a distinct name or tag)",
-                spec.reference_name
-            );
+        let Some(main) = spec.names.first() else {
+            bail!("an image has no name (hint: give each image a name)");
+        };
+        let mut all: Vec<String> = spec.names.clone();
+        if spec.platform_names {
+            for name in &spec.names {
+                all.extend(
+                    spec.platforms
+                        .iter()
+                        .map(|p| super::platform_name(name, &p.platform)),
+                );
+            }
+        }
+        for name in &all {
+            check_ref_name(name)?;
+            if !names.insert(name.clone()) {
+                bail!(
+                    "image name `{name}` is given twice (hint: give each image and platform a distinct name or tag)"
+                );
+            }
         }
         if spec.platforms.is_empty() {
-            bail!(
-                "image `{}` has no platform (hint: build at least one target first)",
-                spec.reference_name
-            );
+            bail!("image `{main}` has no platform (hint: build at least one target first)");
         }
         if spec.level > 9 {
             bail!(
-                "gzip level {} for image `{}` is out of range (hint: use 0 to 9)",
-                spec.level,
-                spec.reference_name
+                "gzip level {} for image `{main}` is out of range (hint: use 0 to 9)",
+                spec.level
             );
+        }
+        for key in spec.annotations.keys() {
+            if let Some(problem) = crate::config::annotation_key_problem(key) {
+                bail!(
+                    "annotation key `{}` of image `{main}` {problem}",
+                    key.escape_debug()
+                );
+            }
         }
         let mut seen = BTreeSet::new();
         for p in &spec.platforms {
             if !seen.insert(p.platform) {
                 bail!(
-                    "image `{}` lists platform `{}` twice (hint: give each platform once)",
-                    spec.reference_name,
+                    "image `{main}` lists platform `{}` twice (hint: give each platform once)",
                     p.platform
                 );
             }
-            for f in &p.files {
+        }
+        let layers = spec
+            .base_layers
+            .iter()
+            .map(|files| ("a base layer".to_owned(), files))
+            .chain(
+                spec.platforms
+                    .iter()
+                    .map(|p| (format!("the `{}` image", p.platform), &p.files)),
+            );
+        for (what, files) in layers {
+            for f in files {
                 let bad = f.path.is_empty()
                     || f.path.starts_with('/')
                     || f.path
@@ -151,10 +211,8 @@ fn check_specs(specs: &[ImageSpec]) -> Result<()> {
                         .any(|c| c.is_empty() || c == "." || c == "..");
                 if bad {
                     bail!(
-                        "file path `{}` in the `{}` image of `{}` must be relative to the image root, without `.`, `..` or empty components (hint: write it like `usr/local/bin/app`)",
-                        f.path,
-                        p.platform,
-                        spec.reference_name
+                        "file path `{}` in {what} of `{main}` must be relative to the image root, without `.`, `..` or empty components (hint: write it like `usr/local/bin/app`)",
+                        f.path
                     );
                 }
             }
@@ -181,6 +239,9 @@ struct BlobWriter<'a> {
     layout: &'a OutDir,
     /// Hex digests written (or found in place) by this run.
     written: BTreeSet<String>,
+    /// The layers written by this run, by their files and options: a layer shared by
+    /// several images (the CA certificates) is compressed once.
+    layers: Vec<(Vec<archive::Entry>, Options, (Descriptor, String))>,
 }
 
 impl BlobWriter<'_> {
@@ -203,6 +264,13 @@ impl BlobWriter<'_> {
     /// Writes the reproducible tar.gz of `files` as a blob; returns its descriptor and
     /// its diff ID (the digest of the uncompressed tar).
     fn layer(&mut self, files: &[archive::Entry], opts: &Options) -> Result<(Descriptor, String)> {
+        if let Some((_, _, done)) = self
+            .layers
+            .iter()
+            .find(|(f, o, _)| f.as_slice() == files && o == opts)
+        {
+            return Ok(done.clone());
+        }
         let (temp, written) = self.layout.write_temp(&rel("blobs/sha256/layer"), |file| {
             archive::write_tar_gz(files, opts, file)
         })?;
@@ -217,7 +285,9 @@ impl BlobWriter<'_> {
             format!("sha256:{}", written.sha256),
             written.size,
         );
-        Ok((desc, format!("sha256:{}", written.tar_sha256)))
+        let done = (desc, format!("sha256:{}", written.tar_sha256));
+        self.layers.push((files.to_vec(), *opts, done.clone()));
+        Ok(done)
     }
 
     /// Removes what is in `blobs/sha256/` but was not written by this run: blobs of

@@ -11,9 +11,11 @@
 //! the layout in one tar that both OCI tools and classic `docker load` accept, and
 //! [`push`] uploads an image with the OCI distribution API.
 
+mod certs;
 mod command;
 mod credentials;
 mod layout;
+mod naming;
 mod oci;
 mod origin;
 mod reference;
@@ -34,7 +36,8 @@ use crate::platform::Platform;
 pub use command::{ARCHIVE, OCI_DIR, Options, assemble, run};
 pub use credentials::Auth;
 pub use layout::{verify_layout, write_layout};
-pub use registry::{PushReport, push};
+pub use naming::PushTo;
+pub use registry::{PushReport, push, push_tags};
 pub use tarball::write_archive;
 
 /// `application/vnd.oci.image.index.v1+json`
@@ -53,20 +56,35 @@ pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/u
 pub const CREATED_BY: &str = "cargo-multiarch";
 
 /// One multi-platform image: an image index over one manifest per platform.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct ImageSpec {
-    /// Value of `org.opencontainers.image.ref.name` in `index.json`, e.g. `alpha:0.3.0`.
-    pub reference_name: String,
+    /// The image's names in `index.json` (`org.opencontainers.image.ref.name`), e.g.
+    /// `alpha:0.3.0`; the first is its main name. At least one.
+    pub names: Vec<String>,
+    /// Also name each platform's manifest in `index.json`, [`platform_name`] of each name.
+    pub platform_names: bool,
     pub platforms: Vec<PlatformImage>,
+    /// Layers under every platform's own, bottom first (the CA certificates), written
+    /// once however many platforms and images share them.
+    pub base_layers: Vec<Vec<Entry>>,
     pub settings: Settings,
+    /// `annotations` of the image index and of each image manifest.
+    pub annotations: BTreeMap<String, String>,
     /// `SOURCE_DATE_EPOCH` seconds: `created` in config and history, and file mtimes.
     pub created: u64,
     /// gzip level (0–9) for the layers.
     pub level: u32,
 }
 
-/// The files of one platform's single layer; paths are inside the root filesystem,
-/// relative and `/`-separated (`usr/local/bin/alpha`).
+/// The name of one platform's image: `<name>-<os>-<arch>[-<variant>]`
+/// (`alpha:1.0-linux-arm64`), as the buildpacks lifecycle tags its per-arch images.
+#[must_use]
+pub fn platform_name(name: &str, platform: &Platform) -> String {
+    format!("{name}-{}", platform.to_string().replace('/', "-"))
+}
+
+/// The files of one platform's own layer (on top of the spec's `base_layers`); paths
+/// are inside the root filesystem, relative and `/`-separated (`usr/local/bin/alpha`).
 pub struct PlatformImage {
     pub platform: Platform,
     pub files: Vec<Entry>,
@@ -175,9 +193,17 @@ pub struct LayoutResult {
 /// One image of the layout.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageResult {
+    /// The main name (the spec's first).
     pub reference_name: String,
-    /// The image index, as listed in `index.json` (with the ref-name annotation).
+    /// Every name of the image index in `index.json`, the main one first.
+    pub names: Vec<String>,
+    /// The image index, as listed in `index.json` (with the main name's annotation).
     pub index: Descriptor,
     /// One image manifest per platform, with `platform` set, in the spec's order.
     pub manifests: Vec<Descriptor>,
+    /// Per manifest (same order), its own names in `index.json` (none unless the spec
+    /// asked for platform names).
+    pub manifest_names: Vec<Vec<String>>,
+    /// The spec's base layers, bottom first.
+    pub base_layers: Vec<Descriptor>,
 }

@@ -63,6 +63,8 @@ struct Manifest<'a> {
     media_type: &'a str,
     config: &'a Descriptor,
     layers: &'a [Descriptor],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: &'a BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -71,6 +73,8 @@ struct Index<'a> {
     schema_version: u32,
     media_type: &'a str,
     manifests: &'a [Descriptor],
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: &'a BTreeMap<String, String>,
 }
 
 /// The image config of one platform; `diff_ids` are `sha256:` digests of the
@@ -113,22 +117,30 @@ pub fn config_json(
     to_json(&config)
 }
 
-/// An image manifest (`schemaVersion` 2) over a config and its layers.
-pub fn manifest_json(config: &Descriptor, layers: &[Descriptor]) -> Vec<u8> {
+/// An image manifest (`schemaVersion` 2) over a config and its layers; annotations
+/// serialise sorted by key.
+pub fn manifest_json(
+    config: &Descriptor,
+    layers: &[Descriptor],
+    annotations: &BTreeMap<String, String>,
+) -> Vec<u8> {
     to_json(&Manifest {
         schema_version: 2,
         media_type: MEDIA_TYPE_MANIFEST,
         config,
         layers,
+        annotations,
     })
 }
 
-/// An image index: both the per-image index blob and the layout's `index.json`.
-pub fn index_json(manifests: &[Descriptor]) -> Vec<u8> {
+/// An image index: both the per-image index blob and (with no annotations) the
+/// layout's `index.json`.
+pub fn index_json(manifests: &[Descriptor], annotations: &BTreeMap<String, String>) -> Vec<u8> {
     to_json(&Index {
         schema_version: 2,
         media_type: MEDIA_TYPE_INDEX,
         manifests,
+        annotations,
     })
 }
 
@@ -234,7 +246,7 @@ mod tests {
     fn descriptors_serialise_in_oci_shape() {
         let mut d = Descriptor::new(MEDIA_TYPE_MANIFEST, format!("sha256:{}", "a".repeat(64)), 7);
         d.platform = Some(Platform::parse("linux/arm64").unwrap());
-        let json = String::from_utf8(index_json(&[d])).unwrap();
+        let json = String::from_utf8(index_json(&[d], &BTreeMap::new())).unwrap();
         assert_eq!(
             json,
             format!(

@@ -10,7 +10,10 @@ pub struct Reference {
     /// Where the API is (`registry-1.docker.io` for Docker Hub).
     pub api_host: String,
     pub name: String,
+    /// As written, or `latest`.
     pub tag: String,
+    /// Whether a tag was written.
+    pub tagged: bool,
 }
 
 impl Reference {
@@ -28,9 +31,9 @@ impl Reference {
             }
             _ => ("docker.io".to_owned(), s),
         };
-        let (name, tag) = match rest.rsplit_once(':') {
-            Some((name, tag)) if !tag.contains('/') => (name, tag),
-            _ => (rest, "latest"),
+        let (name, tag, tagged) = match rest.rsplit_once(':') {
+            Some((name, tag)) if !tag.contains('/') => (name, tag, true),
+            _ => (rest, "latest", false),
         };
         let name = if registry == "docker.io" && !name.contains('/') {
             format!("library/{name}")
@@ -49,12 +52,7 @@ impl Reference {
                 "repository name `{name}` in `{s}` must be lowercase letters and digits separated by `.`, `_`, `-` or `/` {hint}"
             );
         }
-        let tag_ok = tag.len() <= 128
-            && tag.bytes().enumerate().all(|(i, b)| {
-                b.is_ascii_alphanumeric() || b == b'_' || (i > 0 && b"-.".contains(&b))
-            })
-            && !tag.is_empty();
-        if !tag_ok {
+        if !tag_ok(tag) {
             bail!(
                 "tag `{tag}` in `{s}` must be up to 128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-` {hint}"
             );
@@ -69,8 +67,20 @@ impl Reference {
             api_host,
             name,
             tag: tag.to_owned(),
+            tagged,
         })
     }
+}
+
+/// A tag as registries take it: up to 128 letters, digits, `_`, `.` or `-`, not
+/// starting with `.` or `-`.
+pub fn tag_ok(tag: &str) -> bool {
+    tag.len() <= 128
+        && !tag.is_empty()
+        && tag
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| b.is_ascii_alphanumeric() || b == b'_' || (i > 0 && b"-.".contains(&b)))
 }
 
 #[cfg(test)]
@@ -84,11 +94,15 @@ mod tests {
             (r.registry.as_str(), r.name.as_str(), r.tag.as_str()),
             ("127.0.0.1:5000", "acme/alpha", "0.3.0")
         );
+        assert!(r.tagged);
         let r = Reference::parse("localhost/alpha").unwrap();
         assert_eq!(
             (r.registry.as_str(), r.name.as_str(), r.tag.as_str()),
             ("localhost", "alpha", "latest")
         );
+        assert!(!r.tagged);
+        assert!(tag_ok("1.4.0-linux-arm64") && tag_ok("_x") && tag_ok(&"a".repeat(128)));
+        assert!(!tag_ok("") && !tag_ok(".x") && !tag_ok("-x") && !tag_ok(&"a".repeat(129)));
         let r = Reference::parse("alpha:1").unwrap();
         assert_eq!(
             (r.api_host.as_str(), r.name.as_str()),

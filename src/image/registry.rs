@@ -29,7 +29,7 @@ use super::credentials::{Auth, Credentials, RegistryKey, redact};
 use super::origin::{Origin, Scheme, Url, insecure_warning};
 use super::reference::Reference;
 use super::wire::{Challenge, percent_encode, registry_messages};
-use super::{Descriptor, ImageResult, oci};
+use super::{Descriptor, ImageResult, PushTo, oci};
 use crate::outdir::OutDir;
 use crate::shell::Shell;
 
@@ -62,6 +62,25 @@ pub fn push(
     shell: &Shell,
 ) -> Result<PushReport> {
     let target = Reference::parse(reference)?;
+    let to = PushTo {
+        repository: format!("{}/{}", target.registry, target.name),
+        tags: vec![(target.tag.clone(), None)],
+        reference: target,
+    };
+    push_tags(dir, image, &to, auth, insecure, shell)
+}
+
+/// [`push`] under every tag of `to`, in its order: blobs and manifests once, then each
+/// platform manifest tag and each index tag.
+pub fn push_tags(
+    dir: &Utf8Path,
+    image: &ImageResult,
+    to: &PushTo,
+    auth: &Auth,
+    insecure: bool,
+    shell: &Shell,
+) -> Result<PushReport> {
+    let target = &to.reference;
     let dir = &OutDir::existing(dir)?;
     let index_bytes = read_document(dir, &image.index)?;
     let mut manifests = Vec::with_capacity(image.manifests.len());
@@ -83,8 +102,15 @@ pub fn push(
         }
         manifests.push((m, bytes));
     }
+    if let Some((tag, _)) = to
+        .tags
+        .iter()
+        .find(|(_, what)| what.is_some_and(|i| i >= manifests.len()))
+    {
+        bail!("tag `{tag}` names a platform the image does not have");
+    }
 
-    let mut client = Client::new(&target, auth, insecure, shell)?;
+    let mut client = Client::new(target, auth, insecure, shell)?;
     let mut upload = || -> Result<PushReport> {
         let mut report = PushReport {
             uploaded: Vec::new(),
@@ -103,12 +129,20 @@ pub fn push(
         for (m, bytes) in &manifests {
             client.put_manifest(&m.digest, &m.media_type, bytes, &m.digest)?;
         }
-        client.put_manifest(
-            &target.tag,
-            &image.index.media_type,
-            &index_bytes,
-            &image.index.digest,
-        )?;
+        for (tag, what) in &to.tags {
+            match what {
+                Some(i) => {
+                    let (m, bytes) = &manifests[*i];
+                    client.put_manifest(tag, &m.media_type, bytes, &m.digest)?;
+                }
+                None => client.put_manifest(
+                    tag,
+                    &image.index.media_type,
+                    &index_bytes,
+                    &image.index.digest,
+                )?,
+            }
+        }
         Ok(report)
     };
     let result = upload();

@@ -97,17 +97,25 @@ fn docker_files(dir: &OutDir, layout: &LayoutResult, host: Platform) -> Result<(
             Some(list) => list.iter().map(blob_path).collect::<Result<_>>()?,
             None => Vec::new(),
         };
-        let (repo, tag) = docker_repo_tag(&image.reference_name);
-        if let Some(top) = layers.last() {
-            let hex = top.trim_start_matches("blobs/sha256/").to_owned();
-            repositories
-                .entry(repo.clone())
-                .or_default()
-                .insert(tag.clone(), hex);
+        // Docker loads the host's platform under every name of the image, and under
+        // that platform's own names.
+        let position = image.manifests.iter().position(|m| m == manifest);
+        let own = position.and_then(|i| image.manifest_names.get(i));
+        let mut repo_tags = Vec::new();
+        for name in image.names.iter().chain(own.into_iter().flatten()) {
+            let (repo, tag) = docker_repo_tag(name);
+            if let Some(top) = layers.last() {
+                let hex = top.trim_start_matches("blobs/sha256/").to_owned();
+                repositories
+                    .entry(repo.clone())
+                    .or_default()
+                    .insert(tag.clone(), hex);
+            }
+            repo_tags.push(format!("{repo}:{tag}"));
         }
         images.push(DockerImage {
             config,
-            repo_tags: vec![format!("{repo}:{tag}")],
+            repo_tags,
             layers,
         });
     }

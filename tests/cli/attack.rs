@@ -442,7 +442,7 @@ fn image_never_deletes_through_a_symlinked_blobs_dir() {
     )
     .unwrap();
     symlink(victim_dir.path(), out.path().join("oci/blobs/sha256")).unwrap();
-    let r = run(&mut hello(out.path(), &["image"])).failure();
+    let r = run(&mut hello(out.path(), &["image", "--no-build"])).failure();
     assert!(r.stderr().contains("refusing"), "{}", r.stderr());
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
     assert_eq!(std::fs::read_dir(victim_dir.path()).unwrap().count(), 1);
@@ -456,13 +456,19 @@ fn image_refuses_a_staged_binary_replaced_after_build() {
     let mut bytes = std::fs::read(&bin).unwrap();
     bytes.extend_from_slice(b"backdoor");
     std::fs::write(&bin, bytes).unwrap();
-    let r = run(&mut hello(out.path(), &["image"])).failure();
+    let r = run(&mut hello(out.path(), &["image", "--no-build"])).failure();
     assert!(
         r.stderr().contains("changed since it was built"),
         "{}",
         r.stderr()
     );
     assert!(!out.path().join("oci/index.json").exists());
+    // Without `--no-build`, `image` builds: the damaged staging is redone and the image
+    // holds the binary cargo built, not the replaced one.
+    run(&mut hello(out.path(), &["image"])).success();
+    let staged = std::fs::read(&bin).unwrap();
+    assert!(!staged.ends_with(b"backdoor"));
+    verify(out.path(), &[]).success();
 }
 
 #[test]
@@ -575,8 +581,8 @@ fn two_runs_at_once_leave_a_set_that_verifies() {
         let runs = [
             spawn(&["package", "--no-build"]),
             spawn(&["package", "--no-build", "--platform", "linux/amd64"]),
-            spawn(&["image", "--tag", "a"]),
-            spawn(&["image", "--tag", "b", "--archive"]),
+            spawn(&["image", "--no-build", "--tag", "a"]),
+            spawn(&["image", "--no-build", "--tag", "b", "--archive"]),
         ];
         for r in runs {
             let o = r.wait_with_output().unwrap();

@@ -224,6 +224,7 @@ fn push_in(dir: &Path, out: &Path, reference: &str, extra: &[&str]) -> Run {
     let mut cmd = multiarch(dir);
     cmd.args([
         "image",
+        "--no-build",
         "--push",
         reference,
         "--username",

@@ -94,7 +94,7 @@ fn every_target_runs_the_documented_command_with_the_out_dir() {
         ),
         (
             "image",
-            "image --platform linux/amd64,linux/arm64 --out-dir dist".to_owned(),
+            format!("image --platform linux/amd64,linux/arm64 --out-dir dist {flags}"),
         ),
     ];
     // Every target is phony: a file named like one changes nothing.

@@ -205,3 +205,52 @@ fn a_damaged_input_is_refused() {
         "{err}"
     );
 }
+
+/// The GitHub workflow's merge job: two native runners each `package` one platform,
+/// the merge job joins them and builds the multi-platform image from the merged tree.
+#[test]
+fn image_no_build_on_a_merged_tree_is_the_one_machine_image() {
+    let (amd, arm) = inputs();
+    let merged = tempfile::tempdir().unwrap();
+    merge(
+        &[&amd, &arm],
+        merged.path(),
+        &["--expect", "linux/amd64,linux/arm64"],
+    )
+    .success();
+    let image = |out: &Path| {
+        run(multiarch(&shared_fixture("multi"))
+            .args([
+                "image",
+                "--no-build",
+                "--tag",
+                "1.4.0",
+                "--platform-tags",
+                "--ca-certificates",
+                "--out-dir",
+            ])
+            .arg(out)
+            .env("SOURCE_DATE_EPOCH", EPOCH))
+        .success()
+        .stdout()
+    };
+    let from_merged = image(merged.path());
+    assert!(
+        from_merged.contains("alpha:1.4.0-linux-arm64@sha256:"),
+        "{from_merged}"
+    );
+    let single = package("linux/amd64,linux/arm64");
+    assert_eq!(from_merged, image(single.path()));
+    // The merged tree, now with its images, still verifies and still holds both platforms.
+    run(multiarch(merged.path())
+        .arg("verify")
+        .arg("--out-dir")
+        .arg(merged.path())
+        .args(["--expect", "linux/amd64,linux/arm64"]))
+    .success();
+    let (a, b) = (tree(merged.path()), tree(single.path()));
+    assert!(
+        a == b,
+        "the merged tree with its image differs from one machine's"
+    );
+}

@@ -51,11 +51,12 @@ pub fn hello_spec(name: &str) -> Option<ImageSpec> {
         });
     }
     Some(ImageSpec {
-        reference_name: name.into(),
+        names: vec![name.into()],
         platforms,
         settings: settings(),
         created: 1_700_000_000,
         level: 6,
+        ..ImageSpec::default()
     })
 }
 

@@ -231,3 +231,109 @@ fn bad_specs_and_foreign_directories_are_refused() {
         .to_string();
     assert!(e.contains("is given twice"), "{e}");
 }
+
+#[test]
+fn several_names_platform_names_annotations_and_a_shared_base_layer() {
+    use crate::archive::{Entry, Source};
+    let (_t, dir) = temp_dir();
+    let base = vec![Entry {
+        path: "etc/ssl/certs/ca-certificates.crt".into(),
+        source: Source::Bytes(b"-----BEGIN CERTIFICATE-----\n".to_vec()),
+        mode: 0o644,
+    }];
+    let annotated = |name: &str| {
+        let mut spec = fake_spec(name);
+        spec.names.push(format!("{name}-also"));
+        spec.platform_names = true;
+        spec.base_layers = vec![base.clone()];
+        spec.annotations = BTreeMap::from([
+            ("org.example.z".to_owned(), "last".to_owned()),
+            ("org.example.a".to_owned(), "first".to_owned()),
+        ]);
+        spec
+    };
+    let result = write_layout(&[annotated("alpha:1"), annotated("beta:1")], &dir).unwrap();
+    let alpha = &result.images[0];
+    assert_eq!(alpha.names, ["alpha:1", "alpha:1-also"]);
+    assert_eq!(
+        alpha.manifest_names,
+        [
+            ["alpha:1-linux-amd64", "alpha:1-also-linux-amd64"],
+            ["alpha:1-linux-arm64", "alpha:1-also-linux-arm64"]
+        ]
+    );
+    // index.json: per image, the index under each name, then each platform's manifest
+    // under each platform name.
+    let index = json(&dir.join("index.json"));
+    let listed: Vec<(String, String)> = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["annotations"][REF_NAME_ANNOTATION]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                d["digest"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).take(6).collect();
+    assert_eq!(
+        names,
+        [
+            "alpha:1",
+            "alpha:1-also",
+            "alpha:1-linux-amd64",
+            "alpha:1-linux-arm64",
+            "alpha:1-also-linux-amd64",
+            "alpha:1-also-linux-arm64"
+        ]
+    );
+    assert_eq!(listed.len(), 12);
+    assert_eq!(listed[1].1, alpha.index.digest);
+    assert_eq!(listed[3].1, alpha.manifests[1].digest);
+    assert_eq!(
+        index["manifests"][3]["platform"]["architecture"], "arm64",
+        "a platform name's descriptor says its platform"
+    );
+
+    // Annotations on the index and every manifest, sorted by key.
+    let text = std::fs::read_to_string(blob(&dir, &alpha.index.digest)).unwrap();
+    assert!(
+        text.ends_with(r#","annotations":{"org.example.a":"first","org.example.z":"last"}}"#),
+        "{text}"
+    );
+    for m in &alpha.manifests {
+        let manifest = json(&blob(&dir, &m.digest));
+        assert_eq!(manifest["annotations"]["org.example.a"], "first");
+        // The base layer comes first, and is the same blob for every platform and image.
+        assert_eq!(manifest["layers"].as_array().unwrap().len(), 2);
+        assert_eq!(manifest["layers"][0]["digest"], alpha.base_layers[0].digest);
+        let config = json(&blob(&dir, manifest["config"]["digest"].as_str().unwrap()));
+        assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
+    }
+    assert_eq!(result.images[1].base_layers, alpha.base_layers);
+    assert_eq!(verify_layout(&dir).unwrap(), Vec::<String>::new());
+
+    // A platform name that is also another name is refused before anything is written.
+    let (_t, other) = temp_dir();
+    let mut clash = fake_spec("alpha:1");
+    clash.names.push("alpha:1-linux-amd64".into());
+    clash.platform_names = true;
+    let e = write_layout(&[clash], &other).unwrap_err().to_string();
+    assert!(
+        e.contains("image name `alpha:1-linux-amd64` is given twice"),
+        "{e}"
+    );
+    assert!(std::fs::read_dir(&other).unwrap().next().is_none());
+    // So is an annotation key with whitespace.
+    let mut spaced = fake_spec("alpha:1");
+    spaced.annotations.insert("a b".into(), "c".into());
+    let e = write_layout(&[spaced], &other).unwrap_err().to_string();
+    assert!(
+        e.contains("annotation key `a b` of image `alpha:1` holds whitespace"),
+        "{e}"
+    );
+}

@@ -101,7 +101,10 @@ proptest! {
             prop_assert!(!r.tag.is_empty() && r.tag.len() <= 128, "{:?}", r);
             prop_assert!(!r.tag.starts_with(['.', '-']), "{:?}", r);
             let full = format!("{}/{}:{}", r.registry, r.name, r.tag);
-            prop_assert_eq!(Reference::parse(&full).unwrap(), r);
+            let mut again = Reference::parse(&full).unwrap();
+            prop_assert!(again.tagged);
+            again.tagged = r.tagged;
+            prop_assert_eq!(again, r);
         }
     }
 }

@@ -59,11 +59,12 @@ pub fn fake_spec(name: &str) -> ImageSpec {
         })
         .collect();
     ImageSpec {
-        reference_name: name.into(),
+        names: vec![name.into()],
         platforms,
         settings: settings(),
         created: 1_700_000_000,
         level: 6,
+        ..ImageSpec::default()
     }
 }
 
