@@ -9,6 +9,7 @@ mod build;
 mod docs;
 mod help;
 mod image;
+mod image_tags;
 mod make;
 mod merge;
 mod package;
