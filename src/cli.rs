@@ -63,7 +63,9 @@ impl Color {
 pub enum Command {
     /// Show which binaries would be built for which targets, with which backend and why
     #[command(
-        after_help = "Example:\n  cargo multiarch plan --platform linux/amd64,linux/arm64 --format json"
+        after_help = "Example:\n  cargo multiarch plan --platform linux/amd64,linux/arm64 --format json",
+        arg(unlisted_verbose()),
+        arg(unlisted_quiet())
     )]
     Plan(PlanArgs),
 
@@ -81,13 +83,17 @@ pub enum Command {
 
     /// Check an out dir against its manifest: hashes, ELF machine per platform, static linkage, every expected platform present
     #[command(
-        after_help = "Examples:\n  cargo multiarch verify\n  cargo multiarch verify --out-dir dist --expect linux/amd64,linux/arm64 --run"
+        after_help = "Examples:\n  cargo multiarch verify\n  cargo multiarch verify --out-dir dist --expect linux/amd64,linux/arm64 --run",
+        arg(unlisted_verbose()),
+        arg(status_quiet())
     )]
     Verify(VerifyArgs),
 
     /// Join out dirs built on different machines (one per platform) into one, refusing conflicts and incomplete sets
     #[command(
-        after_help = "Example (after native amd64 and arm64 runners each ran `cargo multiarch package --platform …`):\n  cargo multiarch merge out-amd64 out-arm64 --out-dir out --expect linux/amd64,linux/arm64"
+        after_help = "Example (after native amd64 and arm64 runners each ran `cargo multiarch package --platform …`):\n  cargo multiarch merge out-amd64 out-arm64 --out-dir out --expect linux/amd64,linux/arm64",
+        arg(unlisted_verbose()),
+        arg(status_quiet())
     )]
     Merge(MergeArgs),
 
@@ -99,9 +105,71 @@ pub enum Command {
 
     /// Check that the tools for the selected targets are installed, and say how to fix what is missing
     #[command(
-        after_help = "Example:\n  cargo multiarch doctor --target aarch64-unknown-linux-musl"
+        after_help = "Example:\n  cargo multiarch doctor --target aarch64-unknown-linux-musl",
+        arg(unlisted_verbose()),
+        arg(status_quiet())
     )]
     Doctor(DoctorArgs),
+
+    /// Print a shell completion script for `cargo multiarch …`
+    #[command(
+        after_help = "Examples:\n  cargo multiarch completions bash > ~/.cargo-multiarch.bash   # and `source` it in ~/.bashrc\n  cargo multiarch completions zsh > ~/.zfunc/_cargo-multiarch   # a directory on $fpath\n  cargo multiarch completions fish > ~/.config/fish/conf.d/cargo-multiarch.fish",
+        arg(unlisted_verbose()),
+        arg(unlisted_quiet())
+    )]
+    Completions(CompletionsArgs),
+
+    /// Print the man page of `cargo multiarch` or of one command, or write them all to a directory
+    #[command(
+        after_help = "Examples:\n  cargo multiarch man | man -l -\n  cargo multiarch man build | man -l -\n  cargo multiarch man --out-dir /usr/local/share/man/man1   # all pages",
+        arg(unlisted_verbose()),
+        arg(status_quiet())
+    )]
+    Man(ManArgs),
+}
+
+/// `-v` for a command that runs no cargo and has nothing more to say: accepted, as the
+/// flag is global (`cargo multiarch -v …`), but not listed in its help.
+fn unlisted_verbose() -> clap::Arg {
+    clap::Arg::new("verbose")
+        .short('v')
+        .long("verbose")
+        .action(ArgAction::Count)
+        .hide(true)
+}
+
+/// `-q` for a command that prints no status line: accepted (it is global), not listed.
+fn unlisted_quiet() -> clap::Arg {
+    status_quiet().hide(true)
+}
+
+/// `-q` for a command that runs no cargo: its own status lines only.
+fn status_quiet() -> clap::Arg {
+    clap::Arg::new("quiet")
+        .short('q')
+        .long("quiet")
+        .action(ArgAction::SetTrue)
+        .conflicts_with("verbose")
+        .help("Do not print status messages")
+        .help_heading(None::<&str>)
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The command whose page to print [default: the page of `cargo multiarch` itself]
+    #[arg(value_name = "COMMAND", conflicts_with = "out_dir")]
+    pub command: Option<String>,
+
+    /// Write every page (`cargo-multiarch.1` and `cargo-multiarch-<COMMAND>.1`) into this directory instead
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<Utf8PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -114,10 +182,34 @@ pub struct PlanArgs {
     pub format: Format,
 }
 
+/// The selection flags without the output ones (`--out-dir`, `--profile`, `--release`):
+/// doctor checks tools and writes nothing.
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
     #[command(flatten)]
-    pub select: SelectArgs,
+    pub packages: PackageSelect,
+
+    #[command(flatten)]
+    pub features: FeatureArgs,
+
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+}
+
+impl DoctorArgs {
+    /// The selection as the commands that build take it, the output flags at their defaults.
+    pub fn select(&self) -> SelectArgs {
+        SelectArgs {
+            packages: self.packages.clone(),
+            features: self.features.clone(),
+            targets: self.targets.clone(),
+            output: OutputArgs::default(),
+            manifest: self.manifest.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -154,6 +246,10 @@ pub struct BuildOptions {
     /// Strip symbols from the binaries (`profile.<name>.strip = true`)
     #[arg(long)]
     pub strip: bool,
+
+    /// Number of parallel jobs, passed to cargo
+    #[arg(short, long, value_name = "N")]
+    pub jobs: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -375,11 +471,30 @@ pub enum BackendChoice {
 /// What to build: the workspace, its packages and binaries, features, profile and
 /// targets. Shared by every command that reads the workspace.
 #[derive(Debug, Clone, Default, Args)]
-#[command(next_help_heading = "Package Selection")]
 pub struct SelectArgs {
-    /// Package to build (see `cargo help pkgid`)
-    #[arg(short, long = "package", value_name = "SPEC")]
-    pub packages: Vec<String>,
+    #[command(flatten)]
+    pub packages: PackageSelect,
+
+    #[command(flatten)]
+    pub features: FeatureArgs,
+
+    #[command(flatten)]
+    pub targets: TargetArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+}
+
+/// Which packages and binaries, as cargo selects them.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Package Selection")]
+pub struct PackageSelect {
+    /// Package to build (see `cargo help pkgid`; globs as cargo's: `*`, `?`, `[ab]`, `[!a]`)
+    #[arg(short = 'p', long = "package", value_name = "SPEC")]
+    pub specs: Vec<String>,
 
     /// Build all packages in the workspace
     #[arg(long, alias = "all")]
@@ -392,15 +507,6 @@ pub struct SelectArgs {
     /// Build only the named binary (repeatable)
     #[arg(long = "bin", value_name = "NAME")]
     pub bins: Vec<String>,
-
-    #[command(flatten)]
-    pub features: FeatureArgs,
-
-    #[command(flatten)]
-    pub targets: TargetArgs,
-
-    #[command(flatten)]
-    pub manifest: ManifestArgs,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -434,6 +540,15 @@ pub struct TargetArgs {
     #[arg(long, value_enum, value_name = "BACKEND")]
     pub backend: Option<BackendChoice>,
 
+    /// Directory for all generated artifacts of cargo
+    #[arg(long, value_name = "DIRECTORY")]
+    pub target_dir: Option<Utf8PathBuf>,
+}
+
+/// Where the outputs go and which profile builds them.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Targets and Output")]
+pub struct OutputArgs {
     /// Directory for all outputs [default: out/ at the workspace root]
     #[arg(long, value_name = "DIR")]
     pub out_dir: Option<Utf8PathBuf>,
@@ -445,14 +560,6 @@ pub struct TargetArgs {
     /// Build with the release profile (the default)
     #[arg(short, long)]
     pub release: bool,
-
-    /// Directory for all generated artifacts of cargo
-    #[arg(long, value_name = "DIRECTORY")]
-    pub target_dir: Option<Utf8PathBuf>,
-
-    /// Number of parallel jobs, passed to cargo
-    #[arg(short, long, value_name = "N")]
-    pub jobs: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Args)]
@@ -475,7 +582,7 @@ pub struct ManifestArgs {
     pub frozen: bool,
 }
 
-impl TargetArgs {
+impl OutputArgs {
     pub fn profile(&self) -> &str {
         self.profile.as_deref().unwrap_or("release")
     }
@@ -562,7 +669,7 @@ mod tests {
         let Command::Plan(plan) = cli.command else {
             panic!("not plan")
         };
-        assert_eq!(plan.select.packages, ["alpha"]);
+        assert_eq!(plan.select.packages.specs, ["alpha"]);
         assert_eq!(plan.select.targets.targets.len(), 1);
         assert_eq!(plan.format, Format::Json);
         assert_eq!(cli.global.verbose, 2);

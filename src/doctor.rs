@@ -30,9 +30,10 @@ pub struct Check {
 /// `cargo multiarch doctor`: checks the tools for the plan (or, outside a workspace,
 /// for the requested or default targets); fails when any check does.
 pub fn run(args: &DoctorArgs, shell: &Shell) -> Result<ExitCode> {
-    let ws = match Workspace::load(&args.select, true) {
+    let select = args.select();
+    let ws = match Workspace::load(&select, true) {
         Ok(ws) => Some(ws),
-        Err(e) if args.select.manifest.manifest_path.is_none() => {
+        Err(e) if select.manifest.manifest_path.is_none() => {
             shell.note(format!(
                 "no workspace to plan for ({e:#}); checking tools only"
             ));
@@ -45,12 +46,12 @@ pub fn run(args: &DoctorArgs, shell: &Shell) -> Result<ExitCode> {
         .map_or_else(|| Utf8PathBuf::from("."), |w| w.root.clone());
     let probes = Probes::run(&dir, true);
     let plan = ws
-        .map(|ws| Plan::new(&args.select, ws, &probes, Detail::Full))
+        .map(|ws| Plan::new(&select, ws, &probes, Detail::Full))
         .transpose()?;
     let targets = if let Some(p) = &plan {
         p.targets.iter().map(|t| t.target.clone()).collect()
     } else {
-        let t = platform::resolve(&args.select.targets.targets, &args.select.targets.platforms)?;
+        let t = platform::resolve(&select.targets.targets, &select.targets.platforms)?;
         if t.is_empty() {
             platform::default_targets()
         } else {

@@ -1,5 +1,7 @@
-//! Small glob support: `*` and `?` within one path component, `**` across components.
-//! Enough for `-p 'svc-*'` and `include = ["docs/**/*.md"]` without a dependency.
+//! The `include` globs of the archives: `*` and `?` within one path component, `**`
+//! across components (`include = ["docs/**/*.md"]`), walked without following links.
+//! Package patterns (`-p 'svc-*'`) are cargo's, with the `glob` crate: see
+//! `workspace::select`.
 
 use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};

@@ -13,12 +13,14 @@ pub mod cache;
 pub mod cargo_config;
 pub mod ccode;
 pub mod cli;
+pub mod completions;
 pub mod config;
 pub mod digest;
 pub mod doctor;
 pub mod elf;
 pub mod glob;
 pub mod image;
+pub mod man;
 pub mod manifest;
 pub mod merge;
 pub mod outdir;
@@ -55,5 +57,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Merge(args) => merge::run(&args, &shell),
         Command::Image(args) => image::run(args, &shell),
         Command::Doctor(args) => doctor::run(&args, &shell),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args, &shell),
     }
 }

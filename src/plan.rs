@@ -495,7 +495,7 @@ impl Plan {
             );
         }
 
-        let out_dir = out_dir(select.targets.out_dir.as_deref(), &workspace)?;
+        let out_dir = out_dir(select.output.out_dir.as_deref(), &workspace)?;
         let mut entries = Vec::new();
         for (p, targets_of) in workspace.packages.iter().zip(&per_package) {
             for bin in &p.bins {
@@ -543,7 +543,7 @@ impl Plan {
             schema: SCHEMA,
             workspace_root: workspace.root.clone(),
             out_dir,
-            profile: select.targets.profile().to_owned(),
+            profile: select.output.profile().to_owned(),
             invocations: invocations(&targets, &entries),
             targets,
             entries,

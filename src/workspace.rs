@@ -13,6 +13,8 @@ use crate::cli::{FeatureArgs, ManifestArgs, SelectArgs};
 use crate::config::Config;
 use crate::process::Process;
 
+mod select;
+
 #[derive(Debug, Clone)]
 pub struct Workspace {
     pub root: Utf8PathBuf,
@@ -93,7 +95,7 @@ impl Workspace {
 
         let (config, mut pkg_configs) = configs(&metadata)?;
 
-        let selected = select_packages(&metadata, &manifest_path, select)?;
+        let selected = select::packages(&metadata, &manifest_path, &select.packages)?;
         let mut packages = Vec::new();
         let mut skipped = Vec::new();
         for id in selected {
@@ -137,8 +139,8 @@ impl Workspace {
         }
 
         // `--bin` narrows to the named binaries; each must exist among the selected packages.
-        if !select.bins.is_empty() {
-            for b in &select.bins {
+        if !select.packages.bins.is_empty() {
+            for b in &select.packages.bins {
                 if !packages.iter().any(|p| p.bins.contains(b)) {
                     let available: Vec<String> = packages
                         .iter()
@@ -171,9 +173,9 @@ impl Workspace {
                 }
             }
             for p in &mut packages {
-                p.bins.retain(|b| select.bins.contains(b));
+                p.bins.retain(|b| select.packages.bins.contains(b));
             }
-            skipped.retain(|s| select.bins.contains(&s.bin));
+            skipped.retain(|s| select.packages.bins.contains(&s.bin));
         }
         packages.retain(|p| !p.bins.is_empty());
 
@@ -557,112 +559,6 @@ fn metadata(
     let stdout =
         String::from_utf8(out.stdout).with_context(|| format!("`{p}` printed invalid UTF-8"))?;
     MetadataCommand::parse(stdout).with_context(|| format!("could not parse the output of `{p}`"))
-}
-
-/// Package selection exactly as cargo does it.
-fn select_packages(
-    metadata: &Metadata,
-    manifest: &Utf8Path,
-    select: &SelectArgs,
-) -> Result<Vec<PackageId>> {
-    let members = &metadata.workspace_members;
-    if !select.exclude.is_empty() && !select.workspace {
-        bail!("`--exclude` can only be used together with `--workspace`");
-    }
-    if !select.packages.is_empty() {
-        let mut out = Vec::new();
-        for spec in &select.packages {
-            let matched: Vec<&PackageId> = members
-                .iter()
-                .filter(|id| spec_matches(spec, &metadata[*id]))
-                .collect();
-            if matched.is_empty() {
-                bail!(
-                    "package ID specification `{spec}` did not match any packages in the workspace; members are: {} (hint: pass a member's name, `name@version` or a glob such as `-p 'svc-*'`)",
-                    member_names(metadata, members)
-                );
-            }
-            for id in matched {
-                if !out.contains(id) {
-                    out.push(id.clone());
-                }
-            }
-        }
-        return Ok(out);
-    }
-    if select.workspace {
-        for spec in &select.exclude {
-            if !members.iter().any(|id| spec_matches(spec, &metadata[id])) {
-                // cargo warns and carries on; so do we.
-                eprintln!(
-                    "warning: excluded package(s) `{spec}` not found in workspace `{}`",
-                    metadata.workspace_root
-                );
-            }
-        }
-        let kept: Vec<PackageId> = members
-            .iter()
-            .filter(|id| {
-                !select
-                    .exclude
-                    .iter()
-                    .any(|spec| spec_matches(spec, &metadata[*id]))
-            })
-            .cloned()
-            .collect();
-        if kept.is_empty() {
-            let flags: Vec<String> = select
-                .exclude
-                .iter()
-                .map(|s| format!("--exclude {s}"))
-                .collect();
-            bail!(
-                "`{}` excludes every package of the workspace ({}), so nothing would be built (hint: exclude fewer packages)",
-                flags.join(" "),
-                member_names(metadata, members)
-            );
-        }
-        return Ok(kept);
-    }
-    // A member's own manifest (not the root's) selects that member, as in cargo.
-    if let Some(id) = members
-        .iter()
-        .find(|id| metadata[*id].manifest_path == manifest)
-    {
-        return Ok(vec![id.clone()]);
-    }
-    if metadata.workspace_default_members.is_available() {
-        return Ok(metadata.workspace_default_members.to_vec());
-    }
-    Ok(metadata
-        .root_package()
-        .map_or_else(|| members.clone(), |p| vec![p.id.clone()]))
-}
-
-/// `name`, `name@version`, a glob over names (`a*`), or a full package id.
-/// The members' names, sorted and comma-separated, for error messages.
-fn member_names(metadata: &Metadata, members: &[PackageId]) -> String {
-    let mut names: Vec<String> = members
-        .iter()
-        .map(|id| metadata[id].name.to_string())
-        .collect();
-    names.sort();
-    names.join(", ")
-}
-
-fn spec_matches(spec: &str, p: &cargo_metadata::Package) -> bool {
-    if spec == p.id.repr {
-        return true;
-    }
-    let (name, version) = spec
-        .split_once('@')
-        .map_or((spec, None), |(n, v)| (n, Some(v)));
-    let name_ok = if name.contains(['*', '?']) {
-        crate::glob::glob_match(name, &p.name)
-    } else {
-        name == p.name.as_str()
-    };
-    name_ok && version.is_none_or(|v| p.version.to_string().starts_with(v))
 }
 
 /// The features enabled on a package by the flags, closed over its feature table.

@@ -47,7 +47,7 @@ impl Options {
             no_install: b.no_install,
             keep_going: b.keep_going,
             strip: b.strip,
-            jobs: select.targets.jobs.clone(),
+            jobs: b.jobs.clone(),
             // Resolved against the user's directory by the workspace.
             target_dir: select
                 .targets

@@ -1,10 +1,21 @@
 //! `--help` of every command against golden files in tests/golden/.
 //! Run with `CARGO_MULTIARCH_BLESS=1` to rewrite them after an intended change.
 
-use crate::support::{repo, run};
+use std::path::Path;
+
+use crate::support::{SCRUBBED_ENV, repo, run};
 
 const COMMANDS: &[&str] = &[
-    "", "plan", "build", "package", "verify", "merge", "image", "doctor",
+    "",
+    "plan",
+    "build",
+    "package",
+    "verify",
+    "merge",
+    "image",
+    "doctor",
+    "completions",
+    "man",
 ];
 
 #[test]
@@ -59,4 +70,257 @@ fn runs_as_cargo_subcommand_and_directly() {
         out,
         format!("cargo-multiarch {}\n", env!("CARGO_PKG_VERSION"))
     );
+}
+
+/// Whether a help text lists `flag` (not merely a longer flag it begins).
+fn lists(help: &str, flag: &str) -> bool {
+    help.match_indices(flag).any(|(i, _)| {
+        !help[i + flag.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '-')
+    })
+}
+
+/// `cargo multiarch CMD --help`, plain, 100 columns wide.
+fn help(cmd: &str) -> String {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-multiarch"));
+    run(c
+        .args(["multiarch", cmd, "--help"])
+        .env("COLUMNS", "100")
+        .env("NO_COLOR", "1"))
+    .success()
+    .stdout()
+}
+
+#[test]
+fn each_help_lists_only_the_flags_its_command_uses() {
+    // (command, listed, not listed): what the command reads, and what it has no use
+    // for (no cargo run: no `-v`, nothing "passed on to cargo"; no build: no `-j`;
+    // nothing written: no `--out-dir`, `--profile`).
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        (
+            "plan",
+            &[
+                "--package",
+                "--target-dir",
+                "--out-dir",
+                "--profile",
+                "--locked",
+                "--backend",
+                "--color",
+            ],
+            &[
+                "--jobs",
+                "--verbose",
+                "--quiet",
+                "--no-install",
+                "--keep-going",
+                "--strip",
+            ],
+        ),
+        (
+            "doctor",
+            &[
+                "--package",
+                "--features",
+                "--target",
+                "--platform",
+                "--backend",
+                "--target-dir",
+                "--offline",
+                "--quiet",
+            ],
+            &[
+                "--out-dir",
+                "--profile",
+                "--release",
+                "--jobs",
+                "--verbose",
+                "--no-wait",
+            ],
+        ),
+        (
+            "verify",
+            &["--out-dir", "--run", "--no-wait", "--quiet", "--color"],
+            &["--verbose", "--jobs", "--profile", "--package"],
+        ),
+        (
+            "merge",
+            &["--out-dir", "--expect", "--no-wait", "--quiet"],
+            &["--verbose", "--jobs", "--package"],
+        ),
+        (
+            "build",
+            &[
+                "--jobs",
+                "--profile",
+                "--release",
+                "--target-dir",
+                "--out-dir",
+                "--keep-going",
+                "--verbose",
+                "--quiet",
+            ],
+            &["--format", "--run"],
+        ),
+        (
+            "package",
+            &[
+                "--jobs",
+                "--no-build",
+                "--archive",
+                "--compression",
+                "--verbose",
+            ],
+            &["--format", "--run"],
+        ),
+        (
+            "completions",
+            &["--color"],
+            &["--verbose", "--quiet", "--out-dir", "--package"],
+        ),
+        (
+            "man",
+            &["--out-dir", "--quiet"],
+            &["--verbose", "--package", "--jobs"],
+        ),
+    ];
+    for (cmd, listed, absent) in cases {
+        let out = help(cmd);
+        for flag in *listed {
+            assert!(lists(&out, flag), "`{cmd} --help` lacks `{flag}`:\n{out}");
+        }
+        for flag in *absent {
+            assert!(!lists(&out, flag), "`{cmd} --help` lists `{flag}`:\n{out}");
+        }
+        if !["build", "package"].contains(cmd) {
+            assert!(
+                !out.contains("passed on to cargo") && !out.contains("cargo log messages"),
+                "`{cmd} --help` runs no cargo:\n{out}"
+            );
+        }
+    }
+    // What the help leaves out, the command still refuses (as cargo does), except the
+    // global `-v`/`-q`, accepted everywhere like `cargo multiarch -v <COMMAND>`.
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-multiarch"));
+    let err = run(c.args(["multiarch", "doctor", "--out-dir", "x"]))
+        .failure()
+        .stderr();
+    assert!(err.contains("unexpected argument '--out-dir'"), "{err}");
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-multiarch"));
+    let err = run(c.args(["multiarch", "plan", "-j", "2"]))
+        .failure()
+        .stderr();
+    assert!(err.contains("unexpected argument '-j'"), "{err}");
+}
+
+/// The `[alias]` entries of a cargo config file (a plain reading: `[alias]` tables and
+/// `alias.NAME` keys), enough to find a `multiarch` one.
+fn aliases(config: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut in_alias = false;
+    for line in config.lines().map(str::trim) {
+        if line.starts_with('[') {
+            in_alias = line == "[alias]";
+        } else if let Some((key, _)) = line.split_once('=') {
+            let key = key.trim().trim_matches('"');
+            if in_alias {
+                out.push(key.to_owned());
+            } else if let Some(name) = key.strip_prefix("alias.") {
+                out.push(name.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Every `.cargo/config.toml` (or `config`) under `dir`, skipping build output.
+fn cargo_configs(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if p.is_dir() && !["target", "out", ".git"].contains(&name.as_str()) {
+            if name == ".cargo" {
+                out.extend(
+                    ["config.toml", "config"]
+                        .map(|f| p.join(f))
+                        .into_iter()
+                        .filter(|f| f.is_file()),
+                );
+            }
+            cargo_configs(&p, out);
+        }
+    }
+}
+
+#[test]
+fn cargo_multiarch_works_in_every_directory_of_the_clone() {
+    // No alias: it would run `cargo run --bin cargo-multiarch` (not there below the root)
+    // and, once the tool is installed, shadow it with a warning.
+    let mut configs = Vec::new();
+    cargo_configs(&repo(), &mut configs);
+    for c in &configs {
+        let text = std::fs::read_to_string(c).unwrap();
+        assert!(
+            !aliases(&text).contains(&"multiarch".to_owned()),
+            "{} defines a `multiarch` alias",
+            c.display()
+        );
+    }
+    assert_eq!(aliases("[alias]\nmultiarch = [\"run\"]\n"), ["multiarch"]);
+    assert_eq!(aliases("alias.multiarch = \"run\"\n"), ["multiarch"]);
+
+    // `cargo multiarch` as a user runs it, from the root, a fixture workspace with its
+    // own `.cargo/config.toml`, and a directory below one: found on PATH (not
+    // installed), or in `$CARGO_HOME/bin` (installed, not on PATH).
+    let bin = Path::new(env!("CARGO_BIN_EXE_cargo-multiarch"));
+    let want = format!("cargo-multiarch {}\n", env!("CARGO_PKG_VERSION"));
+    let tmp = tempfile::tempdir().unwrap();
+    let (empty_home, installed_home) = (tmp.path().join("empty"), tmp.path().join("installed"));
+    std::fs::create_dir_all(empty_home.join("bin")).unwrap();
+    std::fs::create_dir_all(installed_home.join("bin")).unwrap();
+    std::os::unix::fs::symlink(bin, installed_home.join("bin/cargo-multiarch")).unwrap();
+    // cargo itself (rustup's proxy or a toolchain's cargo) stays reachable on PATH.
+    let cargo_dir = which::which("cargo").unwrap().parent().unwrap().to_owned();
+    let path = |first: Option<&Path>| {
+        std::env::join_paths(first.into_iter().chain([
+            cargo_dir.as_path(),
+            Path::new("/usr/bin"),
+            Path::new("/bin"),
+        ]))
+        .unwrap()
+    };
+    let dirs = [
+        repo(),
+        repo().join("fixture-workspaces/multi"),
+        repo().join("fixture-workspaces/multi/crates/alpha/src"),
+        repo().join("fixture-workspaces/configured"),
+        repo().join("src"),
+    ];
+    for dir in &dirs {
+        for (home, first) in [
+            (&empty_home, Some(bin.parent().unwrap())),
+            (&installed_home, None),
+        ] {
+            let mut c = std::process::Command::new("cargo");
+            c.args(["multiarch", "--version"])
+                .current_dir(dir)
+                .env("CARGO_HOME", home)
+                .env("PATH", path(first));
+            if let Ok(rustup_home) = std::env::var("RUSTUP_HOME") {
+                c.env("RUSTUP_HOME", rustup_home);
+            } else if let Some(h) = std::env::var_os("HOME") {
+                c.env("RUSTUP_HOME", Path::new(&h).join(".rustup"));
+            }
+            for var in SCRUBBED_ENV {
+                c.env_remove(var);
+            }
+            let r = run(&mut c).success();
+            assert_eq!(r.stdout(), want, "in {}", dir.display());
+            let err = r.stderr();
+            assert!(
+                !err.contains("shadow") && !err.contains("warning"),
+                "in {}: {err}",
+                dir.display()
+            );
+        }
+    }
 }

@@ -6,6 +6,7 @@ mod attack;
 mod attack_misc;
 mod attack_registry;
 mod build;
+mod completions;
 mod docs;
 mod help;
 mod image;

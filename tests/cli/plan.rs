@@ -372,3 +372,54 @@ fn doctor_fails_naming_the_fix_when_zig_is_missing() {
     );
     assert!(out.contains("fix: pip install cargo-zigbuild"), "{out}");
 }
+
+#[test]
+fn package_globs_are_cargos() {
+    let bins = |args: &[&str]| -> Vec<String> {
+        let mut v = vec!["--platform", "linux/arm64"];
+        v.extend_from_slice(args);
+        pairs(&plan_json("multi", &v))
+            .into_iter()
+            .map(|(b, _)| b)
+            .collect()
+    };
+    // A class (`[a]`), as cargo's glob crate reads it.
+    assert_eq!(bins(&["-p", "alph[a]"]), ["alpha", "alpha-admin"]);
+    assert_eq!(bins(&["-p", "[bg]*"]), ["beta-server", "gamma"]);
+    assert_eq!(bins(&["-p", "[!abc]*"]), ["gamma"]);
+    assert_eq!(bins(&["--workspace", "--exclude", "[ab]?*"]), ["gamma"]);
+
+    // cargo's own words for a pattern that matches nothing, and for a broken one.
+    let dir = shared_fixture("multi");
+    let err = run(multiarch(&dir).args(["plan", "-p", "zz*", "-p", "alpha", "-p", "yy?"]))
+        .failure()
+        .stderr();
+    let root = dir.display();
+    assert!(err.contains(&format!("error: package pattern(s) `zz*, yy?` not found in workspace `{root}` (hint: members are: alpha, beta, common, gamma;")), "{err}");
+    let err = run(multiarch(&dir).args(["plan", "-p", "alph["]))
+        .failure()
+        .stderr();
+    assert!(err.contains("error: cannot build glob pattern from `alph[`: Pattern syntax error near position 4: invalid range pattern (hint:"), "{err}");
+    let err = run(multiarch(&dir).args([
+        "plan",
+        "--workspace",
+        "--exclude",
+        "zz*",
+        "--exclude",
+        "nope",
+    ]))
+    .success()
+    .stderr();
+    assert!(
+        err.contains(&format!(
+            "warning: excluded package(s) `nope` not found in workspace `{root}`"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "warning: excluded package pattern(s) `zz*` not found in workspace `{root}`"
+        )),
+        "{err}"
+    );
+}
