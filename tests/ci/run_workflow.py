@@ -606,7 +606,7 @@ class Run:
             label = step.get("name") or step.get("uses") or (step.get("run") or "").split("\n")[0]
             label = interpolate(label, ctx)
             if not condition(step.get("if"), ctx):
-                log(f"{scope}: skip `{label}` (if: {step.get('if')})")
+                log(f"{scope}: skip `{label}` (if: {step.get('if', 'success()')})")
                 if "run" in step:
                     self.syntax_check(step["run"], ctx, scope, label)
                 ctx["steps"][step_id] = {"outputs": {}, "outcome": "skipped", "conclusion": "skipped"}

@@ -139,7 +139,7 @@ fn workflow_builds_natively_per_arch_then_merges_and_verifies_before_publishing(
         ms,
         "cargo multiarch verify --out-dir out --expect linux/amd64,linux/arm64",
     );
-    let image = step_running(ms, "cargo multiarch image --out-dir out");
+    let image = step_running(ms, "cargo multiarch image ");
     assert!(download < merged && merged < verify && verify < image);
     let publishing: Vec<usize> = ms
         .iter()

@@ -560,12 +560,41 @@ fn action_installs_the_release_asset_only_when_its_checksum_matches() {
     );
 }
 
-/// Runs the interpreter on a workflow given as text, on `cdep`'s repository.
+/// A local composite action, committed in the repository the workflow checks out.
+const LOCAL_ACTION: &str = r#"
+name: greet
+inputs:
+  who:
+    required: true
+  greeting:
+    default: hello
+outputs:
+  said:
+    value: ${{ steps.say.outputs.said }}
+runs:
+  using: composite
+  steps:
+    - id: say
+      shell: bash
+      env:
+        WHO: ${{ inputs.who }}
+      run: echo "said=${{ inputs.greeting }} $WHO from $(basename "$GITHUB_ACTION_PATH")" >> "$GITHUB_OUTPUT"
+"#;
+
+/// Runs the interpreter on a workflow given as text, on `cdep`'s repository with
+/// [`LOCAL_ACTION`] at `.github/actions/greet`.
 fn interpret(yaml: &str, extra: &[String]) -> (Output, String, tempfile::TempDir) {
     let work = tempfile::tempdir().unwrap();
     let workflow = work.path().join("wf.yml");
     std::fs::write(&workflow, yaml).unwrap();
     let fixture = fixture_repo("cdep", "v1.2.3");
+    let action = fixture.path().join(".github/actions/greet");
+    std::fs::create_dir_all(&action).unwrap();
+    std::fs::write(action.join("action.yml"), LOCAL_ACTION).unwrap();
+    sh(
+        fixture.path(),
+        "git add -A && git -c user.name=ci -c user.email=ci@localhost commit -q -m action && git tag -f v1.2.3 >/dev/null",
+    );
     let mut args = vec!["--ref".to_owned(), "refs/tags/v1.2.3".to_owned()];
     args.extend_from_slice(extra);
     let (out, log) = run_workflow(
@@ -603,6 +632,7 @@ jobs:
     env:
       JOB: job-${{ matrix.n }}
     steps:
+      - uses: actions/checkout@v4
       - id: out
         run: |
           echo "FROM_ENV=set-by-${{ matrix.n }}" >> "$GITHUB_ENV"
@@ -611,13 +641,18 @@ jobs:
           chmod +x "$RUNNER_TEMP/bin/mytool"
           echo "$RUNNER_TEMP/bin" >> "$GITHUB_PATH"
           { echo "word=hello"; echo "multi<<EOF"; echo "a"; echo "b"; echo "EOF"; } >> "$GITHUB_OUTPUT"
+      - id: greet
+        uses: ./.github/actions/greet
+        with:
+          who: ${{ matrix.n }}
       - name: Use them
         shell: bash
         env:
+          GREETED: ${{ steps.greet.outputs.said }}
           WORD: ${{ steps.out.outputs.word }}
           MULTI: ${{ steps.out.outputs.multi }}
           SAME: ${{ env.JOB == format('job-{0}', matrix.n) && 'yes' || 'no' }}
-        run: echo "$WF $JOB $FROM_ENV $WORD $(mytool) ${MULTI//$'\n'/+} $SAME $GITHUB_REF_TYPE $GITHUB_REF_NAME" >> "$RESULTS"
+        run: echo "$WF $JOB $FROM_ENV $WORD $(mytool) ${MULTI//$'\n'/+} $SAME $GITHUB_REF_TYPE $GITHUB_REF_NAME, $GREETED" >> "$RESULTS"
       - name: pipefail under shell bash
         if: matrix.n == 'two'
         shell: bash
@@ -643,8 +678,8 @@ jobs:
     let text = std::fs::read_to_string(results.path()).unwrap();
     assert_eq!(
         text,
-        "wf job-one set-by-one hello on-path a+b yes tag v1.2.3\n\
-         wf job-two set-by-two hello on-path a+b yes tag v1.2.3\n\
+        "wf job-one set-by-one hello on-path a+b yes tag v1.2.3, hello one from greet\n\
+         wf job-two set-by-two hello on-path a+b yes tag v1.2.3, hello two from greet\n\
          failure seen in two\n",
         "{log}"
     );
