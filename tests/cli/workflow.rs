@@ -21,15 +21,9 @@ const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// What `uses:` names in the template: mapped to this checkout.
 const ACTION: &str = "cargo-multiarch/cargo-multiarch";
 
-/// Whether everything the workflow and the interpreter call is here.
+/// Whether the interpreter and what the action calls are here.
 fn tools_present() -> bool {
-    require("python3")
-        && require("git")
-        && require("jq")
-        && require("curl")
-        && require("skopeo")
-        && require_zig()
-        && python_has_yaml()
+    require("python3") && require("git") && require("jq") && require("curl") && python_has_yaml()
 }
 
 fn python_has_yaml() -> bool {
@@ -250,7 +244,7 @@ fn platform_manifest_digest(reference: &str) -> String {
 
 #[test]
 fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
-    if !tools_present() {
+    if !(tools_present() && require("skopeo") && require_zig()) {
         return;
     }
     let Some(registry) = Registry::start() else {
