@@ -270,6 +270,9 @@ fn write(inputs: &[Input], merged: &Manifest, dest: &OutDir) -> Result<()> {
                 from.dir.shown()
             );
         }
+        if a.kind == Kind::Binary {
+            dest.set_executable(&a.path)?;
+        }
         if a.kind == Kind::Archive {
             dest.write(
                 &sidecar(&a.path),

@@ -422,6 +422,15 @@ impl OutDir {
         })
     }
 
+    /// Makes a regular file here executable (0755) through its handle, never through a
+    /// symlink: staged binaries are executables whatever mode a copy kept.
+    pub fn set_executable(&self, rel: &RelPath) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt as _;
+        self.open(rel)?
+            .set_permissions(fs::Permissions::from_mode(0o755))
+            .with_context(|| format!("cannot make `{}` executable", self.display(rel)))
+    }
+
     /// Renames one path here over another (both checked).
     pub fn rename(&self, from: &RelPath, to: &RelPath) -> Result<()> {
         let src = self.file(from)?;

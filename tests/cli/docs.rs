@@ -50,8 +50,13 @@ fn workflow_builds_natively_per_arch_then_merges_and_verifies_before_publishing(
     // PyYAML reads the bare key `on` as the boolean true.
     let triggers = wf.get("on").or_else(|| wf.get("true"));
     assert!(triggers.is_some(), "no triggers: {wf}");
+    // The action at the tag of this version: its release asset is this version's.
+    let action = format!(
+        "cargo-multiarch/cargo-multiarch@v{}",
+        env!("CARGO_PKG_VERSION")
+    );
 
-    // package: one native runner per platform.
+    // package: one native runner per platform (tests/cli/workflow.rs runs both here).
     let package = &wf["jobs"]["package"];
     assert_eq!(package["runs-on"], "${{ matrix.runner }}");
     let include = package["strategy"]["matrix"]["include"]
@@ -81,13 +86,16 @@ fn workflow_builds_natively_per_arch_then_merges_and_verifies_before_publishing(
 
     let ps = steps(package);
     assert!(uses(&ps[0]).starts_with("actions/checkout@"));
-    let add = step_running(ps, "rustup target add");
-    let install = step_running(ps, "cargo install --locked cargo-multiarch");
+    let setup = ps
+        .iter()
+        .position(|s| uses(s) == action)
+        .unwrap_or_else(|| panic!("package does not use {action}"));
+    assert_eq!(ps[setup]["with"]["platforms"], "${{ matrix.platform }}");
     let pkg = step_running(
         ps,
-        "cargo multiarch package --platform ${{ matrix.platform }} --out-dir out",
+        "cargo multiarch package --locked --platform ${{ matrix.platform }} --out-dir out",
     );
-    assert!(add < pkg && install < pkg);
+    assert!(setup < pkg);
     let upload = ps
         .iter()
         .position(|s| uses(s) == "actions/upload-artifact@v4")
@@ -107,6 +115,14 @@ fn workflow_builds_natively_per_arch_then_merges_and_verifies_before_publishing(
         "merge needs {needs}"
     );
     let ms = steps(merge);
+    let tool = ms
+        .iter()
+        .position(|s| uses(s) == action)
+        .unwrap_or_else(|| panic!("merge does not use {action}"));
+    assert_eq!(
+        ms[tool]["with"]["tool-only"], true,
+        "merge builds nothing: it needs only the tool"
+    );
     let download = ms
         .iter()
         .position(|s| uses(s) == "actions/download-artifact@v4")
@@ -123,28 +139,48 @@ fn workflow_builds_natively_per_arch_then_merges_and_verifies_before_publishing(
         ms,
         "cargo multiarch verify --out-dir out --expect linux/amd64,linux/arm64",
     );
-    assert!(download < merged && merged < verify);
+    let image = step_running(ms, "cargo multiarch image ");
+    assert!(download < merged && merged < verify && verify < image);
     let publishing: Vec<usize> = ms
         .iter()
         .enumerate()
         .filter(|(_, s)| {
             uses(s).starts_with("actions/upload-artifact")
-                || uses(s).contains("release")
                 || run_line(s).contains("gh release")
+                || run_line(s).contains("--push")
         })
         .map(|(i, _)| i)
         .collect();
-    assert!(!publishing.is_empty(), "merge publishes nothing");
+    assert!(publishing.len() >= 3, "merge publishes too little");
     assert!(
-        publishing.iter().all(|&i| i > verify),
-        "a publish step comes before verify"
+        publishing.iter().all(|&i| i > image),
+        "a publish step comes before the image is assembled and verified"
     );
-    let release = step_running(ms, "gh release");
+    for needle in ["gh release", "--push"] {
+        let step = &ms[step_running(ms, needle)];
+        assert!(
+            step["if"]
+                .as_str()
+                .is_some_and(|c| c.contains("refs/tags/")),
+            "`{needle}` is not gated on tags"
+        );
+    }
+}
+
+#[test]
+fn action_pins_the_zig_that_scripts_setup_installs() {
+    if !require("python3") {
+        return;
+    }
+    let action = yaml(&repo().join("action.yml"));
+    assert_eq!(action["runs"]["using"], "composite");
+    let pinned = action["inputs"]["zig-version"]["default"]
+        .as_str()
+        .expect("a zig-version default");
+    let setup = std::fs::read_to_string(repo().join("scripts/setup")).unwrap();
     assert!(
-        ms[release]["if"]
-            .as_str()
-            .is_some_and(|c| c.contains("refs/tags/")),
-        "the release is gated on tags"
+        setup.lines().any(|l| l == format!("zig_version={pinned}")),
+        "scripts/setup does not install ziglang {pinned}, the action's pin"
     );
 }
 

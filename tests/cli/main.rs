@@ -15,3 +15,4 @@ mod make;
 mod merge;
 mod package;
 mod plan;
+mod workflow;

@@ -41,6 +41,21 @@ fn copy(src: &Path) -> tempfile::TempDir {
     dest
 }
 
+/// Every file under `dir` with its permission bits, relative paths sorted.
+fn modes(dir: &Path) -> Vec<(String, u32)> {
+    use std::os::unix::fs::PermissionsExt as _;
+    tree(dir)
+        .into_iter()
+        .map(|(rel, _)| {
+            let mode = std::fs::metadata(dir.join(&rel))
+                .unwrap()
+                .permissions()
+                .mode();
+            (rel, mode & 0o7777)
+        })
+        .collect()
+}
+
 /// The two per-platform inputs, packaged once for all tests here.
 fn inputs() -> (PathBuf, PathBuf) {
     static ONCE: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
@@ -70,6 +85,11 @@ fn two_machine_merge_is_byte_identical_to_one_machine_package() {
         b.iter().map(|(p, _)| p).collect::<Vec<_>>()
     );
     assert!(a == b, "merged tree differs from a one-machine package");
+    assert_eq!(
+        modes(merged.path()),
+        modes(single.path()),
+        "merged modes differ (staged binaries are 0755)"
+    );
     run(multiarch(merged.path())
         .arg("verify")
         .arg("--out-dir")
