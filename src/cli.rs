@@ -154,6 +154,10 @@ pub struct BuildOptions {
     /// Strip symbols from the binaries (`profile.<name>.strip = true`)
     #[arg(long)]
     pub strip: bool,
+
+    /// Link each binary's dependency list into it, as `cargo auditable` does (a `.dep-v0` section)
+    #[arg(long)]
+    pub auditable: bool,
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +179,19 @@ pub struct PackageArgs {
     /// gzip compression: fast, default, best, or a level 0-9
     #[arg(long, default_value = "default", value_parser = parse_compression, value_name = "LEVEL", help_heading = "Package Options")]
     pub compression: u32,
+
+    /// SBOM format of `<archive>.cdx.json` (CycloneDX 1.5) or `<archive>.spdx.json` (SPDX 2.3) [default: cyclonedx]
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        help_heading = "Package Options"
+    )]
+    pub sbom_format: Option<SbomFormat>,
+
+    /// Write no SBOM beside the archives
+    #[arg(long, conflicts_with = "sbom_format", help_heading = "Package Options")]
+    pub no_sbom: bool,
 
     #[command(flatten)]
     pub lock: LockArgs,
@@ -211,6 +228,10 @@ pub struct VerifyArgs {
         requires = "run"
     )]
     pub run_args: String,
+
+    /// Fail when an archive has no SBOM (`<archive>.cdx.json` or `.spdx.json`) in the manifest
+    #[arg(long)]
+    pub expect_sbom: bool,
 
     #[command(flatten)]
     pub lock: LockArgs,
@@ -306,6 +327,14 @@ fn parse_compression(s: &str) -> Result<u32, String> {
             _ => Err(format!("`{n}` is not fast, default, best or a level 0-9")),
         },
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SbomFormat {
+    /// CycloneDX 1.5 JSON, `<archive>.cdx.json`
+    Cyclonedx,
+    /// SPDX 2.3 JSON, `<archive>.spdx.json`
+    Spdx,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

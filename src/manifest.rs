@@ -53,6 +53,8 @@ pub enum Kind {
     OciManifest,
     /// `image.tar`: the OCI layout as one file, loadable by `docker load`.
     ImageArchive,
+    /// An archive's SBOM, beside it (`<archive>.cdx.json` or `<archive>.spdx.json`).
+    Sbom,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,12 +208,17 @@ impl Manifest {
         Ok(())
     }
 
-    /// The `SHA256SUMS` text: binaries and archives, `<hex>  <path>` sorted by path.
+    /// The `SHA256SUMS` text: binaries, archives, SBOMs and image archives, `<hex>  <path>` sorted by path.
     pub fn sha256sums(&self) -> String {
         let mut lines: Vec<(&RelPath, &Sha256)> = self
             .artifacts
             .iter()
-            .filter(|a| matches!(a.kind, Kind::Binary | Kind::Archive | Kind::ImageArchive))
+            .filter(|a| {
+                matches!(
+                    a.kind,
+                    Kind::Binary | Kind::Archive | Kind::ImageArchive | Kind::Sbom
+                )
+            })
             .map(|a| (&a.path, &a.sha256))
             .collect();
         lines.sort();
@@ -312,6 +319,7 @@ mod props {
                 Kind::OciIndex,
                 Kind::OciManifest,
                 Kind::ImageArchive,
+                Kind::Sbom,
             ][..],
         )
     }

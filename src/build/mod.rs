@@ -127,6 +127,8 @@ pub fn build(
         });
     }
     let installed = install_rust_std(plan, probes, *shell, opts.no_install)?;
+    // What each binary is made of, recorded with it (and linked into it with `--auditable`).
+    let graphs = crate::deps::for_plan(plan, probes)?;
 
     let user = UserConfig::load(&ws.root);
     if let Some(t) = plan.targets.first()
@@ -248,7 +250,11 @@ pub fn build(
             });
             continue;
         }
-        let rec = stage(plan, out, t, backend, &artifacts)?;
+        let graphs = graphs
+            .iter()
+            .find(|g| g.target == t.target)
+            .map_or(&[][..], |g| g.graphs.as_slice());
+        let rec = stage(plan, out, t, backend, &artifacts, graphs)?;
         results.push(TargetResult {
             target: t.target.to_string(),
             platform: t.platform.to_string(),

@@ -34,6 +34,7 @@ fn record(bins: &[(&str, &[u8])]) -> BuildRecord {
                 size: bytes.len() as u64,
             })
             .collect(),
+        dependencies: Vec::new(),
     }
 }
 
