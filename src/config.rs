@@ -316,6 +316,24 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_supply_chain_keys() {
+        let c = parse(&json!({"sbom": false, "sbom-format": "spdx", "auditable": true})).unwrap();
+        assert_eq!(
+            (c.sbom, c.sbom_format, c.auditable),
+            (Some(false), Some(SbomFormat::Spdx), Some(true))
+        );
+        let e = parse(&json!({"sbom-format": "swid"}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`sbom-format`") && e.contains("cyclonedx, spdx"),
+            "{e}"
+        );
+        let e = parse(&json!({"auditable": "yes"})).unwrap_err().to_string();
+        assert!(e.contains("`auditable`") && e.contains("a boolean"), "{e}");
+    }
+
+    #[test]
     fn absent_table_is_default() {
         assert_eq!(
             Config::from_metadata(&Value::Null, "/w/Cargo.toml".into(), "x").unwrap(),

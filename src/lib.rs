@@ -7,6 +7,7 @@
 //! `package` → `manifest` → `verify`, `merge`, `image`.
 
 pub mod archive;
+pub mod auditable;
 pub mod backend;
 pub mod build;
 pub mod cache;
