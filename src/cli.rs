@@ -180,12 +180,12 @@ pub struct PackageArgs {
     #[arg(long, default_value = "default", value_parser = parse_compression, value_name = "LEVEL", help_heading = "Package Options")]
     pub compression: u32,
 
-    /// SBOM format of `<archive>.cdx.json` (CycloneDX 1.5) or `<archive>.spdx.json` (SPDX 2.3) [default: cyclonedx]
     #[arg(
         long,
         value_enum,
         value_name = "FORMAT",
-        help_heading = "Package Options"
+        help_heading = "Package Options",
+        help = "SBOM written beside each archive: `<archive>.cdx.json` (CycloneDX 1.5) or `<archive>.spdx.json` (SPDX 2.3) [default: cyclonedx]"
     )]
     pub sbom_format: Option<SbomFormat>,
 
@@ -331,7 +331,7 @@ fn parse_compression(s: &str) -> Result<u32, String> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SbomFormat {
-    /// CycloneDX 1.5 JSON, `<archive>.cdx.json`
+    #[value(help = "CycloneDX 1.5 JSON, `<archive>.cdx.json`")]
     Cyclonedx,
     /// SPDX 2.3 JSON, `<archive>.spdx.json`
     Spdx,

@@ -64,7 +64,7 @@ pub struct Crate {
     /// The native library its build script builds or links (`links = "…"`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub links: Option<String>,
-    /// Why its build script compiles C, if it does: `links = "z"`, `build-dependency `cc``.
+    /// Why its build script compiles C, if it does: `links = "z"`, ``build-dependency `cc` ``.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub c_code: Vec<String>,
     /// Indices (into [`Graph::crates`]) of what it depends on in this graph, sorted.
@@ -93,6 +93,10 @@ pub enum Source {
     Path { path: String },
 }
 
+#[allow(
+    clippy::trivially_copy_pass_by_ref,
+    reason = "serde's `skip_serializing_if` passes a reference"
+)]
 fn is_false(b: &bool) -> bool {
     !b
 }

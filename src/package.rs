@@ -81,9 +81,8 @@ pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
     };
     let config = &plan.workspace.config;
     let sbom = match (args.no_sbom, args.sbom_format, config.sbom) {
-        (true, _, _) => None,
         (false, Some(f), _) => Some(f),
-        (false, None, Some(false)) => None,
+        (true, _, _) | (false, None, Some(false)) => None,
         (false, None, _) => Some(config.sbom_format.unwrap_or(SbomFormat::Cyclonedx)),
     };
     let opts = Options {

@@ -1,6 +1,6 @@
 //! SBOMs: one per archive, beside it (`<archive>.cdx.json`, or `<archive>.spdx.json`),
 //! listing exactly the crates compiled into that archive's binaries for its target
-//! (the [`crate::deps`] graphs its build record carries), in CycloneDX 1.5 JSON or
+//! (the [`crate::deps`] graphs its build record carries), in `CycloneDX` 1.5 JSON or
 //! SPDX 2.3 JSON. Listed in `manifest.json` (kind `sbom`) and `SHA256SUMS`.
 //!
 //! Reproducible byte for byte: no time but the source date (`SOURCE_DATE_EPOCH`, else

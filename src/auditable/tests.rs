@@ -108,9 +108,9 @@ fn object_files_carry_the_section_for_each_architecture_with_its_flags() {
     assert_eq!(elf_header(&arm64), (2, 183, 0));
     let mut armhf = linux("arm", "32");
     armhf.extend(cfg(&[("target_abi", "eabihf")]));
-    let armv7 = object_file("armv7-unknown-linux-musleabihf", &armhf, data).unwrap();
+    let arm32 = object_file("armv7-unknown-linux-musleabihf", &armhf, data).unwrap();
     assert_eq!(
-        elf_header(&armv7),
+        elf_header(&arm32),
         (1, 40, elf::EF_ARM_EABI_VER5.0 | elf::EF_ARM_ABI_FLOAT_HARD)
     );
     let rv = object_file("riscv64gc-unknown-linux-gnu", &linux("riscv64", "64"), data).unwrap();

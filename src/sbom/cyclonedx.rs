@@ -1,9 +1,9 @@
-//! CycloneDX 1.5 JSON.
+//! `CycloneDX` 1.5 JSON.
 //!
 //! Each crate is a `library` component (the package itself the `application` of
 //! `metadata.component`) with its purl, its Cargo.lock checksum as a `SHA-256` hash, its
 //! license expression and where it came from. Build-time crates (build-dependencies,
-//! proc-macros and what only they use) have `scope: excluded` — CycloneDX's word for
+//! proc-macros and what only they use) have `scope: excluded` — `CycloneDX`'s word for
 //! "not reachable at runtime" — so tools that match vulnerabilities against what
 //! ships do not flag them as in the binary, and a `cargo-multiarch:kind = build`
 //! property that says why. A `links` crate's native library is a `library` component
@@ -35,9 +35,10 @@ pub(super) fn render(s: &Subject) -> Vec<u8> {
         }
         depends.entry(refs[i].clone()).or_default().extend(on);
     }
-    let metadata_component = match root {
-        Some(r) => component(&crates[r], &refs[r], "application"),
-        None => {
+    let metadata_component = if let Some(r) = root {
+        component(&crates[r], &refs[r], "application")
+    } else {
+        {
             let archive_ref = format!("archive:{}", s.archive.file_name());
             depends.insert(
                 archive_ref.clone(),

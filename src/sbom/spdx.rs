@@ -2,9 +2,9 @@
 //!
 //! Each crate is a package with its purl (an external reference), its Cargo.lock
 //! checksum as the `SHA256` of its `.crate` file, its declared license and its
-//! download location. The document DESCRIBES the package (or, for a per-target
-//! archive, the archive, which CONTAINS each package); a crate DEPENDS_ON what it
-//! uses at runtime, and a build-time crate is a BUILD_DEPENDENCY_OF the crate whose
+//! download location. The document `DESCRIBES` the package (or, for a per-target
+//! archive, the archive, which `CONTAINS` each package); a crate `DEPENDS_ON` what it
+//! uses at runtime, and a build-time crate is a `BUILD_DEPENDENCY_OF` the crate whose
 //! build needs it. A `links` crate's native library is a package of its own.
 
 use serde_json::{Value, json};
@@ -28,9 +28,10 @@ pub(super) fn render(s: &Subject) -> Vec<u8> {
     let root = Subject::single_root(&crates, s.name, s.version);
     let mut packages: Vec<Value> = Vec::new();
     let mut relationships: Vec<(String, &str, String)> = Vec::new();
-    let described = match root {
-        Some(r) => ids[r].clone(),
-        None => {
+    let described = if let Some(r) = root {
+        ids[r].clone()
+    } else {
+        {
             let id = "SPDXRef-Archive".to_owned();
             packages.push(json!({
                 "SPDXID": id,

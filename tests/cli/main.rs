@@ -5,6 +5,7 @@ mod support;
 mod attack;
 mod attack_misc;
 mod attack_registry;
+mod auditable;
 mod build;
 mod docs;
 mod help;

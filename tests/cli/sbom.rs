@@ -1,5 +1,5 @@
 //! SBOMs beside each archive: exact per target (a musl-only crate is in the musl SBOMs
-//! only), validated by CycloneDX's and SPDX's own tools, reproducible, listed in the
+//! only), validated by the `CycloneDX` and SPDX projects' own tools, reproducible, listed in the
 //! manifest and SHA256SUMS, carried by `merge` and demanded by `verify --expect-sbom`.
 
 use std::collections::BTreeSet;
@@ -12,9 +12,9 @@ use crate::support::{
     edit_manifest, multiarch, require, run, sh, shared_fixture, shared_target_dir,
 };
 
-const EPOCH: &str = "1700000000";
-const AMD: &str = "linux/amd64/sbomapp-0.2.0-x86_64-unknown-linux-musl.tar.gz";
-const ARM: &str = "linux/arm64/sbomapp-0.2.0-aarch64-unknown-linux-musl.tar.gz";
+pub const EPOCH: &str = "1700000000";
+pub const AMD: &str = "linux/amd64/sbomapp-0.2.0-x86_64-unknown-linux-musl.tar.gz";
+pub const ARM: &str = "linux/arm64/sbomapp-0.2.0-aarch64-unknown-linux-musl.tar.gz";
 const GNU: &str = "linux/amd64/sbomapp-0.2.0-x86_64-unknown-linux-gnu.tar.gz";
 
 /// `package` of a shared fixture into a fresh out dir.
@@ -52,7 +52,7 @@ pub fn require_python(module: &str) -> bool {
     false
 }
 
-/// Runs cyclonedx-python-lib's strict JSON validator (CycloneDX 1.5) on each file.
+/// Runs cyclonedx-python-lib's strict JSON validator (`CycloneDX` 1.5) on each file.
 pub fn validate_cyclonedx(files: &[PathBuf]) {
     if !require_python("cyclonedx.validation.json") {
         return;
@@ -70,7 +70,7 @@ pub fn validate_cyclonedx(files: &[PathBuf]) {
     );
 }
 
-fn json(path: &Path) -> Value {
+pub fn json(path: &Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
@@ -334,7 +334,26 @@ fn multi_and_cdep_sboms_validate() {
         }
     }
     assert_eq!(files.len(), 5, "{files:?}");
+    // A per-target archive's SBOM describes every package in it.
+    run(multiarch(&shared_fixture("multi"))
+        .args([
+            "package",
+            "--no-build",
+            "--archive",
+            "per-target",
+            "--out-dir",
+        ])
+        .arg(multi.path())
+        .env("SOURCE_DATE_EPOCH", EPOCH))
+    .success();
+    let per_target = multi
+        .path()
+        .join("linux/arm64/multi-0.3.0-aarch64-unknown-linux-musl.tar.gz.cdx.json");
+    files.push(per_target.clone());
     validate_cyclonedx(&files);
+    let doc = json(&per_target);
+    assert_eq!(doc["metadata"]["component"]["name"], "multi");
+    assert_eq!(names(&doc), ["alpha", "beta", "common"]);
     let alpha = json(
         &multi
             .path()
@@ -498,164 +517,4 @@ fn a_build_record_without_dependency_graphs_cannot_make_an_sbom() {
         ])
         .arg(out.path()))
     .success();
-}
-
-/// The `.dep-v0` section of an ELF binary, read by pyelftools and inflated by zlib:
-/// cargo-auditable's own recipe (its PARSING.md), with a third-party ELF reader.
-fn dep_v0(binary: &Path) -> Option<Value> {
-    if !require_python("elftools") {
-        return None;
-    }
-    let script = "import sys, zlib\nfrom elftools.elf.elffile import ELFFile\ns = ELFFile(open(sys.argv[1], 'rb')).get_section_by_name('.dep-v0')\nsys.stdout.write('null' if s is None else zlib.decompress(s.data()).decode())\n";
-    let out = Command::new("python3")
-        .args(["-c", script])
-        .arg(binary)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(serde_json::from_slice(&out.stdout).unwrap())
-}
-
-/// (name, version, kind) of each crate an SBOM lists (its native libraries aside).
-fn sbom_crates(doc: &Value) -> BTreeSet<(String, String, String)> {
-    let root = &doc["metadata"]["component"];
-    doc["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .chain([root])
-        .filter(|c| c.get("purl").is_some())
-        .map(|c| {
-            let kind = if c["scope"] == "excluded" {
-                "build"
-            } else {
-                "runtime"
-            };
-            (
-                c["name"].as_str().unwrap().to_owned(),
-                c["version"].as_str().unwrap().to_owned(),
-                kind.to_owned(),
-            )
-        })
-        .collect()
-}
-
-/// (name, version, kind) of each package of cargo-auditable's JSON.
-fn audit_crates(info: &Value) -> BTreeSet<(String, String, String)> {
-    info["packages"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["name"].as_str().unwrap().to_owned(),
-                p["version"].as_str().unwrap().to_owned(),
-                p["kind"].as_str().unwrap_or("runtime").to_owned(),
-            )
-        })
-        .collect()
-}
-
-#[test]
-fn auditable_binaries_carry_their_sbom_s_crate_list_and_stay_reproducible() {
-    let out = package("sbom", &["--auditable"]);
-    for (archive, bin) in [
-        (AMD, "linux/amd64/bin/sbomapp"),
-        (ARM, "linux/arm64/bin/sbomapp"),
-    ] {
-        let binary = out.path().join(bin);
-        let sbom = json(&out.path().join(format!("{archive}.cdx.json")));
-        let want = sbom_crates(&sbom);
-        assert!(want.contains(&("muslonly".into(), "0.1.0".into(), "runtime".into())));
-        assert!(want.contains(&("cc".into(), "1.11.3".into(), "build".into())));
-        if let Some(info) = dep_v0(&binary) {
-            assert_eq!(info["format"], 1);
-            assert_eq!(audit_crates(&info), want, "{bin}");
-            let roots: Vec<&Value> = info["packages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|p| p["root"] == true)
-                .collect();
-            assert_eq!(roots.len(), 1);
-            assert_eq!(roots[0]["name"], "sbomapp");
-        }
-        // cargo-auditable's own reader (which also checks one root and no cycle).
-        if require("rust-audit-info") {
-            let r = run(Command::new("rust-audit-info").arg(&binary)).success();
-            let info: Value = serde_json::from_str(&r.stdout()).unwrap();
-            assert_eq!(audit_crates(&info), want, "{bin}");
-        }
-    }
-    // They still run.
-    let text = run(&mut Command::new(out.path().join("linux/amd64/bin/sbomapp"))).success();
-    assert_eq!(text.stdout(), "sbomapp 0.2.0 musl 42\n");
-    if let Some(qemu) = crate::support::qemu_aarch64() {
-        let text =
-            run(Command::new(qemu).arg(out.path().join("linux/arm64/bin/sbomapp"))).success();
-        assert_eq!(text.stdout(), "sbomapp 0.2.0 musl 42\n");
-    }
-    // Without `--auditable`, no section.
-    let plain = package("sbom", &["--platform", "linux/amd64"]);
-    if let Some(info) = dep_v0(&plain.path().join("linux/amd64/bin/sbomapp")) {
-        assert_eq!(info, Value::Null);
-    }
-    // The same bytes from another target dir (another machine's paths) and another
-    // selection of targets.
-    let other = tempfile::tempdir().unwrap();
-    run(multiarch(&shared_fixture("sbom"))
-        .args([
-            "package",
-            "--auditable",
-            "--platform",
-            "linux/amd64",
-            "--out-dir",
-        ])
-        .arg(other.path())
-        .arg("--target-dir")
-        .arg(shared_target_dir("sbom-auditable-elsewhere"))
-        .env("SOURCE_DATE_EPOCH", EPOCH))
-    .success();
-    assert_eq!(
-        std::fs::read(other.path().join("linux/amd64/bin/sbomapp")).unwrap(),
-        std::fs::read(out.path().join("linux/amd64/bin/sbomapp")).unwrap()
-    );
-}
-
-#[test]
-fn each_package_s_binaries_carry_their_own_list() {
-    let out = package("multi", &["--auditable", "--platform", "linux/arm64"]);
-    let alpha = dep_v0(&out.path().join("linux/arm64/bin/alpha"));
-    let beta = dep_v0(&out.path().join("linux/arm64/bin/beta-server"));
-    if let (Some(alpha), Some(beta)) = (alpha, beta) {
-        let names =
-            |v: &Value| -> Vec<String> { audit_crates(v).into_iter().map(|(n, _, _)| n).collect() };
-        assert_eq!(names(&alpha), ["alpha", "common"]);
-        assert_eq!(names(&beta), ["beta"]);
-    }
-}
-
-#[test]
-fn auditable_refuses_a_workspace_wrapper_it_would_replace() {
-    let out = tempfile::tempdir().unwrap();
-    let r = run(multiarch(&shared_fixture("multi"))
-        .args([
-            "build",
-            "--auditable",
-            "--platform",
-            "linux/amd64",
-            "--out-dir",
-        ])
-        .arg(out.path())
-        .env("RUSTC_WORKSPACE_WRAPPER", "/usr/bin/env"))
-    .failure();
-    assert!(
-        r.stderr().contains("rustc workspace wrapper") && r.stderr().contains("hint:"),
-        "{}",
-        r.stderr()
-    );
 }
