@@ -312,7 +312,8 @@ fn verify_run_passes_on_multi() {
         assert!(stdout.contains("): beta-server 0.3.0"), "{stdout}");
     }
     assert!(
-        r.stderr().contains("Verified 10 artifacts in"),
+        // 6 binaries, 4 archives, 4 SBOMs.
+        r.stderr().contains("Verified 14 artifacts in"),
         "{}",
         r.stderr()
     );
