@@ -77,6 +77,14 @@ impl UserConfig {
             || self.env(&target_env(triple, "LINKER")).is_some()
     }
 
+    /// The user set a rustc workspace wrapper (`build.rustc-workspace-wrapper` or
+    /// `RUSTC_WORKSPACE_WRAPPER`), which `--auditable`'s own would replace.
+    pub fn has_workspace_wrapper(&self) -> bool {
+        self.has_key("build.rustc-workspace-wrapper")
+            || self.env("RUSTC_WORKSPACE_WRAPPER").is_some()
+            || self.env("CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER").is_some()
+    }
+
     /// The user set the cc-rs variable `var` (`CC_aarch64_unknown_linux_musl`), or its
     /// spelling with the target's dashes (`CC_aarch64-unknown-linux-musl`), in the
     /// environment or in a config file's `[env]`.

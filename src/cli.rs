@@ -250,6 +250,9 @@ pub struct BuildOptions {
     /// Number of parallel jobs, passed to cargo
     #[arg(short, long, value_name = "N")]
     pub jobs: Option<String>,
+    /// Link each binary's dependency list into it, as `cargo auditable` does (a `.dep-v0` section)
+    #[arg(long)]
+    pub auditable: bool,
 }
 
 #[derive(Debug, Args)]
@@ -271,6 +274,19 @@ pub struct PackageArgs {
     /// gzip compression: fast, default, best, or a level 0-9
     #[arg(long, default_value = "default", value_parser = parse_compression, value_name = "LEVEL", help_heading = "Package Options")]
     pub compression: u32,
+
+    #[arg(
+        long,
+        value_enum,
+        value_name = "FORMAT",
+        help_heading = "Package Options",
+        help = "SBOM written beside each archive: `<archive>.cdx.json` (CycloneDX 1.5) or `<archive>.spdx.json` (SPDX 2.3) [default: cyclonedx]"
+    )]
+    pub sbom_format: Option<SbomFormat>,
+
+    /// Write no SBOM beside the archives
+    #[arg(long, conflicts_with = "sbom_format", help_heading = "Package Options")]
+    pub no_sbom: bool,
 
     #[command(flatten)]
     pub lock: LockArgs,
@@ -307,6 +323,10 @@ pub struct VerifyArgs {
         requires = "run"
     )]
     pub run_args: String,
+
+    /// Fail when an archive has no SBOM (`<archive>.cdx.json` or `.spdx.json`) in the manifest
+    #[arg(long)]
+    pub expect_sbom: bool,
 
     #[command(flatten)]
     pub lock: LockArgs,
@@ -445,6 +465,14 @@ fn parse_annotation(s: &str) -> Result<(String, String), String> {
         return Err(format!("annotation key `{}` {problem}", key.escape_debug()));
     }
     Ok((key.to_owned(), value.to_owned()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SbomFormat {
+    #[value(help = "CycloneDX 1.5 JSON, `<archive>.cdx.json`")]
+    Cyclonedx,
+    /// SPDX 2.3 JSON, `<archive>.spdx.json`
+    Spdx,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -9,7 +9,7 @@ use anyhow::{Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::Value;
 
-use crate::cli::BackendChoice;
+use crate::cli::{BackendChoice, SbomFormat};
 
 /// The keys one `metadata.multiarch` table may hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -20,6 +20,12 @@ pub struct Config {
     pub include: Vec<String>,
     pub archive_name: Option<String>,
     pub image: ImageConfig,
+    /// `sbom = false`: `package` writes no SBOMs (as `--no-sbom`).
+    pub sbom: Option<bool>,
+    /// `sbom-format = "cyclonedx" | "spdx"` (as `--sbom-format`).
+    pub sbom_format: Option<SbomFormat>,
+    /// `auditable = true`: link each binary's dependency list into it (as `--auditable`).
+    pub auditable: Option<bool>,
 }
 
 /// `[….metadata.multiarch.image]`: how `cargo multiarch image` shapes each image.
@@ -52,6 +58,9 @@ const KEYS: &[&str] = &[
     "include",
     "archive-name",
     "image",
+    "sbom",
+    "sbom-format",
+    "auditable",
 ];
 const IMAGE_KEYS: &[&str] = &[
     "name",
@@ -109,6 +118,19 @@ impl Config {
                 "include" => config.include = f.strings(value)?,
                 "archive-name" => config.archive_name = Some(f.string(value)?),
                 "image" => config.image = ImageConfig::parse(value, manifest, table)?,
+                "sbom" => config.sbom = Some(f.bool(value)?),
+                "sbom-format" => {
+                    config.sbom_format = Some(match f.string(value)?.as_str() {
+                        "cyclonedx" => SbomFormat::Cyclonedx,
+                        "spdx" => SbomFormat::Spdx,
+                        s => {
+                            return Err(f.error(&format!(
+                                "unknown SBOM format `{s}`; expected one of cyclonedx, spdx"
+                            )));
+                        }
+                    });
+                }
+                "auditable" => config.auditable = Some(f.bool(value)?),
                 _ => return Err(f.unknown(KEYS)),
             }
         }
@@ -362,6 +384,24 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("must be a boolean, found a string"), "{e}");
+    }
+
+    #[test]
+    fn reads_the_supply_chain_keys() {
+        let c = parse(&json!({"sbom": false, "sbom-format": "spdx", "auditable": true})).unwrap();
+        assert_eq!(
+            (c.sbom, c.sbom_format, c.auditable),
+            (Some(false), Some(SbomFormat::Spdx), Some(true))
+        );
+        let e = parse(&json!({"sbom-format": "swid"}))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("`sbom-format`") && e.contains("cyclonedx, spdx"),
+            "{e}"
+        );
+        let e = parse(&json!({"auditable": "yes"})).unwrap_err().to_string();
+        assert!(e.contains("`auditable`") && e.contains("a boolean"), "{e}");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! `package` → `manifest` → `verify`, `merge`, `image`.
 
 pub mod archive;
+pub mod auditable;
 pub mod backend;
 pub mod build;
 pub mod cache;
@@ -15,6 +16,7 @@ pub mod ccode;
 pub mod cli;
 pub mod completions;
 pub mod config;
+pub mod deps;
 pub mod digest;
 pub mod doctor;
 pub mod elf;
@@ -30,6 +32,7 @@ pub mod platform;
 pub mod probe;
 pub mod process;
 pub mod record;
+pub mod sbom;
 pub mod shell;
 pub mod source;
 pub mod verify;

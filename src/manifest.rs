@@ -56,6 +56,8 @@ pub enum Kind {
     /// The images' CA certificate layer, inside `oci/blobs/`: `contents` is the bundle,
     /// `package` and `version` the crate it was generated from.
     CaCertificates,
+    /// An archive's SBOM, beside it (`<archive>.cdx.json` or `<archive>.spdx.json`).
+    Sbom,
 }
 
 impl Kind {
@@ -219,12 +221,17 @@ impl Manifest {
         Ok(())
     }
 
-    /// The `SHA256SUMS` text: binaries and archives, `<hex>  <path>` sorted by path.
+    /// The `SHA256SUMS` text: binaries, archives, SBOMs and image archives, `<hex>  <path>` sorted by path.
     pub fn sha256sums(&self) -> String {
         let mut lines: Vec<(&RelPath, &Sha256)> = self
             .artifacts
             .iter()
-            .filter(|a| matches!(a.kind, Kind::Binary | Kind::Archive | Kind::ImageArchive))
+            .filter(|a| {
+                matches!(
+                    a.kind,
+                    Kind::Binary | Kind::Archive | Kind::ImageArchive | Kind::Sbom
+                )
+            })
             .map(|a| (&a.path, &a.sha256))
             .collect();
         lines.sort();
@@ -326,6 +333,7 @@ mod props {
                 Kind::OciManifest,
                 Kind::ImageArchive,
                 Kind::CaCertificates,
+                Kind::Sbom,
             ][..],
         )
     }

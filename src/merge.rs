@@ -153,7 +153,7 @@ fn join(inputs: &[Input], opts: &Options) -> Result<Manifest> {
         for a in m
             .artifacts
             .iter()
-            .filter(|a| matches!(a.kind, Kind::Binary | Kind::Archive))
+            .filter(|a| matches!(a.kind, Kind::Binary | Kind::Archive | Kind::Sbom))
         {
             if let (Some(pkg), Some(v)) = (&a.package, &a.version) {
                 match versions.get(pkg) {

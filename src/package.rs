@@ -10,13 +10,14 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::archive::{self, Entry, Options as ArchiveOptions};
 use crate::build;
-use crate::cli::{ArchiveLayout, PackageArgs};
+use crate::cli::{ArchiveLayout, PackageArgs, SbomFormat};
 use crate::digest::Sha256;
 use crate::elf;
 use crate::manifest::{self, Artifact, Content, Kind, Manifest};
 use crate::outdir::{OutDir, RelPath};
 use crate::plan::Plan;
 use crate::record::{self, BuildRecord, StagedBinary};
+use crate::sbom;
 use crate::shell::Shell;
 use crate::source::Source;
 use crate::workspace::{Package, Workspace};
@@ -34,6 +35,8 @@ pub enum ArchiveMode {
 pub struct Options {
     pub mode: ArchiveMode,
     pub level: u32,
+    /// The format of the SBOM written beside each archive; None for none.
+    pub sbom: Option<sbom::Format>,
 }
 
 /// One archive to write.
@@ -41,6 +44,8 @@ struct Spec {
     /// Relative to the out dir.
     path: RelPath,
     top: String,
+    /// The name the archive is named by: the package's, or the workspace's.
+    top_name: String,
     record: usize,
     package: Option<String>,
     version: String,
@@ -74,9 +79,19 @@ pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
         ArchiveLayout::PerPackage => ArchiveMode::PerPackage,
         ArchiveLayout::PerTarget => ArchiveMode::PerTarget,
     };
+    let config = &plan.workspace.config;
+    let sbom = match (args.no_sbom, args.sbom_format, config.sbom) {
+        (false, Some(f), _) => Some(f),
+        (true, _, _) | (false, None, Some(false)) => None,
+        (false, None, _) => Some(config.sbom_format.unwrap_or(SbomFormat::Cyclonedx)),
+    };
     let opts = Options {
         mode,
         level: args.compression,
+        sbom: sbom.map(|f| match f {
+            SbomFormat::Cyclonedx => sbom::Format::CycloneDx,
+            SbomFormat::Spdx => sbom::Format::Spdx,
+        }),
     };
     package(&plan, &out, &records, shell, opts)?;
     Ok(ExitCode::SUCCESS)
@@ -169,6 +184,16 @@ pub fn package(
             contents,
             ..Artifact::new(Kind::Archive, spec.path.clone(), w.sha256, w.size)
         });
+        // An SBOM of another format (or any, with `--no-sbom`) left by an earlier run
+        // would describe this archive unchecked: it goes.
+        for f in [sbom::Format::CycloneDx, sbom::Format::Spdx] {
+            if opts.sbom != Some(f) {
+                out.remove(&sbom::path_for(&spec.path, f))?;
+            }
+        }
+        if let Some(format) = opts.sbom {
+            artifacts.push(write_sbom(out, spec, r, source.date, format)?);
+        }
     }
 
     let mut m = Manifest {
@@ -190,6 +215,58 @@ pub fn package(
         ),
     );
     Ok(m)
+}
+
+/// The SBOM of `spec`'s archive, beside it, from the dependency graphs `build`
+/// recorded for the archive's packages; as the manifest lists it.
+fn write_sbom(
+    out: &OutDir,
+    spec: &Spec,
+    r: &BuildRecord,
+    source_date: u64,
+    format: sbom::Format,
+) -> Result<Artifact> {
+    let mut graphs = Vec::new();
+    for (_, binary) in &spec.binaries {
+        let b = r
+            .binaries
+            .iter()
+            .find(|b| &b.binary == binary)
+            .expect("an archive's binaries come from its record");
+        if graphs
+            .iter()
+            .any(|g: &&crate::deps::Graph| g.package == b.package)
+        {
+            continue;
+        }
+        let Some(g) = r.dependencies.iter().find(|g| g.package == b.package) else {
+            bail!(
+                "the build record of `{}` has no dependency graph of `{}` (it was written by an older cargo-multiarch), so its SBOM cannot be written (hint: run `cargo multiarch build` again, or pass `--no-sbom`)",
+                r.target,
+                b.package
+            );
+        };
+        graphs.push(g);
+    }
+    let subject = sbom::Subject {
+        archive: &spec.path,
+        name: spec.package.as_deref().unwrap_or(&spec.top_name),
+        version: &spec.version,
+        target: &r.target,
+        platform: r.platform,
+        graphs,
+        source_date,
+    };
+    let bytes = sbom::render(&subject, format)?;
+    let path = sbom::path_for(&spec.path, format);
+    out.write(&path, &bytes)?;
+    Ok(Artifact {
+        target: Some(r.target.clone()),
+        platform: Some(r.platform),
+        package: spec.package.clone(),
+        version: Some(spec.version.clone()),
+        ..Artifact::new(Kind::Sbom, path, Sha256::of(&bytes), bytes.len() as u64)
+    })
 }
 
 /// An image written earlier into this out dir stays listed (`package` rewrites the
@@ -296,6 +373,7 @@ fn archive_specs(
         specs.push(Spec {
             path: platform_dir.join(&format!("{top}.tar.gz"))?,
             top,
+            top_name: name.clone(),
             record: index,
             package: (mode == ArchiveMode::PerPackage).then_some(name),
             version,

@@ -16,6 +16,7 @@ use anyhow::{Context as _, Result, bail};
 use camino::Utf8Path;
 use serde::{Deserialize, Serialize};
 
+use crate::deps::Graph;
 use crate::digest::Sha256;
 use crate::manifest::plain_text;
 use crate::outdir::{Kind, Lock, LockMode, OutDir, RelPath};
@@ -38,6 +39,10 @@ pub struct BuildRecord {
     pub backend: String,
     pub profile: String,
     pub binaries: Vec<StagedBinary>,
+    /// The crates compiled into each package's binaries on this target (see
+    /// [`crate::deps`]), one graph per package; what `package` writes SBOMs from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dependencies: Vec<Graph>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -193,6 +198,16 @@ impl BuildRecord {
                     b.path,
                     b.target
                 );
+            }
+        }
+        for (i, g) in self.dependencies.iter().enumerate() {
+            g.check()
+                .with_context(|| format!("the dependency graph of `{}`", g.package))?;
+            if self.dependencies[..i]
+                .iter()
+                .any(|o| o.package == g.package)
+            {
+                bail!("it has two dependency graphs of `{}`", g.package);
             }
         }
         Ok(())

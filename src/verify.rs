@@ -23,6 +23,7 @@ use crate::package::{sidecar, sidecar_text};
 use crate::platform::{self, Platform};
 use crate::probe;
 use crate::process::{Ended, Process};
+use crate::sbom;
 use crate::shell::Shell;
 use crate::workspace;
 
@@ -40,6 +41,8 @@ pub struct Options {
     pub run_args: Vec<String>,
     /// Fail at once instead of waiting for a run that is writing the out dir.
     pub no_wait: bool,
+    /// Every archive must have its SBOM.
+    pub expect_sbom: bool,
 }
 
 /// What verification found.
@@ -68,6 +71,7 @@ pub fn run(args: &VerifyArgs, shell: &Shell) -> Result<ExitCode> {
             .map(str::to_owned)
             .collect(),
         no_wait: args.lock.no_wait,
+        expect_sbom: args.expect_sbom,
     };
     let (_, report) = verify(&out_dir, &opts, shell)?;
     for line in &report.runs {
@@ -134,6 +138,7 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
         }
     }
     check_sums(out, &m, &mut r.problems);
+    check_sboms(&m, opts.expect_sbom, &mut r.problems);
     check_platforms(&m, opts.expect.as_deref(), &mut r);
     if opts.run {
         if r.problems.is_empty() || opts.run_anyway {
@@ -187,7 +192,8 @@ fn check_artifact(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
         }
         // A layer is a tar.gz like an archive: its entries are what `contents` lists.
         Kind::CaCertificates => check_archive(out, a, problems),
-        Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive => {}
+        // What an SBOM describes is checked with the whole manifest: `check_sboms`.
+        Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive | Kind::Sbom => {}
     }
 }
 
@@ -378,6 +384,56 @@ fn check_archive(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
             a.path,
             name.escape_debug()
         ));
+    }
+}
+
+/// Each SBOM sits beside an archive of the manifest and is listed for the same
+/// package, version, target and platform; with `expect`, every archive has one.
+fn check_sboms(m: &Manifest, expect: bool, problems: &mut Vec<String>) {
+    let archives: Vec<&Artifact> = m
+        .artifacts
+        .iter()
+        .filter(|a| a.kind == Kind::Archive)
+        .collect();
+    let sboms: Vec<&Artifact> = m
+        .artifacts
+        .iter()
+        .filter(|a| a.kind == Kind::Sbom)
+        .collect();
+    let describes = |sbom: &Artifact, archive: &Artifact| {
+        [sbom::Format::CycloneDx, sbom::Format::Spdx]
+            .into_iter()
+            .any(|f| sbom::path_for(&archive.path, f) == sbom.path)
+    };
+    for s in &sboms {
+        match archives.iter().find(|a| describes(s, a)) {
+            None => problems.push(format!(
+                "{}: an SBOM of no archive this manifest lists (hint: re-run `cargo multiarch package`)",
+                s.path
+            )),
+            Some(a)
+                if (&a.target, a.platform, &a.package, &a.version)
+                    != (&s.target, s.platform, &s.package, &s.version) =>
+            {
+                problems.push(format!(
+                    "{}: the manifest lists it for another package, version or target than `{}`",
+                    s.path, a.path
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    if expect {
+        for a in &archives {
+            if !sboms.iter().any(|s| describes(s, a)) {
+                problems.push(format!(
+                    "{}: has no SBOM (`{}` or `{}` listed in the manifest) (hint: run `cargo multiarch package` without `--no-sbom`)",
+                    a.path,
+                    sbom::path_for(&a.path, sbom::Format::CycloneDx).file_name(),
+                    sbom::path_for(&a.path, sbom::Format::Spdx).file_name()
+                ));
+            }
+        }
     }
 }
 

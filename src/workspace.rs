@@ -242,7 +242,17 @@ impl Workspace {
     /// `cargo metadata --filter-platform` (one cargo run per target; see
     /// [`Workspace::c_code_in_process`] for the same answer without one).
     pub fn c_code_packages(&self, triple: &str) -> Result<Vec<CCode>> {
-        let metadata = metadata(
+        let metadata = self.resolve_on(triple)?;
+        Ok(c_code_in_graph(
+            &metadata,
+            self.packages.iter().map(|p| p.id.as_str()),
+            |_| true,
+        ))
+    }
+
+    /// The resolve as `cargo metadata --filter-platform <triple>` prints it.
+    pub fn resolve_on(&self, triple: &str) -> Result<Metadata> {
+        metadata(
             &self.manifest_path,
             &self.root,
             &self.cargo_flags,
@@ -250,12 +260,12 @@ impl Workspace {
             Some(triple),
             false,
             None,
-        )?;
-        Ok(c_code_in_graph(
-            &metadata,
-            self.packages.iter().map(|p| p.id.as_str()),
-            |_| true,
-        ))
+        )
+    }
+
+    /// The full resolve (every platform, these features).
+    pub fn resolve(&self) -> &Metadata {
+        &self.resolve
     }
 
     /// What [`Workspace::c_code_packages`] says for `triple`, from the full resolve
@@ -319,6 +329,9 @@ fn configs(metadata: &Metadata) -> Result<(Config, HashMap<PackageId, Config>)> 
             ("out-dir", c.out_dir.is_some()),
             ("backend", c.backend.is_some()),
             ("archive-name", c.archive_name.is_some()),
+            ("sbom", c.sbom.is_some()),
+            ("sbom-format", c.sbom_format.is_some()),
+            ("auditable", c.auditable.is_some()),
         ]
         .into_iter()
         .find_map(|(k, set)| set.then_some(k))
@@ -341,7 +354,7 @@ pub struct CCode {
     pub why: String,
 }
 
-const C_BUILD_DEPS: &[&str] = &["cc", "cmake", "bindgen", "pkg-config", "autotools"];
+use crate::deps::C_BUILD_DEPS;
 
 /// The C code reachable from `roots` in the full resolve `metadata` on the platform
 /// `triple` whose cfg is `cfg` (see [`Workspace::c_code_in_process`]).
@@ -612,6 +625,9 @@ fn merge_root(ws: Config, pkg: &Config) -> Config {
             ws.include
         },
         archive_name: ws.archive_name.or_else(|| pkg.archive_name.clone()),
+        sbom: ws.sbom.or(pkg.sbom),
+        sbom_format: ws.sbom_format.or(pkg.sbom_format),
+        auditable: ws.auditable.or(pkg.auditable),
         image: if ws.image == crate::config::ImageConfig::default() {
             pkg.image.clone()
         } else {

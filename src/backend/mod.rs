@@ -11,6 +11,7 @@ mod zigbuild;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
+use crate::auditable::Wrapper;
 use crate::cargo_config::UserConfig;
 use crate::plan::{Backend, TargetPlan};
 use crate::process::Process;
@@ -45,6 +46,8 @@ pub struct Invocation<'a> {
     pub zig_path: Option<&'a Utf8Path>,
     pub cargo_zigbuild: Option<&'a Utf8Path>,
     pub cross: Option<&'a Utf8Path>,
+    /// `--auditable`: the rustc wrapper that links each binary's dependency list.
+    pub auditable: Option<&'a Wrapper>,
 }
 
 impl Invocation<'_> {
@@ -109,6 +112,21 @@ impl Invocation<'_> {
             p = p
                 .arg("--config")
                 .arg(format!("profile.{}.strip=true", self.profile));
+        }
+        if let Some(w) = self.auditable {
+            // By its bare name on `PATH` (so its path, which cargo hashes into the
+            // workspace crates, is the same on every machine); in a `cross` container,
+            // by the path the container sees.
+            let program = if self.backend == Backend::Cross {
+                w.cross_program.as_str()
+            } else {
+                p = p.env("PATH", &w.path);
+                w.name.as_str()
+            };
+            p = p.arg("--config").arg(format!(
+                "build.rustc-workspace-wrapper={}",
+                toml_string(program)
+            ));
         }
         p
     }

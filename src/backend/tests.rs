@@ -49,6 +49,7 @@ fn inv<'a>(backend: Backend, targets: Vec<&'a TargetPlan>, user: &'a UserConfig)
         zig_path: None,
         cargo_zigbuild: None,
         cross: None,
+        auditable: None,
     }
 }
 

@@ -39,6 +39,8 @@ pub struct Options {
     pub strip: bool,
     pub jobs: Option<String>,
     pub target_dir: Option<Utf8PathBuf>,
+    /// Link each binary's dependency list into it (`--auditable`, `auditable = true`).
+    pub auditable: bool,
 }
 
 impl Options {
@@ -48,6 +50,7 @@ impl Options {
             keep_going: b.keep_going,
             strip: b.strip,
             jobs: b.jobs.clone(),
+            auditable: b.auditable || plan.workspace.config.auditable == Some(true),
             // Resolved against the user's directory by the workspace.
             target_dir: select
                 .targets
@@ -127,6 +130,8 @@ pub fn build(
         });
     }
     let installed = install_rust_std(plan, probes, *shell, opts.no_install)?;
+    // What each binary is made of, recorded with it (and linked into it with `--auditable`).
+    let graphs = crate::deps::for_plan(plan, probes)?;
 
     let user = UserConfig::load(&ws.root);
     if let Some(t) = plan.targets.first()
@@ -141,7 +146,19 @@ pub fn build(
         .target_dir
         .clone()
         .unwrap_or_else(|| ws.target_dir.clone());
+    let auditable = if opts.auditable {
+        if user.has_workspace_wrapper() {
+            bail!(
+                "`--auditable` links each binary's dependency list through a rustc workspace wrapper, and one is already set (`build.rustc-workspace-wrapper` or `RUSTC_WORKSPACE_WRAPPER`) (hint: unset it, or drop `--auditable`)"
+            );
+        }
+        let (wrapper, wrote) = crate::auditable::prepare(&target_dir, &graphs)?;
+        Some((wrapper, wrote))
+    } else {
+        None
+    };
     let ctx = Ctx {
+        auditable: auditable.as_ref().map(|(w, _)| w),
         target_dir,
         plan,
         probes,
@@ -150,7 +167,7 @@ pub fn build(
         user: &user,
         cargo_home: cargo_home.as_deref(),
         head: RefCell::new(head),
-        clean: Cell::new(!installed),
+        clean: Cell::new(!installed && !auditable.as_ref().is_some_and(|(_, wrote)| *wrote)),
     };
     let buildable: Vec<&TargetPlan> = plan
         .targets
@@ -248,7 +265,11 @@ pub fn build(
             });
             continue;
         }
-        let rec = stage(plan, out, t, backend, &artifacts)?;
+        let graphs = graphs
+            .iter()
+            .find(|g| g.target == t.target)
+            .map_or(&[][..], |g| g.graphs.as_slice());
+        let rec = stage(plan, out, t, backend, &artifacts, graphs)?;
         results.push(TargetResult {
             target: t.target.to_string(),
             platform: t.platform.to_string(),
@@ -318,6 +339,8 @@ struct Artifact {
 }
 
 struct Ctx<'a> {
+    /// `--auditable`'s rustc wrapper.
+    auditable: Option<&'a crate::auditable::Wrapper>,
     target_dir: Utf8PathBuf,
     plan: &'a Plan,
     probes: &'a Probes,
@@ -385,6 +408,7 @@ impl Ctx<'_> {
             cross: (backend == Backend::Cross)
                 .then(|| self.probes.cross().map(Utf8PathBuf::as_path))
                 .flatten(),
+            auditable: self.auditable,
         }
     }
 

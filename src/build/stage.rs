@@ -5,6 +5,7 @@ use anyhow::{Context as _, Result};
 use camino::Utf8Path;
 
 use super::{Artifact, Backend, Plan, Status, TargetPlan, TargetResult};
+use crate::deps::Graph;
 use crate::outdir::{OutDir, RelPath};
 use crate::plan;
 use crate::record::{self, BuildRecord, Journal, StagedBinary};
@@ -18,6 +19,7 @@ pub(super) fn stage(
     t: &TargetPlan,
     backend: Backend,
     artifacts: &[Artifact],
+    graphs: &[Graph],
 ) -> Result<BuildRecord> {
     let mut pairs = Vec::new();
     for e in plan.entries.iter().filter(|e| e.target == t.target) {
@@ -33,7 +35,7 @@ pub(super) fn stage(
             .with_context(|| format!("no artifact for `{}` ({})", e.binary, t.target))?;
         pairs.push((e, a));
     }
-    if let Some(rec) = already_staged(plan, out, t, backend, &pairs) {
+    if let Some(rec) = already_staged(plan, out, t, backend, &pairs, graphs) {
         return Ok(rec);
     }
     let mut binaries = Vec::new();
@@ -60,7 +62,7 @@ pub(super) fn stage(
         .map(|b| b.path)
         .filter(|p| !binaries.iter().any(|b| b.path == *p))
         .collect();
-    let rec = record_of(plan, t, backend, binaries);
+    let rec = record_of(plan, t, backend, binaries, graphs);
     Journal {
         record: rec,
         moves,
@@ -80,6 +82,7 @@ fn record_of(
     t: &TargetPlan,
     backend: Backend,
     binaries: Vec<StagedBinary>,
+    graphs: &[Graph],
 ) -> BuildRecord {
     BuildRecord {
         schema: record::SCHEMA.to_owned(),
@@ -88,6 +91,7 @@ fn record_of(
         backend: backend.to_string(),
         profile: plan.profile.clone(),
         binaries,
+        dependencies: graphs.to_vec(),
     }
 }
 
@@ -121,6 +125,7 @@ fn already_staged(
     t: &TargetPlan,
     backend: Backend,
     pairs: &[(&plan::Entry, &Artifact)],
+    graphs: &[Graph],
 ) -> Option<BuildRecord> {
     let old_bytes = out.read(&record::rel(&t.target), 16 << 20).ok()?;
     let old = BuildRecord::parse(&old_bytes, &t.target).ok()?;
@@ -161,7 +166,7 @@ fn already_staged(
         let path = record::binary_rel(&t.target, &e.binary).ok()?;
         binaries.push(staged_binary(plan, t, e, backend, path, sha256, size));
     }
-    let rec = record_of(plan, t, backend, binaries);
+    let rec = record_of(plan, t, backend, binaries, graphs);
     if old_bytes != serde_json::to_vec_pretty(&rec).expect("records serialise") {
         return None;
     }

@@ -51,6 +51,7 @@ fn record_of(target: Target) -> impl Strategy<Value = BuildRecord> {
                 backend,
                 profile,
                 binaries,
+                dependencies: Vec::new(),
             }
         })
 }

@@ -34,7 +34,44 @@ fn record(bins: &[(&str, &[u8])]) -> BuildRecord {
                 size: bytes.len() as u64,
             })
             .collect(),
+        dependencies: Vec::new(),
     }
+}
+
+#[test]
+fn dependency_graphs_round_trip_and_bad_ones_are_refused() {
+    use crate::deps::{Crate, Graph, Kind, Source};
+    let mut r = record(&[("app", b"x")]);
+    r.dependencies = vec![Graph {
+        package: "p".into(),
+        crates: vec![Crate {
+            name: "p".into(),
+            version: "1.0.0".into(),
+            source: Source::Path { path: ".".into() },
+            kind: Kind::Runtime,
+            root: true,
+            proc_macro: false,
+            license: Some("MIT".into()),
+            checksum: None,
+            links: None,
+            c_code: Vec::new(),
+            dependencies: Vec::new(),
+        }],
+    }];
+    let t = x86();
+    let bytes = serde_json::to_vec(&r).unwrap();
+    assert_eq!(BuildRecord::parse(&bytes, &t).unwrap(), r);
+    let mut twice = r.clone();
+    twice.dependencies.push(r.dependencies[0].clone());
+    let err = BuildRecord::parse(&serde_json::to_vec(&twice).unwrap(), &t).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("two dependency graphs of `p`"),
+        "{err:#}"
+    );
+    let mut cyclic = r.clone();
+    cyclic.dependencies[0].crates[0].dependencies = vec![0];
+    let err = BuildRecord::parse(&serde_json::to_vec(&cyclic).unwrap(), &t).unwrap_err();
+    assert!(format!("{err:#}").contains("out of range"), "{err:#}");
 }
 
 fn out() -> (tempfile::TempDir, OutDir) {

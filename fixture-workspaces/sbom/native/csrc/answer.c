@@ -1,0 +1,1 @@
+int native_answer(void) { return 6 * 7; }
