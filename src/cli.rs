@@ -118,6 +118,9 @@ pub struct PlanArgs {
 pub struct DoctorArgs {
     #[command(flatten)]
     pub select: SelectArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +133,18 @@ pub struct BuildArgs {
 
     #[command(flatten)]
     pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// How a command reports what it did.
+#[derive(Debug, Clone, Copy, Default, Args)]
+#[command(next_help_heading = "Output Options")]
+pub struct OutputArgs {
+    /// `json`: one JSON event per line on stdout (schema `cargo-multiarch/event/v1`); status lines stay on stderr
+    #[arg(long, value_enum, default_value_t = Format::Human, value_name = "FMT")]
+    pub message_format: Format,
 }
 
 /// How to wait for another run working on the same out dir.
@@ -178,6 +193,9 @@ pub struct PackageArgs {
 
     #[command(flatten)]
     pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -214,6 +232,9 @@ pub struct VerifyArgs {
 
     #[command(flatten)]
     pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +253,9 @@ pub struct MergeArgs {
 
     #[command(flatten)]
     pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -288,6 +312,9 @@ pub struct ImageArgs {
 
     #[command(flatten)]
     pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -308,8 +335,9 @@ fn parse_compression(s: &str) -> Result<u32, String> {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    #[default]
     Human,
     Json,
 }
@@ -430,6 +458,22 @@ pub struct ManifestArgs {
     /// Equivalent to specifying both --locked and --offline
     #[arg(long)]
     pub frozen: bool,
+}
+
+impl Command {
+    /// The command's name and its `--message-format`, for those that report events.
+    pub fn reporting(&self) -> Option<(&'static str, Format)> {
+        let (name, output) = match self {
+            Command::Build(a) => ("build", a.output),
+            Command::Package(a) => ("package", a.output),
+            Command::Verify(a) => ("verify", a.output),
+            Command::Merge(a) => ("merge", a.output),
+            Command::Image(a) => ("image", a.output),
+            Command::Doctor(a) => ("doctor", a.output),
+            Command::Plan(_) => return None,
+        };
+        Some((name, output.message_format))
+    }
 }
 
 impl TargetArgs {

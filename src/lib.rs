@@ -22,6 +22,7 @@ pub mod image;
 pub mod manifest;
 pub mod merge;
 pub mod outdir;
+pub mod output;
 pub mod package;
 pub mod plan;
 pub mod platform;
@@ -46,8 +47,10 @@ use crate::shell::Shell;
 
 /// Runs one command; the error, if any, is for `main` to print.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let shell = Shell::new(&cli.global);
-    match cli.command {
+    let reporting = cli.command.reporting();
+    let shell =
+        Shell::new(&cli.global).with_format(reporting.map_or_else(Default::default, |r| r.1));
+    output::command(&shell, reporting.map(|r| r.0), || match cli.command {
         Command::Plan(args) => plan::run(&args),
         Command::Build(args) => build::run(&args, &shell),
         Command::Package(args) => package::run(&args, &shell),
@@ -55,5 +58,5 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Merge(args) => merge::run(&args, &shell),
         Command::Image(args) => image::run(args, &shell),
         Command::Doctor(args) => doctor::run(&args, &shell),
-    }
+    })
 }

@@ -15,6 +15,7 @@ use crate::digest::Sha256;
 use crate::elf;
 use crate::manifest::{self, Artifact, Content, Kind, Manifest};
 use crate::outdir::{OutDir, RelPath};
+use crate::output::{Event, FileEvent};
 use crate::plan::Plan;
 use crate::record::{self, BuildRecord, StagedBinary};
 use crate::shell::Shell;
@@ -61,11 +62,13 @@ pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
     let (plan, probes) = Plan::load(&args.select, detail)?;
     let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
     let records = if args.no_build {
-        BuildRecord::for_plan(
+        let records = BuildRecord::for_plan(
             &plan,
             &out,
             "run `cargo multiarch build` first, or drop `--no-build`",
-        )?
+        )?;
+        staged_events(shell, &out, &records);
+        records
     } else {
         let opts = build::Options::new(&plan, &args.select, &args.build);
         build::build(&plan, &out, &probes, shell, &opts, head)?
@@ -80,6 +83,13 @@ pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
     };
     package(&plan, &out, &records, shell, opts)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// An `artifact` event for each binary of `records`, staged by an earlier `build`.
+pub fn staged_events(shell: &Shell, out: &OutDir, records: &[BuildRecord]) {
+    for b in records.iter().flat_map(|r| &r.binaries) {
+        shell.event(Event::Artifact(FileEvent::staged(out, b, None)));
+    }
 }
 
 /// Packages the records' binaries; returns the manifest written.
@@ -140,17 +150,23 @@ pub fn package(
         mtime: source.date,
         level: opts.level,
     };
-    let written: Vec<Result<(archive::Written, Vec<Content>)>> = std::thread::scope(|s| {
+    let written: Vec<(WriteResult, std::time::Duration)> = std::thread::scope(|s| {
         let handles: Vec<_> = specs
             .iter()
-            .map(|spec| s.spawn(|| write_archive(out, spec, &archive_opts, &known)))
+            .map(|spec| {
+                s.spawn(|| {
+                    let start = std::time::Instant::now();
+                    let w = write_archive(out, spec, &archive_opts, &known);
+                    (w, start.elapsed())
+                })
+            })
             .collect();
         handles
             .into_iter()
             .map(|h| h.join().expect("archive thread panicked"))
             .collect()
     });
-    for (spec, w) in specs.iter().zip(written) {
+    for (spec, (w, elapsed)) in specs.iter().zip(written) {
         let (w, contents) = w?;
         let r = &records[spec.record];
         shell.status(
@@ -161,14 +177,21 @@ pub fn package(
                 crate::build::human_size(w.size)
             ),
         );
-        artifacts.push(Artifact {
+        let a = Artifact {
             target: Some(r.target.clone()),
             platform: Some(r.platform),
             package: spec.package.clone(),
             version: Some(spec.version.clone()),
             contents,
             ..Artifact::new(Kind::Archive, spec.path.clone(), w.sha256, w.size)
-        });
+        };
+        shell.event(Event::Packaged(FileEvent::listed(
+            out,
+            &a,
+            Some(&r.backend),
+            Some(elapsed),
+        )));
+        artifacts.push(a);
     }
 
     let mut m = Manifest {
@@ -181,6 +204,7 @@ pub fn package(
     };
     keep_image_artifacts(out, &mut m);
     m.write(out)?;
+    shell.event(manifest_event(out, &m));
     shell.status(
         "Wrote",
         format!(
@@ -190,6 +214,16 @@ pub fn package(
         ),
     );
     Ok(m)
+}
+
+/// The `manifest` event of `m`, just written into `out`.
+pub fn manifest_event(out: &OutDir, m: &Manifest) -> Event {
+    Event::Manifest {
+        out_dir: out.root().to_string(),
+        path: manifest::FILE.to_owned(),
+        sha256sums: manifest::SUMS.to_owned(),
+        artifacts: m.artifacts.len(),
+    }
 }
 
 /// An image written earlier into this out dir stays listed (`package` rewrites the
@@ -401,7 +435,7 @@ fn write_archive(
     spec: &Spec,
     opts: &ArchiveOptions,
     known: &HashMap<Utf8PathBuf, (Sha256, u64)>,
-) -> Result<(archive::Written, Vec<Content>)> {
+) -> WriteResult {
     let written = out.write_with(&spec.path, |file| {
         archive::write_tar_gz(&spec.entries, opts, file)
     })?;
@@ -440,6 +474,9 @@ fn write_archive(
     );
     Ok((written, contents))
 }
+
+/// What writing one archive gave.
+type WriteResult = Result<(archive::Written, Vec<Content>)>;
 
 /// `<archive>.sha256`, beside the archive.
 pub fn sidecar(archive: &RelPath) -> RelPath {

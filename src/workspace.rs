@@ -273,6 +273,11 @@ impl Workspace {
         )
     }
 
+    /// The full resolve (without dependencies when loaded without the resolve).
+    pub fn resolve(&self) -> &Metadata {
+        &self.resolve
+    }
+
     pub fn bins(&self) -> impl Iterator<Item = (&Package, &str)> {
         self.packages
             .iter()

@@ -15,6 +15,7 @@ use crate::cli::ImageArgs;
 use crate::config::ImageConfig;
 use crate::manifest::{self, Artifact, Kind, Manifest};
 use crate::outdir::{OutDir, RelPath};
+use crate::output::{Event, FileEvent, ImageManifest};
 use crate::plan::Plan;
 use crate::platform::Platform;
 use crate::record::{self, BuildRecord};
@@ -57,6 +58,7 @@ pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
         &out,
         "run `cargo multiarch build` with the same selection first",
     )?;
+    crate::package::staged_events(shell, &out, &records);
     let mut password = args.password;
     if args.password_stdin {
         let mut s = String::new();
@@ -209,8 +211,24 @@ pub fn assemble(
             "Image",
             format!("{} ({})", img.reference_name, platforms.join(", ")),
         );
-        // The digest on stdout, for scripts: `alpha:0.3.0@sha256:…`.
-        println!("{}@{}", img.reference_name, img.index.digest);
+        // The digest on stdout, for scripts: `alpha:0.3.0@sha256:…` (in an event with
+        // `--message-format json`).
+        shell.result(format!("{}@{}", img.reference_name, img.index.digest));
+        shell.event(Event::Image {
+            out_dir: out.root().to_string(),
+            reference: img.reference_name.clone(),
+            digest: img.index.digest.clone(),
+            size: img.index.size,
+            manifests: img
+                .manifests
+                .iter()
+                .map(|m| ImageManifest {
+                    platform: m.platform.map(|p| p.to_string()),
+                    digest: m.digest.clone(),
+                    size: m.size,
+                })
+                .collect(),
+        });
     }
     let archive_rel = RelPath::new(ARCHIVE)?;
     if opts.archive {
@@ -226,7 +244,10 @@ pub fn assemble(
     } else {
         out.remove(&archive_rel)?;
     }
-    record_in_manifest(out, binaries, existing, &layout, opts.archive, created, git)?;
+    let m = record_in_manifest(out, binaries, existing, &layout, opts.archive, created, git)?;
+    for a in m.artifacts.iter().filter(|a| a.kind == Kind::ImageArchive) {
+        shell.event(Event::ImageArchive(FileEvent::listed(out, a, None, None)));
+    }
 
     if let Some(reference) = &opts.push {
         let [img] = layout.images.as_slice() else {
@@ -246,6 +267,12 @@ pub fn assemble(
                 report.skipped.len()
             ),
         );
+        shell.event(Event::Pushed {
+            reference: reference.clone(),
+            digest: report.index_digest.clone(),
+            uploaded: report.uploaded.len(),
+            skipped: report.skipped.len(),
+        });
     }
     Ok(layout.images)
 }
@@ -370,7 +397,7 @@ fn record_in_manifest(
     archive: bool,
     created: u64,
     git: Option<manifest::Git>,
-) -> Result<()> {
+) -> Result<Manifest> {
     let mut m = if let Some(m) = existing {
         m
     } else {
@@ -414,7 +441,8 @@ fn record_in_manifest(
             .push(Artifact::new(Kind::ImageArchive, path, sha256, size));
     }
     m.write(out)
-        .context("could not record the image in the manifest")
+        .context("could not record the image in the manifest")?;
+    Ok(m)
 }
 
 fn host_platform() -> Platform {

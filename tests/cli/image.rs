@@ -291,9 +291,9 @@ fn a_name_for_several_images_is_refused() {
 }
 
 /// Debian's `docker-registry` on a free loopback port with a temp storage dir; killed on drop.
-struct Registry {
+pub(crate) struct Registry {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
     _dir: tempfile::TempDir,
 }
 
@@ -305,7 +305,7 @@ impl Drop for Registry {
 }
 
 impl Registry {
-    fn start() -> Option<Self> {
+    pub(crate) fn start() -> Option<Self> {
         if !require("docker-registry") {
             return None;
         }

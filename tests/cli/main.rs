@@ -7,6 +7,7 @@ mod attack_misc;
 mod attack_registry;
 mod build;
 mod docs;
+mod events;
 mod help;
 mod image;
 mod make;
