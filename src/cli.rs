@@ -197,6 +197,9 @@ pub struct DoctorArgs {
 
     #[command(flatten)]
     pub manifest: ManifestArgs,
+
+    #[command(flatten)]
+    pub message: MessageArgs,
 }
 
 impl DoctorArgs {
@@ -222,6 +225,18 @@ pub struct BuildArgs {
 
     #[command(flatten)]
     pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub message: MessageArgs,
+}
+
+/// How a command reports what it did.
+#[derive(Debug, Clone, Copy, Default, Args)]
+#[command(next_help_heading = "Output Options")]
+pub struct MessageArgs {
+    /// `json`: one JSON event per line on stdout (schema `cargo-multiarch/event/v1`); status lines stay on stderr
+    #[arg(long, value_enum, default_value_t = Format::Human, value_name = "FMT")]
+    pub message_format: Format,
 }
 
 /// How to wait for another run working on the same out dir.
@@ -290,6 +305,9 @@ pub struct PackageArgs {
 
     #[command(flatten)]
     pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub message: MessageArgs,
 }
 
 #[derive(Debug, Args)]
@@ -330,6 +348,9 @@ pub struct VerifyArgs {
 
     #[command(flatten)]
     pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub message: MessageArgs,
 }
 
 #[derive(Debug, Args)]
@@ -348,6 +369,9 @@ pub struct MergeArgs {
 
     #[command(flatten)]
     pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub message: MessageArgs,
 }
 
 #[derive(Debug, Args)]
@@ -435,6 +459,9 @@ pub struct ImageArgs {
 
     #[command(flatten)]
     pub lock: LockArgs,
+
+    #[command(flatten)]
+    pub message: MessageArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -475,8 +502,9 @@ pub enum SbomFormat {
     Spdx,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    #[default]
     Human,
     Json,
 }
@@ -608,6 +636,22 @@ pub struct ManifestArgs {
     /// Equivalent to specifying both --locked and --offline
     #[arg(long)]
     pub frozen: bool,
+}
+
+impl Command {
+    /// The command's name and its `--message-format`, for those that report events.
+    pub fn reporting(&self) -> Option<(&'static str, Format)> {
+        let (name, output) = match self {
+            Command::Build(a) => ("build", a.message),
+            Command::Package(a) => ("package", a.message),
+            Command::Verify(a) => ("verify", a.message),
+            Command::Merge(a) => ("merge", a.message),
+            Command::Image(a) => ("image", a.message),
+            Command::Doctor(a) => ("doctor", a.message),
+            Command::Plan(_) | Command::Completions(_) | Command::Man(_) => return None,
+        };
+        Some((name, output.message_format))
+    }
 }
 
 impl OutputArgs {

@@ -7,6 +7,7 @@ use anyhow::Result;
 use camino::Utf8PathBuf;
 
 use crate::cli::DoctorArgs;
+use crate::output::Event;
 use crate::plan::{Backend, Detail, Plan};
 use crate::platform::{self, Target};
 use crate::probe::Probes;
@@ -257,7 +258,14 @@ pub fn report(shell: &Shell, checks: &[Check]) -> Result<bool> {
         {
             line.push_str(&format!("\n{:<7}  {:<width$}  fix: {fix}", "", ""));
         }
-        println!("{line}");
+        shell.result(line);
+        shell.event(Event::Check {
+            name: c.name.clone(),
+            ok: c.ok,
+            required: c.required,
+            detail: c.detail.clone(),
+            fix: c.fix.clone(),
+        });
         if !c.ok && c.required {
             all_ok = false;
         }

@@ -26,6 +26,7 @@ pub mod man;
 pub mod manifest;
 pub mod merge;
 pub mod outdir;
+pub mod output;
 pub mod package;
 pub mod plan;
 pub mod platform;
@@ -51,8 +52,10 @@ use crate::shell::Shell;
 
 /// Runs one command; the error, if any, is for `main` to print.
 pub fn run(cli: Cli) -> Result<ExitCode> {
-    let shell = Shell::new(&cli.global);
-    match cli.command {
+    let reporting = cli.command.reporting();
+    let shell =
+        Shell::new(&cli.global).with_format(reporting.map_or_else(Default::default, |r| r.1));
+    output::command(&shell, reporting.map(|r| r.0), || match cli.command {
         Command::Plan(args) => plan::run(&args),
         Command::Build(args) => build::run(&args, &shell),
         Command::Package(args) => package::run(&args, &shell),
@@ -62,5 +65,5 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Doctor(args) => doctor::run(&args, &shell),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args, &shell),
-    }
+    })
 }

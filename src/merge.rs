@@ -13,6 +13,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::cli::MergeArgs;
 use crate::manifest::{Artifact, Git, Kind, Manifest};
 use crate::outdir::{OutDir, RelPath};
+use crate::output::{Event, FileEvent};
 use crate::package::{sidecar, sidecar_text};
 use crate::platform::{self, Platform};
 use crate::record::{self, BuildRecord};
@@ -112,6 +113,30 @@ pub fn merge(
             report.problems.join("\n  ")
         );
     }
+    // What the joined set holds, each binary with the backend its record names.
+    for a in &m.artifacts {
+        let backend = checked
+            .iter()
+            .flat_map(|i| &i.records)
+            .find(|r| Some(&r.target) == a.target.as_ref())
+            .map(|r| r.backend.as_str());
+        match a.kind {
+            Kind::Binary => {
+                shell.event(Event::Artifact(FileEvent::listed(&dest, a, backend, None)));
+            }
+            Kind::Archive => {
+                shell.event(Event::Packaged(FileEvent::listed(&dest, a, backend, None)));
+            }
+            _ => {}
+        }
+    }
+    shell.event(crate::package::manifest_event(&dest, &m));
+    shell.event(Event::Merged {
+        out_dir: dest.root().to_string(),
+        inputs: inputs.iter().map(ToString::to_string).collect(),
+        platforms: m.platforms.iter().map(ToString::to_string).collect(),
+        artifacts: m.artifacts.len(),
+    });
     Ok(m)
 }
 

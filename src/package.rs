@@ -15,6 +15,7 @@ use crate::digest::Sha256;
 use crate::elf;
 use crate::manifest::{self, Artifact, Content, Kind, Manifest};
 use crate::outdir::{OutDir, RelPath};
+use crate::output::{Event, FileEvent};
 use crate::plan::Plan;
 use crate::record::{self, BuildRecord, StagedBinary};
 use crate::sbom;
@@ -66,11 +67,13 @@ pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
     let (plan, probes) = Plan::load(&args.select, detail)?;
     let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
     let records = if args.no_build {
-        BuildRecord::for_plan(
+        let records = BuildRecord::for_plan(
             &plan,
             &out,
             "run `cargo multiarch build` first, or drop `--no-build`",
-        )?
+        )?;
+        staged_events(shell, &out, &records);
+        records
     } else {
         let opts = build::Options::new(&plan, &args.select, &args.build);
         build::build(&plan, &out, &probes, shell, &opts, head)?
@@ -95,6 +98,13 @@ pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
     };
     package(&plan, &out, &records, shell, opts)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// An `artifact` event for each binary of `records`, staged by an earlier `build`.
+pub fn staged_events(shell: &Shell, out: &OutDir, records: &[BuildRecord]) {
+    for b in records.iter().flat_map(|r| &r.binaries) {
+        shell.event(Event::Artifact(FileEvent::staged(out, b, None)));
+    }
 }
 
 /// Packages the records' binaries; returns the manifest written.
@@ -155,17 +165,23 @@ pub fn package(
         mtime: source.date,
         level: opts.level,
     };
-    let written: Vec<Result<(archive::Written, Vec<Content>)>> = std::thread::scope(|s| {
+    let written: Vec<(WriteResult, std::time::Duration)> = std::thread::scope(|s| {
         let handles: Vec<_> = specs
             .iter()
-            .map(|spec| s.spawn(|| write_archive(out, spec, &archive_opts, &known)))
+            .map(|spec| {
+                s.spawn(|| {
+                    let start = std::time::Instant::now();
+                    let w = write_archive(out, spec, &archive_opts, &known);
+                    (w, start.elapsed())
+                })
+            })
             .collect();
         handles
             .into_iter()
             .map(|h| h.join().expect("archive thread panicked"))
             .collect()
     });
-    for (spec, w) in specs.iter().zip(written) {
+    for (spec, (w, elapsed)) in specs.iter().zip(written) {
         let (w, contents) = w?;
         let r = &records[spec.record];
         shell.status(
@@ -176,14 +192,21 @@ pub fn package(
                 crate::build::human_size(w.size)
             ),
         );
-        artifacts.push(Artifact {
+        let a = Artifact {
             target: Some(r.target.clone()),
             platform: Some(r.platform),
             package: spec.package.clone(),
             version: Some(spec.version.clone()),
             contents,
             ..Artifact::new(Kind::Archive, spec.path.clone(), w.sha256, w.size)
-        });
+        };
+        shell.event(Event::Packaged(FileEvent::listed(
+            out,
+            &a,
+            Some(&r.backend),
+            Some(elapsed),
+        )));
+        artifacts.push(a);
         // An SBOM of another format (or any, with `--no-sbom`) left by an earlier run
         // would describe this archive unchecked: it goes.
         for f in [sbom::Format::CycloneDx, sbom::Format::Spdx] {
@@ -206,6 +229,7 @@ pub fn package(
     };
     keep_image_artifacts(out, &mut m);
     m.write(out)?;
+    shell.event(manifest_event(out, &m));
     shell.status(
         "Wrote",
         format!(
@@ -267,6 +291,16 @@ fn write_sbom(
         version: Some(spec.version.clone()),
         ..Artifact::new(Kind::Sbom, path, Sha256::of(&bytes), bytes.len() as u64)
     })
+}
+
+/// The `manifest` event of `m`, just written into `out`.
+pub fn manifest_event(out: &OutDir, m: &Manifest) -> Event {
+    Event::Manifest {
+        out_dir: out.root().to_string(),
+        path: manifest::FILE.to_owned(),
+        sha256sums: manifest::SUMS.to_owned(),
+        artifacts: m.artifacts.len(),
+    }
 }
 
 /// An image written earlier into this out dir stays listed (`package` rewrites the
@@ -475,7 +509,7 @@ fn write_archive(
     spec: &Spec,
     opts: &ArchiveOptions,
     known: &HashMap<Utf8PathBuf, (Sha256, u64)>,
-) -> Result<(archive::Written, Vec<Content>)> {
+) -> WriteResult {
     let written = out.write_with(&spec.path, |file| {
         archive::write_tar_gz(&spec.entries, opts, file)
     })?;
@@ -514,6 +548,9 @@ fn write_archive(
     );
     Ok((written, contents))
 }
+
+/// What writing one archive gave.
+type WriteResult = Result<(archive::Written, Vec<Content>)>;
 
 /// `<archive>.sha256`, beside the archive.
 pub fn sidecar(archive: &RelPath) -> RelPath {

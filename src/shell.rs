@@ -1,9 +1,11 @@
 //! Status output in cargo's style on stderr: a right-aligned, coloured verb and a
-//! message (`   Compiling …`), honouring `--color`, `-q` and `-v`.
+//! message (`   Compiling …`), honouring `--color`, `-q` and `-v`; and the way to the
+//! machine-readable output of [`crate::output`]: [`Shell::event`].
 
 use std::io::IsTerminal as _;
 
-use crate::cli::{Color, GlobalArgs};
+use crate::cli::{Color, Format, GlobalArgs};
+use crate::output::{Event, Severity};
 
 #[derive(Debug, Clone, Copy)]
 pub struct Shell {
@@ -12,6 +14,10 @@ pub struct Shell {
     pub verbose: u8,
     /// What cargo should get as `--color`.
     pub color_choice: Color,
+    /// `--message-format json`: events as JSON lines on stdout.
+    pub json: bool,
+    /// stderr is a terminal and not `-q`: progress bars are drawn.
+    pub progress: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -43,6 +49,36 @@ impl Shell {
             quiet: g.quiet,
             verbose: g.verbose,
             color_choice,
+            json: false,
+            progress: !g.quiet && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// The shell of a command with `--message-format`.
+    #[must_use]
+    pub fn with_format(self, format: Format) -> Self {
+        Self {
+            json: format == Format::Json,
+            ..self
+        }
+    }
+
+    /// Reports an event: a JSON line on stdout with `--message-format json`, and a row
+    /// of the GitHub step summary when one is written (see [`crate::output`]).
+    pub fn event(&self, event: Event) {
+        crate::output::emit(*self, event);
+    }
+
+    /// A line of a command's result (a `verify` problem, a `doctor` check, an image
+    /// digest): on stdout, or on stderr with `--message-format json`, whose events
+    /// carry the same facts on stdout.
+    pub fn result(&self, line: impl AsRef<str>) {
+        if self.json {
+            if !self.quiet {
+                emit(&format!("{}\n", line.as_ref()));
+            }
+        } else {
+            println!("{}", line.as_ref());
         }
     }
 
@@ -60,8 +96,14 @@ impl Shell {
         }
     }
 
+    /// A warning on stderr, and a `problem` event of severity `warning`.
     pub fn warn(&self, msg: impl AsRef<str>) {
         self.print_prefixed(Style::Warn, "warning", msg.as_ref());
+        self.event(Event::Problem {
+            severity: Severity::Warning,
+            message: msg.as_ref().to_owned(),
+            target: None,
+        });
     }
 
     pub fn note(&self, msg: impl AsRef<str>) {

@@ -19,6 +19,7 @@ use crate::digest::Sha256;
 use crate::elf::{self, Linkage};
 use crate::manifest::{self, Artifact, Kind, Manifest};
 use crate::outdir::{LockMode, OutDir, RelPath};
+use crate::output::{Event, FileEvent, RunOutcome, Severity};
 use crate::package::{sidecar, sidecar_text};
 use crate::platform::{self, Platform};
 use crate::probe;
@@ -49,10 +50,39 @@ pub struct Options {
 #[derive(Debug, Clone, Default)]
 pub struct Report {
     pub problems: Vec<String>,
-    /// One line per binary run with `--run`.
-    pub runs: Vec<String>,
+    /// One per binary run with `--run`.
+    pub runs: Vec<Ran>,
     pub checked: usize,
     pub platforms: Vec<String>,
+    /// The artifacts that passed every check of their own.
+    pub passed: Vec<RelPath>,
+}
+
+/// What `--run` did with a binary (or, with no path, why nothing ran).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ran {
+    pub outcome: RunOutcome,
+    pub path: Option<RelPath>,
+    /// `native`, or the qemu that ran it.
+    pub how: Option<String>,
+    /// The first line it printed, or why it did not run.
+    pub detail: String,
+}
+
+impl std::fmt::Display for Ran {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let path = self.path.as_ref().map_or("", RelPath::as_str);
+        match self.outcome {
+            RunOutcome::Ok => write!(
+                f,
+                "ok       {path}  ({}): {}",
+                self.how.as_deref().unwrap_or("native"),
+                self.detail
+            ),
+            RunOutcome::Skipped => write!(f, "skipped  {path}  ({})", self.detail),
+            RunOutcome::NotRun => write!(f, "not run   {}", self.detail),
+        }
+    }
 }
 
 /// `cargo multiarch verify`: prints each run and problem; fails when there is any.
@@ -73,12 +103,32 @@ pub fn run(args: &VerifyArgs, shell: &Shell) -> Result<ExitCode> {
         no_wait: args.lock.no_wait,
         expect_sbom: args.expect_sbom,
     };
-    let (_, report) = verify(&out_dir, &opts, shell)?;
-    for line in &report.runs {
-        println!("{line}");
+    let (m, report) = verify(&out_dir, &opts, shell)?;
+    let out = OutDir::existing(&out_dir)?;
+    for a in m
+        .artifacts
+        .iter()
+        .filter(|a| report.passed.contains(&a.path))
+    {
+        shell.event(Event::Verified(FileEvent::listed(&out, a, None, None)));
+    }
+    for run in &report.runs {
+        shell.result(run.to_string());
+        shell.event(Event::Ran {
+            out_dir: out.root().to_string(),
+            outcome: run.outcome,
+            path: run.path.as_ref().map(ToString::to_string),
+            how: run.how.clone(),
+            detail: run.detail.clone(),
+        });
     }
     for p in &report.problems {
-        println!("FAILED   {p}");
+        shell.result(format!("FAILED   {p}"));
+        shell.event(Event::Problem {
+            severity: Severity::Error,
+            message: p.clone(),
+            target: None,
+        });
     }
     if !report.problems.is_empty() {
         bail!(
@@ -137,6 +187,7 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
             Err(e) => r.problems.push(format!("{}: {e:#}", crate::image::OCI_DIR)),
         }
     }
+    r.passed = passed.iter().map(|a| a.path.clone()).collect();
     check_sums(out, &m, &mut r.problems);
     check_sboms(&m, opts.expect_sbom, &mut r.problems);
     check_platforms(&m, opts.expect.as_deref(), &mut r);
@@ -148,10 +199,15 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
                 .collect();
             run_binaries(out, &binaries, &opts.run_args, &mut r);
         } else {
-            r.runs.push(format!(
-                "not run   no binary was started: {} problem(s) found first (hint: fix them, or pass `--run-anyway` to run the binaries that passed their own checks)",
-                r.problems.len()
-            ));
+            r.runs.push(Ran {
+                outcome: RunOutcome::NotRun,
+                path: None,
+                how: None,
+                detail: format!(
+                    "no binary was started: {} problem(s) found first (hint: fix them, or pass `--run-anyway` to run the binaries that passed their own checks)",
+                    r.problems.len()
+                ),
+            });
         }
     }
     Ok((m, r))
@@ -483,10 +539,12 @@ fn run_binaries(out: &OutDir, binaries: &[&Artifact], args: &[String], r: &mut R
         let Some(target) = &a.target else { continue };
         let info = target.info;
         if info.platform.os != std::env::consts::OS {
-            r.runs.push(format!(
-                "skipped  {}  ({} binaries do not run here)",
-                a.path, info.platform
-            ));
+            r.runs.push(Ran {
+                outcome: RunOutcome::Skipped,
+                path: Some(a.path.clone()),
+                how: None,
+                detail: format!("{} binaries do not run here", info.platform),
+            });
             continue;
         }
         let path = match out.file(&a.path) {
@@ -519,11 +577,12 @@ fn run_binaries(out: &OutDir, binaries: &[&Artifact], args: &[String], r: &mut R
             Ok(run) => match run.ended {
                 Ended::Exited(status) if status.success() => {
                     let text = String::from_utf8_lossy(&run.stdout);
-                    r.runs.push(format!(
-                        "ok       {}  ({how}): {}",
-                        a.path,
-                        text.lines().next().unwrap_or("").trim()
-                    ));
+                    r.runs.push(Ran {
+                        outcome: RunOutcome::Ok,
+                        path: Some(a.path.clone()),
+                        how: Some(how),
+                        detail: text.lines().next().unwrap_or("").trim().to_owned(),
+                    });
                 }
                 Ended::Exited(status) => r.problems.push(format!(
                     "{}: `{}` failed ({status}): {}",
@@ -585,7 +644,7 @@ mod tests {
         );
         assert!(r.problems.is_empty(), "{:?}", r.problems);
         assert_eq!(r.runs.len(), 1, "{:?}", r.runs);
-        let line = &r.runs[0];
+        let line = &r.runs[0].to_string();
         assert!(
             line.starts_with("ok       linux/amd64/bin/app  (native): app 1.0 "),
             "{line}"

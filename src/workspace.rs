@@ -263,11 +263,6 @@ impl Workspace {
         )
     }
 
-    /// The full resolve (every platform, these features).
-    pub fn resolve(&self) -> &Metadata {
-        &self.resolve
-    }
-
     /// What [`Workspace::c_code_packages`] says for `triple`, from the full resolve
     /// and `cfg` (what `rustc --print cfg --target <triple>` prints), with no process.
     ///
@@ -283,6 +278,11 @@ impl Workspace {
             triple,
             cfg,
         )
+    }
+
+    /// The full resolve (without dependencies when loaded without the resolve).
+    pub fn resolve(&self) -> &Metadata {
+        &self.resolve
     }
 
     pub fn bins(&self) -> impl Iterator<Item = (&Package, &str)> {

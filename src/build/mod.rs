@@ -6,7 +6,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufReader, Write as _};
+use std::io::BufReader;
 use std::process::{ExitCode, Stdio};
 
 use anyhow::{Context as _, Result, bail};
@@ -17,6 +17,7 @@ use crate::backend::{self, Invocation};
 use crate::cargo_config::{self, UserConfig};
 use crate::cli::{BuildArgs, BuildOptions, Color, SelectArgs};
 use crate::outdir::{OutDir, RelPath};
+use crate::output::{Event, FileEvent, Severity};
 use crate::plan::{self, Backend, Plan, TargetPlan};
 use crate::probe::Probes;
 use crate::record::{self, BuildRecord};
@@ -24,6 +25,7 @@ use crate::shell::Shell;
 
 mod failure;
 mod head_start;
+mod progress;
 mod stage;
 mod zig;
 
@@ -122,6 +124,11 @@ pub fn build(
         if !opts.keep_going {
             bail!("cannot build `{}` ({}): {msg}", t.target, t.platform);
         }
+        shell.event(Event::Problem {
+            severity: Severity::Error,
+            message: format!("cannot build `{}` ({}): {msg}", t.target, t.platform),
+            target: Some(t.target.to_string()),
+        });
         results.push(TargetResult {
             target: t.target.to_string(),
             platform: t.platform.to_string(),
@@ -186,15 +193,17 @@ pub fn build(
             .collect();
         for t in &group {
             n += 1;
+            let backend = t.backend.expect("buildable");
             shell.status(
                 "Building",
                 format!(
                     "{} ({}) with {} [{n}/{total}]",
                     t.target,
                     t.platform,
-                    describe(t.backend.expect("buildable"), t, probes)
+                    describe(backend, t, probes)
                 ),
             );
+            shell.event(building(t, backend, probes));
         }
         let mut failed = ctx.build_group(call.program, &group, &mut built)?;
         // Retry what a better linker or C toolchain could fix, once, alone, with the
@@ -224,6 +233,7 @@ pub fn build(
                                 describe(next, t, probes)
                             ),
                         );
+                        shell.event(building(t, next, probes));
                         for (t2, err2) in ctx.build_group(next, &[t], &mut built)? {
                             still.push((t2, err2));
                         }
@@ -237,6 +247,17 @@ pub fn build(
             if let Some(h) = err.hint(t, probes) {
                 hints.push(h);
             }
+            shell.event(Event::Problem {
+                severity: Severity::Error,
+                message: format!(
+                    "{} failed for `{}` ({}): {}",
+                    err.backend.map_or("the build", Backend::as_str),
+                    t.target,
+                    t.platform,
+                    err.first_line()
+                ),
+                target: Some(t.target.to_string()),
+            });
             results.push(TargetResult {
                 target: t.target.to_string(),
                 platform: t.platform.to_string(),
@@ -270,6 +291,13 @@ pub fn build(
             .find(|g| g.target == t.target)
             .map_or(&[][..], |g| g.graphs.as_slice());
         let rec = stage(plan, out, t, backend, &artifacts, graphs)?;
+        for b in &rec.binaries {
+            let elapsed = artifacts
+                .iter()
+                .find(|a| a.binary == b.binary)
+                .map(|a| a.elapsed);
+            shell.event(Event::Artifact(FileEvent::staged(out, b, elapsed)));
+        }
         results.push(TargetResult {
             target: t.target.to_string(),
             platform: t.platform.to_string(),
@@ -336,6 +364,8 @@ struct Artifact {
     package_id: String,
     binary: String,
     path: Utf8PathBuf,
+    /// From the start of the call until cargo reported it.
+    elapsed: std::time::Duration,
 }
 
 struct Ctx<'a> {
@@ -496,6 +526,7 @@ impl Ctx<'_> {
     fn run_backend(&self, inv: &Invocation) -> Result<(ArtifactsByTarget, Option<Failure>)> {
         let cmd = inv.command();
         self.shell.verbose("Running", format!("`{cmd}`"));
+        let started = std::time::Instant::now();
         let mut head = self.head.borrow_mut().take();
         let early = head.as_ref().is_some_and(HeadStart::started);
         let adopted = head
@@ -527,12 +558,15 @@ impl Ctx<'_> {
             let stderr = head_start::lines(child.stderr.take().expect("piped"));
             (child, stderr)
         };
+        let mut progress = progress::Tracker::new(self, &inv.targets);
+        let printer = progress
+            .as_ref()
+            .map(progress::Tracker::printer)
+            .unwrap_or_default();
         let tee = std::thread::spawn(move || {
             let mut errors = Vec::new();
-            let mut out = std::io::stderr();
             for line in stderr {
-                let _ = out.write_all(&line);
-                let _ = out.write_all(b"\n");
+                printer.line(&line);
                 let plain = strip_ansi(&String::from_utf8_lossy(&line));
                 let t = plain.trim_start();
                 if errors.len() < 50
@@ -564,6 +598,9 @@ impl Ctx<'_> {
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
         for msg in Message::parse_stream(stdout) {
             let msg = msg.with_context(|| format!("could not read the output of `{cmd}`"))?;
+            if let Some(p) = &mut progress {
+                p.observe(&msg);
+            }
             let Message::CompilerArtifact(a) = msg else {
                 continue;
             };
@@ -599,12 +636,16 @@ impl Ctx<'_> {
                     package_id,
                     binary: a.target.name.clone(),
                     path: exe,
+                    elapsed: started.elapsed(),
                 });
         }
         let status = child
             .wait()
             .with_context(|| format!("could not wait for `{cmd}`"))?;
         let error_lines = tee.join().unwrap_or_default();
+        if let Some(p) = progress {
+            p.finish(*self.shell);
+        }
         let failure = (!status.success()).then(|| Failure {
             backend: Some(inv.backend),
             error_lines,
@@ -648,6 +689,15 @@ fn describe(backend: Backend, t: &TargetPlan, probes: &Probes) -> String {
     }
 }
 
+fn building(t: &TargetPlan, backend: Backend, probes: &Probes) -> Event {
+    Event::Building {
+        target: t.target.to_string(),
+        platform: t.platform.to_string(),
+        backend: backend.to_string(),
+        toolchain: describe(backend, t, probes),
+    }
+}
+
 fn spawn_hint(backend: Backend) -> &'static str {
     match backend {
         Backend::Cargo | Backend::Zig => "",
@@ -679,10 +729,16 @@ fn install_rust_std(plan: &Plan, probes: &Probes, shell: Shell, no_install: bool
         if let Some(tc) = &probes.toolchain {
             p = p.args(["--toolchain", tc]);
         }
-        p.arg(t.target.triple())
-            .cwd(plan.workspace.root.clone())
-            .run()
+        // Its stdout to stderr: stdout is for `--message-format json`.
+        let p = p.arg(t.target.triple()).cwd(plan.workspace.root.clone());
+        let status = p
+            .spawn_with_stdout(std::io::stderr().into())
+            .and_then(|mut c| {
+                c.wait()
+                    .with_context(|| format!("could not wait for `{p}`"))
+            })
             .context("could not install rust-std")?;
+        p.check(status).context("could not install rust-std")?;
         installed = true;
     }
     Ok(installed)

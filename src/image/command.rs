@@ -17,6 +17,7 @@ use crate::cli::ImageArgs;
 use crate::digest::Sha256;
 use crate::manifest::{self, Artifact, Content, Kind, Manifest};
 use crate::outdir::{OutDir, RelPath};
+use crate::output::{Event, FileEvent, ImageManifest};
 use crate::plan::{Detail, Plan};
 use crate::platform::Platform;
 use crate::record::{self, BuildRecord};
@@ -86,11 +87,13 @@ pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
     decide(&plan, &opts)?;
     let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
     let records = if args.no_build {
-        BuildRecord::for_plan(
+        let records = BuildRecord::for_plan(
             &plan,
             &out,
             "run `cargo multiarch build` with the same selection first, or drop `--no-build` to build now",
-        )?
+        )?;
+        crate::package::staged_events(shell, &out, &records);
+        records
     } else {
         let build = crate::build::Options::new(&plan, &args.select, &args.build);
         crate::build::build(&plan, &out, &probes, shell, &build, head)?
@@ -267,15 +270,31 @@ pub fn assemble(
             "Image",
             format!("{} ({}{certs})", img.names.join(", "), platforms.join(", ")),
         );
-        // The digests on stdout, for scripts: `alpha:0.3.0@sha256:…`, one line per name.
+        // The digests on stdout, for scripts: `alpha:0.3.0@sha256:…`, one line per name
+        // (in events with `--message-format json`).
         for name in &img.names {
-            println!("{name}@{}", img.index.digest);
+            shell.result(format!("{name}@{}", img.index.digest));
+            shell.event(Event::Image {
+                out_dir: out.root().to_string(),
+                reference: name.clone(),
+                digest: img.index.digest.clone(),
+                size: img.index.size,
+                manifests: img
+                    .manifests
+                    .iter()
+                    .map(|m| ImageManifest {
+                        platform: m.platform.map(|p| p.to_string()),
+                        digest: m.digest.clone(),
+                        size: m.size,
+                    })
+                    .collect(),
+            });
         }
         // Then each platform's names, in `index.json`'s order (by name, then platform).
         for k in 0..img.names.len() {
             for (m, names) in img.manifests.iter().zip(&img.manifest_names) {
                 if let Some(name) = names.get(k) {
-                    println!("{name}@{}", m.digest);
+                    shell.result(format!("{name}@{}", m.digest));
                 }
             }
         }
@@ -296,7 +315,10 @@ pub fn assemble(
     }
     let ca = ca_layer.map(|(_, sha256, size)| (sha256, size));
     let m = base_manifest(existing, binaries, created, git);
-    record_in_manifest(out, m, &layout, opts.archive, ca)?;
+    let m = record_in_manifest(out, m, &layout, opts.archive, ca)?;
+    for a in m.artifacts.iter().filter(|a| a.kind == Kind::ImageArchive) {
+        shell.event(Event::ImageArchive(FileEvent::listed(out, a, None, None)));
+    }
 
     if let Some(push) = &opts.push {
         let views: Vec<(Vec<String>, Vec<Platform>)> = layout
@@ -322,6 +344,12 @@ pub fn assemble(
                 to.tags.iter().partition(|(_, what)| what.is_none());
             let mut tags = index_tags.iter();
             if let Some((tag, _)) = tags.next() {
+                shell.event(Event::Pushed {
+                    reference: format!("{}:{tag}", to.repository),
+                    digest: report.index_digest.clone(),
+                    uploaded: report.uploaded.len(),
+                    skipped: report.skipped.len(),
+                });
                 shell.status(
                     "Pushed",
                     format!(
@@ -394,7 +422,7 @@ fn record_in_manifest(
     layout: &LayoutResult,
     archive: bool,
     ca: Option<(Sha256, u64)>,
-) -> Result<()> {
+) -> Result<Manifest> {
     m.artifacts.retain(|a| !a.kind.is_image());
     let blob = |d: &super::Descriptor| -> Result<(RelPath, Sha256)> {
         Ok((
@@ -441,7 +469,8 @@ fn record_in_manifest(
             .push(Artifact::new(Kind::ImageArchive, path, sha256, size));
     }
     m.write(out)
-        .context("could not record the image in the manifest")
+        .context("could not record the image in the manifest")?;
+    Ok(m)
 }
 
 fn host_platform() -> Platform {

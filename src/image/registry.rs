@@ -31,6 +31,7 @@ use super::reference::Reference;
 use super::wire::{Challenge, percent_encode, registry_messages};
 use super::{Descriptor, ImageResult, PushTo, oci};
 use crate::outdir::OutDir;
+use crate::output::bars::ByteBar;
 use crate::shell::Shell;
 
 /// Redirects followed per request, at most.
@@ -111,6 +112,13 @@ pub fn push_tags(
     }
 
     let mut client = Client::new(target, auth, insecure, shell)?;
+    // Every blob's bytes, those the registry has counted as they are found there.
+    client.progress = ByteBar::new(
+        shell,
+        "Pushing",
+        blobs.iter().map(|b| b.size).sum(),
+        &to.repository,
+    );
     let mut upload = || -> Result<PushReport> {
         let mut report = PushReport {
             uploaded: Vec::new(),
@@ -125,6 +133,7 @@ pub fn push_tags(
                 client.upload_blob(blob, &path)?;
                 report.uploaded.push(blob.digest.clone());
             }
+            client.progress.inc(blob.size);
         }
         for (m, bytes) in &manifests {
             client.put_manifest(&m.digest, &m.media_type, bytes, &m.digest)?;
@@ -176,6 +185,8 @@ fn descriptor(v: &Value) -> Result<Descriptor> {
 enum Body<'a> {
     None,
     Bytes(&'a [u8]),
+    /// A file, its bytes counted on the push's bar while they are sent (and taken
+    /// back after: `push` counts each blob once, whole).
     File(&'a Utf8Path),
 }
 
@@ -224,6 +235,8 @@ pub(super) struct Client<'a> {
     warned: Vec<Origin>,
     /// Every secret seen so far, redacted from errors.
     secrets: Vec<String>,
+    /// The bytes pushed so far, on a terminal.
+    progress: ByteBar,
 }
 
 impl<'a> Client<'a> {
@@ -258,6 +271,7 @@ impl<'a> Client<'a> {
             authorization: None,
             warned: Vec::new(),
             secrets: auth.password.iter().cloned().collect(),
+            progress: ByteBar::none(),
         };
         client.warn_if_insecure(&origin);
         Ok(client)
@@ -464,7 +478,22 @@ impl<'a> Client<'a> {
             Body::Bytes(bytes) => self.agent.run(request.body(*bytes).with_context(context)?),
             Body::File(path) => {
                 let file = File::open(path).with_context(|| format!("could not open `{path}`"))?;
-                self.agent.run(request.body(file).with_context(context)?)
+                let len = file
+                    .metadata()
+                    .with_context(|| format!("could not read `{path}`"))?
+                    .len();
+                // The bytes move the push's bar as they are read; the length is given,
+                // so the upload is one monolithic PUT, not chunked.
+                let start = self.progress.position();
+                let body = ureq::SendBody::from_owned_reader(self.progress.reader(file));
+                let result = self.agent.run(
+                    request
+                        .header("Content-Length", len)
+                        .body(body)
+                        .with_context(context)?,
+                );
+                self.progress.set_position(start);
+                result
             }
         };
         let mut response = result.map_err(|e| {

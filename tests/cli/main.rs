@@ -9,6 +9,7 @@ mod auditable;
 mod build;
 mod completions;
 mod docs;
+mod events;
 mod help;
 mod image;
 mod image_tags;

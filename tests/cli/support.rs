@@ -79,6 +79,8 @@ pub const SCRUBBED_ENV: &[&str] = &[
     "CARGO_TERM_COLOR",
     "CARGO_ENCODED_RUSTFLAGS",
     "CARGO_BUILD_RUSTFLAGS",
+    // A test run inside GitHub Actions must not write the job's own summary.
+    "GITHUB_STEP_SUMMARY",
 ];
 
 /// `cargo-multiarch multiarch ARGS…` in `dir`, with the variables that would change

@@ -18,6 +18,8 @@ const SHELL: Shell = Shell {
     quiet: true,
     verbose: 0,
     color_choice: Color::Never,
+    json: false,
+    progress: false,
 };
 
 fn credentials() -> Auth {
