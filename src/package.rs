@@ -215,7 +215,15 @@ pub fn package(
             }
         }
         if let Some(format) = opts.sbom {
-            artifacts.push(write_sbom(out, spec, r, source.date, format)?);
+            let start = std::time::Instant::now();
+            let sbom = write_sbom(out, spec, r, source.date, format)?;
+            shell.event(Event::Packaged(FileEvent::listed(
+                out,
+                &sbom,
+                Some(&r.backend),
+                Some(start.elapsed()),
+            )));
+            artifacts.push(sbom);
         }
     }
 

@@ -104,7 +104,8 @@ fn package_reports_each_binary_and_archive_with_the_hashes_of_sha256sums_and_a_s
     };
     bracketed(&ev, "package", true);
     let sums = sums(out.path());
-    assert_eq!(sums.len(), 10);
+    // 6 binaries, 4 archives and their 4 SBOMs.
+    assert_eq!(sums.len(), 14);
     let root = out.path().canonicalize().unwrap();
 
     let building = of(&ev, "building");
@@ -116,7 +117,7 @@ fn package_reports_each_binary_and_archive_with_the_hashes_of_sha256sums_and_a_s
     let artifacts = of(&ev, "artifact");
     let packaged = of(&ev, "packaged");
     assert_eq!(artifacts.len(), 6, "{artifacts:?}");
-    assert_eq!(packaged.len(), 4, "{packaged:?}");
+    assert_eq!(packaged.len(), 8, "{packaged:?}");
     for e in artifacts.iter().chain(&packaged) {
         let path = e["path"].as_str().unwrap();
         assert_eq!(e["sha256"], sums[path], "{e}");
@@ -145,7 +146,7 @@ fn package_reports_each_binary_and_archive_with_the_hashes_of_sha256sums_and_a_s
     );
     let manifest = of(&ev, "manifest");
     assert_eq!(manifest.len(), 1);
-    assert_eq!(manifest[0]["artifacts"], 10);
+    assert_eq!(manifest[0]["artifacts"], 14);
     // Human lines stay on stderr, without bars off a terminal.
     let err = r.stderr();
     assert!(err.contains("    Packaged "), "{err}");
@@ -193,7 +194,7 @@ fn package_reports_each_binary_and_archive_with_the_hashes_of_sha256sums_and_a_s
     let artifacts = of(&ev, "artifact");
     assert_eq!(artifacts.len(), 6);
     assert!(artifacts.iter().all(|e| e["elapsed_ms"].is_null()));
-    assert_eq!(of(&ev, "packaged").len(), 4);
+    assert_eq!(of(&ev, "packaged").len(), 8);
 }
 
 #[test]
@@ -283,7 +284,7 @@ fn verify_reports_every_artifact_and_a_tampered_tree_fails_with_problems() {
     bracketed(&ev, "verify", true);
     let sums = sums(out.path());
     let verified = of(&ev, "verified");
-    assert_eq!(verified.len(), 10);
+    assert_eq!(verified.len(), 14);
     for e in &verified {
         assert_eq!(e["sha256"], sums[e["path"].as_str().unwrap()], "{e}");
     }
@@ -310,7 +311,7 @@ fn verify_reports_every_artifact_and_a_tampered_tree_fails_with_problems() {
         "{problems:?}"
     );
     let verified = of(&ev, "verified");
-    assert_eq!(verified.len(), 9);
+    assert_eq!(verified.len(), 13);
     assert!(
         verified
             .iter()
@@ -367,7 +368,7 @@ fn merge_and_image_report_the_joined_set_and_each_image_digest() {
         m[0]["platforms"],
         serde_json::json!(["linux/amd64", "linux/arm64"])
     );
-    assert_eq!(m[0]["artifacts"], 10);
+    assert_eq!(m[0]["artifacts"], 14);
     let sums = sums(merged.path());
     let mut files = of(&ev, "artifact");
     files.extend(of(&ev, "packaged"));
