@@ -27,8 +27,10 @@ pub mod plan;
 pub mod platform;
 pub mod probe;
 pub mod process;
+pub mod provenance;
 pub mod record;
 pub mod shell;
+pub mod sign;
 pub mod source;
 pub mod verify;
 pub mod workspace;
@@ -54,6 +56,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify(args) => verify::run(&args, &shell),
         Command::Merge(args) => merge::run(&args, &shell),
         Command::Image(args) => image::run(args, &shell),
+        Command::Sign(args) => sign::run(&args, &shell),
         Command::Doctor(args) => doctor::run(&args, &shell),
     }
 }

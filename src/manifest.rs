@@ -53,6 +53,8 @@ pub enum Kind {
     OciManifest,
     /// `image.tar`: the OCI layout as one file, loadable by `docker load`.
     ImageArchive,
+    /// `provenance.intoto.json`: SLSA provenance over every other artifact.
+    Provenance,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,12 +208,18 @@ impl Manifest {
         Ok(())
     }
 
-    /// The `SHA256SUMS` text: binaries and archives, `<hex>  <path>` sorted by path.
+    /// The `SHA256SUMS` text: binaries, archives, `image.tar` and the provenance,
+    /// `<hex>  <path>` sorted by path.
     pub fn sha256sums(&self) -> String {
         let mut lines: Vec<(&RelPath, &Sha256)> = self
             .artifacts
             .iter()
-            .filter(|a| matches!(a.kind, Kind::Binary | Kind::Archive | Kind::ImageArchive))
+            .filter(|a| {
+                matches!(
+                    a.kind,
+                    Kind::Binary | Kind::Archive | Kind::ImageArchive | Kind::Provenance
+                )
+            })
             .map(|a| (&a.path, &a.sha256))
             .collect();
         lines.sort();
@@ -312,6 +320,7 @@ mod props {
                 Kind::OciIndex,
                 Kind::OciManifest,
                 Kind::ImageArchive,
+                Kind::Provenance,
             ][..],
         )
     }

@@ -38,6 +38,13 @@ pub struct BuildRecord {
     pub backend: String,
     pub profile: String,
     pub binaries: Vec<StagedBinary>,
+    /// The feature flags cargo was given (`--features=a,b`, `--all-features`,
+    /// `--no-default-features`): what the provenance says the binaries were built with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
+    /// Built with `--strip`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strip: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +177,18 @@ impl BuildRecord {
         }
         plain_text("backend", &self.backend)?;
         plain_text("profile", &self.profile)?;
+        for f in &self.features {
+            plain_text("features", f)?;
+            if !(f == "--all-features"
+                || f == "--no-default-features"
+                || f.starts_with("--features="))
+            {
+                bail!(
+                    "`features` holds `{}`, which is not a feature flag",
+                    f.escape_debug()
+                );
+            }
+        }
         for b in &self.binaries {
             plain_text("package", &b.package)?;
             plain_text("version", &b.version)?;

@@ -40,6 +40,8 @@ pub struct Options {
     pub run_args: Vec<String>,
     /// Fail at once instead of waiting for a run that is writing the out dir.
     pub no_wait: bool,
+    /// Check the signatures of `SHA256SUMS` and the provenance with this key.
+    pub public_key: Option<crate::sign::PublicKey>,
 }
 
 /// What verification found.
@@ -50,6 +52,8 @@ pub struct Report {
     pub runs: Vec<String>,
     pub checked: usize,
     pub platforms: Vec<String>,
+    /// Said but not failed: signatures present and not checked.
+    pub notes: Vec<String>,
 }
 
 /// `cargo multiarch verify`: prints each run and problem; fails when there is any.
@@ -68,8 +72,16 @@ pub fn run(args: &VerifyArgs, shell: &Shell) -> Result<ExitCode> {
             .map(str::to_owned)
             .collect(),
         no_wait: args.lock.no_wait,
+        public_key: args
+            .public_key
+            .as_deref()
+            .map(crate::sign::read_public_key)
+            .transpose()?,
     };
     let (_, report) = verify(&out_dir, &opts, shell)?;
+    for note in &report.notes {
+        shell.note(note);
+    }
     for line in &report.runs {
         println!("{line}");
     }
@@ -134,6 +146,23 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
         }
     }
     check_sums(out, &m, &mut r.problems);
+    check_provenance(out, &m, &passed, &mut r.problems);
+    match &opts.public_key {
+        Some(key) => r.problems.extend(crate::sign::check(out, &m, key)),
+        None => {
+            let present = crate::sign::present(out, &m);
+            if !present.is_empty() {
+                r.notes.push(format!(
+                    "{} not checked (hint: pass `--public-key minisign.pub`)",
+                    present
+                        .iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(" and ")
+                ));
+            }
+        }
+    }
     check_platforms(&m, opts.expect.as_deref(), &mut r);
     if opts.run {
         if r.problems.is_empty() || opts.run_anyway {
@@ -185,7 +214,42 @@ fn check_artifact(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
             check_sidecar(out, a, problems);
             check_archive(out, a, problems);
         }
+        Kind::Provenance => {
+            if a.path.as_str() != crate::provenance::FILE {
+                problems.push(format!(
+                    "{}: a provenance is always `{}`",
+                    a.path,
+                    crate::provenance::FILE
+                ));
+            }
+        }
         Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive => {}
+    }
+}
+
+/// The provenance the manifest lists (once its hash checked out) is about exactly the
+/// manifest's artifacts, with its source date, commit and targets.
+fn check_provenance(out: &OutDir, m: &Manifest, passed: &[&Artifact], problems: &mut Vec<String>) {
+    let listed: Vec<&Artifact> = m
+        .artifacts
+        .iter()
+        .filter(|a| a.kind == Kind::Provenance)
+        .collect();
+    if listed.len() > 1 {
+        problems.push(format!(
+            "{}: listed {} times in the manifest",
+            crate::provenance::FILE,
+            listed.len()
+        ));
+    }
+    for a in listed {
+        if !passed.iter().any(|p| std::ptr::eq(*p, a)) {
+            continue;
+        }
+        match crate::provenance::Statement::read(out) {
+            Ok(s) => problems.extend(crate::provenance::check_against(&s, m)),
+            Err(e) => problems.push(format!("{}: {e:#}", a.path)),
+        }
     }
 }
 

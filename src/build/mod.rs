@@ -248,7 +248,7 @@ pub fn build(
             });
             continue;
         }
-        let rec = stage(plan, out, t, backend, &artifacts)?;
+        let rec = stage(plan, out, t, backend, opts.strip, &artifacts)?;
         results.push(TargetResult {
             target: t.target.to_string(),
             platform: t.platform.to_string(),

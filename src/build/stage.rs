@@ -17,6 +17,7 @@ pub(super) fn stage(
     out: &OutDir,
     t: &TargetPlan,
     backend: Backend,
+    strip: bool,
     artifacts: &[Artifact],
 ) -> Result<BuildRecord> {
     let mut pairs = Vec::new();
@@ -33,7 +34,7 @@ pub(super) fn stage(
             .with_context(|| format!("no artifact for `{}` ({})", e.binary, t.target))?;
         pairs.push((e, a));
     }
-    if let Some(rec) = already_staged(plan, out, t, backend, &pairs) {
+    if let Some(rec) = already_staged(plan, out, t, backend, strip, &pairs) {
         return Ok(rec);
     }
     let mut binaries = Vec::new();
@@ -60,7 +61,7 @@ pub(super) fn stage(
         .map(|b| b.path)
         .filter(|p| !binaries.iter().any(|b| b.path == *p))
         .collect();
-    let rec = record_of(plan, t, backend, binaries);
+    let rec = record_of(plan, t, backend, strip, binaries);
     Journal {
         record: rec,
         moves,
@@ -79,6 +80,7 @@ fn record_of(
     plan: &Plan,
     t: &TargetPlan,
     backend: Backend,
+    strip: bool,
     binaries: Vec<StagedBinary>,
 ) -> BuildRecord {
     BuildRecord {
@@ -88,6 +90,8 @@ fn record_of(
         backend: backend.to_string(),
         profile: plan.profile.clone(),
         binaries,
+        features: plan.workspace.feature_flags.clone(),
+        strip,
     }
 }
 
@@ -120,6 +124,7 @@ fn already_staged(
     out: &OutDir,
     t: &TargetPlan,
     backend: Backend,
+    strip: bool,
     pairs: &[(&plan::Entry, &Artifact)],
 ) -> Option<BuildRecord> {
     let old_bytes = out.read(&record::rel(&t.target), 16 << 20).ok()?;
@@ -161,7 +166,7 @@ fn already_staged(
         let path = record::binary_rel(&t.target, &e.binary).ok()?;
         binaries.push(staged_binary(plan, t, e, backend, path, sha256, size));
     }
-    let rec = record_of(plan, t, backend, binaries);
+    let rec = record_of(plan, t, backend, strip, binaries);
     if old_bytes != serde_json::to_vec_pretty(&rec).expect("records serialise") {
         return None;
     }

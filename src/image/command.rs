@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
+use super::attest::{self, Attestation};
 use super::{Auth, ImageResult, ImageSpec, LayoutResult, PlatformImage, Settings};
 use crate::archive::{Entry, Source};
 use crate::cli::ImageArgs;
@@ -17,6 +18,7 @@ use crate::manifest::{self, Artifact, Kind, Manifest};
 use crate::outdir::{OutDir, RelPath};
 use crate::plan::Plan;
 use crate::platform::Platform;
+use crate::provenance;
 use crate::record::{self, BuildRecord};
 use crate::shell::Shell;
 
@@ -35,6 +37,9 @@ pub struct Options {
     pub auth: Auth,
     pub insecure: bool,
     pub level: u32,
+    /// This machine's probes: the compilers the provenance names when no `package`
+    /// wrote one before.
+    pub probes: crate::probe::Probes,
 }
 
 /// One image to assemble: its reference and, per platform, the binaries in it.
@@ -50,7 +55,7 @@ struct Planned {
 
 /// `cargo multiarch image`: assembles (and pushes) images from what `build` staged.
 pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
-    let (plan, _) = Plan::load(&args.select, crate::plan::Detail::Staged)?;
+    let (plan, probes) = Plan::load(&args.select, crate::plan::Detail::Staged)?;
     let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
     let records = BuildRecord::for_plan(
         &plan,
@@ -76,6 +81,7 @@ pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
         },
         insecure: args.insecure,
         level: args.compression,
+        probes,
     };
     assemble(&plan, &out, &records, shell, &opts)?;
     Ok(ExitCode::SUCCESS)
@@ -106,6 +112,20 @@ pub fn assemble(
         (source.date, source.git)
     };
     let revision = git.as_ref().map(|g| g.commit.clone());
+    let mut predicate = image_provenance(
+        plan,
+        out,
+        records,
+        existing.as_ref(),
+        created,
+        git.as_ref(),
+        opts,
+    )?;
+    predicate.build_definition.external_parameters.image = Some(provenance::ImageParams {
+        combined: opts.combined || ws.config.image.combined == Some(true),
+        compression: opts.level,
+    });
+    let inputs = existing.as_ref().map(attest::inputs).unwrap_or_default();
 
     let planned = plan_images(plan, opts)?;
     let mut specs = Vec::new();
@@ -176,6 +196,17 @@ pub fn assemble(
             crate::source::rfc3339(created),
         );
         labels.extend(img.config.labels.clone());
+        let mut attestations = vec![Attestation::provenance(&predicate.for_image())];
+        for input in &inputs {
+            let held = records.iter().flat_map(|r| &r.binaries).any(|b| {
+                b.platform == input.platform
+                    && img.binaries.contains(&b.binary)
+                    && input.package.as_ref().is_none_or(|p| *p == b.package)
+            });
+            if held {
+                attestations.push(Attestation::read(out, input)?);
+            }
+        }
         let entrypoint = img
             .config
             .entrypoint
@@ -194,6 +225,7 @@ pub fn assemble(
             },
             created,
             level: opts.level,
+            attestations,
         });
     }
 
@@ -226,7 +258,15 @@ pub fn assemble(
     } else {
         out.remove(&archive_rel)?;
     }
-    record_in_manifest(out, binaries, existing, &layout, opts.archive, created, git)?;
+    record_in_manifest(
+        out,
+        binaries,
+        existing,
+        &layout,
+        opts.archive,
+        (created, git),
+        &predicate,
+    )?;
 
     if let Some(reference) = &opts.push {
         let [img] = layout.images.as_slice() else {
@@ -368,8 +408,8 @@ fn record_in_manifest(
     existing: Option<Manifest>,
     layout: &LayoutResult,
     archive: bool,
-    created: u64,
-    git: Option<manifest::Git>,
+    (created, git): (u64, Option<manifest::Git>),
+    predicate: &provenance::Predicate,
 ) -> Result<()> {
     let mut m = if let Some(m) = existing {
         m
@@ -413,8 +453,47 @@ fn record_in_manifest(
         m.artifacts
             .push(Artifact::new(Kind::ImageArchive, path, sha256, size));
     }
+    provenance::record(out, &mut m, predicate)?;
     m.write(out)
         .context("could not record the image in the manifest")
+}
+
+/// The provenance of the binaries the images hold: the out dir's (written by
+/// `package` or `merge`, so the compilers of the machines that built them are named)
+/// when it covers every target staged, else one made from the build records and this
+/// machine's compilers.
+fn image_provenance(
+    plan: &Plan,
+    out: &OutDir,
+    records: &[BuildRecord],
+    existing: Option<&Manifest>,
+    created: u64,
+    git: Option<&manifest::Git>,
+    opts: &Options,
+) -> Result<provenance::Predicate> {
+    if existing.is_some_and(|m| m.artifacts.iter().any(|a| a.kind == Kind::Provenance)) {
+        let statement = provenance::Statement::read(out)?;
+        let known = &statement
+            .predicate
+            .build_definition
+            .internal_parameters
+            .targets;
+        if records.iter().all(|r| {
+            known
+                .iter()
+                .any(|t| t.target == r.target && t.backend == r.backend)
+        }) {
+            return Ok(statement.predicate);
+        }
+    }
+    Ok(provenance::describe(
+        records,
+        None,
+        created,
+        git,
+        provenance::cargo_lock(&plan.workspace.root)?,
+        &provenance::Toolchain::probe(&opts.probes, records),
+    ))
 }
 
 fn host_platform() -> Platform {

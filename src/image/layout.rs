@@ -91,7 +91,11 @@ pub fn write_layout(specs: &[ImageSpec], dir: &Utf8Path) -> Result<LayoutResult>
             manifest.platform = Some(image.platform);
             manifests.push(manifest);
         }
-        let mut index = writer.json(MEDIA_TYPE_INDEX, &oci::index_json(&manifests))?;
+        let attestations = super::attest::write(spec, &manifests, &mut |media_type, bytes| {
+            writer.json(media_type, bytes)
+        })?;
+        let listed: Vec<Descriptor> = manifests.iter().chain(&attestations).cloned().collect();
+        let mut index = writer.json(MEDIA_TYPE_INDEX, &oci::index_json(&listed))?;
         index
             .annotations
             .insert(REF_NAME_ANNOTATION.to_owned(), spec.reference_name.clone());
@@ -99,6 +103,7 @@ pub fn write_layout(specs: &[ImageSpec], dir: &Utf8Path) -> Result<LayoutResult>
             reference_name: spec.reference_name.clone(),
             index,
             manifests,
+            attestations,
         });
     }
     let listed: Vec<Descriptor> = images.iter().map(|i| i.index.clone()).collect();
@@ -235,9 +240,12 @@ impl BlobWriter<'_> {
 
 /// Checks that every blob reachable from `index.json` (indexes, manifests, configs,
 /// layers, recursively) exists inside `dir` with the digest and size its descriptor
-/// names. Returns one line per problem; empty means the layout is sound.
+/// names, and that the attestations are about the manifests they annotate. Returns
+/// one line per problem; empty means the layout is sound.
 pub fn verify_layout(dir: &Utf8Path) -> Result<Vec<String>> {
-    Ok(check(dir)?.problems)
+    let mut problems = check(dir)?.problems;
+    problems.extend(super::attest::check(&OutDir::existing(dir)?));
+    Ok(problems)
 }
 
 /// The result of walking a layout from `index.json`.

@@ -9,8 +9,10 @@
 //!
 //! [`verify_layout`] re-hashes everything `index.json` reaches, [`write_archive`] wraps
 //! the layout in one tar that both OCI tools and classic `docker load` accept, and
-//! [`push`] uploads an image with the OCI distribution API.
+//! [`push`] uploads an image with the OCI distribution API. Each image carries its
+//! provenance (and SBOMs) as buildx-style attestation manifests ([`attest`]).
 
+mod attest;
 mod command;
 mod credentials;
 mod layout;
@@ -31,6 +33,7 @@ use serde::{Serialize, Serializer};
 use crate::archive::Entry;
 use crate::platform::Platform;
 
+pub use attest::{Attestation, AttestationInput};
 pub use command::{ARCHIVE, OCI_DIR, Options, assemble, run};
 pub use credentials::Auth;
 pub use layout::{verify_layout, write_layout};
@@ -63,6 +66,8 @@ pub struct ImageSpec {
     pub created: u64,
     /// gzip level (0–9) for the layers.
     pub level: u32,
+    /// In-toto statements attached to each platform manifest (buildx-style).
+    pub attestations: Vec<Attestation>,
 }
 
 /// The files of one platform's single layer; paths are inside the root filesystem,
@@ -180,4 +185,6 @@ pub struct ImageResult {
     pub index: Descriptor,
     /// One image manifest per platform, with `platform` set, in the spec's order.
     pub manifests: Vec<Descriptor>,
+    /// The attestation manifests in the index (platform `unknown/unknown`), after them.
+    pub attestations: Vec<Descriptor>,
 }

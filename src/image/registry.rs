@@ -66,7 +66,8 @@ pub fn push(
     let index_bytes = read_document(dir, &image.index)?;
     let mut manifests = Vec::with_capacity(image.manifests.len());
     let mut blobs: Vec<Descriptor> = Vec::new();
-    for m in &image.manifests {
+    // The attestation manifests go after the platform manifests, as in the index.
+    for m in image.manifests.iter().chain(&image.attestations) {
         let bytes = read_document(dir, m)?;
         let doc: Value = serde_json::from_slice(&bytes)
             .with_context(|| format!("manifest `{}` is not valid JSON", m.digest))?;

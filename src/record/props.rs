@@ -51,6 +51,8 @@ fn record_of(target: Target) -> impl Strategy<Value = BuildRecord> {
                 backend,
                 profile,
                 binaries,
+                features: vec!["--features=a,b".to_owned()],
+                strip: true,
             }
         })
 }

@@ -34,6 +34,8 @@ fn record(bins: &[(&str, &[u8])]) -> BuildRecord {
                 size: bytes.len() as u64,
             })
             .collect(),
+        features: Vec::new(),
+        strip: false,
     }
 }
 
