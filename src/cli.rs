@@ -228,7 +228,7 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct SignArgs {
-    /// minisign secret key (`minisign -G` writes one; `-W` for one without a password)
+    /// The minisign secret key (`minisign -G` writes one; `-W` for one without a password)
     #[arg(long, value_name = "FILE")]
     pub key: Utf8PathBuf,
 
@@ -282,6 +282,10 @@ pub struct ImageArgs {
     /// Also write `out/image.tar`: the OCI layout plus Docker's manifest.json, so `docker load` takes it
     #[arg(long, help_heading = "Image Options")]
     pub archive: bool,
+
+    /// Attach no provenance or SBOM attestation manifests (for tools that refuse in-toto layers)
+    #[arg(long, help_heading = "Image Options")]
+    pub no_attest: bool,
 
     /// gzip compression of the layers: fast, default, best, or a level 0-9
     #[arg(long, default_value = "default", value_parser = parse_compression, value_name = "LEVEL", help_heading = "Image Options")]

@@ -157,7 +157,7 @@ pub struct TargetBackend {
     pub backend: String,
 }
 
-/// An in-toto ResourceDescriptor: the git commit, `Cargo.lock`, rustc, zig.
+/// An in-toto `ResourceDescriptor`: the git commit, `Cargo.lock`, rustc, zig.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Resource {

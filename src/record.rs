@@ -45,6 +45,9 @@ pub struct BuildRecord {
     /// Built with `--strip`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub strip: bool,
+    /// `zig version` of the zig that compiled and linked the target (zig backends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zig: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -177,6 +180,9 @@ impl BuildRecord {
         }
         plain_text("backend", &self.backend)?;
         plain_text("profile", &self.profile)?;
+        if let Some(z) = &self.zig {
+            plain_text("zig", z)?;
+        }
         for f in &self.features {
             plain_text("features", f)?;
             if !(f == "--all-features"

@@ -147,20 +147,19 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
     }
     check_sums(out, &m, &mut r.problems);
     check_provenance(out, &m, &passed, &mut r.problems);
-    match &opts.public_key {
-        Some(key) => r.problems.extend(crate::sign::check(out, &m, key)),
-        None => {
-            let present = crate::sign::present(out, &m);
-            if !present.is_empty() {
-                r.notes.push(format!(
-                    "{} not checked (hint: pass `--public-key minisign.pub`)",
-                    present
-                        .iter()
-                        .map(|p| format!("`{p}`"))
-                        .collect::<Vec<_>>()
-                        .join(" and ")
-                ));
-            }
+    if let Some(key) = &opts.public_key {
+        r.problems.extend(crate::sign::check(out, &m, key));
+    } else {
+        let present = crate::sign::present(out, &m);
+        if !present.is_empty() {
+            r.notes.push(format!(
+                "{} not checked (hint: pass `--public-key minisign.pub`)",
+                present
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ));
         }
     }
     check_platforms(&m, opts.expect.as_deref(), &mut r);

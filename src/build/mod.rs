@@ -79,7 +79,7 @@ pub struct TargetResult {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
-    Staged(BuildRecord),
+    Staged(Box<BuildRecord>),
     /// Built, but not staged because another target failed and `--keep-going` was not given.
     NotStaged,
     Failed {
@@ -248,12 +248,23 @@ pub fn build(
             });
             continue;
         }
-        let rec = stage(plan, out, t, backend, opts.strip, &artifacts)?;
+        // The zig that built a zig target is known by now (no probe runs here).
+        let zig = matches!(backend, Backend::Zig | Backend::Zigbuild)
+            .then(|| probes.zig().map(|z| z.version.clone()))
+            .flatten();
+        let rec = stage(
+            plan,
+            out,
+            t,
+            backend,
+            (opts.strip, zig.as_deref()),
+            &artifacts,
+        )?;
         results.push(TargetResult {
             target: t.target.to_string(),
             platform: t.platform.to_string(),
             backend: Some(backend),
-            status: Status::Staged(rec.clone()),
+            status: Status::Staged(Box::new(rec.clone())),
         });
         records.push(rec);
     }

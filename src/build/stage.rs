@@ -17,7 +17,7 @@ pub(super) fn stage(
     out: &OutDir,
     t: &TargetPlan,
     backend: Backend,
-    strip: bool,
+    (strip, zig): (bool, Option<&str>),
     artifacts: &[Artifact],
 ) -> Result<BuildRecord> {
     let mut pairs = Vec::new();
@@ -34,7 +34,7 @@ pub(super) fn stage(
             .with_context(|| format!("no artifact for `{}` ({})", e.binary, t.target))?;
         pairs.push((e, a));
     }
-    if let Some(rec) = already_staged(plan, out, t, backend, strip, &pairs) {
+    if let Some(rec) = already_staged(plan, out, t, backend, (strip, zig), &pairs) {
         return Ok(rec);
     }
     let mut binaries = Vec::new();
@@ -61,7 +61,7 @@ pub(super) fn stage(
         .map(|b| b.path)
         .filter(|p| !binaries.iter().any(|b| b.path == *p))
         .collect();
-    let rec = record_of(plan, t, backend, strip, binaries);
+    let rec = record_of(plan, t, backend, (strip, zig), binaries);
     Journal {
         record: rec,
         moves,
@@ -80,7 +80,7 @@ fn record_of(
     plan: &Plan,
     t: &TargetPlan,
     backend: Backend,
-    strip: bool,
+    (strip, zig): (bool, Option<&str>),
     binaries: Vec<StagedBinary>,
 ) -> BuildRecord {
     BuildRecord {
@@ -92,6 +92,7 @@ fn record_of(
         binaries,
         features: plan.workspace.feature_flags.clone(),
         strip,
+        zig: zig.map(str::to_owned),
     }
 }
 
@@ -124,7 +125,7 @@ fn already_staged(
     out: &OutDir,
     t: &TargetPlan,
     backend: Backend,
-    strip: bool,
+    (strip, zig): (bool, Option<&str>),
     pairs: &[(&plan::Entry, &Artifact)],
 ) -> Option<BuildRecord> {
     let old_bytes = out.read(&record::rel(&t.target), 16 << 20).ok()?;
@@ -166,7 +167,7 @@ fn already_staged(
         let path = record::binary_rel(&t.target, &e.binary).ok()?;
         binaries.push(staged_binary(plan, t, e, backend, path, sha256, size));
     }
-    let rec = record_of(plan, t, backend, strip, binaries);
+    let rec = record_of(plan, t, backend, (strip, zig), binaries);
     if old_bytes != serde_json::to_vec_pretty(&rec).expect("records serialise") {
         return None;
     }

@@ -25,7 +25,7 @@ pub const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
 pub const REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
 pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
 pub const PREDICATE_TYPE: &str = "in-toto.io/predicate-type";
-/// `predicateType` of a CycloneDX SBOM and its file's media type.
+/// `predicateType` of a `CycloneDX` SBOM and its file's media type.
 pub const CYCLONEDX: (&str, &str) = (
     "https://cyclonedx.org/bom",
     "application/vnd.cyclonedx+json",
@@ -146,7 +146,7 @@ impl Attestation {
 #[derive(Serialize)]
 struct Statement<'a> {
     #[serde(rename = "_type")]
-    statement_type: &'a str,
+    kind: &'a str,
     subject: [Subject<'a>; 1],
     #[serde(rename = "predicateType")]
     predicate_type: &'a str,
@@ -196,7 +196,7 @@ pub(super) fn write(
         let mut layers = Vec::with_capacity(attached.len());
         for a in attached {
             let statement = Statement {
-                statement_type: provenance::STATEMENT_TYPE,
+                kind: provenance::STATEMENT_TYPE,
                 subject: [Subject {
                     name: "_",
                     digest: [("sha256", m.hex())].into(),
@@ -273,12 +273,12 @@ pub(super) fn check(layout: &OutDir) -> Vec<String> {
         }
         Ok(serde_json::from_slice(&bytes)?)
     };
-    let index_json = match layout
+    // A missing or broken `index.json` is the layout walk's to report.
+    let Ok(index_json) = layout
         .read(&RelPath::new("index.json").expect("a plain name"), MAX_JSON)
         .and_then(|b| Ok(serde_json::from_slice::<Value>(&b)?))
-    {
-        Ok(v) => v,
-        Err(_) => return problems, // the layout walk reports it
+    else {
+        return problems;
     };
     for image in index_json["manifests"].as_array().into_iter().flatten() {
         let Some(digest) = image["digest"].as_str() else {

@@ -33,6 +33,8 @@ pub struct Options {
     /// One image with every selected binary.
     pub combined: bool,
     pub archive: bool,
+    /// Attach no attestation manifests.
+    pub no_attest: bool,
     pub push: Option<String>,
     pub auth: Auth,
     pub insecure: bool,
@@ -73,6 +75,7 @@ pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
         tag: args.tag,
         combined: args.combined,
         archive: args.archive,
+        no_attest: args.no_attest,
         push: args.push,
         auth: Auth {
             username: args.username,
@@ -196,8 +199,11 @@ pub fn assemble(
             crate::source::rfc3339(created),
         );
         labels.extend(img.config.labels.clone());
-        let mut attestations = vec![Attestation::provenance(&predicate.for_image())];
-        for input in &inputs {
+        let mut attestations = Vec::new();
+        if !opts.no_attest {
+            attestations.push(Attestation::provenance(&predicate.for_image()));
+        }
+        for input in inputs.iter().filter(|_| !opts.no_attest) {
             let held = records.iter().flat_map(|r| &r.binaries).any(|b| {
                 b.platform == input.platform
                     && img.binaries.contains(&b.binary)

@@ -30,23 +30,18 @@ pub struct Toolchain {
     pub rustc: Option<String>,
     /// rustc's host triple.
     pub host: String,
-    /// `zig version`, when a record says zig built a target.
+    /// `zig version` of the zig that built a target, as its build record says.
     pub zig: Option<String>,
 }
 
 impl Toolchain {
-    /// rustc's version, and zig's when `records` name a zig or zigbuild target. zig is
-    /// asked only then (finding it may start Python).
+    /// rustc's version from this machine; zig's from the build records (`build`
+    /// recorded the zig that built a zig target, so packaging never looks for zig).
     pub fn probe(probes: &Probes, records: &[BuildRecord]) -> Self {
-        let zig_built = records
-            .iter()
-            .any(|r| r.backend == "zig" || r.backend == "zigbuild");
         Self {
             rustc: probes.rustc_version().map(str::to_owned),
             host: probes.host.clone(),
-            zig: zig_built
-                .then(|| probes.zig().map(|z| z.version.clone()))
-                .flatten(),
+            zig: records.iter().find_map(|r| r.zig.clone()),
         }
     }
 }

@@ -27,6 +27,7 @@ fn record(triple: &str, backend: &str) -> BuildRecord {
         binaries: vec![bin("alpha", "alpha"), bin("beta-server", "beta")],
         features: vec!["--no-default-features".into(), "--features=tls,json".into()],
         strip: true,
+        zig: None,
     }
 }
 
@@ -284,7 +285,7 @@ fn foreign_or_malformed_statements_are_refused() {
     refused(
         &|v| {
             v["predicate"]["buildDefinition"]["resolvedDependencies"][0]["digest"] =
-                serde_json::json!({"md5": "00"})
+                serde_json::json!({"md5": "00"});
         },
         "only `sha256` and `gitCommit`",
     );

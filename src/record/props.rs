@@ -53,6 +53,7 @@ fn record_of(target: Target) -> impl Strategy<Value = BuildRecord> {
                 binaries,
                 features: vec!["--features=a,b".to_owned()],
                 strip: true,
+                zig: Some("0.15.1".to_owned()),
             }
         })
 }

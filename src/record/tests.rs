@@ -36,6 +36,7 @@ fn record(bins: &[(&str, &[u8])]) -> BuildRecord {
             .collect(),
         features: Vec::new(),
         strip: false,
+        zig: None,
     }
 }
 

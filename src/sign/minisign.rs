@@ -4,7 +4,7 @@
 //! - secret key: `untrusted comment: …` then base64 of `"Ed"`, the KDF (`"Sc"` =
 //!   scrypt, or two zero bytes when unencrypted: `minisign -G -W`), `"B2"`, a 32-byte
 //!   salt, scrypt's opslimit and memlimit (u64 little-endian, libsodium's
-//!   `crypto_pwhash_scryptsalsa208sha256` parameters), then — XORed with the scrypt
+//!   `crypto_pwhash_scryptsalsa208sha256` parameters), then — `XOR`ed with the scrypt
 //!   stream when encrypted — the 8-byte key ID, the 64-byte Ed25519 secret key (seed
 //!   and public key) and a BLAKE2b-256 checksum of `"Ed" || key ID || secret key`;
 //! - public key: `untrusted comment: …` then base64 of `"Ed"`, key ID, 32-byte key;
@@ -52,7 +52,7 @@ pub struct SecretKey {
 
 impl fmt::Debug for SecretKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "SecretKey({})", key_id(&self.keynum))
+        write!(f, "SecretKey({})", key_id(self.keynum))
     }
 }
 
@@ -65,13 +65,13 @@ pub struct PublicKey {
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey({})", key_id(&self.keynum))
+        write!(f, "PublicKey({})", key_id(self.keynum))
     }
 }
 
 /// The key ID as minisign prints it: the 8 bytes as a little-endian u64 in upper hex.
-fn key_id(keynum: &[u8; 8]) -> String {
-    format!("{:016X}", u64::from_le_bytes(*keynum))
+fn key_id(keynum: [u8; 8]) -> String {
+    format!("{:016X}", u64::from_le_bytes(keynum))
 }
 
 /// The base64 line after the `untrusted comment:` line of a key or signature file.
@@ -176,7 +176,7 @@ impl SecretKey {
         let global = self.key.sign(&global);
         Ok(format!(
             "{UNTRUSTED}signature from cargo-multiarch secret key {}\n{}\n{TRUSTED}{trusted_comment}\n{}\n",
-            key_id(&self.keynum),
+            key_id(self.keynum),
             STANDARD.encode(&sig_struct),
             STANDARD.encode(global.to_bytes())
         ))
@@ -203,7 +203,7 @@ impl PublicKey {
 
     /// minisign's key ID (`B4ADCDFAEF78EA77`).
     pub fn id(&self) -> String {
-        key_id(&self.keynum)
+        key_id(self.keynum)
     }
 
     /// Checks a `.minisig` text against `message`; returns its trusted comment.
@@ -229,7 +229,7 @@ impl PublicKey {
         if keynum != self.keynum {
             bail!(
                 "it was made with key {}, not with this public key ({})",
-                key_id(&keynum),
+                key_id(keynum),
                 self.id()
             );
         }
@@ -266,7 +266,7 @@ fn scrypt_stream(
     memlimit: u64,
 ) -> Result<Zeroizing<[u8; KEYNUM_SK_LEN]>> {
     let (log_n, r, p) = pick_params(opslimit, memlimit);
-    let memory = 128u64 * u64::from(r) << log_n;
+    let memory = (128u64 * u64::from(r)) << log_n;
     if memory > MAX_SCRYPT_MEMORY || p > 16 {
         bail!(
             "its scrypt parameters (N = 2^{log_n}, r = {r}, p = {p}) ask for more than {} GiB or 16 passes, more than minisign itself uses (hint: re-encrypt it with `minisign -C`)",

@@ -4,7 +4,7 @@
 use crate::support::{repo, run};
 
 const COMMANDS: &[&str] = &[
-    "", "plan", "build", "package", "verify", "merge", "image", "doctor",
+    "", "plan", "build", "package", "verify", "merge", "image", "sign", "doctor",
 ];
 
 #[test]

@@ -99,7 +99,8 @@ fn archives_have_the_exact_layout_owners_modes_and_mtime() {
 fn sha256sums_and_sidecars_check_with_coreutils() {
     let (out, _) = package("multi", &[]);
     let ok = sh(out.path(), "sha256sum -c SHA256SUMS");
-    assert_eq!(ok.lines().count(), 10, "{ok}");
+    assert_eq!(ok.lines().count(), 11, "{ok}");
+    assert!(ok.contains("provenance.intoto.json: OK"), "{ok}");
     assert!(ok.lines().all(|l| l.ends_with(": OK")), "{ok}");
     assert!(ok.contains("linux/arm64/bin/alpha: OK"), "{ok}");
     assert!(
@@ -307,7 +308,7 @@ fn verify_run_passes_on_multi() {
         assert!(stdout.contains("): beta-server 0.3.0"), "{stdout}");
     }
     assert!(
-        r.stderr().contains("Verified 10 artifacts in"),
+        r.stderr().contains("Verified 11 artifacts in"),
         "{}",
         r.stderr()
     );

@@ -39,6 +39,7 @@ fn predicate() -> provenance::Predicate {
         }],
         features: Vec::new(),
         strip: false,
+        zig: None,
     };
     provenance::describe(
         &[record],

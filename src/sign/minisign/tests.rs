@@ -86,23 +86,20 @@ fn key_file(seed: &[u8; 32], keynum: [u8; 8], password: Option<(&str, u64, u64)>
     b.extend_from_slice(CHK_ALG);
     let salt = [9u8; 32];
     b.extend_from_slice(&salt);
-    match password {
-        Some((pw, ops, mem)) => {
-            let mut h = Blake2b256::new();
-            h.update(SIG_ALG);
-            h.update(&keynum_sk);
-            keynum_sk.extend_from_slice(&h.finalize());
-            let stream = scrypt_stream(pw.as_bytes(), &salt, ops, mem).unwrap();
-            for (k, s) in keynum_sk.iter_mut().zip(stream.iter()) {
-                *k ^= s;
-            }
-            b.extend_from_slice(&ops.to_le_bytes());
-            b.extend_from_slice(&mem.to_le_bytes());
+    if let Some((pw, ops, mem)) = password {
+        let mut h = Blake2b256::new();
+        h.update(SIG_ALG);
+        h.update(&keynum_sk);
+        keynum_sk.extend_from_slice(&h.finalize());
+        let stream = scrypt_stream(pw.as_bytes(), &salt, ops, mem).unwrap();
+        for (k, s) in keynum_sk.iter_mut().zip(stream.iter()) {
+            *k ^= s;
         }
-        None => {
-            keynum_sk.extend_from_slice(&[0; 32]);
-            b.extend_from_slice(&[0; 16]);
-        }
+        b.extend_from_slice(&ops.to_le_bytes());
+        b.extend_from_slice(&mem.to_le_bytes());
+    } else {
+        keynum_sk.extend_from_slice(&[0; 32]);
+        b.extend_from_slice(&[0; 16]);
     }
     b.extend_from_slice(&keynum_sk);
     format!("untrusted comment: test key\n{}\n", STANDARD.encode(&b))
