@@ -2,7 +2,8 @@
 //! architecture, on native runners) into one, after checking each like `verify`.
 //! Refuses anything that would make the joined set lie: one path with two hashes,
 //! different versions, commits, source dates or schemas, a damaged input, and an
-//! incomplete platform set.
+//! incomplete platform set. The inputs' provenance statements become one
+//! ([`provenance::combine`]).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;

@@ -52,7 +52,7 @@ pub struct AttestationInput {
     pub platform: Platform,
     /// Attached only to images holding this package's binaries (None: every image).
     pub package: Option<String>,
-    /// The file's media type: [`CYCLONEDX`]'s or [`SPDX`]'s.
+    /// The file's media type: `CYCLONEDX`'s or `SPDX`'s.
     pub media_type: String,
     pub path: RelPath,
     pub sha256: Sha256,

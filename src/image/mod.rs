@@ -10,7 +10,7 @@
 //! [`verify_layout`] re-hashes everything `index.json` reaches, [`write_archive`] wraps
 //! the layout in one tar that both OCI tools and classic `docker load` accept, and
 //! [`push`] uploads an image with the OCI distribution API. Each image carries its
-//! provenance (and SBOMs) as buildx-style attestation manifests ([`attest`]).
+//! provenance (and SBOMs) as buildx-style attestation manifests (`attest`).
 
 mod attest;
 mod command;

@@ -1,5 +1,6 @@
 //! Pushing an image of the layout with the OCI distribution API: blobs (HEAD, then
-//! POST + monolithic PUT), manifests by digest, then the index by tag. Basic and
+//! POST + monolithic PUT), manifests (platforms', then attestations') by digest, then
+//! the index by tag. Basic and
 //! Bearer (token server) auth, answered on the first `401` and kept for the push.
 //!
 //! Who gets what (every URL compared as an [`Origin`], see [`super::origin`]):
