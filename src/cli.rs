@@ -103,6 +103,12 @@ pub enum Command {
     )]
     Image(ImageArgs),
 
+    /// Sign an out dir's SHA256SUMS and provenance with a minisign key, after verifying it
+    #[command(
+        after_help = "Examples:\n  cargo multiarch sign --key minisign.key\n  cargo multiarch sign --key release.key --password-file pw.txt --out-dir out\nCheck with `minisign -V -p minisign.pub -m out/SHA256SUMS` or `cargo multiarch verify --public-key minisign.pub`."
+    )]
+    Sign(SignArgs),
+
     /// Check that the tools for the selected targets are installed, and say how to fix what is missing
     #[command(
         after_help = "Example:\n  cargo multiarch doctor --target aarch64-unknown-linux-musl",
@@ -346,11 +352,37 @@ pub struct VerifyArgs {
     #[arg(long)]
     pub expect_sbom: bool,
 
+    /// Check the minisign signatures of SHA256SUMS and the provenance with this public key
+    #[arg(long, value_name = "FILE")]
+    pub public_key: Option<Utf8PathBuf>,
+
     #[command(flatten)]
     pub lock: LockArgs,
 
     #[command(flatten)]
     pub message: MessageArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The minisign secret key (`minisign -G` writes one; `-W` for one without a password)
+    #[arg(long, value_name = "FILE")]
+    pub key: Utf8PathBuf,
+
+    /// Read the key's password from the first line of this file [default: `$CARGO_MULTIARCH_SIGN_PASSWORD`, else a prompt]
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<Utf8PathBuf>,
+
+    /// The out dir to sign [default: the workspace's out dir]
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<Utf8PathBuf>,
+
+    /// Path to Cargo.toml (to find the workspace's out dir)
+    #[arg(long, value_name = "PATH")]
+    pub manifest_path: Option<Utf8PathBuf>,
+
+    #[command(flatten)]
+    pub lock: LockArgs,
 }
 
 #[derive(Debug, Args)]
@@ -413,6 +445,10 @@ pub struct ImageArgs {
     /// Also write `out/image.tar`: the OCI layout plus Docker's manifest.json, so `docker load` takes it
     #[arg(long, help_heading = "Image Options")]
     pub archive: bool,
+
+    /// Attach no provenance or SBOM attestation manifests (for tools that refuse in-toto layers)
+    #[arg(long, help_heading = "Image Options")]
+    pub no_attest: bool,
 
     /// gzip compression of the layers: fast, default, best, or a level 0-9
     #[arg(long, default_value = "default", value_parser = parse_compression, value_name = "LEVEL", help_heading = "Image Options")]
@@ -648,7 +684,9 @@ impl Command {
             Command::Merge(a) => ("merge", a.message),
             Command::Image(a) => ("image", a.message),
             Command::Doctor(a) => ("doctor", a.message),
-            Command::Plan(_) | Command::Completions(_) | Command::Man(_) => return None,
+            Command::Plan(_) | Command::Sign(_) | Command::Completions(_) | Command::Man(_) => {
+                return None;
+            }
         };
         Some((name, output.message_format))
     }

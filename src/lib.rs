@@ -32,9 +32,11 @@ pub mod plan;
 pub mod platform;
 pub mod probe;
 pub mod process;
+pub mod provenance;
 pub mod record;
 pub mod sbom;
 pub mod shell;
+pub mod sign;
 pub mod source;
 pub mod verify;
 pub mod workspace;
@@ -62,6 +64,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Verify(args) => verify::run(&args, &shell),
         Command::Merge(args) => merge::run(&args, &shell),
         Command::Image(args) => image::run(args, &shell),
+        Command::Sign(args) => sign::run(&args, &shell),
         Command::Doctor(args) => doctor::run(&args, &shell),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args, &shell),

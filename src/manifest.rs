@@ -58,6 +58,8 @@ pub enum Kind {
     CaCertificates,
     /// An archive's SBOM, beside it (`<archive>.cdx.json` or `<archive>.spdx.json`).
     Sbom,
+    /// `provenance.intoto.json`: SLSA provenance over every other artifact.
+    Provenance,
 }
 
 impl Kind {
@@ -221,7 +223,8 @@ impl Manifest {
         Ok(())
     }
 
-    /// The `SHA256SUMS` text: binaries, archives, SBOMs and image archives, `<hex>  <path>` sorted by path.
+    /// The `SHA256SUMS` text: binaries, archives, SBOMs, `image.tar` and the provenance,
+    /// `<hex>  <path>` sorted by path.
     pub fn sha256sums(&self) -> String {
         let mut lines: Vec<(&RelPath, &Sha256)> = self
             .artifacts
@@ -229,7 +232,11 @@ impl Manifest {
             .filter(|a| {
                 matches!(
                     a.kind,
-                    Kind::Binary | Kind::Archive | Kind::ImageArchive | Kind::Sbom
+                    Kind::Binary
+                        | Kind::Archive
+                        | Kind::ImageArchive
+                        | Kind::Sbom
+                        | Kind::Provenance
                 )
             })
             .map(|a| (&a.path, &a.sha256))
@@ -334,6 +341,7 @@ mod props {
                 Kind::ImageArchive,
                 Kind::CaCertificates,
                 Kind::Sbom,
+                Kind::Provenance,
             ][..],
         )
     }

@@ -2,7 +2,8 @@
 //! architecture, on native runners) into one, after checking each like `verify`.
 //! Refuses anything that would make the joined set lie: one path with two hashes,
 //! different versions, commits, source dates or schemas, a damaged input, and an
-//! incomplete platform set.
+//! incomplete platform set. The inputs' provenance statements become one
+//! ([`provenance::combine`]).
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -16,6 +17,7 @@ use crate::outdir::{OutDir, RelPath};
 use crate::output::{Event, FileEvent};
 use crate::package::{sidecar, sidecar_text};
 use crate::platform::{self, Platform};
+use crate::provenance::{self, Predicate};
 use crate::record::{self, BuildRecord};
 use crate::shell::Shell;
 use crate::verify;
@@ -97,9 +99,10 @@ pub fn merge(
         });
     }
     let merged = join(&checked, opts)?;
+    let predicate = joined_provenance(&checked)?;
 
     let (dest, _lock) = record::open_for_writing(out, opts.no_wait, shell)?;
-    write(&checked, &merged, &dest)?;
+    write(&checked, &merged, predicate.as_ref(), &dest)?;
     let (m, report) = verify::verify_dir(
         &dest,
         &verify::Options {
@@ -272,9 +275,54 @@ fn join(inputs: &[Input], opts: &Options) -> Result<Manifest> {
     })
 }
 
+/// The inputs' provenance joined into one (see [`provenance::combine`]); None when no
+/// input has one. Each was checked against its input's manifest by `verify`.
+fn joined_provenance(inputs: &[Input]) -> Result<Option<Predicate>> {
+    let mut statements = Vec::new();
+    for input in inputs {
+        if input
+            .manifest
+            .artifacts
+            .iter()
+            .any(|a| a.kind == Kind::Provenance)
+        {
+            statements.push(provenance::Statement::read(&input.dir)?);
+        }
+    }
+    if statements.is_empty() {
+        return Ok(None);
+    }
+    if statements.len() != inputs.len() {
+        let without: Vec<String> = inputs
+            .iter()
+            .filter(|i| {
+                !i.manifest
+                    .artifacts
+                    .iter()
+                    .any(|a| a.kind == Kind::Provenance)
+            })
+            .map(|i| format!("`{}`", i.dir.shown()))
+            .collect();
+        bail!(
+            "{} {} no `{}`, the other inputs have one: the merged provenance would leave out what they built (hint: package every input with this version of cargo-multiarch)",
+            without.join(", "),
+            if without.len() == 1 { "has" } else { "have" },
+            provenance::FILE
+        );
+    }
+    let predicates: Vec<&Predicate> = statements.iter().map(|s| &s.predicate).collect();
+    provenance::combine(&predicates).map(Some)
+}
+
 /// Copies every artifact of the merged manifest from the input that has it, writes
-/// the archives' `.sha256` sidecars and the build records, then the manifest.
-fn write(inputs: &[Input], merged: &Manifest, dest: &OutDir) -> Result<()> {
+/// the archives' `.sha256` sidecars and the build records, then the provenance and the
+/// manifest.
+fn write(
+    inputs: &[Input],
+    merged: &Manifest,
+    predicate: Option<&Predicate>,
+    dest: &OutDir,
+) -> Result<()> {
     for a in &merged.artifacts {
         let from = inputs
             .iter()
@@ -314,5 +362,9 @@ fn write(inputs: &[Input], merged: &Manifest, dest: &OutDir) -> Result<()> {
             }
         }
     }
-    merged.clone().write(dest)
+    let mut m = merged.clone();
+    if let Some(p) = predicate {
+        provenance::record(dest, &mut m, p)?;
+    }
+    m.write(dest)
 }

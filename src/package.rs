@@ -1,6 +1,7 @@
 //! `cargo multiarch package`: reproducible archives from the staged binaries (never
 //! from cargo's target dir), a `.sha256` beside each, then `SHA256SUMS` and
-//! `manifest.json`. Archives of different targets are written in parallel.
+//! `manifest.json`, with `provenance.intoto.json` over all of it. Archives of different
+//! targets are written in parallel.
 
 use std::collections::HashMap;
 use std::process::ExitCode;
@@ -17,6 +18,7 @@ use crate::manifest::{self, Artifact, Content, Kind, Manifest};
 use crate::outdir::{OutDir, RelPath};
 use crate::output::{Event, FileEvent};
 use crate::plan::Plan;
+use crate::provenance;
 use crate::record::{self, BuildRecord, StagedBinary};
 use crate::sbom;
 use crate::shell::Shell;
@@ -96,7 +98,7 @@ pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
             SbomFormat::Spdx => sbom::Format::Spdx,
         }),
     };
-    package(&plan, &out, &records, shell, opts)?;
+    package(&plan, &out, &records, &probes, shell, opts)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -112,9 +114,15 @@ pub fn package(
     plan: &Plan,
     out: &OutDir,
     records: &[BuildRecord],
+    probes: &crate::probe::Probes,
     shell: &Shell,
     opts: Options,
 ) -> Result<Manifest> {
+    // The compilers' versions, for the provenance, asked while the archives are written.
+    let toolchain = {
+        let (probes, records) = (probes.clone(), records.to_vec());
+        std::thread::spawn(move || provenance::Toolchain::probe(&probes, &records))
+    };
     let ws = &plan.workspace;
     let source = Source::read(&ws.root, &plan.out_dir)?;
 
@@ -235,7 +243,26 @@ pub fn package(
         platforms: records.iter().map(|r| r.platform).collect(),
         artifacts,
     };
-    keep_image_artifacts(out, &mut m);
+    let image = keep_image_artifacts(out, &mut m);
+    let params = provenance::PackageParams {
+        archive: match opts.mode {
+            ArchiveMode::PerPackage => "per-package",
+            ArchiveMode::PerTarget => "per-target",
+        },
+        compression: opts.level,
+    };
+    let mut predicate = provenance::describe(
+        records,
+        Some(&params),
+        source.date,
+        m.git.as_ref(),
+        provenance::cargo_lock(&ws.root)?,
+        &toolchain
+            .join()
+            .expect("the toolchain probe does not panic"),
+    );
+    predicate.build_definition.external_parameters.image = image;
+    provenance::record(out, &mut m, &predicate)?;
     m.write(out)?;
     shell.event(manifest_event(out, &m));
     shell.status(
@@ -313,9 +340,12 @@ pub fn manifest_event(out: &OutDir, m: &Manifest) -> Event {
 
 /// An image written earlier into this out dir stays listed (`package` rewrites the
 /// manifest, `image` adds to it) while the binaries it was made from are unchanged;
-/// otherwise it is dropped from the manifest, to be made again with `image`.
-fn keep_image_artifacts(out: &OutDir, m: &mut Manifest) {
-    let Ok(old) = Manifest::read(out) else { return };
+/// otherwise it is dropped from the manifest, to be made again with `image`. Returns
+/// the image settings the old provenance records, for the new one.
+fn keep_image_artifacts(out: &OutDir, m: &mut Manifest) -> Option<provenance::ImageParams> {
+    let Ok(old) = Manifest::read(out) else {
+        return None;
+    };
     let same_binaries = old
         .artifacts
         .iter()
@@ -325,10 +355,18 @@ fn keep_image_artifacts(out: &OutDir, m: &mut Manifest) {
                 .iter()
                 .any(|b| b.path == a.path && b.sha256 == a.sha256)
         });
-    if same_binaries {
-        m.artifacts
-            .extend(old.artifacts.into_iter().filter(|a| a.kind.is_image()));
+    let images: Vec<Artifact> = old
+        .artifacts
+        .into_iter()
+        .filter(|a| a.kind.is_image())
+        .collect();
+    if !same_binaries || images.is_empty() {
+        return None;
     }
+    m.artifacts.extend(images);
+    provenance::Statement::read(out)
+        .ok()
+        .and_then(|s| s.predicate.build_definition.external_parameters.image)
 }
 
 /// A staged binary as the manifest lists it: re-hashed (it must still be what `build`

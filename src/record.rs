@@ -43,6 +43,16 @@ pub struct BuildRecord {
     /// [`crate::deps`]), one graph per package; what `package` writes SBOMs from.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dependencies: Vec<Graph>,
+    /// The feature flags cargo was given (`--features=a,b`, `--all-features`,
+    /// `--no-default-features`): what the provenance says the binaries were built with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<String>,
+    /// Built with `--strip`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strip: bool,
+    /// `zig version` of the zig that compiled and linked the target (zig backends).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub zig: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -175,6 +185,21 @@ impl BuildRecord {
         }
         plain_text("backend", &self.backend)?;
         plain_text("profile", &self.profile)?;
+        if let Some(z) = &self.zig {
+            plain_text("zig", z)?;
+        }
+        for f in &self.features {
+            plain_text("features", f)?;
+            if !(f == "--all-features"
+                || f == "--no-default-features"
+                || f.starts_with("--features="))
+            {
+                bail!(
+                    "`features` holds `{}`, which is not a feature flag",
+                    f.escape_debug()
+                );
+            }
+        }
         for b in &self.binaries {
             plain_text("package", &b.package)?;
             plain_text("version", &b.version)?;

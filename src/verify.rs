@@ -44,6 +44,8 @@ pub struct Options {
     pub no_wait: bool,
     /// Every archive must have its SBOM.
     pub expect_sbom: bool,
+    /// Check the signatures of `SHA256SUMS` and the provenance with this key.
+    pub public_key: Option<crate::sign::PublicKey>,
 }
 
 /// What verification found.
@@ -56,6 +58,8 @@ pub struct Report {
     pub platforms: Vec<String>,
     /// The artifacts that passed every check of their own.
     pub passed: Vec<RelPath>,
+    /// Said but not failed: signatures present and not checked.
+    pub notes: Vec<String>,
 }
 
 /// What `--run` did with a binary (or, with no path, why nothing ran).
@@ -101,10 +105,18 @@ pub fn run(args: &VerifyArgs, shell: &Shell) -> Result<ExitCode> {
             .map(str::to_owned)
             .collect(),
         no_wait: args.lock.no_wait,
+        public_key: args
+            .public_key
+            .as_deref()
+            .map(crate::sign::read_public_key)
+            .transpose()?,
         expect_sbom: args.expect_sbom,
     };
     let (m, report) = verify(&out_dir, &opts, shell)?;
     let out = OutDir::existing(&out_dir)?;
+    for note in &report.notes {
+        shell.note(note);
+    }
     for a in m
         .artifacts
         .iter()
@@ -190,6 +202,22 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
     r.passed = passed.iter().map(|a| a.path.clone()).collect();
     check_sums(out, &m, &mut r.problems);
     check_sboms(&m, opts.expect_sbom, &mut r.problems);
+    check_provenance(out, &m, &passed, &mut r.problems);
+    if let Some(key) = &opts.public_key {
+        r.problems.extend(crate::sign::check(out, &m, key));
+    } else {
+        let present = crate::sign::present(out, &m);
+        if !present.is_empty() {
+            r.notes.push(format!(
+                "{} not checked (hint: pass `--public-key minisign.pub`)",
+                present
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ));
+        }
+    }
     check_platforms(&m, opts.expect.as_deref(), &mut r);
     if opts.run {
         if r.problems.is_empty() || opts.run_anyway {
@@ -246,10 +274,45 @@ fn check_artifact(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
             check_sidecar(out, a, problems);
             check_archive(out, a, problems);
         }
+        Kind::Provenance => {
+            if a.path.as_str() != crate::provenance::FILE {
+                problems.push(format!(
+                    "{}: a provenance is always `{}`",
+                    a.path,
+                    crate::provenance::FILE
+                ));
+            }
+        }
         // A layer is a tar.gz like an archive: its entries are what `contents` lists.
         Kind::CaCertificates => check_archive(out, a, problems),
         // What an SBOM describes is checked with the whole manifest: `check_sboms`.
         Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive | Kind::Sbom => {}
+    }
+}
+
+/// The provenance the manifest lists (once its hash checked out) is about exactly the
+/// manifest's artifacts, with its source date, commit and targets.
+fn check_provenance(out: &OutDir, m: &Manifest, passed: &[&Artifact], problems: &mut Vec<String>) {
+    let listed: Vec<&Artifact> = m
+        .artifacts
+        .iter()
+        .filter(|a| a.kind == Kind::Provenance)
+        .collect();
+    if listed.len() > 1 {
+        problems.push(format!(
+            "{}: listed {} times in the manifest",
+            crate::provenance::FILE,
+            listed.len()
+        ));
+    }
+    for a in listed {
+        if !passed.iter().any(|p| std::ptr::eq(*p, a)) {
+            continue;
+        }
+        match crate::provenance::Statement::read(out) {
+            Ok(s) => problems.extend(crate::provenance::check_against(&s, m)),
+            Err(e) => problems.push(format!("{}: {e:#}", a.path)),
+        }
     }
 }
 

@@ -84,7 +84,7 @@ pub struct TargetResult {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Status {
-    Staged(BuildRecord),
+    Staged(Box<BuildRecord>),
     /// Built, but not staged because another target failed and `--keep-going` was not given.
     NotStaged,
     Failed {
@@ -290,7 +290,19 @@ pub fn build(
             .iter()
             .find(|g| g.target == t.target)
             .map_or(&[][..], |g| g.graphs.as_slice());
-        let rec = stage(plan, out, t, backend, &artifacts, graphs)?;
+        // The zig that built a zig target is known by now (no probe runs here).
+        let zig = matches!(backend, Backend::Zig | Backend::Zigbuild)
+            .then(|| probes.zig().map(|z| z.version.clone()))
+            .flatten();
+        let rec = stage(
+            plan,
+            out,
+            t,
+            backend,
+            (opts.strip, zig.as_deref()),
+            &artifacts,
+            graphs,
+        )?;
         for b in &rec.binaries {
             let elapsed = artifacts
                 .iter()
@@ -302,7 +314,7 @@ pub fn build(
             target: t.target.to_string(),
             platform: t.platform.to_string(),
             backend: Some(backend),
-            status: Status::Staged(rec.clone()),
+            status: Status::Staged(Box::new(rec.clone())),
         });
         records.push(rec);
     }

@@ -18,6 +18,7 @@ pub(super) fn stage(
     out: &OutDir,
     t: &TargetPlan,
     backend: Backend,
+    (strip, zig): (bool, Option<&str>),
     artifacts: &[Artifact],
     graphs: &[Graph],
 ) -> Result<BuildRecord> {
@@ -35,7 +36,7 @@ pub(super) fn stage(
             .with_context(|| format!("no artifact for `{}` ({})", e.binary, t.target))?;
         pairs.push((e, a));
     }
-    if let Some(rec) = already_staged(plan, out, t, backend, &pairs, graphs) {
+    if let Some(rec) = already_staged(plan, out, t, backend, (strip, zig), &pairs, graphs) {
         return Ok(rec);
     }
     let mut binaries = Vec::new();
@@ -62,7 +63,7 @@ pub(super) fn stage(
         .map(|b| b.path)
         .filter(|p| !binaries.iter().any(|b| b.path == *p))
         .collect();
-    let rec = record_of(plan, t, backend, binaries, graphs);
+    let rec = record_of(plan, t, backend, (strip, zig), binaries, graphs);
     Journal {
         record: rec,
         moves,
@@ -81,6 +82,7 @@ fn record_of(
     plan: &Plan,
     t: &TargetPlan,
     backend: Backend,
+    (strip, zig): (bool, Option<&str>),
     binaries: Vec<StagedBinary>,
     graphs: &[Graph],
 ) -> BuildRecord {
@@ -92,6 +94,9 @@ fn record_of(
         profile: plan.profile.clone(),
         binaries,
         dependencies: graphs.to_vec(),
+        features: plan.workspace.feature_flags.clone(),
+        strip,
+        zig: zig.map(str::to_owned),
     }
 }
 
@@ -124,6 +129,7 @@ fn already_staged(
     out: &OutDir,
     t: &TargetPlan,
     backend: Backend,
+    (strip, zig): (bool, Option<&str>),
     pairs: &[(&plan::Entry, &Artifact)],
     graphs: &[Graph],
 ) -> Option<BuildRecord> {
@@ -166,7 +172,7 @@ fn already_staged(
         let path = record::binary_rel(&t.target, &e.binary).ok()?;
         binaries.push(staged_binary(plan, t, e, backend, path, sha256, size));
     }
-    let rec = record_of(plan, t, backend, binaries, graphs);
+    let rec = record_of(plan, t, backend, (strip, zig), binaries, graphs);
     if old_bytes != serde_json::to_vec_pretty(&rec).expect("records serialise") {
         return None;
     }

@@ -10,6 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use camino::Utf8Path;
 
+use super::attest::{self, Attestation};
 use super::naming::{self, Planned};
 use super::{Auth, ImageResult, ImageSpec, LayoutResult, PlatformImage, Settings, certs};
 use crate::archive::{Entry, Source};
@@ -20,6 +21,7 @@ use crate::outdir::{OutDir, RelPath};
 use crate::output::{Event, FileEvent, ImageManifest};
 use crate::plan::{Detail, Plan};
 use crate::platform::Platform;
+use crate::provenance;
 use crate::record::{self, BuildRecord};
 use crate::shell::Shell;
 
@@ -40,11 +42,16 @@ pub struct Options {
     /// One image with every selected binary.
     pub combined: bool,
     pub archive: bool,
+    /// Attach no attestation manifests.
+    pub no_attest: bool,
     /// `--push`: `Some(None)` to the registry each name names, `Some(Some(REF))` to REF.
     pub push: Option<Option<String>>,
     pub auth: Auth,
     pub insecure: bool,
     pub level: u32,
+    /// This machine's probes: the compilers the provenance names when no `package`
+    /// wrote one before.
+    pub probes: crate::probe::Probes,
 }
 
 /// `cargo multiarch image`: builds (unless `--no-build`), then assembles (and pushes)
@@ -74,6 +81,7 @@ pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
         ca_certificates: args.ca_certificates,
         combined: args.combined,
         archive: args.archive,
+        no_attest: args.no_attest,
         push: args.push,
         auth: Auth {
             username: args.username,
@@ -82,6 +90,7 @@ pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
         },
         insecure: args.insecure,
         level: args.compression,
+        probes,
     };
     // Names and push destinations are decided before anything is built.
     decide(&plan, &opts)?;
@@ -96,7 +105,7 @@ pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
         records
     } else {
         let build = crate::build::Options::new(&plan, &args.select, &args.build);
-        crate::build::build(&plan, &out, &probes, shell, &build, head)?
+        crate::build::build(&plan, &out, &opts.probes, shell, &build, head)?
     };
     assemble(&plan, &out, &records, shell, &opts)?;
     Ok(ExitCode::SUCCESS)
@@ -151,6 +160,20 @@ pub fn assemble(
         (source.date, source.git)
     };
     let revision = git.as_ref().map(|g| g.commit.clone());
+    let mut predicate = image_provenance(
+        plan,
+        out,
+        records,
+        existing.as_ref(),
+        created,
+        git.as_ref(),
+        opts,
+    )?;
+    predicate.build_definition.external_parameters.image = Some(provenance::ImageParams {
+        combined: opts.combined || ws.config.image.combined == Some(true),
+        compression: opts.level,
+    });
+    let inputs = existing.as_ref().map(attest::inputs).unwrap_or_default();
 
     let planned = decide(plan, opts)?;
     let mut ca_layer: Option<(Vec<Entry>, Sha256, u64)> = None;
@@ -225,6 +248,20 @@ pub fn assemble(
         labels.extend(img.config.labels.clone());
         let annotations =
             naming::annotations(&defaults, &img.config.annotations, &opts.annotations);
+        let mut attestations = Vec::new();
+        if !opts.no_attest {
+            attestations.push(Attestation::provenance(&predicate.for_image()));
+        }
+        for input in inputs.iter().filter(|_| !opts.no_attest) {
+            let held = records.iter().flat_map(|r| &r.binaries).any(|b| {
+                b.platform == input.platform
+                    && img.binaries.contains(&b.binary)
+                    && input.package.as_ref().is_none_or(|p| *p == b.package)
+            });
+            if held {
+                attestations.push(Attestation::read(out, input)?);
+            }
+        }
         let entrypoint = img
             .config
             .entrypoint
@@ -250,6 +287,7 @@ pub fn assemble(
             annotations,
             created,
             level: opts.level,
+            attestations,
         });
     }
 
@@ -315,7 +353,7 @@ pub fn assemble(
     }
     let ca = ca_layer.map(|(_, sha256, size)| (sha256, size));
     let m = base_manifest(existing, binaries, created, git);
-    let m = record_in_manifest(out, m, &layout, opts.archive, ca)?;
+    let m = record_in_manifest(out, m, &layout, opts.archive, ca, &predicate)?;
     for a in m.artifacts.iter().filter(|a| a.kind == Kind::ImageArchive) {
         shell.event(Event::ImageArchive(FileEvent::listed(out, a, None, None)));
     }
@@ -422,6 +460,7 @@ fn record_in_manifest(
     layout: &LayoutResult,
     archive: bool,
     ca: Option<(Sha256, u64)>,
+    predicate: &provenance::Predicate,
 ) -> Result<Manifest> {
     m.artifacts.retain(|a| !a.kind.is_image());
     let blob = |d: &super::Descriptor| -> Result<(RelPath, Sha256)> {
@@ -468,9 +507,48 @@ fn record_in_manifest(
         m.artifacts
             .push(Artifact::new(Kind::ImageArchive, path, sha256, size));
     }
+    provenance::record(out, &mut m, predicate)?;
     m.write(out)
         .context("could not record the image in the manifest")?;
     Ok(m)
+}
+
+/// The provenance of the binaries the images hold: the out dir's (written by
+/// `package` or `merge`, so the compilers of the machines that built them are named)
+/// when it covers every target staged, else one made from the build records and this
+/// machine's compilers.
+fn image_provenance(
+    plan: &Plan,
+    out: &OutDir,
+    records: &[BuildRecord],
+    existing: Option<&Manifest>,
+    created: u64,
+    git: Option<&manifest::Git>,
+    opts: &Options,
+) -> Result<provenance::Predicate> {
+    if existing.is_some_and(|m| m.artifacts.iter().any(|a| a.kind == Kind::Provenance)) {
+        let statement = provenance::Statement::read(out)?;
+        let known = &statement
+            .predicate
+            .build_definition
+            .internal_parameters
+            .targets;
+        if records.iter().all(|r| {
+            known
+                .iter()
+                .any(|t| t.target == r.target && t.backend == r.backend)
+        }) {
+            return Ok(statement.predicate);
+        }
+    }
+    Ok(provenance::describe(
+        records,
+        None,
+        created,
+        git,
+        provenance::cargo_lock(&plan.workspace.root)?,
+        &provenance::Toolchain::probe(&opts.probes, records),
+    ))
 }
 
 fn host_platform() -> Platform {

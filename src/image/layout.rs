@@ -100,9 +100,13 @@ pub fn write_layout(specs: &[ImageSpec], dir: &Utf8Path) -> Result<LayoutResult>
             manifest.platform = Some(image.platform);
             manifests.push(manifest);
         }
+        let attestations = super::attest::write(spec, &manifests, &mut |media_type, bytes| {
+            writer.json(media_type, bytes)
+        })?;
+        let in_index: Vec<Descriptor> = manifests.iter().chain(&attestations).cloned().collect();
         let index = writer.json(
             MEDIA_TYPE_INDEX,
-            &oci::index_json(&manifests, &spec.annotations),
+            &oci::index_json(&in_index, &spec.annotations),
         )?;
         let named = |d: &Descriptor, name: &str| {
             let mut d = d.clone();
@@ -129,6 +133,7 @@ pub fn write_layout(specs: &[ImageSpec], dir: &Utf8Path) -> Result<LayoutResult>
             manifests,
             manifest_names,
             base_layers: base.into_iter().map(|(d, _)| d).collect(),
+            attestations,
         });
     }
     layout.write(
@@ -305,9 +310,12 @@ impl BlobWriter<'_> {
 
 /// Checks that every blob reachable from `index.json` (indexes, manifests, configs,
 /// layers, recursively) exists inside `dir` with the digest and size its descriptor
-/// names. Returns one line per problem; empty means the layout is sound.
+/// names, and that the attestations are about the manifests they annotate. Returns
+/// one line per problem; empty means the layout is sound.
 pub fn verify_layout(dir: &Utf8Path) -> Result<Vec<String>> {
-    Ok(check(dir)?.problems)
+    let mut problems = check(dir)?.problems;
+    problems.extend(super::attest::check(&OutDir::existing(dir)?));
+    Ok(problems)
 }
 
 /// The result of walking a layout from `index.json`.

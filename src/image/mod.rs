@@ -9,8 +9,10 @@
 //!
 //! [`verify_layout`] re-hashes everything `index.json` reaches, [`write_archive`] wraps
 //! the layout in one tar that both OCI tools and classic `docker load` accept, and
-//! [`push`] uploads an image with the OCI distribution API.
+//! [`push`] uploads an image with the OCI distribution API. Each image carries its
+//! provenance (and SBOMs) as buildx-style attestation manifests (`attest`).
 
+mod attest;
 mod certs;
 mod command;
 mod credentials;
@@ -33,6 +35,7 @@ use serde::{Serialize, Serializer};
 use crate::archive::Entry;
 use crate::platform::Platform;
 
+pub use attest::{Attestation, AttestationInput};
 pub use command::{ARCHIVE, OCI_DIR, Options, assemble, run};
 pub use credentials::Auth;
 pub use layout::{verify_layout, write_layout};
@@ -74,6 +77,8 @@ pub struct ImageSpec {
     pub created: u64,
     /// gzip level (0–9) for the layers.
     pub level: u32,
+    /// In-toto statements attached to each platform manifest (buildx-style).
+    pub attestations: Vec<Attestation>,
 }
 
 /// The name of one platform's image: `<name>-<os>-<arch>[-<variant>]`
@@ -206,4 +211,6 @@ pub struct ImageResult {
     pub manifest_names: Vec<Vec<String>>,
     /// The spec's base layers, bottom first.
     pub base_layers: Vec<Descriptor>,
+    /// The attestation manifests in the index (platform `unknown/unknown`), after them.
+    pub attestations: Vec<Descriptor>,
 }

@@ -1,5 +1,6 @@
 //! Pushing an image of the layout with the OCI distribution API: blobs (HEAD, then
-//! POST + monolithic PUT), manifests by digest, then the index by tag. Basic and
+//! POST + monolithic PUT), manifests (platforms', then attestations') by digest, then
+//! the index by tag. Basic and
 //! Bearer (token server) auth, answered on the first `401` and kept for the push.
 //!
 //! Who gets what (every URL compared as an [`Origin`], see [`super::origin`]):
@@ -86,7 +87,8 @@ pub fn push_tags(
     let index_bytes = read_document(dir, &image.index)?;
     let mut manifests = Vec::with_capacity(image.manifests.len());
     let mut blobs: Vec<Descriptor> = Vec::new();
-    for m in &image.manifests {
+    // The attestation manifests go after the platform manifests, as in the index.
+    for m in image.manifests.iter().chain(&image.attestations) {
         let bytes = read_document(dir, m)?;
         let doc: Value = serde_json::from_slice(&bytes)
             .with_context(|| format!("manifest `{}` is not valid JSON", m.digest))?;

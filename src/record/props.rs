@@ -52,6 +52,9 @@ fn record_of(target: Target) -> impl Strategy<Value = BuildRecord> {
                 profile,
                 binaries,
                 dependencies: Vec::new(),
+                features: vec!["--features=a,b".to_owned()],
+                strip: true,
+                zig: Some("0.15.1".to_owned()),
             }
         })
 }

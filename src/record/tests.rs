@@ -35,6 +35,9 @@ fn record(bins: &[(&str, &[u8])]) -> BuildRecord {
             })
             .collect(),
         dependencies: Vec::new(),
+        features: Vec::new(),
+        strip: false,
+        zig: None,
     }
 }
 

@@ -22,7 +22,8 @@ What it models, as GitHub's runner does it:
   success and on a miss, entries keyed by the exact path list as GitHub's cache version
   is; paths outside this job's runner directory are neither restored nor saved, with a
   note), actions/upload-artifact@v4 and actions/download-artifact@v4 (a directory of
-  this run), and composite actions: `./path` in the workspace, or `owner/repo@ref`
+  this run), actions/attest-build-provenance@v2 (subjects found and hashed; signing and
+  storing with GitHub not modelled, said in the log), and composite actions: `./path` in the workspace, or `owner/repo@ref`
   mapped with --action to a local checkout (placed, as the runner does, at
   <runner>/work/_actions/<owner>/<repo>/<ref>), with inputs, outputs and their own
   steps context. Any other `uses:` is an error.
@@ -37,6 +38,8 @@ RUNNER_TEMP, RUNNER_TOOL_CACHE and workspace; jobs run one after another.
 
 import argparse
 import fnmatch
+import glob
+import hashlib
 import itertools
 import json
 import os
@@ -750,6 +753,8 @@ class Run:
             return self.upload(job, with_)
         if uses == "actions/download-artifact@v4":
             return self.download(job, with_)
+        if uses == "actions/attest-build-provenance@v2":
+            return self.attest(job, with_)
         if uses.startswith("./"):
             path = os.path.normpath(os.path.join(job["dirs"]["workspace"], uses))
             return self.composite(job, path, with_, ctx, step_env, scope, uses)
@@ -761,6 +766,26 @@ class Run:
                 copy_checkout(self.actions[m.group(1)], path)
             return self.composite(job, path, with_, ctx, step_env, scope, uses)
         raise Unsupported(f"{scope}: `uses: {uses}`")
+
+    def attest(self, job, with_):
+        """GitHub's attestation: the subjects are found and hashed as the action does;
+        signing them with Sigstore and storing them with GitHub is not modelled (no
+        GitHub here), which the log says."""
+        if set(with_) != {"subject-path"}:
+            raise Unsupported(f"actions/attest-build-provenance with {sorted(with_)}")
+        ws = job["dirs"]["workspace"]
+        subjects = []
+        for pattern in with_["subject-path"].split():
+            matched = sorted(glob.glob(os.path.join(ws, pattern)))
+            if not matched:
+                raise JobFailed(f"attest-build-provenance: no file matches `{pattern}`")
+            subjects += [m for m in matched if os.path.isfile(m)]
+        for path in subjects:
+            with open(path, "rb") as f:
+                digest = hashlib.sha256(f.read()).hexdigest()
+            log(f"attest-build-provenance: subject {os.path.relpath(path, ws)} sha256:{digest}")
+        log(f"attest-build-provenance: {len(subjects)} subjects; the Sigstore signature and GitHub's attestation store are not modelled here")
+        return {}
 
     def checkout(self, job, with_):
         if with_:

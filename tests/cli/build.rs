@@ -221,6 +221,23 @@ fn cdep_goes_through_zig_for_aarch64_without_any_flag() {
     bare("package", &["--no-build"]).success();
     assert!(out.join("manifest.json").is_file());
     assert!(!asked.exists(), "`package --no-build` looked for zig");
+    // The provenance still names the zig that built aarch64: `build` recorded it.
+    let provenance: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("provenance.intoto.json")).unwrap())
+            .unwrap();
+    let zig = provenance["predicate"]["buildDefinition"]["resolvedDependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "zig")
+        .unwrap_or_else(|| panic!("no zig in {provenance}"));
+    assert!(
+        zig["uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("pkg:generic/zig@0."),
+        "{zig}"
+    );
     let err = bare("build", &["--no-install"]).failure();
     assert!(err.stderr().contains("zig"), "{}", err.stderr());
     assert!(asked.exists(), "`build` did not look for zig");

@@ -156,6 +156,32 @@ fn workflow_builds_natively_per_arch_then_merges_and_verifies_before_publishing(
         publishing.iter().all(|&i| i > image),
         "a publish step comes before the image is assembled and verified"
     );
+    // Signs (the key from a secret, written to a private file) and attests after
+    // verify, before anything is published; the release carries the provenance and
+    // the signatures.
+    let sign = step_running(ms, "cargo multiarch sign --key");
+    assert!(image < sign && publishing.iter().all(|&i| i > sign));
+    assert!(run_line(&ms[sign]).contains("umask 077"));
+    let env = &ms[sign]["env"];
+    assert_eq!(env["MINISIGN_KEY"], "${{ secrets.MINISIGN_KEY }}");
+    assert_eq!(
+        env["CARGO_MULTIARCH_SIGN_PASSWORD"],
+        "${{ secrets.MINISIGN_PASSWORD }}"
+    );
+    let attest = ms
+        .iter()
+        .position(|s| uses(s).starts_with("actions/attest-build-provenance@"))
+        .expect("merge attests the archives");
+    assert!(verify < attest && publishing.iter().all(|&i| i > attest));
+    assert_eq!(merge["permissions"]["id-token"], "write");
+    assert_eq!(merge["permissions"]["attestations"], "write");
+    let release = step_running(ms, "gh release");
+    for file in ["out/provenance.intoto.json", "out/*.minisig"] {
+        assert!(
+            run_line(&ms[release]).contains(file),
+            "the release lacks {file}"
+        );
+    }
     for needle in ["gh release", "--push"] {
         let step = &ms[step_running(ms, needle)];
         assert!(

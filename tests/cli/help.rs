@@ -13,6 +13,7 @@ const COMMANDS: &[&str] = &[
     "verify",
     "merge",
     "image",
+    "sign",
     "doctor",
     "completions",
     "man",

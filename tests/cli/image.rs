@@ -95,7 +95,26 @@ fn layout_is_accepted_by_skopeo_umoci_and_oci_image_tool_and_runs_under_qemu() {
             )
         })
         .collect();
-    assert_eq!(platforms, ["linux/amd64", "linux/arm64"]);
+    // Each platform manifest, then its attestation manifest (buildx's layout).
+    assert_eq!(
+        platforms,
+        [
+            "linux/amd64",
+            "linux/arm64",
+            "unknown/unknown",
+            "unknown/unknown"
+        ]
+    );
+    for (i, m) in raw["manifests"].as_array().unwrap()[2..].iter().enumerate() {
+        assert_eq!(
+            m["annotations"]["vnd.docker.reference.type"],
+            "attestation-manifest"
+        );
+        assert_eq!(
+            m["annotations"]["vnd.docker.reference.digest"],
+            raw["manifests"][i]["digest"]
+        );
+    }
 
     let config: Value = serde_json::from_str(&tool(
         Command::new("skopeo")
@@ -157,10 +176,18 @@ fn layout_is_accepted_by_skopeo_umoci_and_oci_image_tool_and_runs_under_qemu() {
 
     // Debian's oci-image-tool (1.0.0-rc1) predates the `org.opencontainers.image.ref.name`
     // annotation and nested indexes: it cannot pick one of several images by name ("not
-    // unique") and has no `imageLayout` type. On a one-image layout, `--type image`
-    // validates oci-layout, index.json and the ref.
+    // unique") and has no `imageLayout` type, and refuses layers of any media type it
+    // does not know (the in-toto attestations: `--no-attest`). On a one-image layout,
+    // `--type image` validates oci-layout, index.json and the ref.
     run(multiarch(out.path())
-        .args(["image", "--no-build", "--bin", "alpha", "--manifest-path"])
+        .args([
+            "image",
+            "--no-build",
+            "--bin",
+            "alpha",
+            "--no-attest",
+            "--manifest-path",
+        ])
         .arg(shared_fixture("multi").join("Cargo.toml"))
         .arg("--out-dir")
         .arg(out.path())
@@ -264,7 +291,8 @@ fn one_combined_image_with_a_tag_and_an_archive() {
             .arg(format!("oci-archive:{}:acme/multi:1.0", archive.display())),
     ))
     .unwrap();
-    assert_eq!(oci["manifests"].as_array().unwrap().len(), 2);
+    // Two platforms, each with its attestation manifest.
+    assert_eq!(oci["manifests"].as_array().unwrap().len(), 4);
     // Every binary is in the one image.
     let layer_list = tool(Command::new("sh").arg("-c").arg(format!(
         "skopeo copy --override-arch amd64 oci:{oci}:acme/multi:1.0 dir:{d} >/dev/null && for l in $(jq -r '.layers[].digest' {d}/manifest.json | cut -d: -f2); do tar -tzf {d}/$l; done",
@@ -393,7 +421,7 @@ fn push_round_trips_through_a_local_registry() {
     let digest = first.stdout().trim().rsplit_once('@').unwrap().1.to_owned();
     assert!(
         first.stderr().contains(&format!(
-            "Pushed {reference}@{digest} (4 blobs uploaded, 0 already there)"
+            "Pushed {reference}@{digest} (8 blobs uploaded, 0 already there)"
         )),
         "{}",
         first.stderr()
@@ -427,16 +455,84 @@ fn push_round_trips_through_a_local_registry() {
     ))
     .unwrap();
     assert_eq!(config["architecture"], "arm64");
+    registry_serves_the_attestations(&reference, &raw.stdout);
 
     // A second push finds every blob there and uploads none.
     let second = push();
     assert!(
         second.stderr().contains(&format!(
-            "Pushed {reference}@{digest} (0 blobs uploaded, 4 already there)"
+            "Pushed {reference}@{digest} (0 blobs uploaded, 8 already there)"
         )),
         "{}",
         second.stderr()
     );
+}
+
+/// The pushed index lists one attestation manifest per platform manifest; skopeo
+/// reads each back from the registry, and `skopeo copy --all` brings the statements
+/// along: provenance about exactly that platform manifest.
+fn registry_serves_the_attestations(reference: &str, index: &[u8]) {
+    let index: Value = serde_json::from_slice(index).unwrap();
+    let entries = index["manifests"].as_array().unwrap();
+    assert_eq!(entries.len(), 4, "{index}");
+    let repo = reference.rsplit_once(':').unwrap().0;
+    for (i, a) in entries[2..].iter().enumerate() {
+        assert_eq!(a["platform"]["os"], "unknown");
+        assert_eq!(
+            a["annotations"]["vnd.docker.reference.type"],
+            "attestation-manifest"
+        );
+        let subject = entries[i]["digest"].as_str().unwrap();
+        assert_eq!(a["annotations"]["vnd.docker.reference.digest"], subject);
+        let manifest: Value = serde_json::from_str(&tool(
+            Command::new("skopeo")
+                .args(["inspect", "--raw", "--tls-verify=false"])
+                .arg(format!("docker://{repo}@{}", a["digest"].as_str().unwrap())),
+        ))
+        .unwrap();
+        let layer = &manifest["layers"][0];
+        assert_eq!(layer["mediaType"], "application/vnd.in-toto+json");
+        assert_eq!(
+            layer["annotations"]["in-toto.io/predicate-type"],
+            "https://slsa.dev/provenance/v1"
+        );
+    }
+    let copy = tempfile::tempdir().unwrap();
+    let dest = copy.path().join("oci");
+    tool(
+        Command::new("skopeo")
+            .args(["copy", "--all", "--src-tls-verify=false"])
+            .arg(format!("docker://{reference}"))
+            .arg(format!("oci:{}:copied", dest.display())),
+    );
+    let blob = |digest: &str| -> Value {
+        let hex = digest.strip_prefix("sha256:").unwrap();
+        serde_json::from_slice(&std::fs::read(dest.join("blobs/sha256").join(hex)).unwrap())
+            .unwrap()
+    };
+    for (i, a) in entries[2..].iter().enumerate() {
+        let manifest = blob(a["digest"].as_str().unwrap());
+        let statement = blob(manifest["layers"][0]["digest"].as_str().unwrap());
+        assert_eq!(statement["_type"], "https://in-toto.io/Statement/v1");
+        assert_eq!(
+            format!(
+                "sha256:{}",
+                statement["subject"][0]["digest"]["sha256"]
+                    .as_str()
+                    .unwrap()
+            ),
+            entries[i]["digest"].as_str().unwrap()
+        );
+        let definition = &statement["predicate"]["buildDefinition"];
+        // Built by `build` alone (no `package`): the image's own account of it.
+        let build = &definition["externalParameters"]["builds"][0];
+        assert_eq!(build["bins"], serde_json::json!(["alpha"]));
+        assert_eq!(build["command"][2], "build");
+        assert_eq!(
+            definition["internalParameters"]["sourceDateEpoch"],
+            1_700_000_000
+        );
+    }
 }
 
 #[test]

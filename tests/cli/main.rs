@@ -18,4 +18,5 @@ mod merge;
 mod package;
 mod plan;
 mod sbom;
+mod supply;
 mod workflow;

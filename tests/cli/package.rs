@@ -99,12 +99,13 @@ fn archives_have_the_exact_layout_owners_modes_and_mtime() {
 fn sha256sums_and_sidecars_check_with_coreutils() {
     let (out, _) = package("multi", &[]);
     let ok = sh(out.path(), "sha256sum -c SHA256SUMS");
-    // 6 binaries, 4 archives and their 4 SBOMs.
-    assert_eq!(ok.lines().count(), 14, "{ok}");
+    // 6 binaries, 4 archives, their 4 SBOMs and the provenance.
+    assert_eq!(ok.lines().count(), 15, "{ok}");
     assert!(
         ok.contains("linux/arm64/beta-0.3.0-aarch64-unknown-linux-musl.tar.gz.cdx.json: OK"),
         "{ok}"
     );
+    assert!(ok.contains("provenance.intoto.json: OK"), "{ok}");
     assert!(ok.lines().all(|l| l.ends_with(": OK")), "{ok}");
     assert!(ok.contains("linux/arm64/bin/alpha: OK"), "{ok}");
     assert!(
@@ -312,8 +313,8 @@ fn verify_run_passes_on_multi() {
         assert!(stdout.contains("): beta-server 0.3.0"), "{stdout}");
     }
     assert!(
-        // 6 binaries, 4 archives, 4 SBOMs.
-        r.stderr().contains("Verified 14 artifacts in"),
+        // 6 binaries, 4 archives, 4 SBOMs, the provenance.
+        r.stderr().contains("Verified 15 artifacts in"),
         "{}",
         r.stderr()
     );

@@ -206,16 +206,48 @@ pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// Edits `out/manifest.json` by hand, then rewrites `SHA256SUMS` to agree with it, so
-/// only the check under test can notice the change.
+/// Edits `out/manifest.json` by hand, then rewrites the provenance (its subjects, date
+/// and commit) and `SHA256SUMS` to agree with it, so only the check under test can
+/// notice the change.
 pub fn edit_manifest(out: &Path, f: impl FnOnce(&mut serde_json::Value)) {
+    use cargo_multiarch::manifest::{Kind, Manifest};
+    use cargo_multiarch::provenance::{self, Statement};
     let p = out.join("manifest.json");
     let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
     f(&mut m);
     std::fs::write(&p, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
-    if let Ok(typed) = serde_json::from_value::<cargo_multiarch::manifest::Manifest>(m) {
-        std::fs::write(out.join("SHA256SUMS"), typed.sha256sums()).unwrap();
+    let Ok(mut typed) = serde_json::from_value::<Manifest>(m) else {
+        return;
+    };
+    let prov = out.join(provenance::FILE);
+    if let Ok(bytes) = std::fs::read(&prov)
+        && let Ok(mut s) = Statement::parse(&bytes)
+    {
+        s.subject = provenance::expected_subjects(&typed);
+        let d = &mut s.predicate.build_definition;
+        d.internal_parameters.source_date_epoch = typed.source_date_epoch;
+        for r in d
+            .resolved_dependencies
+            .iter_mut()
+            .filter(|r| r.name == "git")
+        {
+            if let Some(g) = &typed.git {
+                r.digest.insert("gitCommit".into(), g.commit.clone());
+            }
+        }
+        let bytes = s.to_bytes();
+        std::fs::write(&prov, &bytes).unwrap();
+        for a in typed
+            .artifacts
+            .iter_mut()
+            .filter(|a| a.kind == Kind::Provenance)
+        {
+            a.sha256 = cargo_multiarch::digest::Sha256::of(&bytes);
+            a.size = bytes.len() as u64;
+        }
+        std::fs::write(&p, serde_json::to_vec_pretty(&typed).unwrap()).unwrap();
     }
+    std::fs::write(out.join("SHA256SUMS"), typed.sha256sums()).unwrap();
 }
 
 /// Whether zig is here, on PATH or as the `ziglang` Python package (what the zig

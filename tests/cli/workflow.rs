@@ -244,12 +244,19 @@ fn platform_manifest_digest(reference: &str) -> String {
 
 #[test]
 fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
-    if !(tools_present() && require("skopeo") && require_zig()) {
+    if !(tools_present() && require("skopeo") && require("minisign") && require_zig()) {
         return;
     }
     let Some(registry) = Registry::start() else {
         return;
     };
+    // The release key, as a repository secret holds it (no password: `-W`).
+    let keys = tempfile::tempdir().unwrap();
+    sh(
+        keys.path(),
+        "minisign -G -W -p minisign.pub -s minisign.key >/dev/null",
+    );
+    let secret_key = std::fs::read_to_string(keys.path().join("minisign.key")).unwrap();
     let fixture = fixture_repo("cdep", &format!("v{VERSION}"));
     let server = ReleaseServer::start();
     server.publish_tool(None);
@@ -289,6 +296,8 @@ fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
         "REGISTRY_USERNAME=ci",
         "--secret",
         "REGISTRY_PASSWORD=not-checked-by-this-registry",
+        "--secret",
+        &format!("MINISIGN_KEY={}", secret_key.trim_end()),
         // zig's global cache stays this machine's (as on a self-hosted runner): a fresh
         // one costs minutes of building musl for aarch64. The interpreter then notes
         // that the action's zig cache step neither restores nor saves it.
@@ -394,6 +403,34 @@ fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
     sh(
         published.path(),
         "sha256sum --check --strict --quiet SHA256SUMS",
+    );
+    // The merge job signed what it published, after the image was added: minisign
+    // itself accepts both signatures, and so does `verify --public-key`.
+    let public = keys.path().join("minisign.pub");
+    for file in ["SHA256SUMS", "provenance.intoto.json"] {
+        sh(
+            published.path(),
+            &format!("minisign -Vq -p '{}' -m {file}", public.display()),
+        );
+    }
+    let provenance =
+        std::fs::read_to_string(published.path().join("provenance.intoto.json")).unwrap();
+    assert!(
+        provenance.contains("\"cdep:"),
+        "the provenance names no image: {provenance}"
+    );
+    let signed = Command::new(env!("CARGO_BIN_EXE_cargo-multiarch"))
+        .args(["multiarch", "verify", "--out-dir"])
+        .arg(published.path())
+        .arg("--public-key")
+        .arg(&public)
+        .output()
+        .unwrap();
+    assert!(
+        signed.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&signed.stdout),
+        String::from_utf8_lossy(&signed.stderr)
     );
     // Both binaries were built with their C code: the answer comes from C.
     let native = sh(published.path(), "linux/amd64/bin/cdep");

@@ -56,6 +56,7 @@ pub fn hello_spec(name: &str) -> Option<ImageSpec> {
         settings: settings(),
         created: 1_700_000_000,
         level: 6,
+        attestations: Vec::new(),
         ..ImageSpec::default()
     })
 }

@@ -2,6 +2,7 @@
 //! output with skopeo, umoci, oci-image-tool and qemu-aarch64; `registry` pushes to
 //! Debian's `docker-registry` and to an in-test stand-in server for the auth flows.
 
+mod attest;
 mod external;
 mod fake;
 mod layout;

@@ -64,6 +64,7 @@ pub fn fake_spec(name: &str) -> ImageSpec {
         settings: settings(),
         created: 1_700_000_000,
         level: 6,
+        attestations: Vec::new(),
         ..ImageSpec::default()
     }
 }

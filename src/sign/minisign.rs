@@ -1,0 +1,301 @@
+//! minisign's key and signature formats, written from its specification (the C
+//! `minisign` 0.11 and rsign2 read and write the same):
+//!
+//! - secret key: `untrusted comment: …` then base64 of `"Ed"`, the KDF (`"Sc"` =
+//!   scrypt, or two zero bytes when unencrypted: `minisign -G -W`), `"B2"`, a 32-byte
+//!   salt, scrypt's opslimit and memlimit (u64 little-endian, libsodium's
+//!   `crypto_pwhash_scryptsalsa208sha256` parameters), then — `XOR`ed with the scrypt
+//!   stream when encrypted — the 8-byte key ID, the 64-byte Ed25519 secret key (seed
+//!   and public key) and a BLAKE2b-256 checksum of `"Ed" || key ID || secret key`;
+//! - public key: `untrusted comment: …` then base64 of `"Ed"`, key ID, 32-byte key;
+//! - signature (`<file>.minisig`): `untrusted comment: …`, base64 of `"ED"` (the
+//!   prehashed algorithm: Ed25519 over the file's BLAKE2b-512), key ID and signature,
+//!   `trusted comment: …`, and base64 of the global signature: Ed25519 over the
+//!   signature followed by the trusted comment's bytes.
+//!
+//! Key files and signatures are untrusted input: every length, algorithm and
+//! parameter is checked before use, and scrypt parameters asking for more than
+//! [`MAX_SCRYPT_MEMORY`] are refused.
+
+use std::fmt;
+
+use anyhow::{Context as _, Result, bail};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use blake2::{Blake2b256, Blake2b512, Digest as _};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use zeroize::Zeroizing;
+
+const UNTRUSTED: &str = "untrusted comment: ";
+const TRUSTED: &str = "trusted comment: ";
+const SIG_ALG: &[u8; 2] = b"Ed";
+const SIG_ALG_HASHED: &[u8; 2] = b"ED";
+const KDF_SCRYPT: &[u8; 2] = b"Sc";
+const KDF_NONE: &[u8; 2] = b"\0\0";
+const CHK_ALG: &[u8; 2] = b"B2";
+const SECRET_KEY_LEN: usize = 2 + 2 + 2 + 32 + 8 + 8 + KEYNUM_SK_LEN;
+/// Key ID, secret key and checksum: the part scrypt's stream encrypts.
+const KEYNUM_SK_LEN: usize = 8 + 64 + 32;
+const PUBLIC_KEY_LEN: usize = 2 + 8 + 32;
+const SIGNATURE_LEN: usize = 2 + 8 + 64;
+/// scrypt parameters of a key that ask for more memory than this are refused:
+/// minisign's own (`OPSLIMIT_SENSITIVE`, `MEMLIMIT_SENSITIVE`) take 1 GiB.
+pub const MAX_SCRYPT_MEMORY: u64 = 2 << 30;
+/// Longest trusted comment minisign accepts.
+const MAX_TRUSTED_COMMENT: usize = 8192 - TRUSTED.len() - 1;
+
+/// A minisign secret key, decrypted.
+pub struct SecretKey {
+    keynum: [u8; 8],
+    key: SigningKey,
+}
+
+impl fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretKey({})", key_id(self.keynum))
+    }
+}
+
+/// A minisign public key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    keynum: [u8; 8],
+    key: VerifyingKey,
+}
+
+impl fmt::Debug for PublicKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PublicKey({})", key_id(self.keynum))
+    }
+}
+
+/// The key ID as minisign prints it: the 8 bytes as a little-endian u64 in upper hex.
+fn key_id(keynum: [u8; 8]) -> String {
+    format!("{:016X}", u64::from_le_bytes(keynum))
+}
+
+/// The base64 line after the `untrusted comment:` line of a key or signature file.
+fn payload_line<'a>(text: &'a str, what: &str) -> Result<&'a str> {
+    let mut lines = text.lines();
+    let first = lines.next().unwrap_or_default();
+    if !first.starts_with(UNTRUSTED) {
+        bail!("it does not start with `{UNTRUSTED}`, so it is not a minisign {what}");
+    }
+    Ok(lines.next().unwrap_or_default().trim())
+}
+
+fn decode(line: &str, len: usize, what: &str) -> Result<Zeroizing<Vec<u8>>> {
+    let bytes = Zeroizing::new(
+        STANDARD
+            .decode(line)
+            .with_context(|| format!("its {what} is not base64"))?,
+    );
+    if bytes.len() != len {
+        bail!(
+            "its {what} has {} bytes, a minisign {what} has {len}",
+            bytes.len()
+        );
+    }
+    Ok(bytes)
+}
+
+impl SecretKey {
+    /// Parses a secret key file's text; `password` is asked for only when the key is
+    /// encrypted.
+    pub fn parse(text: &str, password: impl FnOnce() -> Result<Zeroizing<String>>) -> Result<Self> {
+        let b = decode(
+            payload_line(text, "secret key")?,
+            SECRET_KEY_LEN,
+            "secret key",
+        )?;
+        if &b[0..2] != SIG_ALG {
+            bail!("its signature algorithm is not Ed25519 (`Ed`)");
+        }
+        if &b[4..6] != CHK_ALG {
+            bail!("its checksum algorithm is not BLAKE2b (`B2`)");
+        }
+        let salt = &b[6..38];
+        let opslimit = u64::from_le_bytes(b[38..46].try_into().expect("8 bytes"));
+        let memlimit = u64::from_le_bytes(b[46..54].try_into().expect("8 bytes"));
+        let mut keynum_sk = Zeroizing::new([0u8; KEYNUM_SK_LEN]);
+        keynum_sk.copy_from_slice(&b[54..]);
+        let encrypted = match <&[u8; 2]>::try_from(&b[2..4]).expect("2 bytes") {
+            KDF_SCRYPT => true,
+            KDF_NONE => false,
+            _ => bail!("its key derivation function is neither scrypt (`Sc`) nor none"),
+        };
+        if encrypted {
+            let password = password()?;
+            let stream = scrypt_stream(password.as_bytes(), salt, opslimit, memlimit)?;
+            for (byte, s) in keynum_sk.iter_mut().zip(stream.iter()) {
+                *byte ^= s;
+            }
+        }
+        let keynum: [u8; 8] = keynum_sk[..8].try_into().expect("8 bytes");
+        let sk: Zeroizing<[u8; 64]> =
+            Zeroizing::new(keynum_sk[8..72].try_into().expect("64 bytes"));
+        let chk = &keynum_sk[72..];
+        // `minisign -G -W` leaves an unencrypted key's checksum zero; any other is checked.
+        if encrypted || chk.iter().any(|&c| c != 0) {
+            let mut h = Blake2b256::new();
+            h.update(SIG_ALG);
+            h.update(keynum);
+            h.update(&sk[..]);
+            if h.finalize().as_slice() != chk {
+                if encrypted {
+                    bail!("wrong password for this key (its checksum does not match)");
+                }
+                bail!("its checksum does not match its contents: the key is damaged");
+            }
+        }
+        let key = SigningKey::from_keypair_bytes(&sk).map_err(|_| {
+            anyhow::anyhow!("its public half does not match its secret half: the key is damaged")
+        })?;
+        Ok(Self { keynum, key })
+    }
+
+    pub fn public(&self) -> PublicKey {
+        PublicKey {
+            keynum: self.keynum,
+            key: self.key.verifying_key(),
+        }
+    }
+
+    /// The `.minisig` text signing `message` (prehashed, `ED`) with `trusted_comment`.
+    pub fn sign(&self, message: &[u8], trusted_comment: &str) -> Result<String> {
+        if trusted_comment.contains(['\n', '\r']) || trusted_comment.len() > MAX_TRUSTED_COMMENT {
+            bail!("a trusted comment is one line of at most {MAX_TRUSTED_COMMENT} bytes");
+        }
+        let sig = self.key.sign(&Blake2b512::digest(message));
+        let mut sig_struct = Vec::with_capacity(SIGNATURE_LEN);
+        sig_struct.extend_from_slice(SIG_ALG_HASHED);
+        sig_struct.extend_from_slice(&self.keynum);
+        sig_struct.extend_from_slice(&sig.to_bytes());
+        let mut global = sig.to_bytes().to_vec();
+        global.extend_from_slice(trusted_comment.as_bytes());
+        let global = self.key.sign(&global);
+        Ok(format!(
+            "{UNTRUSTED}signature from cargo-multiarch secret key {}\n{}\n{TRUSTED}{trusted_comment}\n{}\n",
+            key_id(self.keynum),
+            STANDARD.encode(&sig_struct),
+            STANDARD.encode(global.to_bytes())
+        ))
+    }
+}
+
+impl PublicKey {
+    /// Parses a public key file's text (`minisign.pub`), or the base64 line alone.
+    pub fn parse(text: &str) -> Result<Self> {
+        let line = if text.trim_start().starts_with(UNTRUSTED) {
+            payload_line(text, "public key")?
+        } else {
+            text.trim()
+        };
+        let b = decode(line, PUBLIC_KEY_LEN, "public key")?;
+        if &b[0..2] != SIG_ALG {
+            bail!("its signature algorithm is not Ed25519 (`Ed`)");
+        }
+        let keynum: [u8; 8] = b[2..10].try_into().expect("8 bytes");
+        let key = VerifyingKey::from_bytes(&b[10..].try_into().expect("32 bytes"))
+            .map_err(|_| anyhow::anyhow!("it is not a valid Ed25519 public key"))?;
+        Ok(Self { keynum, key })
+    }
+
+    /// minisign's key ID (`B4ADCDFAEF78EA77`).
+    pub fn id(&self) -> String {
+        key_id(self.keynum)
+    }
+
+    /// Checks a `.minisig` text against `message`; returns its trusted comment.
+    pub fn verify(&self, message: &[u8], signature: &str) -> Result<String> {
+        let mut lines = signature.lines();
+        if !lines.next().is_some_and(|l| l.starts_with(UNTRUSTED)) {
+            bail!("it does not start with `{UNTRUSTED}`, so it is not a minisign signature");
+        }
+        let sig_struct = decode(
+            lines.next().unwrap_or_default().trim(),
+            SIGNATURE_LEN,
+            "signature",
+        )?;
+        let Some(comment) = lines.next().and_then(|l| l.strip_prefix(TRUSTED)) else {
+            bail!("its third line does not start with `{TRUSTED}`");
+        };
+        let global = decode(
+            lines.next().unwrap_or_default().trim(),
+            64,
+            "global signature",
+        )?;
+        let keynum: [u8; 8] = sig_struct[2..10].try_into().expect("8 bytes");
+        if keynum != self.keynum {
+            bail!(
+                "it was made with key {}, not with this public key ({})",
+                key_id(keynum),
+                self.id()
+            );
+        }
+        let sig = Signature::from_bytes(&sig_struct[10..].try_into().expect("64 bytes"));
+        let prehashed;
+        let signed: &[u8] = match <&[u8; 2]>::try_from(&sig_struct[0..2]).expect("2 bytes") {
+            SIG_ALG_HASHED => {
+                prehashed = Blake2b512::digest(message);
+                prehashed.as_slice()
+            }
+            SIG_ALG => message,
+            _ => bail!("its signature algorithm is neither `ED` nor `Ed`"),
+        };
+        self.key
+            .verify_strict(signed, &sig)
+            .map_err(|_| anyhow::anyhow!("the signature does not match the file"))?;
+        let mut both = sig.to_bytes().to_vec();
+        both.extend_from_slice(comment.as_bytes());
+        let global = Signature::from_bytes(&global[..].try_into().expect("64 bytes"));
+        self.key
+            .verify_strict(&both, &global)
+            .map_err(|_| anyhow::anyhow!("the trusted comment's signature does not match"))?;
+        Ok(comment.to_owned())
+    }
+}
+
+/// libsodium's `crypto_pwhash_scryptsalsa208sha256` (scrypt with N, r, p picked from
+/// opslimit and memlimit as libsodium's `pickparams` does): the stream minisign
+/// XORs the key ID, secret key and checksum with.
+fn scrypt_stream(
+    password: &[u8],
+    salt: &[u8],
+    opslimit: u64,
+    memlimit: u64,
+) -> Result<Zeroizing<[u8; KEYNUM_SK_LEN]>> {
+    let (log_n, r, p) = pick_params(opslimit, memlimit);
+    let memory = (128u64 * u64::from(r)) << log_n;
+    if memory > MAX_SCRYPT_MEMORY || p > 16 {
+        bail!(
+            "its scrypt parameters (N = 2^{log_n}, r = {r}, p = {p}) ask for more than {} GiB or 16 passes, more than minisign itself uses (hint: re-encrypt it with `minisign -C`)",
+            MAX_SCRYPT_MEMORY >> 30
+        );
+    }
+    let params = scrypt::Params::new(log_n, r, p)
+        .map_err(|_| anyhow::anyhow!("its scrypt parameters are invalid"))?;
+    let mut out = Zeroizing::new([0u8; KEYNUM_SK_LEN]);
+    scrypt::scrypt(password, salt, &params, &mut out[..])
+        .map_err(|_| anyhow::anyhow!("scrypt failed"))?;
+    Ok(out)
+}
+
+/// libsodium's `pickparams`: scrypt's log2(N), r and p for an opslimit and memlimit.
+fn pick_params(opslimit: u64, memlimit: u64) -> (u8, u32, u32) {
+    let opslimit = opslimit.max(32_768);
+    let r: u32 = 8;
+    let first_log_n = |max_n: u64| (1u8..63).find(|&n| (1u64 << n) > max_n / 2).unwrap_or(63);
+    if opslimit < memlimit / 32 {
+        let log_n = first_log_n(opslimit / (u64::from(r) * 4));
+        (log_n, r, 1)
+    } else {
+        let log_n = first_log_n(memlimit / (u64::from(r) * 128));
+        let max_rp = ((opslimit / 4) >> log_n).min(0x3fff_ffff);
+        let p = u32::try_from(max_rp).expect("at most 0x3fffffff") / r;
+        (log_n, r, p)
+    }
+}
+
+#[cfg(test)]
+mod tests;
