@@ -416,7 +416,7 @@ fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
     let provenance =
         std::fs::read_to_string(published.path().join("provenance.intoto.json")).unwrap();
     assert!(
-        provenance.contains("\"cdep:"),
+        provenance.contains("/acme/cdep:0.1.0\""),
         "the provenance names no image: {provenance}"
     );
     let signed = Command::new(env!("CARGO_BIN_EXE_cargo-multiarch"))
@@ -496,14 +496,19 @@ fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
         );
     }
 
-    // The release got the archives, SHA256SUMS and manifest.json.
+    // The release got the archives and their SBOMs, SHA256SUMS, manifest.json, the
+    // provenance and the signatures.
     let gh_calls = std::fs::read_to_string(&gh_log).unwrap();
     assert_eq!(
         gh_calls,
         format!(
             "release create v{VERSION} --repo acme/cdep --title v{VERSION} --generate-notes \
              out/linux/amd64/cdep-{VERSION}-x86_64-unknown-linux-musl.tar.gz \
-             out/linux/arm64/cdep-{VERSION}-aarch64-unknown-linux-musl.tar.gz out/SHA256SUMS out/manifest.json\n"
+             out/linux/arm64/cdep-{VERSION}-aarch64-unknown-linux-musl.tar.gz \
+             out/linux/amd64/cdep-{VERSION}-x86_64-unknown-linux-musl.tar.gz.cdx.json \
+             out/linux/arm64/cdep-{VERSION}-aarch64-unknown-linux-musl.tar.gz.cdx.json \
+             out/SHA256SUMS out/manifest.json out/provenance.intoto.json \
+             out/SHA256SUMS.minisig out/provenance.intoto.json.minisig\n"
         )
     );
     let _ = std::fs::remove_dir_all(&root);
