@@ -263,6 +263,9 @@ pub fn package(
     );
     predicate.build_definition.external_parameters.image = image;
     provenance::record(out, &mut m, &predicate)?;
+    if let Some(a) = m.artifacts.iter().find(|a| a.kind == Kind::Provenance) {
+        shell.event(Event::Packaged(FileEvent::listed(out, a, None, None)));
+    }
     m.write(out)?;
     shell.event(manifest_event(out, &m));
     shell.status(

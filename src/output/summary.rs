@@ -83,7 +83,10 @@ impl Collector {
     pub fn observe(&mut self, event: Event) {
         match event {
             Event::Artifact(mut f) | Event::Packaged(mut f) | Event::Verified(mut f)
-                if matches!(f.kind, Kind::Binary | Kind::Archive | Kind::Sbom) =>
+                if matches!(
+                    f.kind,
+                    Kind::Binary | Kind::Archive | Kind::Sbom | Kind::Provenance
+                ) =>
             {
                 match self.files.iter_mut().find(|r| r.path == f.path) {
                     Some(row) => {

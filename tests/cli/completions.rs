@@ -212,7 +212,7 @@ fn man_pages_render_with_every_command() {
     let dir = tmp.path().join("man1");
     let r = run(multiarch(&repo()).args(["man", "--out-dir"]).arg(&dir)).success();
     assert!(
-        r.stderr().contains("Wrote 10 man pages to"),
+        r.stderr().contains("Wrote 11 man pages to"),
         "{}",
         r.stderr()
     );
@@ -281,5 +281,5 @@ fn man_pages_render_with_every_command() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 10, "{names:?}");
+    assert_eq!(names.len(), 11, "{names:?}");
 }

@@ -104,8 +104,8 @@ fn package_reports_each_binary_and_archive_with_the_hashes_of_sha256sums_and_a_s
     };
     bracketed(&ev, "package", true);
     let sums = sums(out.path());
-    // 6 binaries, 4 archives and their 4 SBOMs.
-    assert_eq!(sums.len(), 14);
+    // 6 binaries, 4 archives, their 4 SBOMs and the provenance.
+    assert_eq!(sums.len(), 15);
     let root = out.path().canonicalize().unwrap();
 
     let building = of(&ev, "building");
@@ -117,7 +117,7 @@ fn package_reports_each_binary_and_archive_with_the_hashes_of_sha256sums_and_a_s
     let artifacts = of(&ev, "artifact");
     let packaged = of(&ev, "packaged");
     assert_eq!(artifacts.len(), 6, "{artifacts:?}");
-    assert_eq!(packaged.len(), 8, "{packaged:?}");
+    assert_eq!(packaged.len(), 9, "{packaged:?}");
     for e in artifacts.iter().chain(&packaged) {
         let path = e["path"].as_str().unwrap();
         assert_eq!(e["sha256"], sums[path], "{e}");
@@ -127,6 +127,11 @@ fn package_reports_each_binary_and_archive_with_the_hashes_of_sha256sums_and_a_s
             "{e}"
         );
         assert_eq!(e["out_dir"], root.to_str().unwrap());
+        if path == "provenance.intoto.json" {
+            // About every target: no one backend, written once at the end.
+            assert!(e["backend"].is_null() && e["kind"] == "provenance", "{e}");
+            continue;
+        }
         assert_eq!(e["backend"], "cargo", "{e}");
         assert!(e["elapsed_ms"].is_u64(), "{e}");
     }
@@ -146,7 +151,7 @@ fn package_reports_each_binary_and_archive_with_the_hashes_of_sha256sums_and_a_s
     );
     let manifest = of(&ev, "manifest");
     assert_eq!(manifest.len(), 1);
-    assert_eq!(manifest[0]["artifacts"], 14);
+    assert_eq!(manifest[0]["artifacts"], 15);
     // Human lines stay on stderr, without bars off a terminal.
     let err = r.stderr();
     assert!(err.contains("    Packaged "), "{err}");
@@ -167,6 +172,10 @@ fn package_reports_each_binary_and_archive_with_the_hashes_of_sha256sums_and_a_s
             .lines()
             .find(|l| l.contains(&format!("| `{path}` |")))
             .unwrap_or_else(|| panic!("no row for {path}:\n{text}"));
+        if path == "provenance.intoto.json" {
+            assert!(row.contains(&format!("| `{hash}` |")), "{row}");
+            continue;
+        }
         assert!(row.contains(&format!("| `{hash}` | cargo |")), "{row}");
         assert!(row.ends_with(" s |"), "{row}");
     }
@@ -194,7 +203,7 @@ fn package_reports_each_binary_and_archive_with_the_hashes_of_sha256sums_and_a_s
     let artifacts = of(&ev, "artifact");
     assert_eq!(artifacts.len(), 6);
     assert!(artifacts.iter().all(|e| e["elapsed_ms"].is_null()));
-    assert_eq!(of(&ev, "packaged").len(), 8);
+    assert_eq!(of(&ev, "packaged").len(), 9);
 }
 
 #[test]
@@ -284,7 +293,7 @@ fn verify_reports_every_artifact_and_a_tampered_tree_fails_with_problems() {
     bracketed(&ev, "verify", true);
     let sums = sums(out.path());
     let verified = of(&ev, "verified");
-    assert_eq!(verified.len(), 14);
+    assert_eq!(verified.len(), 15);
     for e in &verified {
         assert_eq!(e["sha256"], sums[e["path"].as_str().unwrap()], "{e}");
     }
@@ -311,7 +320,7 @@ fn verify_reports_every_artifact_and_a_tampered_tree_fails_with_problems() {
         "{problems:?}"
     );
     let verified = of(&ev, "verified");
-    assert_eq!(verified.len(), 13);
+    assert_eq!(verified.len(), 14);
     assert!(
         verified
             .iter()
@@ -368,7 +377,7 @@ fn merge_and_image_report_the_joined_set_and_each_image_digest() {
         m[0]["platforms"],
         serde_json::json!(["linux/amd64", "linux/arm64"])
     );
-    assert_eq!(m[0]["artifacts"], 14);
+    assert_eq!(m[0]["artifacts"], 15);
     let sums = sums(merged.path());
     let mut files = of(&ev, "artifact");
     files.extend(of(&ev, "packaged"));
@@ -618,6 +627,6 @@ fn a_push_on_a_terminal_draws_its_bytes_and_reports_its_digest() {
     assert_eq!(pushed.len(), 1);
     assert_eq!(pushed[0]["reference"], reference.as_str());
     assert_eq!(pushed[0]["uploaded"], 0);
-    assert_eq!(pushed[0]["skipped"], 4);
+    assert_eq!(pushed[0]["skipped"], 8); // 2 configs, 2 layers and the attestations' 4 blobs
     assert_eq!(pushed[0]["digest"], of(&ev, "image")[0]["digest"]);
 }

@@ -347,7 +347,7 @@ fn push_sends_every_tag_and_platform_tag_with_annotations() {
     };
     assert!(
         r.stderr().contains(&format!(
-            "Pushed {tag}@{} (4 blobs uploaded, 0 already there)",
+            "Pushed {tag}@{} (8 blobs uploaded, 0 already there)",
             digest(&tag)
         )),
         "{}",
