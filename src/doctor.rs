@@ -8,7 +8,7 @@ use camino::Utf8PathBuf;
 
 use crate::cli::DoctorArgs;
 use crate::plan::{Backend, Detail, Plan};
-use crate::platform::{self, Target};
+use crate::platform::{Platform, Rustc, Target};
 use crate::probe::Probes;
 use crate::shell::Shell;
 use crate::workspace::Workspace;
@@ -50,12 +50,9 @@ pub fn run(args: &DoctorArgs, shell: &Shell) -> Result<ExitCode> {
     let targets = if let Some(p) = &plan {
         p.targets.iter().map(|t| t.target.clone()).collect()
     } else {
-        let t = platform::resolve(&args.select.targets.targets, &args.select.targets.platforms)?;
-        if t.is_empty() {
-            platform::default_targets()
-        } else {
-            t
-        }
+        let rustc = Rustc::new(&dir, None, &probes);
+        let t = rustc.resolve(&args.select.targets.targets, &args.select.targets.platforms)?;
+        if t.is_empty() { rustc.defaults()? } else { t }
     };
     let checks = checks(&probes, &targets, plan.as_ref());
     Ok(if report(shell, &checks)? {
@@ -210,9 +207,11 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
     });
     for t in targets
         .iter()
-        .filter(|t| t.is_linux() && t.info.platform.arch != host_arch(&probes.host))
+        .filter(|t| t.is_linux() && Some(t.platform().arch) != Platform::host().map(|h| h.arch))
     {
-        let arch = crate::probe::qemu_arch(t.triple());
+        let Some(arch) = crate::probe::qemu_arch(t.platform()) else {
+            continue;
+        };
         let q = probes.qemu_for(t);
         out.push(Check {
             name: format!("qemu-{arch}"),
@@ -232,10 +231,6 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
     }
     out.dedup_by(|a, b| a.name == b.name);
     out
-}
-
-fn host_arch(host: &str) -> &'static str {
-    crate::platform::Target::parse(host).map_or("", |t| t.info.platform.arch)
 }
 
 /// Prints the checks; returns whether every required one passed.

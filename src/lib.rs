@@ -6,8 +6,10 @@
 //! `cli` → `workspace`/`config` → `platform` → `plan` → `backend` → `build` →
 //! `package` → `manifest` → `verify`, `merge`, `image`.
 
+pub mod apple;
 pub mod archive;
 pub mod backend;
+pub mod binary;
 pub mod build;
 pub mod cache;
 pub mod cargo_config;

@@ -282,7 +282,7 @@ fn write(inputs: &[Input], merged: &Manifest, dest: &OutDir) -> Result<()> {
             )?;
         }
     }
-    let mut written: Vec<&crate::platform::Target> = Vec::new();
+    let mut written: Vec<&crate::platform::TargetName> = Vec::new();
     for input in inputs {
         for r in &input.records {
             if !written.contains(&&r.target) {

@@ -12,7 +12,6 @@ use crate::archive::{self, Entry, Options as ArchiveOptions};
 use crate::build;
 use crate::cli::{ArchiveLayout, PackageArgs};
 use crate::digest::Sha256;
-use crate::elf;
 use crate::manifest::{self, Artifact, Content, Kind, Manifest};
 use crate::outdir::{OutDir, RelPath};
 use crate::plan::Plan;
@@ -23,7 +22,8 @@ use crate::workspace::{Package, Workspace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ArchiveMode {
-    /// One archive per (package, target): `<package>-<version>-<target>.tar.gz`.
+    /// One archive per (package, target): `<package>-<version>-<target>.tar.gz` (`.zip`
+    /// for Windows).
     #[default]
     PerPackage,
     /// One archive per target with every binary: `<workspace>-<version>-<target>.tar.gz`.
@@ -140,7 +140,7 @@ pub fn package(
         mtime: source.date,
         level: opts.level,
     };
-    let written: Vec<Result<(archive::Written, Vec<Content>)>> = std::thread::scope(|s| {
+    let written: Vec<Result<(Packed, Vec<Content>)>> = std::thread::scope(|s| {
         let handles: Vec<_> = specs
             .iter()
             .map(|spec| s.spawn(|| write_archive(out, spec, &archive_opts, &known)))
@@ -227,8 +227,9 @@ pub fn binary_artifact(out: &OutDir, b: &StagedBinary) -> Result<Artifact> {
             b.sha256
         );
     }
-    let linkage = match elf::read(&path) {
-        Ok(info) => Some(info.linkage),
+    // ELF, PE or Mach-O: every format says what it loads.
+    let linkage = match crate::binary::read(&path) {
+        Ok(bin) => Some(bin.linkage),
         Err(_) if b.platform.os != "linux" => None,
         Err(e) => return Err(e),
     };
@@ -298,7 +299,7 @@ fn archive_specs(
             });
         }
         specs.push(Spec {
-            path: platform_dir.join(&format!("{top}.tar.gz"))?,
+            path: platform_dir.join(&format!("{top}.{}", r.platform.archive_ext()))?,
             top,
             record: index,
             package: (mode == ArchiveMode::PerPackage).then_some(name),
@@ -396,14 +397,28 @@ fn license_files(dir: &Utf8Path, skip: &[&Utf8Path]) -> Result<Vec<Utf8PathBuf>>
     Ok(found)
 }
 
+/// An archive as written: its hash and size.
+struct Packed {
+    sha256: Sha256,
+    size: u64,
+}
+
 fn write_archive(
     out: &OutDir,
     spec: &Spec,
     opts: &ArchiveOptions,
     known: &HashMap<Utf8PathBuf, (Sha256, u64)>,
-) -> Result<(archive::Written, Vec<Content>)> {
+) -> Result<(Packed, Vec<Content>)> {
     let written = out.write_with(&spec.path, |file| {
-        archive::write_tar_gz(&spec.entries, opts, file)
+        if spec.path.as_str().ends_with(".zip") {
+            let (sha256, size) = archive::zip::write_zip(&spec.entries, opts, file)?;
+            Ok(Packed { sha256, size })
+        } else {
+            archive::write_tar_gz(&spec.entries, opts, file).map(|w| Packed {
+                sha256: w.sha256,
+                size: w.size,
+            })
+        }
     })?;
     out.write(
         &sidecar(&spec.path),

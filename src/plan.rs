@@ -9,8 +9,9 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
 use crate::cli::{BackendChoice, Format, PlanArgs, SelectArgs};
-use crate::platform::{self, Platform, Target};
+use crate::platform::{self, Platform, Rustc, Target};
 use crate::probe::Probes;
+use crate::apple::FrameworkUse;
 use crate::workspace::{self, CCode, Workspace};
 use crate::zigcc;
 
@@ -69,6 +70,10 @@ pub struct TargetPlan {
     pub fallbacks: Vec<Backend>,
     /// Packages in this target's graph that compile C.
     pub c_code: Vec<CCode>,
+    /// Packages in a macOS target's graph that link an Apple framework (which only the
+    /// macOS SDK provides).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub frameworks: Vec<FrameworkUse>,
     /// rust-std is missing and will be installed with rustup before building.
     pub install_rust_std: bool,
     /// The linker cargo is told to use (`rust-lld` for non-host-arch musl), if any.
@@ -157,6 +162,12 @@ pub struct Facts {
     /// cargo-zigbuild and zig are there.
     pub zigbuild_ready: bool,
     pub cross_ready: bool,
+    /// `cross` is on PATH (it may still lack a container engine).
+    pub cross_found: bool,
+    /// Apple frameworks the graph links (macOS targets).
+    pub frameworks: Vec<FrameworkUse>,
+    /// `SDKROOT`: a macOS SDK, for frameworks.
+    pub sdkroot: Option<String>,
 }
 
 /// How much a plan probes: everything (for `plan` and `doctor`, which show every
@@ -174,11 +185,20 @@ pub enum Detail {
 impl Facts {
     /// The facts for `target`; with `slow` false, zig and cross count as absent
     /// without probing for them.
-    pub fn gather(target: &Target, c_code: Vec<CCode>, probes: &Probes, slow: bool) -> Self {
+    pub fn gather(
+        target: &Target,
+        c_code: Vec<CCode>,
+        frameworks: Vec<FrameworkUse>,
+        probes: &Probes,
+        slow: bool,
+    ) -> Self {
         Self {
             is_host: probes.is_host(target),
             host_arch: probes.host.split('-').next() == target.triple().split('-').next(),
-            has_rust_std: probes.has_rust_std(target),
+            has_rust_std: target
+                .rustc_triples()
+                .iter()
+                .all(|t| probes.installed_targets.iter().any(|i| i == t)),
             rustup: probes.rustup.is_some(),
             c_code,
             c_compiler: probes.c_compiler(target).map(|c| (c.command, c.source)),
@@ -186,6 +206,9 @@ impl Facts {
             zig_ready: slow && probes.zig_ready(),
             zigbuild_ready: slow && probes.zigbuild_ready(),
             cross_ready: slow && probes.cross_ready(),
+            cross_found: slow && probes.cross().is_some(),
+            frameworks,
+            sdkroot: std::env::var("SDKROOT").ok().filter(|s| !s.is_empty()),
         }
     }
 }
@@ -193,7 +216,7 @@ impl Facts {
 /// The backend to retry `t` with after `failed` failed: the next one in the full order
 /// (probing zig and cross now, if the plan did not).
 pub fn next_backend(t: &TargetPlan, probes: &Probes, failed: Backend) -> Option<Backend> {
-    let facts = Facts::gather(&t.target, t.c_code.clone(), probes, true);
+    let facts = Facts::gather(&t.target, t.c_code.clone(), t.frameworks.clone(), probes, true);
     let full = choose(&t.target, &facts, None);
     let order: Vec<Backend> = full.backend.into_iter().chain(full.fallbacks).collect();
     order.iter().skip_while(|b| **b != failed).nth(1).copied()
@@ -217,7 +240,8 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
         reason: String::new(),
         fallbacks: Vec::new(),
         c_code: facts.c_code.clone(),
-        install_rust_std: !facts.has_rust_std && !facts.is_host,
+        frameworks: facts.frameworks.clone(),
+        install_rust_std: !facts.has_rust_std && !facts.is_host && target.spec().is_none(),
         linker: None,
         c_compiler_env: None,
         cc: None,
@@ -245,8 +269,29 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
         return plan;
     }
 
+    // A framework without the SDK: no backend here can link it.
+    let apple = target.is_apple();
+    if apple && !facts.frameworks.is_empty() && facts.sdkroot.is_none() {
+        plan.reason = format!(
+            "{} only the macOS SDK provides, and `SDKROOT` is not set",
+            framework_list(&facts.frameworks)
+        );
+        plan.fix = Some(
+            "set `SDKROOT` to a macOS SDK (a `MacOSX.sdk` directory from Xcode or its Command Line Tools), then build again"
+                .to_owned(),
+        );
+        return plan;
+    }
+
     // Can plain cargo build it, and why (not)?
-    let (cargo_ok, why) = if target.has_glibc_suffix() {
+    let (cargo_ok, why) = if let Some(spec) = target.spec() {
+        (
+            true,
+            format!(
+                "custom target `{spec}`: no rust-std can be installed for it, so cargo must build the standard library (nightly `-Zbuild-std`, e.g. `[unstable] build-std = [\"std\"]` in `.cargo/config.toml`)"
+            ),
+        )
+    } else if target.has_glibc_suffix() {
         (
             false,
             format!(
@@ -256,10 +301,18 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
         )
     } else if facts.is_host {
         (true, "host target".to_owned())
-    } else if !target.is_linux() && target.platform().os == "darwin" {
+    } else if apple {
         (
             false,
-            "linking for macOS needs zig and a macOS SDK (`SDKROOT`)".to_owned(),
+            if facts.frameworks.is_empty() {
+                "no Apple framework in the dependency graph, so zig links it without a macOS SDK"
+                    .to_owned()
+            } else {
+                format!(
+                    "{}, from the macOS SDK in `SDKROOT`",
+                    framework_list(&facts.frameworks)
+                )
+            },
         )
     } else if target.is_musl() {
         let links = if facts.host_arch {
@@ -315,18 +368,17 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
     }
     if facts.zig_ready && wrappers.is_some() {
         order.push(Backend::Zig);
-    } else if facts.zigbuild_ready && target.platform().os != "darwin" {
+    } else if facts.zigbuild_ready {
         order.push(Backend::Zigbuild);
     }
-    if facts.cross_ready {
+    // cross has no images for Apple targets.
+    if facts.cross_ready && !apple {
         order.push(Backend::Cross);
     }
     let Some(b) = order.first().copied() else {
-        plan.reason = format!("{why}; neither zig nor cross is available");
-        plan.fix = Some(
-            "pip install cargo-zigbuild   # brings cargo-zigbuild and zig (the ziglang package)"
-                .to_owned(),
-        );
+        let (missing, fix) = missing_tools(facts, wrappers.is_some(), apple);
+        plan.reason = format!("{why}; {missing}");
+        plan.fix = Some(fix);
         return plan;
     };
     plan.backend = Some(b);
@@ -339,6 +391,48 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
     plan.fallbacks = order[1..].to_vec();
     set_toolchain(&mut plan, facts);
     plan
+}
+
+/// `` `a` links Apple framework `X` `` (and how many more).
+fn framework_list(f: &[FrameworkUse]) -> String {
+    let first = &f[0];
+    let what = if first.framework == "?" {
+        format!("`{}` links an Apple framework", first.package)
+    } else {
+        format!("`{}` links Apple framework `{}`", first.package, first.framework)
+    };
+    match f.len() {
+        1 => format!("{what}, which"),
+        n => format!("{what} (and {} more), which", n - 1),
+    }
+}
+
+/// What is missing for a target no backend here can build, said exactly (never
+/// claiming a tool is missing when it is there), and the command that fixes it.
+fn missing_tools(facts: &Facts, wrappers: bool, apple: bool) -> (String, String) {
+    let zig_fix = "pip install cargo-zigbuild   # brings cargo-zigbuild and zig (the ziglang package)";
+    let cross = if apple {
+        String::new()
+    } else if facts.cross_found {
+        ", and `cross` has no container engine (docker or podman) to run in".to_owned()
+    } else {
+        ", nor is `cross`".to_owned()
+    };
+    if wrappers {
+        // zig alone would do (its wrappers), as would cross.
+        return (format!("zig is not installed{cross}"), zig_fix.to_owned());
+    }
+    if facts.zig_ready {
+        (
+            format!("zig is installed, but cargo-zigbuild, which links this target with it, is not{cross}"),
+            "pip install cargo-zigbuild".to_owned(),
+        )
+    } else {
+        (
+            format!("neither zig nor cargo-zigbuild is installed{cross}"),
+            zig_fix.to_owned(),
+        )
+    }
 }
 
 /// The linker and C compiler cargo is told to use for the chosen backend.
@@ -433,10 +527,32 @@ impl Plan {
         probes: &Probes,
         detail: Detail,
     ) -> Result<Self> {
-        let cli_targets = platform::resolve(&select.targets.targets, &select.targets.platforms)?;
-        let ws_targets = match &workspace.config.targets {
-            Some(list) => platform::resolve_config(list)?,
-            None => platform::default_targets(),
+        let rustc = Rustc::new(&workspace.root, Some(&workspace.target_dir), probes);
+        let cli_targets = rustc.resolve(&select.targets.targets, &select.targets.platforms)?;
+        // A custom target file named in a config is relative to the workspace root.
+        let in_root = |list: &[String]| -> Vec<String> {
+            list.iter()
+                .flat_map(|s| s.split(','))
+                .map(|t| {
+                    let t = t.trim();
+                    if t.ends_with(".json") && Utf8Path::new(t).is_relative() {
+                        workspace.root.join(t).into_string()
+                    } else {
+                        t.to_owned()
+                    }
+                })
+                .collect()
+        };
+        let ws_targets = std::cell::OnceCell::new();
+        let ws_targets = || -> Result<Vec<Target>> {
+            if let Some(t) = ws_targets.get() {
+                return Ok(Vec::clone(t));
+            }
+            let t = match &workspace.config.targets {
+                Some(list) => rustc.resolve_config(&in_root(list))?,
+                None => rustc.defaults()?,
+            };
+            Ok(ws_targets.get_or_init(|| t).clone())
         };
 
         // Targets per package: the command line, else the package's config, else the workspace's.
@@ -445,9 +561,9 @@ impl Plan {
             let targets = if !cli_targets.is_empty() {
                 cli_targets.clone()
             } else if let Some(list) = &p.config.targets {
-                platform::resolve_config(list)?
+                rustc.resolve_config(&in_root(list))?
             } else {
-                ws_targets.clone()
+                ws_targets()?
             };
             per_package.push(targets);
         }
@@ -484,13 +600,18 @@ impl Plan {
         let mut targets = Vec::new();
         for (t, c) in all.iter().zip(c_code) {
             let c = c?;
+            let f = if detail == Detail::Staged || !t.is_apple() {
+                Vec::new()
+            } else {
+                apple_frameworks(&workspace, &rustc, t)?
+            };
             let forced = forced_backend.map(|b| (b, forced_source));
-            let cheap = choose(t, &Facts::gather(t, c.clone(), probes, false), forced);
+            let cheap = choose(t, &Facts::gather(t, c.clone(), f.clone(), probes, false), forced);
             targets.push(
                 if detail != Detail::Full && cheap.backend.is_some() || detail == Detail::Staged {
                     cheap
                 } else {
-                    choose(t, &Facts::gather(t, c, probes, true), forced)
+                    choose(t, &Facts::gather(t, c, f, probes, true), forced)
                 },
             );
         }
@@ -514,8 +635,14 @@ impl Plan {
                         backend: tp.backend,
                         reason: tp.reason.clone(),
                         outputs: Outputs {
-                            binary: dir.join("bin").join(format!("{bin}{}", t.info.exe_suffix)),
-                            archive: dir.join(format!("{}-{}-{}.tar.gz", p.name, p.version, t)),
+                            binary: dir.join("bin").join(format!("{bin}{}", t.exe_suffix())),
+                            archive: dir.join(format!(
+                                "{}-{}-{}.{}",
+                                p.name,
+                                p.version,
+                                t,
+                                t.platform().archive_ext()
+                            )),
                         },
                     });
                 }
@@ -651,6 +778,21 @@ impl Plan {
         }
         out
     }
+}
+
+/// The Apple frameworks linked in a macOS target's graph (both halves' for a universal
+/// binary).
+fn apple_frameworks(ws: &Workspace, rustc: &Rustc, t: &Target) -> Result<Vec<FrameworkUse>> {
+    let mut graph: Vec<workspace::GraphPackage> = Vec::new();
+    for triple in t.rustc_triples() {
+        let cfg = rustc.cfg_list(triple)?;
+        for p in ws.graph_on_platform(triple, &cfg) {
+            if !graph.iter().any(|g| g.id == p.id) {
+                graph.push(p);
+            }
+        }
+    }
+    Ok(crate::apple::frameworks(&graph))
 }
 
 /// `--out-dir`, else `out-dir` from config (relative to the workspace root), else `out/`.

@@ -78,14 +78,7 @@ impl Invocation<'_> {
             .arg(format!("--manifest-path={}", self.manifest_path))
             .args(self.packages.iter().map(|name| format!("--package={name}")))
             .args(self.bins.iter().map(|b| format!("--bin={b}")))
-            .args(self.targets.iter().map(|t| {
-                // cargo itself knows no glibc suffix: the zig wrappers carry it.
-                if self.backend.program() == Backend::Cargo {
-                    format!("--target={}", t.target.triple())
-                } else {
-                    format!("--target={}", t.target)
-                }
-            }))
+            .args(self.target_args())
             .arg(format!("--profile={}", self.profile))
             .args(self.feature_flags)
             .args(self.cargo_flags)
@@ -111,6 +104,30 @@ impl Invocation<'_> {
                 .arg(format!("profile.{}.strip=true", self.profile));
         }
         p
+    }
+
+    /// `--target=…` for each target, once each: cargo itself knows no glibc suffix (the
+    /// zig wrappers carry it, cargo-zigbuild takes it); a universal binary is built as
+    /// its two halves (and joined when staged); a custom target is given by its file.
+    fn target_args(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for t in &self.targets {
+            let names = if self.backend.program() != Backend::Cargo
+                && t.target.parts().is_empty()
+                && t.target.spec().is_none()
+            {
+                vec![t.target.to_string()]
+            } else {
+                t.target.cargo_targets()
+            };
+            for n in names {
+                let arg = format!("--target={n}");
+                if !out.contains(&arg) {
+                    out.push(arg);
+                }
+            }
+        }
+        out
     }
 
     /// `--config <rustflags key>=[…]` with `--remap-path-prefix` for the workspace root,
@@ -147,7 +164,8 @@ impl Invocation<'_> {
         let mut keys: Vec<String> = self
             .targets
             .iter()
-            .filter_map(|t| self.user.rustflags_key(t.target.triple()))
+            .flat_map(|t| t.target.rustc_triples())
+            .filter_map(|triple| self.user.rustflags_key(triple))
             .collect();
         keys.dedup();
         for key in keys {

@@ -1,6 +1,5 @@
 use super::*;
 use crate::plan::{Backend, Facts, choose};
-use crate::platform::Target;
 
 fn plans() -> Vec<TargetPlan> {
     let facts = Facts {
@@ -10,7 +9,7 @@ fn plans() -> Vec<TargetPlan> {
         ..Facts::default()
     };
     let x86 = choose(
-        &Target::parse("x86_64-unknown-linux-musl").unwrap(),
+        &crate::platform::known("x86_64-unknown-linux-musl"),
         &Facts {
             host_arch: true,
             ..facts.clone()
@@ -18,7 +17,7 @@ fn plans() -> Vec<TargetPlan> {
         None,
     );
     let arm = choose(
-        &Target::parse("aarch64-unknown-linux-musl").unwrap(),
+        &crate::platform::known("aarch64-unknown-linux-musl"),
         &facts,
         None,
     );
@@ -225,7 +224,7 @@ fn cdep_plans() -> Vec<TargetPlan> {
         ..Facts::default()
     };
     let x86 = choose(
-        &Target::parse("x86_64-unknown-linux-musl").unwrap(),
+        &crate::platform::known("x86_64-unknown-linux-musl"),
         &Facts {
             host_arch: true,
             c_compiler: Some(("x86_64-linux-musl-gcc".into(), "PATH".into())),
@@ -234,7 +233,7 @@ fn cdep_plans() -> Vec<TargetPlan> {
         None,
     );
     let arm = choose(
-        &Target::parse("aarch64-unknown-linux-musl").unwrap(),
+        &crate::platform::known("aarch64-unknown-linux-musl"),
         &facts,
         None,
     );
@@ -354,7 +353,7 @@ fn a_glibc_suffix_stays_in_the_wrapper_not_in_cargos_target() {
         ..Facts::default()
     };
     let t = choose(
-        &Target::parse("x86_64-unknown-linux-gnu.2.17").unwrap(),
+        &crate::platform::known("x86_64-unknown-linux-gnu.2.17"),
         &facts,
         None,
     );
