@@ -273,7 +273,7 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
     let apple = target.is_apple();
     if apple && !facts.frameworks.is_empty() && facts.sdkroot.is_none() {
         plan.reason = format!(
-            "{} only the macOS SDK provides, and `SDKROOT` is not set",
+            "{}, which only the macOS SDK provides, and `SDKROOT` is not set",
             framework_list(&facts.frameworks)
         );
         plan.fix = Some(
@@ -309,7 +309,7 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
                     .to_owned()
             } else {
                 format!(
-                    "{}, from the macOS SDK in `SDKROOT`",
+                    "{}; the macOS SDK comes from `SDKROOT`",
                     framework_list(&facts.frameworks)
                 )
             },
@@ -402,8 +402,8 @@ fn framework_list(f: &[FrameworkUse]) -> String {
         format!("`{}` links Apple framework `{}`", first.package, first.framework)
     };
     match f.len() {
-        1 => format!("{what}, which"),
-        n => format!("{what} (and {} more), which", n - 1),
+        1 => what,
+        n => format!("{what} (and {} more)", n - 1),
     }
 }
 

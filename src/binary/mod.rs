@@ -48,8 +48,9 @@ impl Binary {
     }
 
     /// What is wrong with it as a `p` binary: its format or architectures, or a library
-    /// it loads that `p`'s OS does not ship. Empty when nothing is.
-    pub fn problems(&self, p: Platform) -> Vec<String> {
+    /// it loads that `p`'s OS does not ship. Empty when nothing is. `who` names what
+    /// needs it in the message (`` `aarch64-unknown-linux-musl` (linux/arm64) ``).
+    pub fn problems(&self, p: Platform, who: &str) -> Vec<String> {
         let mut out = Vec::new();
         let want: Vec<&str> = if p.is_apple() && p.arch == "universal2" {
             vec!["amd64", "arm64"]
@@ -59,7 +60,7 @@ impl Binary {
         let got: Vec<&str> = self.slices.iter().map(|s| s.arch).collect();
         if self.format != p.format() || got != want {
             out.push(format!(
-                "is {}, but `{p}` needs {}",
+                "is {}, but {who} needs {}",
                 self.describe(),
                 expected(p)
             ));

@@ -37,8 +37,8 @@ fn thin_and_fat_macho_slices_and_their_dylibs() {
         }
     );
     let p = |s: &str| Platform::parse(s).unwrap();
-    assert!(b.problems(p("darwin/arm64")).is_empty());
-    let wrong = b.problems(p("darwin/amd64"));
+    assert!(b.problems(p("darwin/arm64"), "`darwin/arm64`").is_empty());
+    let wrong = b.problems(p("darwin/amd64"), "`darwin/amd64`");
     assert_eq!(
         wrong,
         ["is a Mach-O arm64 binary, but `darwin/amd64` needs Mach-O x86_64"]
@@ -66,13 +66,13 @@ fn thin_and_fat_macho_slices_and_their_dylibs() {
         "a fat Mach-O binary (Mach-O x86_64, Mach-O arm64)"
     );
     // The right slices, but a dylib macOS does not ship.
-    let problems = fat.problems(p("darwin/universal2"));
+    let problems = fat.problems(p("darwin/universal2"), "`darwin/universal2`");
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(
         problems[0].starts_with("loads `/opt/homebrew/lib/libssl.3.dylib`, which macOS does not ship"),
         "{problems:?}"
     );
-    assert!(!fat.problems(p("darwin/arm64")).is_empty());
+    assert!(!fat.problems(p("darwin/arm64"), "`darwin/arm64`").is_empty());
     if Command::new("file").arg("--version").output().is_ok() {
         let out = Command::new("file").arg(dir.join("fat")).output().unwrap();
         let out = String::from_utf8_lossy(&out.stdout);
@@ -100,13 +100,13 @@ fn pe_headers_give_machine_bitness_and_dlls() {
         }
     );
     let p = |s: &str| Platform::parse(s).unwrap();
-    assert!(b.problems(p("windows/amd64")).is_empty());
+    assert!(b.problems(p("windows/amd64"), "`windows/amd64`").is_empty());
     assert_eq!(
-        b.problems(p("linux/amd64")),
+        b.problems(p("linux/amd64"), "`linux/amd64`"),
         ["is a PE32+ AMD64 (0x8664) binary, but `linux/amd64` needs ELF64 x86-64"]
     );
     assert_eq!(
-        b.problems(p("windows/arm64")),
+        b.problems(p("windows/arm64"), "`windows/arm64`"),
         ["is a PE32+ AMD64 (0x8664) binary, but `windows/arm64` needs PE32+ ARM64"]
     );
     let mingw = Binary {
@@ -116,7 +116,7 @@ fn pe_headers_give_machine_bitness_and_dlls() {
         },
         ..b
     };
-    let problems = mingw.problems(p("windows/amd64"));
+    let problems = mingw.problems(p("windows/amd64"), "`windows/amd64`");
     assert_eq!(problems.len(), 1);
     assert!(problems[0].starts_with("loads `libgcc_s_seh-1.dll`, which Windows does not ship"));
 }
@@ -151,7 +151,7 @@ fn elf_slices_name_their_oci_arch() {
     let b = from_elf(&info(3, 32, true)).unwrap();
     assert_eq!(b.describe(), "an ELF32 Intel 80386 binary");
     assert_eq!(
-        b.problems(Platform::parse("linux/amd64").unwrap()),
+        b.problems(Platform::parse("linux/amd64").unwrap(), "`linux/amd64`"),
         ["is an ELF32 Intel 80386 binary, but `linux/amd64` needs ELF64 x86-64"]
     );
 }

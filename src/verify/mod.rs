@@ -211,8 +211,8 @@ fn check_binary(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
             return;
         }
     };
-    for p in bin.problems(platform) {
-        problems.push(format!("{}: {p} (`{target}`)", a.path));
+    for p in bin.problems(platform, &format!("`{target}` ({platform})")) {
+        problems.push(format!("{}: {p}", a.path));
     }
     if target.is_musl() && !matches!(bin.linkage, Linkage::Static | Linkage::StaticPie) {
         problems.push(format!(

@@ -103,7 +103,7 @@ pub(super) fn run_binaries(out: &OutDir, binaries: &[&Artifact], args: &[String]
                 }
             }
             How::Checked(why) => {
-                r.runs.push(format!("checked  {}  (not run: {why})", a.path));
+                r.runs.push(format!("checked  {}  ({why})", a.path));
                 continue;
             }
             How::Cannot(why) => {
