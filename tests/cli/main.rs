@@ -13,3 +13,4 @@ mod make;
 mod merge;
 mod package;
 mod plan;
+mod platforms;
