@@ -229,6 +229,28 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
             required: false,
         });
     }
+    if targets
+        .iter()
+        .any(|t| t.platform().os == "windows" && t.platform().arch == "amd64")
+    {
+        let wine = ["wine64", "wine"]
+            .into_iter()
+            .find_map(crate::probe::which)
+            .or_else(|| {
+                let p = Utf8PathBuf::from("/usr/lib/wine/wine64");
+                p.is_file().then_some(p)
+            });
+        out.push(Check {
+            name: "wine".into(),
+            ok: wine.is_some(),
+            detail: wine.map_or_else(
+                || "not found: `verify --run` checks Windows binaries but cannot run them".into(),
+                |w| w.to_string(),
+            ),
+            fix: Some("sudo apt-get install wine64 wine".into()),
+            required: false,
+        });
+    }
     out.dedup_by(|a, b| a.name == b.name);
     out
 }

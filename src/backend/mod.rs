@@ -161,13 +161,17 @@ impl Invocation<'_> {
             .map(|f| toml_string(f))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut keys: Vec<String> = self
+        let mut keys: Vec<String> = Vec::new();
+        for key in self
             .targets
             .iter()
             .flat_map(|t| t.target.rustc_triples())
             .filter_map(|triple| self.user.rustflags_key(triple))
-            .collect();
-        keys.dedup();
+        {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
         for key in keys {
             p = p.arg("--config").arg(format!("{key}=[{list}]"));
         }

@@ -377,3 +377,40 @@ fn a_glibc_suffix_stays_in_the_wrapper_not_in_cargos_target() {
         "{line}"
     );
 }
+
+#[test]
+fn a_universal_binary_is_built_as_its_halves_each_target_given_once() {
+    let facts = Facts {
+        has_rust_std: true,
+        rustup: true,
+        zig_ready: true,
+        zigbuild_ready: true,
+        ..Facts::default()
+    };
+    let universal = choose(
+        &crate::platform::known("universal2-apple-darwin"),
+        &facts,
+        None,
+    );
+    let arm = choose(&crate::platform::known("aarch64-apple-darwin"), &facts, None);
+    let win = choose(&crate::platform::known("x86_64-pc-windows-gnu"), &facts, None);
+    let user = UserConfig::default();
+    let line = inv(Backend::Zigbuild, vec![&universal, &arm, &win], &user)
+        .command()
+        .to_string();
+    let targets: Vec<&str> = line
+        .split(' ')
+        .filter(|a| a.starts_with("--target="))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "--target=x86_64-apple-darwin",
+            "--target=aarch64-apple-darwin",
+            "--target=x86_64-pc-windows-gnu"
+        ]
+    );
+    // Both halves get the remapped paths.
+    assert!(line.contains("target.x86_64-apple-darwin.rustflags="), "{line}");
+    assert!(line.contains("target.aarch64-apple-darwin.rustflags="), "{line}");
+}
