@@ -66,7 +66,11 @@ struct Memo {
 
 fn memo_path(id: &str) -> Option<Utf8PathBuf> {
     let key = crate::digest::Sha256::of(id.as_bytes());
-    Some(crate::cache::dir()?.join("apple-frameworks").join(format!("{key}.json")))
+    Some(
+        crate::cache::dir()?
+            .join("apple-frameworks")
+            .join(format!("{key}.json")),
+    )
 }
 
 /// The frameworks one package links: remembered for a registry or git package.
@@ -84,7 +88,9 @@ fn package_frameworks(p: &GraphPackage) -> Vec<String> {
     let mut files = 0;
     for lib in &p.libs {
         if let Some(dir) = lib.parent() {
-            scan_dir(dir, &mut files, &mut |text| found.extend(link_attributes(text)));
+            scan_dir(dir, &mut files, &mut |text| {
+                found.extend(link_attributes(text));
+            });
         }
     }
     for script in &p.build_scripts {
@@ -201,7 +207,11 @@ pub fn build_script_links(text: &str) -> Vec<String> {
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
             .collect();
-        out.push(if name.is_empty() { "?".to_owned() } else { name });
+        out.push(if name.is_empty() {
+            "?".to_owned()
+        } else {
+            name
+        });
     }
     out
 }
@@ -242,14 +252,22 @@ mod tests {
             "#[link(name = \"CoreFoundation\", kind = \"framework\")] extern {}",
         )
         .unwrap();
-        std::fs::write(root.join("sys/build.rs"), "fn main() { println!(\"cargo:rustc-link-lib=framework=Security\"); }").unwrap();
+        std::fs::write(
+            root.join("sys/build.rs"),
+            "fn main() { println!(\"cargo:rustc-link-lib=framework=Security\"); }",
+        )
+        .unwrap();
         std::fs::write(root.join("pure/src/lib.rs"), "pub fn f() {}").unwrap();
         let pkg = |name: &str, build: bool| GraphPackage {
             id: format!("path+file://{root}/{name}#0.1.0"),
             name: name.to_owned(),
             local: true,
             libs: vec![root.join(name).join("src/lib.rs")],
-            build_scripts: if build { vec![root.join(name).join("build.rs")] } else { vec![] },
+            build_scripts: if build {
+                vec![root.join(name).join("build.rs")]
+            } else {
+                vec![]
+            },
         };
         let found = frameworks(&[pkg("pure", false), pkg("sys", true)]);
         let names: Vec<(&str, &str)> = found

@@ -578,7 +578,14 @@ mod tests {
         let names = [62, 183, 40, 243, 3, 999].map(machine_name);
         assert_eq!(
             names,
-            ["x86-64", "AArch64", "ARM", "RISC-V", "Intel 80386", "unknown"]
+            [
+                "x86-64",
+                "AArch64",
+                "ARM",
+                "RISC-V",
+                "Intel 80386",
+                "unknown"
+            ]
         );
         let linkage = dynamic(Some("/lib/ld-musl-x86_64.so.1"), &["libc.so"]);
         let json = serde_json::to_string(&linkage).unwrap();

@@ -410,7 +410,7 @@ fn write_archive(
     known: &HashMap<Utf8PathBuf, (Sha256, u64)>,
 ) -> Result<(Packed, Vec<Content>)> {
     let written = out.write_with(&spec.path, |file| {
-        if spec.path.as_str().ends_with(".zip") {
+        if spec.path.as_path().extension() == Some("zip") {
             let (sha256, size) = archive::zip::write_zip(&spec.entries, opts, file)?;
             Ok(Packed { sha256, size })
         } else {

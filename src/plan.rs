@@ -8,10 +8,10 @@ use anyhow::{Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
+use crate::apple::FrameworkUse;
 use crate::cli::{BackendChoice, Format, PlanArgs, SelectArgs};
 use crate::platform::{self, Platform, Rustc, Target};
 use crate::probe::Probes;
-use crate::apple::FrameworkUse;
 use crate::workspace::{self, CCode, Workspace};
 use crate::zigcc;
 
@@ -216,7 +216,13 @@ impl Facts {
 /// The backend to retry `t` with after `failed` failed: the next one in the full order
 /// (probing zig and cross now, if the plan did not).
 pub fn next_backend(t: &TargetPlan, probes: &Probes, failed: Backend) -> Option<Backend> {
-    let facts = Facts::gather(&t.target, t.c_code.clone(), t.frameworks.clone(), probes, true);
+    let facts = Facts::gather(
+        &t.target,
+        t.c_code.clone(),
+        t.frameworks.clone(),
+        probes,
+        true,
+    );
     let full = choose(&t.target, &facts, None);
     let order: Vec<Backend> = full.backend.into_iter().chain(full.fallbacks).collect();
     order.iter().skip_while(|b| **b != failed).nth(1).copied()
@@ -399,7 +405,10 @@ fn framework_list(f: &[FrameworkUse]) -> String {
     let what = if first.framework == "?" {
         format!("`{}` links an Apple framework", first.package)
     } else {
-        format!("`{}` links Apple framework `{}`", first.package, first.framework)
+        format!(
+            "`{}` links Apple framework `{}`",
+            first.package, first.framework
+        )
     };
     match f.len() {
         1 => what,
@@ -410,7 +419,8 @@ fn framework_list(f: &[FrameworkUse]) -> String {
 /// What is missing for a target no backend here can build, said exactly (never
 /// claiming a tool is missing when it is there), and the command that fixes it.
 fn missing_tools(facts: &Facts, wrappers: bool, apple: bool) -> (String, String) {
-    let zig_fix = "pip install cargo-zigbuild   # brings cargo-zigbuild and zig (the ziglang package)";
+    let zig_fix =
+        "pip install cargo-zigbuild   # brings cargo-zigbuild and zig (the ziglang package)";
     let cross = if apple {
         String::new()
     } else if facts.cross_found {
@@ -424,7 +434,9 @@ fn missing_tools(facts: &Facts, wrappers: bool, apple: bool) -> (String, String)
     }
     if facts.zig_ready {
         (
-            format!("zig is installed, but cargo-zigbuild, which links this target with it, is not{cross}"),
+            format!(
+                "zig is installed, but cargo-zigbuild, which links this target with it, is not{cross}"
+            ),
             "pip install cargo-zigbuild".to_owned(),
         )
     } else {
@@ -535,7 +547,9 @@ impl Plan {
                 .flat_map(|s| s.split(','))
                 .map(|t| {
                     let t = t.trim();
-                    if t.ends_with(".json") && Utf8Path::new(t).is_relative() {
+                    if Utf8Path::new(t).extension() == Some("json")
+                        && Utf8Path::new(t).is_relative()
+                    {
                         workspace.root.join(t).into_string()
                     } else {
                         t.to_owned()
@@ -606,7 +620,11 @@ impl Plan {
                 apple_frameworks(&workspace, &rustc, t)?
             };
             let forced = forced_backend.map(|b| (b, forced_source));
-            let cheap = choose(t, &Facts::gather(t, c.clone(), f.clone(), probes, false), forced);
+            let cheap = choose(
+                t,
+                &Facts::gather(t, c.clone(), f.clone(), probes, false),
+                forced,
+            );
             targets.push(
                 if detail != Detail::Full && cheap.backend.is_some() || detail == Detail::Staged {
                     cheap

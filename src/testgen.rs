@@ -438,6 +438,10 @@ pub fn check_platform(p: Platform) {
 /// file name.
 pub fn check_target(t: &TargetName) {
     let s = t.to_string();
-    assert_eq!(&TargetName::new(&s).expect("a target parses back"), t, "{s}");
+    assert_eq!(
+        &TargetName::new(&s).expect("a target parses back"),
+        t,
+        "{s}"
+    );
     check_rel(&crate::outdir::RelPath::new(&s).expect("a plain name"));
 }

@@ -312,7 +312,11 @@ impl Workspace {
                     .map(|t| t.src_path.clone())
                     .collect(),
             });
-            for dep in node.deps.iter().filter(|d| edge_on_platform(d, triple, cfg)) {
+            for dep in node
+                .deps
+                .iter()
+                .filter(|d| edge_on_platform(d, triple, cfg))
+            {
                 if dep
                     .dep_kinds
                     .iter()

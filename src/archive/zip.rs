@@ -24,9 +24,10 @@ use crate::digest::Sha256 as Sha256Hex;
 const LOCAL: u32 = 0x0403_4b50;
 const CENTRAL: u32 = 0x0201_4b50;
 const END: u32 = 0x0605_4b50;
-/// "Version made by": Unix (3), spec 2.0, so the external attributes hold a Unix mode.
-const MADE_BY: u16 = (3 << 8) | 20;
-const NEEDED: u16 = 20;
+/// Version 2.0 of the format (deflate, directories), as zip writes it: 10 × major + minor.
+const NEEDED: u16 = 0x14;
+/// "Version made by": Unix (3), 2.0, so the external attributes hold a Unix mode.
+const MADE_BY: u16 = (3 << 8) | NEEDED;
 /// General purpose flag 11: names are UTF-8.
 const UTF8: u16 = 1 << 11;
 const STORED: u16 = 0;
@@ -44,27 +45,41 @@ pub fn write_zip<W: Write>(entries: &[Entry], opts: &Options, out: W) -> Result<
         opts.level
     );
     let items = layout(entries)?;
-    let (time, date) = dos_time(opts.mtime);
+    let (clock, day) = dos_time(opts.mtime);
     let mut w = HashWriter::new(BufWriter::with_capacity(BUF_SIZE, out));
     let mut offset: u64 = 0;
     let mut central = Vec::new();
     for (path, item) in &items {
-        let (name, mode, method, data, crc, size) = match item {
-            Item::Dir => (format!("{path}/"), S_IFDIR | DIR_MODE, STORED, Vec::new(), 0, 0),
+        let (name, mode, method, stored, crc, size) = match item {
+            Item::Dir => (
+                format!("{path}/"),
+                S_IFDIR | DIR_MODE,
+                STORED,
+                Vec::new(),
+                0,
+                0,
+            ),
             Item::File(e) => {
-                let (data, crc, size) = compress(e, opts.level)?;
+                let (stored, crc, size) = compress(e, opts.level)?;
                 let method = if opts.level == 0 { STORED } else { DEFLATED };
-                (path.to_string(), S_IFREG | (e.mode & 0o7777), method, data, crc, size)
+                (
+                    path.to_string(),
+                    S_IFREG | (e.mode & 0o7777),
+                    method,
+                    stored,
+                    crc,
+                    size,
+                )
             }
         };
         let name_len = u16::try_from(name.len())
             .with_context(|| format!("archive entry `{name}` has too long a name"))?;
-        let csize = u32_of(data.len() as u64, &name)?;
+        let csize = u32_of(stored.len() as u64, &name)?;
         let usize_ = u32_of(size, &name)?;
         let local_offset = u32_of(offset, &name)?;
         let mut local = Vec::with_capacity(30 + name.len());
         put32(&mut local, LOCAL);
-        for v in [NEEDED, UTF8, method, time, date] {
+        for v in [NEEDED, UTF8, method, clock, day] {
             put16(&mut local, v);
         }
         for v in [crc, csize, usize_] {
@@ -74,11 +89,11 @@ pub fn write_zip<W: Write>(entries: &[Entry], opts: &Options, out: W) -> Result<
         put16(&mut local, 0);
         local.extend_from_slice(name.as_bytes());
         w.write_all(&local)?;
-        w.write_all(&data)?;
-        offset += (local.len() + data.len()) as u64;
+        w.write_all(&stored)?;
+        offset += (local.len() + stored.len()) as u64;
 
         put32(&mut central, CENTRAL);
-        for v in [MADE_BY, NEEDED, UTF8, method, time, date] {
+        for v in [MADE_BY, NEEDED, UTF8, method, clock, day] {
             put16(&mut central, v);
         }
         for v in [crc, csize, usize_] {
@@ -87,7 +102,11 @@ pub fn write_zip<W: Write>(entries: &[Entry], opts: &Options, out: W) -> Result<
         for v in [name_len, 0, 0, 0, 0] {
             put16(&mut central, v);
         }
-        let dos = if matches!(item, Item::Dir) { DOS_DIR } else { 0 };
+        let dos = if matches!(item, Item::Dir) {
+            DOS_DIR
+        } else {
+            0
+        };
         put32(&mut central, (mode << 16) | dos);
         put32(&mut central, local_offset);
         central.extend_from_slice(name.as_bytes());
@@ -111,7 +130,9 @@ pub fn write_zip<W: Write>(entries: &[Entry], opts: &Options, out: W) -> Result<
 }
 
 fn u32_of(v: u64, what: &str) -> Result<u32> {
-    u32::try_from(v).with_context(|| format!("`{what}` is past 4 GiB, which zip archives without zip64 cannot hold"))
+    u32::try_from(v).with_context(|| {
+        format!("`{what}` is past 4 GiB, which zip archives without zip64 cannot hold")
+    })
 }
 
 fn put16(v: &mut Vec<u8>, x: u16) {
@@ -141,7 +162,10 @@ fn compress(e: &Entry, level: u32) -> Result<(Vec<u8>, u32, u64)> {
     let mut out: Box<dyn CompressSink> = if level == 0 {
         Box::new(Vec::new())
     } else {
-        Box::new(DeflateEncoder::new(Vec::new(), flate2::Compression::new(level)))
+        Box::new(DeflateEncoder::new(
+            Vec::new(),
+            flate2::Compression::new(level),
+        ))
     };
     loop {
         let n = src
@@ -174,7 +198,8 @@ impl CompressSink for DeflateEncoder<Vec<u8>> {
     }
 }
 
-/// MS-DOS time and date of `secs` since the epoch, in UTC, clamped to what they hold.
+/// MS-DOS time and date of `secs` since the epoch, in UTC, clamped to what they hold
+/// (1980-01-01 to 2107-12-31).
 fn dos_time(secs: u64) -> (u16, u16) {
     let days = secs / 86_400;
     let rem = secs % 86_400;
@@ -189,18 +214,25 @@ fn dos_time(secs: u64) -> (u16, u16) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     if year < 1980 {
-        return (0, (1 << 5) | 1);
+        return (0, dos_date(1980, 1, 1));
     }
     if year > 2107 {
-        return ((23 << 11) | (59 << 5) | 29, (127 << 9) | (12 << 5) | 31);
+        return (dos_clock(23, 59, 58), dos_date(2107, 12, 31));
     }
-    let num = |v: i64| u16::try_from(v).expect("in range");
-    let (h, m, s) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    let time = (num(i64::try_from(h).expect("small")) << 11)
-        | (num(i64::try_from(m).expect("small")) << 5)
-        | num(i64::try_from(s / 2).expect("small"));
-    let date = (num(year - 1980) << 9) | (num(month) << 5) | num(day);
-    (time, date)
+    (
+        dos_clock(rem / 3600, rem % 3600 / 60, rem % 60),
+        dos_date(year, month, day),
+    )
+}
+
+/// Hours, minutes and seconds (in 2-second steps) as a DOS time.
+fn dos_clock(hours: u64, minutes: u64, seconds: u64) -> u16 {
+    u16::try_from((hours << 11) | (minutes << 5) | (seconds / 2)).expect("a time of day")
+}
+
+/// A date from 1980 to 2107 as a DOS date.
+fn dos_date(year: i64, month: i64, day: i64) -> u16 {
+    u16::try_from(((year - 1980) << 9) | (month << 5) | day).expect("a date from 1980 to 2107")
 }
 
 /// One entry of an archive read back.
@@ -219,14 +251,17 @@ pub struct Listed {
 const MAX_CENTRAL: u64 = 16 << 20;
 
 /// Every entry of the zip archive `r`, hashed (see the module doc).
-pub fn list<R: Read + Seek>(mut r: R) -> Result<Vec<Listed>> {
-    let len = r.seek(SeekFrom::End(0))?;
-    ensure!(len >= 22, "it is {len} bytes long, too short for a zip archive");
+pub fn list<R: Read + Seek>(mut file: R) -> Result<Vec<Listed>> {
+    let len = file.seek(SeekFrom::End(0))?;
+    ensure!(
+        len >= 22,
+        "it is {len} bytes long, too short for a zip archive"
+    );
     // The end record is in the last 22 + 65535 bytes (a comment may follow it).
     let tail_len = len.min(22 + 65_535);
     let mut tail = vec![0; usize::try_from(tail_len).expect("small")];
-    r.seek(SeekFrom::Start(len - tail_len))?;
-    r.read_exact(&mut tail)?;
+    file.seek(SeekFrom::Start(len - tail_len))?;
+    file.read_exact(&mut tail)?;
     let at = (0..=tail.len() - 22)
         .rev()
         .find(|&i| le32(&tail, i) == END)
@@ -244,8 +279,8 @@ pub fn list<R: Read + Seek>(mut r: R) -> Result<Vec<Listed>> {
         "its central directory ({cd_size} bytes at {cd_offset}) is not inside the file"
     );
     let mut cd = vec![0; usize::try_from(cd_size).expect("checked")];
-    r.seek(SeekFrom::Start(cd_offset))?;
-    r.read_exact(&mut cd)?;
+    file.seek(SeekFrom::Start(cd_offset))?;
+    file.read_exact(&mut cd)?;
     let mut out = Vec::new();
     let mut pos = 0usize;
     for _ in 0..count {
@@ -258,19 +293,27 @@ pub fn list<R: Read + Seek>(mut r: R) -> Result<Vec<Listed>> {
         let crc = le32(&cd, pos + 16);
         let csize = u64::from(le32(&cd, pos + 20));
         let usize_ = u64::from(le32(&cd, pos + 24));
-        let (n, x, c) = (
+        let (name_len, extra_len, comment_len) = (
             usize::from(le16(&cd, pos + 28)),
             usize::from(le16(&cd, pos + 30)),
             usize::from(le16(&cd, pos + 32)),
         );
         let attrs = le32(&cd, pos + 38);
         let local = u64::from(le32(&cd, pos + 42));
-        ensure!(pos + 46 + n + x + c <= cd.len(), "its central directory is cut short");
-        let raw = &cd[pos + 46..pos + 46 + n];
+        ensure!(
+            pos + 46 + name_len + extra_len + comment_len <= cd.len(),
+            "its central directory is cut short"
+        );
+        let raw = &cd[pos + 46..pos + 46 + name_len];
         let name = std::str::from_utf8(raw)
-            .map_err(|_| anyhow::anyhow!("an entry name is not UTF-8: `{}`", String::from_utf8_lossy(raw).escape_debug()))?
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "an entry name is not UTF-8: `{}`",
+                    String::from_utf8_lossy(raw).escape_debug()
+                )
+            })?
             .to_owned();
-        pos += 46 + n + x + c;
+        pos += 46 + name_len + extra_len + comment_len;
         ensure!(
             made_by >> 8 == 3,
             "`{}` has no Unix permissions (made by host {})",
@@ -286,9 +329,13 @@ pub fn list<R: Read + Seek>(mut r: R) -> Result<Vec<Listed>> {
         );
         // The local header must name the same entry, and the data must be in the file.
         let mut lh = [0u8; 30];
-        ensure!(local + 30 <= cd_offset, "`{}` has its data outside the file", name.escape_debug());
-        r.seek(SeekFrom::Start(local))?;
-        r.read_exact(&mut lh)?;
+        ensure!(
+            local + 30 <= cd_offset,
+            "`{}` has its data outside the file",
+            name.escape_debug()
+        );
+        file.seek(SeekFrom::Start(local))?;
+        file.read_exact(&mut lh)?;
         let (ln, lx) = (u64::from(le16(&lh, 26)), u64::from(le16(&lh, 28)));
         let data = local + 30 + ln + lx;
         ensure!(
@@ -297,20 +344,24 @@ pub fn list<R: Read + Seek>(mut r: R) -> Result<Vec<Listed>> {
                 && le32(&lh, 14) == crc
                 && u64::from(le32(&lh, 18)) == csize
                 && u64::from(le32(&lh, 22)) == usize_
-                && ln == n as u64
+                && ln == name_len as u64
                 && data + csize <= cd_offset,
             "the local header of `{}` does not match its central directory entry",
             name.escape_debug()
         );
-        let mut lname = vec![0; n];
-        r.read_exact(&mut lname)?;
-        ensure!(lname == raw, "the local header of `{}` names another entry", name.escape_debug());
-        r.seek(SeekFrom::Start(data))?;
-        let stored = (&mut r).take(csize);
+        let mut lname = vec![0; name_len];
+        file.read_exact(&mut lname)?;
+        ensure!(
+            lname == raw,
+            "the local header of `{}` names another entry",
+            name.escape_debug()
+        );
+        file.seek(SeekFrom::Start(data))?;
+        let stored = (&mut file).take(csize);
         let mut reader: Box<dyn Read + '_> = match method {
             STORED => Box::new(stored),
             DEFLATED => Box::new(DeflateDecoder::new(stored)),
-            m => bail!("`{}` uses compression method {m}", name.escape_debug()),
+            other => bail!("`{}` uses compression method {other}", name.escape_debug()),
         };
         let mut check = CrcReader {
             inner: &mut reader,

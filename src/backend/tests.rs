@@ -392,8 +392,16 @@ fn a_universal_binary_is_built_as_its_halves_each_target_given_once() {
         &facts,
         None,
     );
-    let arm = choose(&crate::platform::known("aarch64-apple-darwin"), &facts, None);
-    let win = choose(&crate::platform::known("x86_64-pc-windows-gnu"), &facts, None);
+    let arm = choose(
+        &crate::platform::known("aarch64-apple-darwin"),
+        &facts,
+        None,
+    );
+    let win = choose(
+        &crate::platform::known("x86_64-pc-windows-gnu"),
+        &facts,
+        None,
+    );
     let user = UserConfig::default();
     let line = inv(Backend::Zigbuild, vec![&universal, &arm, &win], &user)
         .command()
@@ -411,6 +419,12 @@ fn a_universal_binary_is_built_as_its_halves_each_target_given_once() {
         ]
     );
     // Both halves get the remapped paths.
-    assert!(line.contains("target.x86_64-apple-darwin.rustflags="), "{line}");
-    assert!(line.contains("target.aarch64-apple-darwin.rustflags="), "{line}");
+    assert!(
+        line.contains("target.x86_64-apple-darwin.rustflags="),
+        "{line}"
+    );
+    assert!(
+        line.contains("target.aarch64-apple-darwin.rustflags="),
+        "{line}"
+    );
 }

@@ -29,7 +29,10 @@ struct Thin {
 /// Writes the fat file of `slices` (thin little-endian Mach-O executables, in the
 /// order given, one per CPU type) to `out`.
 pub fn write(slices: &[Utf8PathBuf], out: &mut impl Write) -> Result<()> {
-    ensure!(!slices.is_empty(), "a fat Mach-O file needs at least one slice");
+    ensure!(
+        !slices.is_empty(),
+        "a fat Mach-O file needs at least one slice"
+    );
     let mut thins = Vec::new();
     for path in slices {
         let mut f = crate::outdir::open_regular(path)?;

@@ -152,7 +152,7 @@ pub fn read(path: &Utf8Path) -> Result<Binary> {
     let n = std::io::Read::read(&mut (&file), &mut magic)
         .with_context(|| format!("could not read `{path}`"))?;
     match &magic[..n] {
-        b"\x7fELF" => from_elf(&elf::read(path)?),
+        b"\x7fELF" => Ok(from_elf(&elf::read(path)?)),
         b"\0asm" => Ok(Binary {
             format: Format::Wasm,
             slices: vec![Slice {
@@ -172,12 +172,12 @@ pub fn read(path: &Utf8Path) -> Result<Binary> {
 /// Parses the headers of an in-memory binary (for tests and fuzzing).
 pub fn parse(bytes: &[u8]) -> Result<Binary> {
     if bytes.starts_with(b"\x7fELF") {
-        return from_elf(&elf::parse(bytes)?);
+        return Ok(from_elf(&elf::parse(bytes)?));
     }
     not_elf(bytes)
 }
 
-fn from_elf(e: &elf::ElfInfo) -> Result<Binary> {
+fn from_elf(e: &elf::ElfInfo) -> Binary {
     let arch = match (e.machine, e.class, e.little_endian) {
         (62, 64, _) => "amd64",
         (62, 32, _) => "amd64p32",
@@ -199,7 +199,7 @@ fn from_elf(e: &elf::ElfInfo) -> Result<Binary> {
         (258, 64, _) => "loong64",
         _ => "unknown",
     };
-    Ok(Binary {
+    Binary {
         format: Format::Elf,
         slices: vec![Slice {
             arch,
@@ -207,7 +207,7 @@ fn from_elf(e: &elf::ElfInfo) -> Result<Binary> {
             machine: format!("ELF{} {}", e.class, elf::machine_name(e.machine)),
         }],
         linkage: e.linkage.clone(),
-    })
+    }
 }
 
 fn not_elf<'a, R: ReadRef<'a>>(data: R) -> Result<Binary> {

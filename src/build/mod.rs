@@ -656,8 +656,7 @@ fn install_rust_std(plan: &Plan, probes: &Probes, shell: Shell, no_install: bool
         .filter(|t| t.install_rust_std && t.backend.is_some())
     {
         for triple in t.target.rustc_triples() {
-            if !probes.installed_targets.iter().any(|i| i == triple) && !missing.contains(&triple)
-            {
+            if !probes.installed_targets.iter().any(|i| i == triple) && !missing.contains(&triple) {
                 missing.push(triple);
             }
         }

@@ -65,7 +65,10 @@ pub(super) fn stage(
             } else {
                 let paths: Vec<_> = parts.iter().map(|a| a.path.clone()).collect();
                 crate::binary::fat::write(&paths, &mut hashing).with_context(|| {
-                    format!("cannot join the halves of `{}` into a universal binary", e.binary)
+                    format!(
+                        "cannot join the halves of `{}` into a universal binary",
+                        e.binary
+                    )
                 })?;
             }
             let (_, sha, size) = hashing.into_parts();

@@ -221,7 +221,9 @@ fn macos_links_with_zig_and_no_sdk_unless_a_framework_is_linked() {
         let p = choose(&t(triple), &f, None);
         assert_eq!(p.backend, Some(Backend::Zigbuild), "{triple}");
         assert!(
-            p.reason.starts_with("no Apple framework in the dependency graph, so zig links it without a macOS SDK"),
+            p.reason.starts_with(
+                "no Apple framework in the dependency graph, so zig links it without a macOS SDK"
+            ),
             "{}",
             p.reason
         );
@@ -256,7 +258,11 @@ fn macos_links_with_zig_and_no_sdk_unless_a_framework_is_linked() {
     };
     let p = choose(&t("aarch64-apple-darwin"), &f, None);
     assert_eq!(p.backend, Some(Backend::Zigbuild));
-    assert!(p.reason.contains("the macOS SDK comes from `SDKROOT`"), "{}", p.reason);
+    assert!(
+        p.reason.contains("the macOS SDK comes from `SDKROOT`"),
+        "{}",
+        p.reason
+    );
 }
 
 #[test]
@@ -274,7 +280,9 @@ fn what_is_missing_is_said_exactly_never_a_tool_that_is_there() {
     let p = choose(&t("aarch64-apple-darwin"), &f, None);
     assert_eq!(p.backend, None);
     assert!(
-        p.reason.ends_with("; zig is installed, but cargo-zigbuild, which links this target with it, is not"),
+        p.reason.ends_with(
+            "; zig is installed, but cargo-zigbuild, which links this target with it, is not"
+        ),
         "{}",
         p.reason
     );
@@ -287,14 +295,16 @@ fn what_is_missing_is_said_exactly_never_a_tool_that_is_there() {
     };
     let p = choose(&t("x86_64-pc-windows-gnu"), &f, None);
     assert!(
-        p.reason.ends_with("is not, and `cross` has no container engine (docker or podman) to run in"),
+        p.reason
+            .ends_with("is not, and `cross` has no container engine (docker or podman) to run in"),
         "{}",
         p.reason
     );
     // Nothing at all.
     let p = choose(&t("x86_64-pc-windows-gnu"), &base, None);
     assert!(
-        p.reason.ends_with("; neither zig nor cargo-zigbuild is installed, nor is `cross`"),
+        p.reason
+            .ends_with("; neither zig nor cargo-zigbuild is installed, nor is `cross`"),
         "{}",
         p.reason
     );
@@ -306,7 +316,11 @@ fn what_is_missing_is_said_exactly_never_a_tool_that_is_there() {
         },
         None,
     );
-    assert!(p.reason.ends_with("; zig is not installed, nor is `cross`"), "{}", p.reason);
+    assert!(
+        p.reason.ends_with("; zig is not installed, nor is `cross`"),
+        "{}",
+        p.reason
+    );
 }
 
 #[test]
@@ -324,5 +338,10 @@ fn i686_musl_links_with_rust_lld_and_windows_without_mingw_uses_zigbuild() {
     assert_eq!(p.platform.to_string(), "linux/386");
     let p = choose(&t("x86_64-pc-windows-gnu"), &f, None);
     assert_eq!(p.backend, Some(Backend::Zigbuild));
-    assert!(p.reason.starts_with("no linker for `x86_64-pc-windows-gnu`"), "{}", p.reason);
+    assert!(
+        p.reason
+            .starts_with("no linker for `x86_64-pc-windows-gnu`"),
+        "{}",
+        p.reason
+    );
 }

@@ -101,7 +101,7 @@ pub fn platform_of(triple: &str, cfg: &TargetCfg) -> Result<Platform> {
 }
 
 /// The ARM architecture version of a triple's first component: `armv7`, `thumbv7neon`
-/// and `armv7a` are `v7`, `arm` (rustc's ARMv6 triples) and `armv6` `v6`, `armv5te` `v5`.
+/// and `armv7a` are `v7`, `arm` (rustc's `ARMv6` triples) and `armv6` `v6`, `armv5te` `v5`.
 fn arm_version(first: &str) -> Option<&'static str> {
     let rest = first
         .strip_prefix("thumb")
@@ -162,9 +162,13 @@ fn os_matches(p: &Platform, triple: &str) -> bool {
         "wasip1" => parts.get(1) == Some(&"wasip1") || parts.contains(&"wasi"),
         "wasip2" => parts.get(1) == Some(&"wasip2"),
         "none" => parts.contains(&"none"),
-        _ => parts[1..].iter().any(|c| *c == os),
+        _ => parts[1..].contains(&os),
     }
 }
+
+/// How good a candidate is, lowest first: (libc or toolchain, the order of its first
+/// component, soft-float, vendor, length).
+type Rank = (usize, usize, usize, usize, usize);
 
 /// Among `list` (rustc's targets), the triples that may run on `p`, best first: for
 /// Linux the musl ones, then glibc; for Windows the MinGW (`gnu`) ones, which zig
@@ -173,7 +177,7 @@ fn os_matches(p: &Platform, triple: &str) -> bool {
 /// back to `p`.
 pub fn candidates<'a>(p: &Platform, list: &'a [String]) -> Vec<&'a str> {
     let prefixes = arch_prefixes(p);
-    let mut found: Vec<((usize, usize, usize, usize, usize), &str)> = list
+    let mut found: Vec<(Rank, &str)> = list
         .iter()
         .map(String::as_str)
         .filter_map(|t| {
@@ -198,7 +202,7 @@ pub fn candidates<'a>(p: &Platform, list: &'a [String]) -> Vec<&'a str> {
             Some(((env_rank, prefix, soft, vendor_rank, t.len()), t))
         })
         .collect();
-    found.sort();
+    found.sort_unstable();
     found.into_iter().map(|(_, t)| t).collect()
 }
 
@@ -240,23 +244,83 @@ mod tests {
     fn cfg_maps_to_go_names() {
         let le = |os, arch, env| cfg(os, arch, env, "", "little", "64");
         let cases = [
-            ("x86_64-unknown-linux-musl", le("linux", "x86_64", "musl"), "linux/amd64"),
-            ("x86_64-unknown-linux-gnux32", cfg("linux", "x86_64", "gnu", "x32", "little", "32"), "linux/amd64p32"),
-            ("i686-unknown-linux-musl", cfg("linux", "x86", "musl", "", "little", "32"), "linux/386"),
-            ("aarch64-apple-darwin", le("macos", "aarch64", ""), "darwin/arm64"),
-            ("x86_64-pc-windows-gnu", le("windows", "x86_64", "gnu"), "windows/amd64"),
-            ("armv7-unknown-linux-musleabihf", cfg("linux", "arm", "musl", "eabihf", "little", "32"), "linux/arm/v7"),
-            ("arm-unknown-linux-gnueabi", cfg("linux", "arm", "gnu", "eabi", "little", "32"), "linux/arm/v6"),
-            ("powerpc64le-unknown-linux-musl", le("linux", "powerpc64", "musl"), "linux/ppc64le"),
-            ("powerpc64-unknown-linux-gnu", cfg("linux", "powerpc64", "gnu", "", "big", "64"), "linux/ppc64"),
-            ("s390x-unknown-linux-gnu", cfg("linux", "s390x", "gnu", "", "big", "64"), "linux/s390x"),
-            ("mips64el-unknown-linux-muslabi64", le("linux", "mips64", "musl"), "linux/mips64le"),
-            ("loongarch64-unknown-linux-musl", le("linux", "loongarch64", "musl"), "linux/loong64"),
-            ("riscv64gc-unknown-linux-gnu", le("linux", "riscv64", "gnu"), "linux/riscv64"),
-            ("wasm32-wasip1", cfg("wasi", "wasm32", "p1", "", "little", "32"), "wasip1/wasm"),
+            (
+                "x86_64-unknown-linux-musl",
+                le("linux", "x86_64", "musl"),
+                "linux/amd64",
+            ),
+            (
+                "x86_64-unknown-linux-gnux32",
+                cfg("linux", "x86_64", "gnu", "x32", "little", "32"),
+                "linux/amd64p32",
+            ),
+            (
+                "i686-unknown-linux-musl",
+                cfg("linux", "x86", "musl", "", "little", "32"),
+                "linux/386",
+            ),
+            (
+                "aarch64-apple-darwin",
+                le("macos", "aarch64", ""),
+                "darwin/arm64",
+            ),
+            (
+                "x86_64-pc-windows-gnu",
+                le("windows", "x86_64", "gnu"),
+                "windows/amd64",
+            ),
+            (
+                "armv7-unknown-linux-musleabihf",
+                cfg("linux", "arm", "musl", "eabihf", "little", "32"),
+                "linux/arm/v7",
+            ),
+            (
+                "arm-unknown-linux-gnueabi",
+                cfg("linux", "arm", "gnu", "eabi", "little", "32"),
+                "linux/arm/v6",
+            ),
+            (
+                "powerpc64le-unknown-linux-musl",
+                le("linux", "powerpc64", "musl"),
+                "linux/ppc64le",
+            ),
+            (
+                "powerpc64-unknown-linux-gnu",
+                cfg("linux", "powerpc64", "gnu", "", "big", "64"),
+                "linux/ppc64",
+            ),
+            (
+                "s390x-unknown-linux-gnu",
+                cfg("linux", "s390x", "gnu", "", "big", "64"),
+                "linux/s390x",
+            ),
+            (
+                "mips64el-unknown-linux-muslabi64",
+                le("linux", "mips64", "musl"),
+                "linux/mips64le",
+            ),
+            (
+                "loongarch64-unknown-linux-musl",
+                le("linux", "loongarch64", "musl"),
+                "linux/loong64",
+            ),
+            (
+                "riscv64gc-unknown-linux-gnu",
+                le("linux", "riscv64", "gnu"),
+                "linux/riscv64",
+            ),
+            (
+                "wasm32-wasip1",
+                cfg("wasi", "wasm32", "p1", "", "little", "32"),
+                "wasip1/wasm",
+            ),
         ];
         for (triple, c, want) in cases {
-            assert_eq!(platform_of(triple, &c).unwrap().to_string(), want, "{triple}");
+            assert_eq!(
+                platform_of(triple, &c).unwrap().to_string(),
+                want,
+                "{triple}"
+            );
         }
         let e = platform_of("x", &cfg("", "x86", "", "", "little", "32")).unwrap_err();
         assert_eq!(e.to_string(), "rustc names no `target_os` for `x`");
@@ -292,7 +356,11 @@ mod tests {
         ]
         .map(str::to_owned)
         .to_vec();
-        let first = |p: &str| candidates(&Platform::parse(p).unwrap(), &list).first().copied();
+        let first = |p: &str| {
+            candidates(&Platform::parse(p).unwrap(), &list)
+                .first()
+                .copied()
+        };
         assert_eq!(
             candidates(&Platform::parse("linux/amd64").unwrap(), &list),
             [
@@ -304,7 +372,10 @@ mod tests {
             ]
         );
         assert_eq!(first("linux/386"), Some("i686-unknown-linux-musl"));
-        assert_eq!(first("linux/arm/v7"), Some("armv7-unknown-linux-musleabihf"));
+        assert_eq!(
+            first("linux/arm/v7"),
+            Some("armv7-unknown-linux-musleabihf")
+        );
         assert_eq!(first("linux/arm/v6"), Some("arm-unknown-linux-musleabihf"));
         assert_eq!(first("linux/s390x"), Some("s390x-unknown-linux-musl"));
         assert_eq!(first("windows/amd64"), Some("x86_64-pc-windows-gnu"));

@@ -71,8 +71,7 @@ impl TargetName {
             && s.len() <= 128
             && !s.starts_with(['.', '-'])
             && !s.contains("..")
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
         if !ok {
             bail!(
@@ -170,7 +169,13 @@ pub struct Target {
 
 impl Target {
     /// A target from its parts (see [`Rustc`], which derives them from rustc).
-    pub fn new(requested: String, triple: String, platform: Platform, musl: bool, origin: Origin) -> Self {
+    pub fn new(
+        requested: String,
+        triple: String,
+        platform: Platform,
+        musl: bool,
+        origin: Origin,
+    ) -> Self {
         Self {
             requested,
             triple,
@@ -312,8 +317,8 @@ impl Platform {
             ("i386" | "x86" | "i686", v) => ("386", v),
             ("aarch64" | "arm64", Some("v8") | None) => ("arm64", None),
             ("aarch64", v) => ("arm64", v),
-            ("armhf", None) | ("arm" | "armv7" | "armv7l", None) => ("arm", Some("v7")),
-            ("armel", None) | ("armv6" | "armv6l", None) => ("arm", Some("v6")),
+            ("armhf" | "arm" | "armv7" | "armv7l", None) => ("arm", Some("v7")),
+            ("armel" | "armv6" | "armv6l", None) => ("arm", Some("v6")),
             ("ppc64el", v) => ("ppc64le", v),
             ("loongarch64", v) => ("loong64", v),
             ("mips64el", v) => ("mips64le", v),
@@ -392,7 +397,11 @@ impl Platform {
     /// Archives for Windows are `.zip`, as Windows users (and every peer) expect;
     /// `.tar.gz` everywhere else.
     pub fn archive_ext(self) -> &'static str {
-        if self.os == "windows" { "zip" } else { "tar.gz" }
+        if self.os == "windows" {
+            "zip"
+        } else {
+            "tar.gz"
+        }
     }
 }
 
@@ -572,7 +581,14 @@ mod tests {
         ] {
             assert_eq!(Platform::parse(given).unwrap().to_string(), want, "{given}");
         }
-        for bad in ["linux", "linux/", "/amd64", "linux/amd64/v1/x", "linux/a b", "linux/é"] {
+        for bad in [
+            "linux",
+            "linux/",
+            "/amd64",
+            "linux/amd64/v1/x",
+            "linux/a b",
+            "linux/é",
+        ] {
             assert!(Platform::parse(bad).is_err(), "{bad}");
         }
     }
@@ -596,7 +612,11 @@ mod tests {
         assert_eq!(t.to_string(), "x86_64-unknown-linux-gnu.2.17");
         assert!(t.has_glibc_suffix());
         assert!(t.name().has_glibc_suffix());
-        assert!(Rustc::for_tests().target("x86_64-unknown-linux-musl.1.2").is_err());
+        assert!(
+            Rustc::for_tests()
+                .target("x86_64-unknown-linux-musl.1.2")
+                .is_err()
+        );
     }
 
     #[test]
@@ -605,15 +625,24 @@ mod tests {
             .target("mips-unknown-linux-musll")
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("unknown target `mips-unknown-linux-musll`: rustc knows these "), "{e}");
+        assert!(
+            e.starts_with("unknown target `mips-unknown-linux-musll`: rustc knows these "),
+            "{e}"
+        );
         // rustc's own list, whole, and the closest names as the hint.
         assert!(e.contains("aarch64-unknown-linux-musl, "), "{e}");
-        assert!(e.contains("(hint: did you mean `mips-unknown-linux-musl`"), "{e}");
+        assert!(
+            e.contains("(hint: did you mean `mips-unknown-linux-musl`"),
+            "{e}"
+        );
         let e = Rustc::for_tests()
             .for_platform(&Platform::parse("linux/vax").unwrap())
             .unwrap_err()
             .to_string();
-        assert!(e.starts_with("no target rustc knows builds for platform `linux/vax`"), "{e}");
+        assert!(
+            e.starts_with("no target rustc knows builds for platform `linux/vax`"),
+            "{e}"
+        );
         assert!(e.contains("`linux/arm/v7`"), "{e}");
         for bad in ["../x", "a b", "-x"] {
             let e = Rustc::for_tests().target(bad).unwrap_err().to_string();
@@ -623,8 +652,14 @@ mod tests {
 
     #[test]
     fn custom_target_files_are_read_or_named_in_the_error() {
-        let e = Rustc::for_tests().target("no/such/file.json").unwrap_err().to_string();
-        assert!(e.starts_with("custom target file `no/such/file.json` does not exist"), "{e}");
+        let e = Rustc::for_tests()
+            .target("no/such/file.json")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("custom target file `no/such/file.json` does not exist"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -689,7 +724,11 @@ mod tests {
 
     #[test]
     fn target_names_are_plain_file_names() {
-        for good in ["x86_64-unknown-linux-musl", "x86_64-unknown-linux-gnu.2.17", "My_Target"] {
+        for good in [
+            "x86_64-unknown-linux-musl",
+            "x86_64-unknown-linux-gnu.2.17",
+            "My_Target",
+        ] {
             assert_eq!(TargetName::new(good).unwrap().as_str(), good);
         }
         for bad in ["", ".x", "-x", "a/b", "a..b", "a b", "é", &"x".repeat(129)] {

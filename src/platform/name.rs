@@ -21,8 +21,7 @@ impl Name {
     pub fn new(s: &str) -> Option<Self> {
         let ok = !s.is_empty()
             && s.len() <= CAP
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !ok {
             return None;
@@ -97,7 +96,16 @@ mod tests {
         for good in ["linux", "amd64", "v7", "solid_asp3", "a", &"x".repeat(CAP)] {
             assert_eq!(Name::new(good).unwrap().as_str(), good);
         }
-        for bad in ["", "Linux", "x86-64", "a/b", "..", " ", "é", &"x".repeat(CAP + 1)] {
+        for bad in [
+            "",
+            "Linux",
+            "x86-64",
+            "a/b",
+            "..",
+            " ",
+            "é",
+            &"x".repeat(CAP + 1),
+        ] {
             assert!(Name::new(bad).is_none(), "{bad:?}");
         }
         assert!(Name::of("arm") < Name::of("arm64"));

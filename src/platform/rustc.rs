@@ -150,7 +150,7 @@ impl Rustc {
     /// Linux glibc one), `universal2-apple-darwin`, or a custom target's `.json` file.
     pub fn target(&self, s: &str) -> Result<Target> {
         let s = s.trim();
-        if s.ends_with(".json") {
+        if Utf8Path::new(s).extension() == Some("json") {
             return self.spec(s);
         }
         if s == UNIVERSAL2 {
@@ -215,9 +215,13 @@ impl Rustc {
             .args(["-Zunstable-options", "--print", "cfg", "--target"])
             .arg(path.as_str())
             .cwd(&self.dir);
-        let out = p.command().stdin(std::process::Stdio::null()).output().with_context(|| {
-            format!("could not read custom target `{given}` (hint: check that `{p}` works)")
-        })?;
+        let out = p
+            .command()
+            .stdin(std::process::Stdio::null())
+            .output()
+            .with_context(|| {
+                format!("could not read custom target `{given}` (hint: check that `{p}` works)")
+            })?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             bail!(
@@ -332,10 +336,8 @@ struct ListMemo {
 
 fn parse_list_memo(bytes: &[u8], key: &str) -> Option<Vec<String>> {
     let m: ListMemo = serde_json::from_slice(bytes).ok()?;
-    (m.key == key
-        && !m.targets.is_empty()
-        && m.targets.iter().all(|t| TargetName::new(t).is_ok()))
-    .then_some(m.targets)
+    (m.key == key && !m.targets.is_empty() && m.targets.iter().all(|t| TargetName::new(t).is_ok()))
+        .then_some(m.targets)
 }
 
 /// The error for a name rustc does not know: the closest of its targets first, then
@@ -347,8 +349,12 @@ fn unknown_target(requested: &str, list: &[String]) -> String {
         .map(|t| (edit_distance(requested, t), t.as_str()))
         .filter(|(d, _)| *d <= most)
         .collect();
-    close.sort();
-    let close: Vec<String> = close.iter().take(5).map(|(_, t)| format!("`{t}`")).collect();
+    close.sort_unstable();
+    let close: Vec<String> = close
+        .iter()
+        .take(5)
+        .map(|(_, t)| format!("`{t}`"))
+        .collect();
     let hint = if close.is_empty() {
         "name one of them, or a custom target's `.json` file".to_owned()
     } else {

@@ -8,11 +8,11 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::*;
+use crate::platform::TargetName;
 use crate::testgen::{
     check_platform, check_rel, check_sha, check_target, config, damaged, json_any, mutated,
     nasty_string, plain, sha256, target_with_platform,
 };
-use crate::platform::TargetName;
 
 /// A binary name that makes a valid path: printable, no `/` or `\`, not `.`/`..`.
 fn binary_name() -> impl Strategy<Value = String> {
@@ -94,7 +94,8 @@ fn check_parsed(r: &BuildRecord, target: &TargetName) {
             plain_text("field", s).unwrap();
         }
     }
-    let again = BuildRecord::parse(&serde_json::to_vec(r).unwrap(), target, Some(r.platform)).unwrap();
+    let again =
+        BuildRecord::parse(&serde_json::to_vec(r).unwrap(), target, Some(r.platform)).unwrap();
     assert_eq!(&again, r);
 }
 

@@ -47,7 +47,13 @@ fn out() -> (tempfile::TempDir, OutDir) {
 #[test]
 fn records_that_point_anywhere_but_their_own_binaries_are_refused() {
     let good = serde_json::to_value(record(&[("app", b"x")])).unwrap();
-    let parse = |v: &serde_json::Value| BuildRecord::parse(&serde_json::to_vec(v).unwrap(), &x86().name(), Some(x86().platform()));
+    let parse = |v: &serde_json::Value| {
+        BuildRecord::parse(
+            &serde_json::to_vec(v).unwrap(),
+            &x86().name(),
+            Some(x86().platform()),
+        )
+    };
     parse(&good).unwrap();
     for (field, value) in [
         ("path", "../../etc/passwd"),
@@ -93,12 +99,21 @@ fn a_staging_interrupted_after_its_journal_is_finished_by_the_next_run() {
         moves: vec![(tmp, dest.clone())],
         remove: vec![old.binaries[1].path.clone()],
     };
-    out.write(&pending_rel(&x86().name()), &serde_json::to_vec(&journal).unwrap())
-        .unwrap();
+    out.write(
+        &pending_rel(&x86().name()),
+        &serde_json::to_vec(&journal).unwrap(),
+    )
+    .unwrap();
     // Until recovery the previous state is whole.
-    assert_eq!(BuildRecord::read(&out, &x86().name(), None).unwrap(), Some(old.clone()));
+    assert_eq!(
+        BuildRecord::read(&out, &x86().name(), None).unwrap(),
+        Some(old.clone())
+    );
     recover(&out, &quiet()).unwrap();
-    assert_eq!(BuildRecord::read(&out, &x86().name(), None).unwrap(), Some(new));
+    assert_eq!(
+        BuildRecord::read(&out, &x86().name(), None).unwrap(),
+        Some(new)
+    );
     assert_eq!(out.read(&dest, 10).unwrap(), b"new");
     assert_eq!(out.kind(&old.binaries[1].path).unwrap(), None);
     assert_eq!(out.kind(&pending_rel(&x86().name())).unwrap(), None);
@@ -120,8 +135,11 @@ fn a_journal_whose_files_are_gone_or_tampered_withdraws_the_target() {
         )],
         remove: vec![],
     };
-    out.write(&pending_rel(&x86().name()), &serde_json::to_vec(&journal).unwrap())
-        .unwrap();
+    out.write(
+        &pending_rel(&x86().name()),
+        &serde_json::to_vec(&journal).unwrap(),
+    )
+    .unwrap();
     recover(&out, &quiet()).unwrap();
     assert_eq!(BuildRecord::read(&out, &x86().name(), None).unwrap(), None);
     assert_eq!(out.kind(&pending_rel(&x86().name())).unwrap(), None);

@@ -13,9 +13,9 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use camino::Utf8Path;
 
+use crate::binary;
 use crate::cli::VerifyArgs;
 use crate::digest::Sha256;
-use crate::binary;
 use crate::elf::Linkage;
 use crate::manifest::{self, Artifact, Kind, Manifest};
 use crate::outdir::{LockMode, OutDir, RelPath};
@@ -256,7 +256,7 @@ struct Found {
 fn check_archive(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
     let result = (|| -> Result<BTreeMap<String, Found>> {
         let file = out.open(&a.path)?;
-        if a.path.as_str().ends_with(".zip") {
+        if a.path.as_path().extension() == Some("zip") {
             let mut found = BTreeMap::new();
             for e in crate::archive::zip::list(std::io::BufReader::new(file))? {
                 let f = Found {

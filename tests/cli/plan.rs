@@ -225,7 +225,12 @@ fn targets_by_triple_or_platform_and_errors() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| (t["target"].as_str().unwrap(), t["platform"].as_str().unwrap()))
+        .map(|t| {
+            (
+                t["target"].as_str().unwrap(),
+                t["platform"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         targets,
@@ -246,17 +251,29 @@ fn targets_by_triple_or_platform_and_errors() {
         .iter()
         .map(|e| e["outputs"]["archive"].as_str().unwrap())
         .collect();
-    assert!(outputs.contains(&"windows/amd64/hello-0.1.0-x86_64-pc-windows-gnu.zip"), "{outputs:?}");
-    assert!(outputs.contains(&"linux/386/hello-0.1.0-i686-unknown-linux-musl.tar.gz"), "{outputs:?}");
+    assert!(
+        outputs.contains(&"windows/amd64/hello-0.1.0-x86_64-pc-windows-gnu.zip"),
+        "{outputs:?}"
+    );
+    assert!(
+        outputs.contains(&"linux/386/hello-0.1.0-i686-unknown-linux-musl.tar.gz"),
+        "{outputs:?}"
+    );
 
     let dir = shared_fixture("hello");
     let err = run(multiarch(&dir).args(["plan", "--target", "mips-unknown-linux-muslx"]))
         .failure()
         .stderr();
     // rustc's own list, whole, and the closest of its names.
-    assert!(err.contains("error: unknown target `mips-unknown-linux-muslx`: rustc knows these "), "{err}");
+    assert!(
+        err.contains("error: unknown target `mips-unknown-linux-muslx`: rustc knows these "),
+        "{err}"
+    );
     assert!(err.contains(" targets: aarch64-apple-darwin, "), "{err}");
-    assert!(err.contains("(hint: did you mean `mips-unknown-linux-musl`"), "{err}");
+    assert!(
+        err.contains("(hint: did you mean `mips-unknown-linux-musl`"),
+        "{err}"
+    );
     let err = run(multiarch(&dir).args(["plan", "--platform", "linux/vax"]))
         .failure()
         .stderr();

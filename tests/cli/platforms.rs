@@ -65,9 +65,18 @@ fn multi_ships_to_linux_386_windows_and_macos_and_verify_runs_what_runs_here() {
         ]))
     .success();
     let err = r.stderr();
-    assert!(err.contains("Building i686-unknown-linux-musl (linux/386) with cargo + rust-lld"), "{err}");
-    assert!(err.contains("Building x86_64-pc-windows-gnu (windows/amd64) with cargo-zigbuild"), "{err}");
-    assert!(err.contains("Building aarch64-apple-darwin (darwin/arm64) with cargo-zigbuild"), "{err}");
+    assert!(
+        err.contains("Building i686-unknown-linux-musl (linux/386) with cargo + rust-lld"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Building x86_64-pc-windows-gnu (windows/amd64) with cargo-zigbuild"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Building aarch64-apple-darwin (darwin/arm64) with cargo-zigbuild"),
+        "{err}"
+    );
     let out = dir.join("out");
 
     // What each binary is, as file(1) reads it.
@@ -76,11 +85,27 @@ fn multi_ships_to_linux_386_windows_and_macos_and_verify_runs_what_runs_here() {
         "file -b linux/386/bin/alpha linux/amd64/bin/alpha linux/arm64/bin/alpha windows/amd64/bin/alpha.exe darwin/arm64/bin/alpha",
     );
     let kinds: Vec<&str> = kinds.lines().collect();
-    assert!(kinds[0].starts_with("ELF 32-bit LSB executable, Intel 80386") && kinds[0].contains("statically linked"), "{kinds:?}");
-    assert!(kinds[1].starts_with("ELF 64-bit LSB") && kinds[1].contains("x86-64"), "{kinds:?}");
-    assert!(kinds[2].starts_with("ELF 64-bit LSB") && kinds[2].contains("ARM aarch64"), "{kinds:?}");
-    assert!(kinds[3].starts_with("PE32+ executable (console) x86-64"), "{kinds:?}");
-    assert!(kinds[4].starts_with("Mach-O 64-bit arm64 executable"), "{kinds:?}");
+    assert!(
+        kinds[0].starts_with("ELF 32-bit LSB executable, Intel 80386")
+            && kinds[0].contains("statically linked"),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds[1].starts_with("ELF 64-bit LSB") && kinds[1].contains("x86-64"),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds[2].starts_with("ELF 64-bit LSB") && kinds[2].contains("ARM aarch64"),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds[3].starts_with("PE32+ executable (console) x86-64"),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds[4].starts_with("Mach-O 64-bit arm64 executable"),
+        "{kinds:?}"
+    );
     // The Mach-O header itself: magic, CPU type arm64, MH_EXECUTE.
     let head = std::fs::read(out.join("darwin/arm64/bin/alpha")).unwrap();
     let word = |i: usize| u32::from_le_bytes(head[i..i + 4].try_into().unwrap());
@@ -95,25 +120,52 @@ fn multi_ships_to_linux_386_windows_and_macos_and_verify_runs_what_runs_here() {
         "linux/386/alpha-0.3.0-i686-unknown-linux-musl.tar.gz",
         "darwin/arm64/alpha-0.3.0-aarch64-apple-darwin.tar.gz",
     ] {
-        assert!(sums.contains(&format!("  {name}\n")), "{name} not in {sums}");
+        assert!(
+            sums.contains(&format!("  {name}\n")),
+            "{name} not in {sums}"
+        );
     }
     let m = manifest(&out);
     assert_eq!(
         m["platforms"],
-        serde_json::json!(["darwin/arm64", "linux/386", "linux/amd64", "linux/arm64", "windows/amd64"])
+        serde_json::json!([
+            "darwin/arm64",
+            "linux/386",
+            "linux/amd64",
+            "linux/arm64",
+            "windows/amd64"
+        ])
     );
     let exe = artifact(&m, "windows/amd64/bin/alpha.exe");
     assert_eq!(exe["target"], "x86_64-pc-windows-gnu");
     assert_eq!(exe["linkage"]["kind"], "dynamic");
-    let dlls: Vec<&str> = exe["linkage"]["needed"].as_array().unwrap().iter().map(|d| d.as_str().unwrap()).collect();
-    assert!(dlls.iter().any(|d| d.eq_ignore_ascii_case("kernel32.dll")), "{dlls:?}");
-    assert!(!dlls.iter().any(|d| d.to_ascii_lowercase().starts_with("lib")), "{dlls:?}");
+    let dlls: Vec<&str> = exe["linkage"]["needed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert!(
+        dlls.iter().any(|d| d.eq_ignore_ascii_case("kernel32.dll")),
+        "{dlls:?}"
+    );
+    assert!(
+        !dlls
+            .iter()
+            .any(|d| d.to_ascii_lowercase().starts_with("lib")),
+        "{dlls:?}"
+    );
     let mac = artifact(&m, "darwin/arm64/bin/alpha");
     assert_eq!(mac["linkage"]["interpreter"], "/usr/lib/dyld");
-    assert_eq!(artifact(&m, "linux/386/bin/alpha")["linkage"]["kind"], "static");
+    assert_eq!(
+        artifact(&m, "linux/386/bin/alpha")["linkage"]["kind"],
+        "static"
+    );
     let zip = artifact(&m, "windows/amd64/alpha-0.3.0-x86_64-pc-windows-gnu.zip");
     assert_eq!(zip["kind"], "archive");
-    assert!(zip["contents"].as_array().unwrap().iter().any(|c| c["path"] == "alpha-0.3.0-x86_64-pc-windows-gnu/alpha.exe" && c["mode"] == "0755"));
+    assert!(zip["contents"].as_array().unwrap().iter().any(|c| c["path"]
+        == "alpha-0.3.0-x86_64-pc-windows-gnu/alpha.exe"
+        && c["mode"] == "0755"));
 
     // The zip, as unzip, zipinfo and Python read it.
     let zip_path = "windows/amd64/alpha-0.3.0-x86_64-pc-windows-gnu.zip";
@@ -129,8 +181,14 @@ fn multi_ships_to_linux_386_windows_and_macos_and_verify_runs_what_runs_here() {
         ]
     );
     sh(&out, &format!("unzip -tq {zip_path}"));
-    let info = sh(&out, &format!("TZ=UTC zipinfo -T {zip_path} alpha-0.3.0-x86_64-pc-windows-gnu/alpha.exe"));
-    assert!(info.starts_with("-rwxr-xr-x") && info.contains("20231114.221320"), "{info}");
+    let info = sh(
+        &out,
+        &format!("TZ=UTC zipinfo -T {zip_path} alpha-0.3.0-x86_64-pc-windows-gnu/alpha.exe"),
+    );
+    assert!(
+        info.starts_with("-rwxr-xr-x") && info.contains("20231114.221320"),
+        "{info}"
+    );
     let py = sh(
         &out,
         &format!(
@@ -138,11 +196,22 @@ fn multi_ships_to_linux_386_windows_and_macos_and_verify_runs_what_runs_here() {
              print(sorted((i.filename, oct(i.external_attr >> 16), i.extra) for i in z.infolist())[-1])\""
         ),
     );
-    assert_eq!(py.trim(), "('alpha-0.3.0-x86_64-pc-windows-gnu/alpha.exe', '0o100755', b'')");
-    let unpacked = tempfile::tempdir().unwrap();
-    sh(&out, &format!("unzip -q {zip_path} -d {}", unpacked.path().display()));
     assert_eq!(
-        std::fs::read(unpacked.path().join("alpha-0.3.0-x86_64-pc-windows-gnu/alpha.exe")).unwrap(),
+        py.trim(),
+        "('alpha-0.3.0-x86_64-pc-windows-gnu/alpha.exe', '0o100755', b'')"
+    );
+    let unpacked = tempfile::tempdir().unwrap();
+    sh(
+        &out,
+        &format!("unzip -q {zip_path} -d {}", unpacked.path().display()),
+    );
+    assert_eq!(
+        std::fs::read(
+            unpacked
+                .path()
+                .join("alpha-0.3.0-x86_64-pc-windows-gnu/alpha.exe")
+        )
+        .unwrap(),
         std::fs::read(out.join("windows/amd64/bin/alpha.exe")).unwrap()
     );
 
@@ -158,11 +227,15 @@ fn multi_ships_to_linux_386_windows_and_macos_and_verify_runs_what_runs_here() {
         "ok       windows/amd64/bin/beta-server.exe  (wine): beta-server 0.3.0",
         "checked  darwin/arm64/bin/alpha  (macOS binaries are checked, not run)",
     ] {
-        assert!(stdout.lines().any(|l| l == line), "no `{line}` in:\n{stdout}");
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "no `{line}` in:\n{stdout}"
+        );
     }
     assert!(!stdout.contains("FAILED"), "{stdout}");
     assert!(
-        r.stderr().contains(" for darwin/arm64, linux/386, linux/amd64, linux/arm64, windows/amd64"),
+        r.stderr()
+            .contains(" for darwin/arm64, linux/386, linux/amd64, linux/arm64, windows/amd64"),
         "{}",
         r.stderr()
     );
@@ -171,9 +244,13 @@ fn multi_ships_to_linux_386_windows_and_macos_and_verify_runs_what_runs_here() {
     if !require("skopeo") {
         return;
     }
-    run(multiarch(&dir)
-        .env("CARGO_TARGET_DIR", &target_dir)
-        .args(["image", "--bin", "alpha", "--platform", "linux/386,linux/amd64,linux/arm64"]))
+    run(multiarch(&dir).env("CARGO_TARGET_DIR", &target_dir).args([
+        "image",
+        "--bin",
+        "alpha",
+        "--platform",
+        "linux/386,linux/amd64,linux/arm64",
+    ]))
     .success();
     let raw = sh(&out, "skopeo inspect --raw oci:oci:alpha:0.3.0");
     let index: Value = serde_json::from_str(&raw).unwrap();
@@ -190,17 +267,24 @@ fn multi_ships_to_linux_386_windows_and_macos_and_verify_runs_what_runs_here() {
         .collect();
     assert_eq!(
         platforms,
-        [("linux".into(), "386".into()), ("linux".into(), "amd64".into()), ("linux".into(), "arm64".into())]
+        [
+            ("linux".into(), "386".into()),
+            ("linux".into(), "amd64".into()),
+            ("linux".into(), "arm64".into())
+        ]
     );
     let cfg: Value = serde_json::from_str(&sh(
         &out,
         "skopeo inspect --config --override-arch 386 oci:oci:alpha:0.3.0",
     ))
     .unwrap();
-    assert_eq!((cfg["os"].as_str(), cfg["architecture"].as_str()), (Some("linux"), Some("386")));
+    assert_eq!(
+        (cfg["os"].as_str(), cfg["architecture"].as_str()),
+        (Some("linux"), Some("386"))
+    );
 }
 
-/// `universal2-apple-darwin`: one fat Mach-O per binary with an x86_64 and an arm64
+/// `universal2-apple-darwin`: one fat Mach-O per binary with an `x86_64` and an `arm64`
 /// slice, filed under `darwin/universal2`.
 #[test]
 fn universal2_is_one_fat_binary_with_both_slices() {
@@ -210,14 +294,22 @@ fn universal2_is_one_fat_binary_with_both_slices() {
     let dir = shared_fixture("hello");
     let out = tempfile::tempdir().unwrap();
     run(multiarch(&dir)
-        .args(["package", "--target", "universal2-apple-darwin", "--out-dir"])
+        .args([
+            "package",
+            "--target",
+            "universal2-apple-darwin",
+            "--out-dir",
+        ])
         .arg(out.path())
         .arg("--target-dir")
         .arg(shared_target_dir("hello-universal2")))
     .success();
     let bin = out.path().join("darwin/universal2/bin/hello");
     let kind = sh(out.path(), "file -b darwin/universal2/bin/hello");
-    assert!(kind.starts_with("Mach-O universal binary with 2 architectures"), "{kind}");
+    assert!(
+        kind.starts_with("Mach-O universal binary with 2 architectures"),
+        "{kind}"
+    );
     assert!(kind.contains("x86_64") && kind.contains("arm64"), "{kind}");
     // The fat header: magic, two slices, x86_64 then arm64, page-aligned.
     let b = std::fs::read(&bin).unwrap();
@@ -231,13 +323,19 @@ fn universal2_is_one_fat_binary_with_both_slices() {
     }
     let m = manifest(out.path());
     assert_eq!(m["platforms"], serde_json::json!(["darwin/universal2"]));
-    assert!(out
-        .path()
-        .join("darwin/universal2/hello-0.1.0-universal2-apple-darwin.tar.gz")
-        .is_file());
-    let r = run(multiarch(&dir).args(["verify", "--run", "--out-dir"]).arg(out.path())).success();
     assert!(
-        r.stdout().contains("checked  darwin/universal2/bin/hello  (macOS binaries are checked, not run)"),
+        out.path()
+            .join("darwin/universal2/hello-0.1.0-universal2-apple-darwin.tar.gz")
+            .is_file()
+    );
+    let r = run(multiarch(&dir)
+        .args(["verify", "--run", "--out-dir"])
+        .arg(out.path()))
+    .success();
+    assert!(
+        r.stdout().contains(
+            "checked  darwin/universal2/bin/hello  (macOS binaries are checked, not run)"
+        ),
         "{}",
         r.stdout()
     );
@@ -249,28 +347,46 @@ fn universal2_is_one_fat_binary_with_both_slices() {
 #[test]
 fn an_apple_framework_needs_sdkroot_and_the_plan_names_who_links_it() {
     let dir = shared_fixture("applefw");
-    let r = run(multiarch(&dir)
-        .env_remove("SDKROOT")
-        .args(["plan", "--platform", "darwin/arm64,linux/amd64"]))
+    let r = run(multiarch(&dir).env_remove("SDKROOT").args([
+        "plan",
+        "--platform",
+        "darwin/arm64,linux/amd64",
+    ]))
     .success();
     let out = r.stdout();
     assert!(out.contains("aarch64-apple-darwin       darwin/arm64  none     `cf` links Apple framework `CoreFoundation`, which only the macOS SDK provides, and `SDKROOT` is not set (hint: set `SDKROOT` to a macOS SDK"), "{out}");
-    assert!(out.contains("x86_64-unknown-linux-musl  linux/amd64   cargo"), "{out}");
-    let r = run(multiarch(&dir)
-        .env_remove("SDKROOT")
-        .args(["build", "--platform", "darwin/arm64"]))
-    .failure();
+    assert!(
+        out.contains("x86_64-unknown-linux-musl  linux/amd64   cargo"),
+        "{out}"
+    );
+    let r =
+        run(multiarch(&dir)
+            .env_remove("SDKROOT")
+            .args(["build", "--platform", "darwin/arm64"]))
+        .failure();
     assert!(r.stderr().contains("error: cannot build `aarch64-apple-darwin` (darwin/arm64): `cf` links Apple framework `CoreFoundation`"), "{}", r.stderr());
     if !(require_zig() && require("cargo-zigbuild")) {
         return;
     }
-    let r = run(multiarch(&dir)
-        .env("SDKROOT", "/opt/MacOSX.sdk")
-        .args(["plan", "--platform", "darwin/arm64"]))
+    let r = run(multiarch(&dir).env("SDKROOT", "/opt/MacOSX.sdk").args([
+        "plan",
+        "--platform",
+        "darwin/arm64",
+    ]))
     .success();
     assert!(r.stdout().contains("darwin/arm64  zigbuild  `cf` links Apple framework `CoreFoundation`; the macOS SDK comes from `SDKROOT`"), "{}", r.stdout());
     // Without the framework (the Linux graph has no `cf`), macOS needs no SDK.
     let hello = shared_fixture("hello");
-    let r = run(multiarch(&hello).env_remove("SDKROOT").args(["plan", "--platform", "darwin/arm64"])).success();
-    assert!(r.stdout().contains("no Apple framework in the dependency graph, so zig links it without a macOS SDK"), "{}", r.stdout());
+    let r =
+        run(multiarch(&hello)
+            .env_remove("SDKROOT")
+            .args(["plan", "--platform", "darwin/arm64"]))
+        .success();
+    assert!(
+        r.stdout().contains(
+            "no Apple framework in the dependency graph, so zig links it without a macOS SDK"
+        ),
+        "{}",
+        r.stdout()
+    );
 }

@@ -32,7 +32,11 @@ fn sample(dir: &Utf8Path) -> Vec<Entry> {
     let license = dir.join("LICENSE");
     fs::write(&license, "MIT\n").unwrap();
     vec![
-        bytes("app-1.0-x86_64-pc-windows-gnu/app.exe", &b"MZ not really ".repeat(200), 0o755),
+        bytes(
+            "app-1.0-x86_64-pc-windows-gnu/app.exe",
+            &b"MZ not really ".repeat(200),
+            0o755,
+        ),
         bytes("app-1.0-x86_64-pc-windows-gnu/README.md", b"# app\n", 0o644),
         Entry {
             path: "app-1.0-x86_64-pc-windows-gnu/LICENSE".to_owned(),
@@ -100,7 +104,7 @@ fn zipinfo_lists_sorted_entries_with_unix_modes_and_one_time() {
     }
     // Python's zipfile: no extra fields, no comment, deflated files, the same bytes.
     let py = format!(
-        r#"
+        r"
 import zipfile, sys
 z = zipfile.ZipFile('{zip}')
 assert z.testzip() is None
@@ -110,11 +114,15 @@ for i in z.infolist():
     assert i.create_system == 3, i.create_system
     print(i.filename, oct(i.external_attr >> 16), i.compress_type)
 assert z.read('app-1.0-x86_64-pc-windows-gnu/LICENSE') == b'MIT\n'
-"#
+"
     );
     if Command::new("python3").arg("-V").output().is_ok() {
         let out = Command::new("python3").args(["-c", &py]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert_eq!(
             String::from_utf8_lossy(&out.stdout),
             "app-1.0-x86_64-pc-windows-gnu/ 0o40755 0\n\
@@ -133,7 +141,13 @@ fn same_inputs_give_identical_bytes_and_read_back() {
     reversed.reverse();
     assert_eq!(to_vec(&reversed, &OPTS), a);
     assert_ne!(to_vec(&sample(&dir), &Options { mtime: 0, level: 6 }), a);
-    let stored = to_vec(&sample(&dir), &Options { mtime: MTIME, level: 0 });
+    let stored = to_vec(
+        &sample(&dir),
+        &Options {
+            mtime: MTIME,
+            level: 0,
+        },
+    );
     assert!(stored.len() > a.len());
     for z in [&a, &stored] {
         let listed = list(Cursor::new(z)).unwrap();
@@ -156,12 +170,13 @@ fn same_inputs_give_identical_bytes_and_read_back() {
 
 #[test]
 fn dos_times_are_utc_and_clamped() {
-    // 2023-11-14 22:13:20 → date (43 << 9 | 11 << 5 | 14), time (22 << 11 | 13 << 5 | 10).
-    assert_eq!(dos_time(MTIME), ((22 << 11) | (13 << 5) | 10, (43 << 9) | (11 << 5) | 14));
-    assert_eq!(dos_time(0), (0, (1 << 5) | 1), "before 1980: 1980-01-01");
-    assert_eq!(dos_time(u64::MAX).1 >> 9, 127, "after 2107: its last day");
-    // 2000-02-29 00:00:01 (a leap day).
-    assert_eq!(dos_time(951_782_401), (0, (20 << 9) | (2 << 5) | 29));
+    // 2023-11-14 22:13:20: time 22 × 2048 + 13 × 32 + 20 / 2, date 43 × 512 + 11 × 32 + 14.
+    assert_eq!(dos_time(MTIME), (45_482, 22_382));
+    assert_eq!(dos_time(0), (0, 33), "before 1980: 1980-01-01");
+    // After 2107: 2107-12-31 23:59:58.
+    assert_eq!(dos_time(u64::MAX), (49_021, 127 * 512 + 12 * 32 + 31));
+    // 2000-02-29 00:00:01 (a leap day): 20 × 512 + 2 × 32 + 29.
+    assert_eq!(dos_time(951_782_401), (0, 10_333));
 }
 
 #[test]
@@ -173,10 +188,13 @@ fn damaged_archives_are_errors_never_panics() {
     assert!(err(vec![0; 100]).contains("no end of central directory"));
     // A flipped byte in the first file's data: its CRC no longer holds.
     let mut flipped = good.clone();
-    let data_at = 30 + "app-1.0-x86_64-pc-windows-gnu/".len() + 30 + "app-1.0-x86_64-pc-windows-gnu/LICENSE".len();
+    let data_at = 30
+        + "app-1.0-x86_64-pc-windows-gnu/".len()
+        + 30
+        + "app-1.0-x86_64-pc-windows-gnu/LICENSE".len();
     flipped[data_at] ^= 0xff;
     let e = err(flipped);
-    assert!(e.contains("LICENSE") , "{e}");
+    assert!(e.contains("LICENSE"), "{e}");
     // Every truncation and every single-byte change is an error or a listing.
     for cut in 0..good.len() {
         let _ = list(Cursor::new(&good[..cut]));

@@ -78,7 +78,10 @@ fn each_platform_runs_natively_under_qemu_or_wine_or_is_only_checked() {
             How::Checked("macOS binaries are checked, not run".into())
         );
     }
-    assert!(matches!(how(p("windows/arm64"), host, true), How::Checked(_)));
+    assert!(matches!(
+        how(p("windows/arm64"), host, true),
+        How::Checked(_)
+    ));
     // On an arm64 Linux host, amd64 is the one qemu runs.
     let arm = Some(p("linux/arm64"));
     assert_eq!(how(p("linux/arm64"), arm, false), How::Native);
@@ -108,7 +111,10 @@ fn the_forwarder_dll_is_a_pe32_plus_amd64_dll_exporting_process_prng() {
         exports[0].target
     );
     // `file` agrees, when it is here.
-    if let Ok(out) = std::process::Command::new("file").arg("-").stdin_bytes(&dll) {
+    if let Ok(out) = std::process::Command::new("file")
+        .arg("-")
+        .stdin_bytes(&dll)
+    {
         assert!(out.contains("PE32+ executable (DLL)"), "{out}");
     }
 }
