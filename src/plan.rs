@@ -451,6 +451,8 @@ fn missing_tools(facts: &Facts, wrappers: bool, apple: bool) -> (String, String)
 fn set_toolchain(plan: &mut TargetPlan, facts: &Facts) {
     let target = &plan.target;
     match plan.backend {
+        // A custom target's file names its own linker.
+        Some(Backend::Cargo) if target.spec().is_some() => {}
         Some(Backend::Cargo) => {
             if target.is_musl() && !facts.is_host && !facts.host_arch {
                 plan.linker = Some("rust-lld".to_owned());

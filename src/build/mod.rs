@@ -127,6 +127,12 @@ pub fn build(
         });
     }
     let installed = install_rust_std(plan, probes, *shell, opts.no_install)?;
+    for t in plan.targets.iter().filter(|t| t.target.spec().is_some()) {
+        shell.note(format!(
+            "`{}` is a custom target: there is no rust-std to install for it, so cargo builds the standard library itself, which needs a nightly toolchain and `-Zbuild-std` (`[unstable] build-std = [\"std\"]` in `.cargo/config.toml`)",
+            t.target
+        ));
+    }
 
     let user = UserConfig::load(&ws.root);
     if let Some(t) = plan.targets.first()

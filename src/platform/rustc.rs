@@ -236,7 +236,13 @@ impl Rustc {
             .collect::<Result<_, _>>()
             .with_context(|| format!("could not parse the output of `{p}`"))?;
         let cfg = TargetCfg::from_cfg(&cfg);
-        let platform = map::platform_of(&stem, &cfg)?;
+        // The ARM version comes from the LLVM triple the file names.
+        let llvm = std::fs::read(&path)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .and_then(|v| v.get("llvm-target")?.as_str().map(str::to_owned))
+            .unwrap_or_else(|| stem.clone());
+        let platform = map::platform_of(&llvm, &cfg)?;
         Ok(Target::new(
             stem.clone(),
             stem,

@@ -390,3 +390,81 @@ fn an_apple_framework_needs_sdkroot_and_the_plan_names_who_links_it() {
         r.stdout()
     );
 }
+
+/// A custom target specification: read through rustc (nightly only), filed under the
+/// platform its cfg and LLVM triple map to, named by the file's stem, with the note
+/// that cargo must build std for it. On stable, the error says why and what to do.
+#[test]
+fn a_custom_target_file_is_planned_with_a_note() {
+    let dir = shared_fixture("hello");
+    let spec_dir = tempfile::tempdir().unwrap();
+    let spec = spec_dir.path().join("my-armv7.json");
+    let r = run(multiarch(&dir)
+        .env("RUSTUP_TOOLCHAIN", "stable")
+        .args(["plan", "--target"])
+        .arg(&spec))
+    .failure();
+    assert!(
+        r.stderr().contains("my-armv7.json` does not exist"),
+        "{}",
+        r.stderr()
+    );
+    // What nightly's rustc says an armv7 musl target is, as a file of one's own.
+    let nightly = std::process::Command::new("rustc")
+        .args([
+            "+nightly",
+            "-Zunstable-options",
+            "--print",
+            "target-spec-json",
+        ])
+        .args(["--target", "armv7-unknown-linux-musleabihf"])
+        .output();
+    let Some(json) = nightly
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| o.stdout)
+    else {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "a nightly toolchain is required in CI (hint: run `scripts/setup`)"
+        );
+        eprintln!("\n*** SKIPPED: no nightly toolchain (run `scripts/setup`) ***\n");
+        return;
+    };
+    std::fs::write(&spec, json).unwrap();
+    let r = run(multiarch(&dir)
+        .env("RUSTUP_TOOLCHAIN", "stable")
+        .args(["plan", "--target"])
+        .arg(&spec))
+    .failure();
+    assert!(
+        r.stderr().contains(
+            "(hint: custom targets need a nightly toolchain: `cargo +nightly multiarch …`"
+        ),
+        "{}",
+        r.stderr()
+    );
+    let r = run(multiarch(&dir)
+        // As `cargo +nightly multiarch` runs it: rustup's proxies pick nightly.
+        .env_remove("CARGO")
+        .env_remove("RUSTC")
+        .env("RUSTUP_TOOLCHAIN", "nightly")
+        .args(["plan", "--format", "json", "--target"])
+        .arg(&spec))
+    .success();
+    let v: Value = serde_json::from_str(&r.stdout()).unwrap();
+    let t = &v["targets"][0];
+    assert_eq!(
+        (t["target"].as_str(), t["platform"].as_str()),
+        (Some("my-armv7"), Some("linux/arm/v7"))
+    );
+    assert!(
+        t["reason"].as_str().unwrap().contains("no rust-std can be installed for it, so cargo must build the standard library (nightly `-Zbuild-std`"),
+        "{t}"
+    );
+    assert_eq!(t["install_rust_std"], false);
+    assert_eq!(
+        v["entries"][0]["outputs"]["binary"],
+        "linux/arm/v7/bin/hello"
+    );
+}
