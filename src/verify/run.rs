@@ -174,13 +174,11 @@ impl Wine {
         use anyhow::Context as _;
         let base = Utf8PathBuf::try_from(std::env::temp_dir())
             .context("the temporary directory is not UTF-8 (hint: set `TMPDIR` to a UTF-8 path)")?;
+        sweep_stale_prefixes(&base);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
-        let prefix = base.join(format!(
-            "cargo-multiarch-wine-{}-{nanos}",
-            std::process::id()
-        ));
+        let prefix = base.join(format!("{PREFIX_NAME}{}-{nanos}", std::process::id()));
         std::fs::create_dir(&prefix)
             .with_context(|| format!("cannot create the wine prefix `{prefix}`"))?;
         let wine = Self {
@@ -220,6 +218,36 @@ impl Wine {
             .env("WINEDLLOVERRIDES", "mscoree,mshtml=")
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
+    }
+}
+
+/// The prefix name's start: `cargo-multiarch-wine-<pid>-<nanos>`.
+const PREFIX_NAME: &str = "cargo-multiarch-wine-";
+
+/// Removes the prefixes of runs that were killed before they could (a prefix is some
+/// 700 MB): directories of ours, named by a process that is gone.
+fn sweep_stale_prefixes(base: &Utf8Path) {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(entries) = base.read_dir_utf8() else {
+        return;
+    };
+    let me = rustix::process::geteuid().as_raw();
+    for e in entries.filter_map(Result::ok) {
+        let Some(pid) = e
+            .file_name()
+            .strip_prefix(PREFIX_NAME)
+            .and_then(|rest| rest.split('-').next())
+            .filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        let ours = e
+            .path()
+            .symlink_metadata()
+            .is_ok_and(|m| m.is_dir() && m.uid() == me);
+        if ours && !Utf8Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
     }
 }
 

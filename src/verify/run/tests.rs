@@ -136,3 +136,23 @@ impl StdinBytes for std::process::Command {
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
     }
 }
+
+#[test]
+fn prefixes_of_dead_runs_are_swept_and_nothing_else() {
+    let t = tempfile::tempdir().unwrap();
+    let base = Utf8Path::from_path(t.path()).unwrap();
+    let dead = base.join(format!("{PREFIX_NAME}999999999-1"));
+    let alive = base.join(format!("{PREFIX_NAME}{}-1", std::process::id()));
+    let other = base.join("cargo-multiarch-wine-x-1");
+    let target = base.join("keep");
+    for d in [&dead, &alive, &other, &target] {
+        std::fs::create_dir_all(d.join("drive_c")).unwrap();
+    }
+    let link = base.join(format!("{PREFIX_NAME}999999998-1"));
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    sweep_stale_prefixes(base);
+    assert!(!dead.exists());
+    assert!(alive.is_dir() && other.is_dir());
+    assert!(target.join("drive_c").is_dir(), "a link is never followed");
+    assert!(link.symlink_metadata().is_ok());
+}
