@@ -106,18 +106,22 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
         .any(|t| backend_of(t) == Some(Backend::Cross));
     for t in targets {
         let triple = t.triple();
-        let std_ok = probes.has_rust_std(t) || probes.is_host(t);
-        out.push(Check {
-            name: format!("rust-std {triple}"),
-            ok: std_ok,
-            detail: if std_ok {
-                "installed".into()
-            } else {
-                "not installed (build installs it unless --no-install)".into()
-            },
-            fix: Some(probes.rustup_add_command(triple)),
-            required: probes.rustup.is_none(),
-        });
+        // A custom target has no rust-std (cargo builds std); a universal binary needs
+        // both halves'.
+        for part in t.rustc_triples().into_iter().filter(|_| t.spec().is_none()) {
+            let std_ok = probes.installed_targets.iter().any(|i| i == part) || probes.is_host(t);
+            out.push(Check {
+                name: format!("rust-std {part}"),
+                ok: std_ok,
+                detail: if std_ok {
+                    "installed".into()
+                } else {
+                    "not installed (build installs it unless --no-install)".into()
+                },
+                fix: Some(probes.rustup_add_command(part)),
+                required: probes.rustup.is_none(),
+            });
+        }
         if let Some(tp) = plan.and_then(|p| p.targets.iter().find(|tp| &tp.target == t)) {
             out.push(Check {
                 name: format!("backend {triple}"),

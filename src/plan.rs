@@ -195,10 +195,7 @@ impl Facts {
         Self {
             is_host: probes.is_host(target),
             host_arch: probes.host.split('-').next() == target.triple().split('-').next(),
-            has_rust_std: target
-                .rustc_triples()
-                .iter()
-                .all(|t| probes.installed_targets.iter().any(|i| i == t)),
+            has_rust_std: probes.has_rust_std(target),
             rustup: probes.rustup.is_some(),
             c_code,
             c_compiler: probes.c_compiler(target).map(|c| (c.command, c.source)),

@@ -181,8 +181,12 @@ impl Probes {
         self.tools.engine()
     }
 
+    /// rust-std of every triple `target` is built as (both halves of a universal binary).
     pub fn has_rust_std(&self, target: &Target) -> bool {
-        self.installed_targets.iter().any(|t| t == target.triple())
+        target
+            .rustc_triples()
+            .iter()
+            .all(|triple| self.installed_targets.iter().any(|t| t == triple))
     }
 
     pub fn is_host(&self, target: &Target) -> bool {
