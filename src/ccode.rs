@@ -43,11 +43,26 @@ pub fn per_target(ws: &Workspace, probes: &Probes, targets: &[Target]) -> Vec<Re
             .map(|t| {
                 let cache = cache.as_ref();
                 s.spawn(move || {
-                    if exact_cargo {
-                        return ws.c_code_packages(t.triple());
+                    // A custom target is built by cargo whatever C it has; a universal
+                    // binary's C is its two halves'.
+                    if t.spec().is_some() {
+                        return Ok(Vec::new());
                     }
-                    let cfg = target_cfg(cache, dir, t.triple())?;
-                    Ok(ws.c_code_in_process(t.triple(), &cfg))
+                    let mut all: Vec<CCode> = Vec::new();
+                    for triple in t.rustc_triples() {
+                        let found = if exact_cargo {
+                            ws.c_code_packages(triple)?
+                        } else {
+                            let cfg = target_cfg(cache, dir, triple)?;
+                            ws.c_code_in_process(triple, &cfg)
+                        };
+                        for c in found {
+                            if !all.contains(&c) {
+                                all.push(c);
+                            }
+                        }
+                    }
+                    Ok(all)
                 })
             })
             .collect();

@@ -81,7 +81,7 @@ pub enum Command {
     )]
     Package(PackageArgs),
 
-    /// Check an out dir against its manifest: hashes, ELF machine per platform, static linkage, every expected platform present
+    /// Check an out dir against its manifest: hashes, each binary's ELF/PE/Mach-O machine per platform, static linkage, SBOMs, provenance and signatures, every expected platform present
     #[command(
         after_help = "Examples:\n  cargo multiarch verify\n  cargo multiarch verify --out-dir dist --expect linux/amd64,linux/arm64 --run",
         arg(unlisted_verbose()),

@@ -9,7 +9,7 @@ use camino::Utf8PathBuf;
 use crate::cli::DoctorArgs;
 use crate::output::Event;
 use crate::plan::{Backend, Detail, Plan};
-use crate::platform::{self, Target};
+use crate::platform::{Platform, Rustc, Target};
 use crate::probe::Probes;
 use crate::shell::Shell;
 use crate::workspace::Workspace;
@@ -52,12 +52,9 @@ pub fn run(args: &DoctorArgs, shell: &Shell) -> Result<ExitCode> {
     let targets = if let Some(p) = &plan {
         p.targets.iter().map(|t| t.target.clone()).collect()
     } else {
-        let t = platform::resolve(&select.targets.targets, &select.targets.platforms)?;
-        if t.is_empty() {
-            platform::default_targets()
-        } else {
-            t
-        }
+        let rustc = Rustc::new(&dir, None, &probes);
+        let t = rustc.resolve(&select.targets.targets, &select.targets.platforms)?;
+        if t.is_empty() { rustc.defaults()? } else { t }
     };
     let checks = checks(&probes, &targets, plan.as_ref());
     Ok(if report(shell, &checks)? {
@@ -111,18 +108,22 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
         .any(|t| backend_of(t) == Some(Backend::Cross));
     for t in targets {
         let triple = t.triple();
-        let std_ok = probes.has_rust_std(t) || probes.is_host(t);
-        out.push(Check {
-            name: format!("rust-std {triple}"),
-            ok: std_ok,
-            detail: if std_ok {
-                "installed".into()
-            } else {
-                "not installed (build installs it unless --no-install)".into()
-            },
-            fix: Some(probes.rustup_add_command(triple)),
-            required: probes.rustup.is_none(),
-        });
+        // A custom target has no rust-std (cargo builds std); a universal binary needs
+        // both halves'.
+        for part in t.rustc_triples().into_iter().filter(|_| t.spec().is_none()) {
+            let std_ok = probes.installed_targets.iter().any(|i| i == part) || probes.is_host(t);
+            out.push(Check {
+                name: format!("rust-std {part}"),
+                ok: std_ok,
+                detail: if std_ok {
+                    "installed".into()
+                } else {
+                    "not installed (build installs it unless --no-install)".into()
+                },
+                fix: Some(probes.rustup_add_command(part)),
+                required: probes.rustup.is_none(),
+            });
+        }
         if let Some(tp) = plan.and_then(|p| p.targets.iter().find(|tp| &tp.target == t)) {
             out.push(Check {
                 name: format!("backend {triple}"),
@@ -212,9 +213,11 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
     });
     for t in targets
         .iter()
-        .filter(|t| t.is_linux() && t.info.platform.arch != host_arch(&probes.host))
+        .filter(|t| t.is_linux() && Some(t.platform().arch) != Platform::host().map(|h| h.arch))
     {
-        let arch = crate::probe::qemu_arch(t.triple());
+        let Some(arch) = crate::probe::qemu_arch(t.platform()) else {
+            continue;
+        };
         let q = probes.qemu_for(t);
         out.push(Check {
             name: format!("qemu-{arch}"),
@@ -232,12 +235,30 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
             required: false,
         });
     }
+    if targets
+        .iter()
+        .any(|t| t.platform().os == "windows" && t.platform().arch == "amd64")
+    {
+        let wine = ["wine64", "wine"]
+            .into_iter()
+            .find_map(crate::probe::which)
+            .or_else(|| {
+                let p = Utf8PathBuf::from("/usr/lib/wine/wine64");
+                p.is_file().then_some(p)
+            });
+        out.push(Check {
+            name: "wine".into(),
+            ok: wine.is_some(),
+            detail: wine.map_or_else(
+                || "not found: `verify --run` checks Windows binaries but cannot run them".into(),
+                |w| w.to_string(),
+            ),
+            fix: Some("sudo apt-get install wine64 wine".into()),
+            required: false,
+        });
+    }
     out.dedup_by(|a, b| a.name == b.name);
     out
-}
-
-fn host_arch(host: &str) -> &'static str {
-    crate::platform::Target::parse(host).map_or("", |t| t.info.platform.arch)
 }
 
 /// Prints the checks; returns whether every required one passed.

@@ -48,6 +48,12 @@ pub fn machine_name(machine: u16) -> &'static str {
         183 => "AArch64",
         40 => "ARM",
         243 => "RISC-V",
+        3 => "Intel 80386",
+        8 => "MIPS R3000",
+        20 => "PowerPC",
+        21 => "PowerPC64",
+        22 => "IBM S/390",
+        258 => "LoongArch",
         _ => "unknown",
     }
 }
@@ -569,8 +575,18 @@ mod tests {
 
     #[test]
     fn machine_names_and_linkage_json() {
-        let names = [62, 183, 40, 243, 8].map(machine_name);
-        assert_eq!(names, ["x86-64", "AArch64", "ARM", "RISC-V", "unknown"]);
+        let names = [62, 183, 40, 243, 3, 999].map(machine_name);
+        assert_eq!(
+            names,
+            [
+                "x86-64",
+                "AArch64",
+                "ARM",
+                "RISC-V",
+                "Intel 80386",
+                "unknown"
+            ]
+        );
         let linkage = dynamic(Some("/lib/ld-musl-x86_64.so.1"), &["libc.so"]);
         let json = serde_json::to_string(&linkage).unwrap();
         let expected =

@@ -6,9 +6,11 @@
 //! `cli` → `workspace`/`config` → `platform` → `plan` → `backend` → `build` →
 //! `package` → `manifest` → `verify`, `merge`, `image`.
 
+pub mod apple;
 pub mod archive;
 pub mod auditable;
 pub mod backend;
+pub mod binary;
 pub mod build;
 pub mod cache;
 pub mod cargo_config;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::digest::Sha256;
 use crate::elf::Linkage;
 use crate::outdir::{OutDir, RelPath};
-use crate::platform::{Platform, Target};
+use crate::platform::{Platform, TargetName};
 
 pub const SCHEMA: &str = "cargo-multiarch/manifest/v1";
 pub const FILE: &str = "manifest.json";
@@ -81,7 +81,7 @@ pub struct Artifact {
     pub sha256: Sha256,
     pub size: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target: Option<Target>,
+    pub target: Option<TargetName>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<Platform>,
     /// None for per-target archives, which hold several packages.

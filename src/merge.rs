@@ -353,7 +353,7 @@ fn write(
             )?;
         }
     }
-    let mut written: Vec<&crate::platform::Target> = Vec::new();
+    let mut written: Vec<&crate::platform::TargetName> = Vec::new();
     for input in inputs {
         for r in &input.records {
             if !written.contains(&&r.target) {

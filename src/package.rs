@@ -13,7 +13,6 @@ use crate::archive::{self, Entry, Options as ArchiveOptions};
 use crate::build;
 use crate::cli::{ArchiveLayout, PackageArgs, SbomFormat};
 use crate::digest::Sha256;
-use crate::elf;
 use crate::manifest::{self, Artifact, Content, Kind, Manifest};
 use crate::outdir::{OutDir, RelPath};
 use crate::output::{Event, FileEvent};
@@ -27,7 +26,8 @@ use crate::workspace::{Package, Workspace};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ArchiveMode {
-    /// One archive per (package, target): `<package>-<version>-<target>.tar.gz`.
+    /// One archive per (package, target): `<package>-<version>-<target>.tar.gz` (`.zip`
+    /// for Windows).
     #[default]
     PerPackage,
     /// One archive per target with every binary: `<workspace>-<version>-<target>.tar.gz`.
@@ -383,8 +383,9 @@ pub fn binary_artifact(out: &OutDir, b: &StagedBinary) -> Result<Artifact> {
             b.sha256
         );
     }
-    let linkage = match elf::read(&path) {
-        Ok(info) => Some(info.linkage),
+    // ELF, PE or Mach-O: every format says what it loads.
+    let linkage = match crate::binary::read(&path) {
+        Ok(bin) => Some(bin.linkage),
         Err(_) if b.platform.os != "linux" => None,
         Err(e) => return Err(e),
     };
@@ -454,7 +455,7 @@ fn archive_specs(
             });
         }
         specs.push(Spec {
-            path: platform_dir.join(&format!("{top}.tar.gz"))?,
+            path: platform_dir.join(&format!("{top}.{}", r.platform.archive_ext()))?,
             top,
             top_name: name.clone(),
             record: index,
@@ -553,6 +554,12 @@ fn license_files(dir: &Utf8Path, skip: &[&Utf8Path]) -> Result<Vec<Utf8PathBuf>>
     Ok(found)
 }
 
+/// An archive as written: its hash and size.
+struct Packed {
+    sha256: Sha256,
+    size: u64,
+}
+
 fn write_archive(
     out: &OutDir,
     spec: &Spec,
@@ -560,7 +567,15 @@ fn write_archive(
     known: &HashMap<Utf8PathBuf, (Sha256, u64)>,
 ) -> WriteResult {
     let written = out.write_with(&spec.path, |file| {
-        archive::write_tar_gz(&spec.entries, opts, file)
+        if spec.path.as_path().extension() == Some("zip") {
+            let (sha256, size) = archive::zip::write_zip(&spec.entries, opts, file)?;
+            Ok(Packed { sha256, size })
+        } else {
+            archive::write_tar_gz(&spec.entries, opts, file).map(|w| Packed {
+                sha256: w.sha256,
+                size: w.size,
+            })
+        }
     })?;
     out.write(
         &sidecar(&spec.path),
@@ -598,8 +613,8 @@ fn write_archive(
     Ok((written, contents))
 }
 
-/// What writing one archive gave.
-type WriteResult = Result<(archive::Written, Vec<Content>)>;
+/// What writing one archive gave: the archive and what it holds.
+type WriteResult = Result<(Packed, Vec<Content>)>;
 
 /// `<archive>.sha256`, beside the archive.
 pub fn sidecar(archive: &RelPath) -> RelPath {

@@ -8,11 +8,15 @@ use anyhow::{Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
+use crate::apple::FrameworkUse;
 use crate::cli::{BackendChoice, Format, PlanArgs, SelectArgs};
-use crate::platform::{self, Platform, Target};
+use crate::platform::{self, Platform, Rustc, Target};
 use crate::probe::Probes;
 use crate::workspace::{self, CCode, Workspace};
-use crate::zigcc;
+
+mod choose;
+
+pub use choose::{Facts, choose, next_backend};
 
 pub const SCHEMA: &str = "cargo-multiarch/plan/v1";
 
@@ -69,6 +73,10 @@ pub struct TargetPlan {
     pub fallbacks: Vec<Backend>,
     /// Packages in this target's graph that compile C.
     pub c_code: Vec<CCode>,
+    /// Packages in a macOS target's graph that link an Apple framework (which only the
+    /// macOS SDK provides).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub frameworks: Vec<FrameworkUse>,
     /// rust-std is missing and will be installed with rustup before building.
     pub install_rust_std: bool,
     /// The linker cargo is told to use (`rust-lld` for non-host-arch musl), if any.
@@ -138,27 +146,6 @@ pub struct Invocation {
     pub targets: Vec<Target>,
 }
 
-/// What the backend choice depends on, gathered from the probes (so the rules can be
-/// tested without a machine).
-#[derive(Debug, Clone, Default)]
-pub struct Facts {
-    pub is_host: bool,
-    /// The target's CPU is the host's (`x86_64` musl on an `x86_64` gnu host): the host `cc` links it.
-    pub host_arch: bool,
-    pub has_rust_std: bool,
-    pub rustup: bool,
-    pub c_code: Vec<CCode>,
-    /// A C compiler for the target's libc and where it came from.
-    pub c_compiler: Option<(String, String)>,
-    /// A gcc-style cross linker, for non-host glibc and Windows targets.
-    pub cross_linker: Option<String>,
-    /// zig is there (on PATH or as the `ziglang` Python package): the wrappers work.
-    pub zig_ready: bool,
-    /// cargo-zigbuild and zig are there.
-    pub zigbuild_ready: bool,
-    pub cross_ready: bool,
-}
-
 /// How much a plan probes: everything (for `plan` and `doctor`, which show every
 /// fallback), or only what choosing needs (for building: zig and cross are probed when
 /// cargo alone cannot build a target, or when a build fails), or nothing that only
@@ -169,206 +156,6 @@ pub enum Detail {
     Full,
     Lazy,
     Staged,
-}
-
-impl Facts {
-    /// The facts for `target`; with `slow` false, zig and cross count as absent
-    /// without probing for them.
-    pub fn gather(target: &Target, c_code: Vec<CCode>, probes: &Probes, slow: bool) -> Self {
-        Self {
-            is_host: probes.is_host(target),
-            host_arch: probes.host.split('-').next() == target.triple().split('-').next(),
-            has_rust_std: probes.has_rust_std(target),
-            rustup: probes.rustup.is_some(),
-            c_code,
-            c_compiler: probes.c_compiler(target).map(|c| (c.command, c.source)),
-            cross_linker: probes.cross_linker(target),
-            zig_ready: slow && probes.zig_ready(),
-            zigbuild_ready: slow && probes.zigbuild_ready(),
-            cross_ready: slow && probes.cross_ready(),
-        }
-    }
-}
-
-/// The backend to retry `t` with after `failed` failed: the next one in the full order
-/// (probing zig and cross now, if the plan did not).
-pub fn next_backend(t: &TargetPlan, probes: &Probes, failed: Backend) -> Option<Backend> {
-    let facts = Facts::gather(&t.target, t.c_code.clone(), probes, true);
-    let full = choose(&t.target, &facts, None);
-    let order: Vec<Backend> = full.backend.into_iter().chain(full.fallbacks).collect();
-    order.iter().skip_while(|b| **b != failed).nth(1).copied()
-}
-
-/// The backend for one target: DESIGN.md's order (cargo, zig, cross), or the forced one.
-pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -> TargetPlan {
-    let triple = target.triple();
-    let c_list = || {
-        facts
-            .c_code
-            .iter()
-            .map(|c| format!("{} ({})", c.package, c.why))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut plan = TargetPlan {
-        target: target.clone(),
-        platform: target.platform(),
-        backend: None,
-        reason: String::new(),
-        fallbacks: Vec::new(),
-        c_code: facts.c_code.clone(),
-        install_rust_std: !facts.has_rust_std && !facts.is_host,
-        linker: None,
-        c_compiler_env: None,
-        cc: None,
-        fix: None,
-    };
-    if plan.install_rust_std && !facts.rustup {
-        plan.reason =
-            format!("rust-std for `{triple}` is not installed and rustup is not available");
-        plan.fix = Some(format!(
-            "install rust-std for {triple} into your toolchain's sysroot (with rustup: `rustup target add {triple}`)"
-        ));
-        return plan;
-    }
-    let wrappers = zigcc::zig_target(target);
-    if let Some((backend, source)) = forced {
-        // `--backend zig` means zig as the C toolchain: through cargo-zigbuild where
-        // the wrappers do not apply.
-        let backend = match backend {
-            Backend::Zig if wrappers.is_none() => Backend::Zigbuild,
-            b => b,
-        };
-        plan.backend = Some(backend);
-        plan.reason = format!("forced by {source}");
-        set_toolchain(&mut plan, facts);
-        return plan;
-    }
-
-    // Can plain cargo build it, and why (not)?
-    let (cargo_ok, why) = if target.has_glibc_suffix() {
-        (
-            false,
-            format!(
-                "glibc version `{}` needs zig",
-                target.requested.trim_start_matches(triple)
-            ),
-        )
-    } else if facts.is_host {
-        (true, "host target".to_owned())
-    } else if !target.is_linux() && target.platform().os == "darwin" {
-        (
-            false,
-            "linking for macOS needs zig and a macOS SDK (`SDKROOT`)".to_owned(),
-        )
-    } else if target.is_musl() {
-        let links = if facts.host_arch {
-            "the host `cc`"
-        } else {
-            "rust-lld"
-        };
-        match (&facts.c_code.is_empty(), &facts.c_compiler) {
-            (true, _) => (
-                true,
-                format!("no C code in the dependency graph; links with {links}"),
-            ),
-            (false, Some((cc, source))) => (
-                true,
-                format!("C code in {}; C compiler `{cc}` (from {source})", c_list()),
-            ),
-            (false, None) => (
-                false,
-                format!(
-                    "C code in {} and no musl C compiler for `{triple}`",
-                    c_list()
-                ),
-            ),
-        }
-    } else {
-        match (
-            &facts.cross_linker,
-            facts.c_code.is_empty(),
-            &facts.c_compiler,
-        ) {
-            (None, _, _) => (false, format!("no linker for `{triple}`")),
-            (Some(l), true, _) => (
-                true,
-                format!("no C code in the dependency graph; links with `{l}`"),
-            ),
-            (Some(l), false, Some((cc, _))) => (
-                true,
-                format!(
-                    "C code in {}; C compiler `{cc}`, links with `{l}`",
-                    c_list()
-                ),
-            ),
-            (Some(_), false, None) => (
-                false,
-                format!("C code in {} and no C compiler for `{triple}`", c_list()),
-            ),
-        }
-    };
-
-    let mut order = Vec::new();
-    if cargo_ok {
-        order.push(Backend::Cargo);
-    }
-    if facts.zig_ready && wrappers.is_some() {
-        order.push(Backend::Zig);
-    } else if facts.zigbuild_ready && target.platform().os != "darwin" {
-        order.push(Backend::Zigbuild);
-    }
-    if facts.cross_ready {
-        order.push(Backend::Cross);
-    }
-    let Some(b) = order.first().copied() else {
-        plan.reason = format!("{why}; neither zig nor cross is available");
-        plan.fix = Some(
-            "pip install cargo-zigbuild   # brings cargo-zigbuild and zig (the ziglang package)"
-                .to_owned(),
-        );
-        return plan;
-    };
-    plan.backend = Some(b);
-    plan.reason = match b {
-        Backend::Cargo => why,
-        Backend::Zig => format!("{why}; zig compiles C and links"),
-        Backend::Zigbuild => format!("{why}; zig compiles C and links, through cargo-zigbuild"),
-        Backend::Cross => format!("{why}; zig not found, so cross (in a docker/podman container)"),
-    };
-    plan.fallbacks = order[1..].to_vec();
-    set_toolchain(&mut plan, facts);
-    plan
-}
-
-/// The linker and C compiler cargo is told to use for the chosen backend.
-fn set_toolchain(plan: &mut TargetPlan, facts: &Facts) {
-    let target = &plan.target;
-    match plan.backend {
-        Some(Backend::Cargo) => {
-            if target.is_musl() && !facts.is_host && !facts.host_arch {
-                plan.linker = Some("rust-lld".to_owned());
-            }
-            if let (false, false, Some((cc, source))) =
-                (facts.is_host, facts.c_code.is_empty(), &facts.c_compiler)
-                && source == "PATH"
-            {
-                plan.c_compiler_env = Some((
-                    format!("CC_{}", target.triple().replace('-', "_")),
-                    cc.clone(),
-                ));
-                plan.cc = Some(cc.clone());
-            }
-        }
-        Some(Backend::Zig) => {
-            if let Some((zig_target, _)) = zigcc::zig_target(target) {
-                let zig_cc = format!("zig cc -target {zig_target}");
-                plan.linker = Some(zig_cc.clone());
-                plan.cc = Some(zig_cc);
-            }
-        }
-        _ => {}
-    }
 }
 
 /// The processes that build `targets`: `cargo` and `zig` targets share one `cargo
@@ -433,10 +220,34 @@ impl Plan {
         probes: &Probes,
         detail: Detail,
     ) -> Result<Self> {
-        let cli_targets = platform::resolve(&select.targets.targets, &select.targets.platforms)?;
-        let ws_targets = match &workspace.config.targets {
-            Some(list) => platform::resolve_config(list)?,
-            None => platform::default_targets(),
+        let rustc = Rustc::new(&workspace.root, Some(&workspace.target_dir), probes);
+        let cli_targets = rustc.resolve(&select.targets.targets, &select.targets.platforms)?;
+        // A custom target file named in a config is relative to the workspace root.
+        let in_root = |list: &[String]| -> Vec<String> {
+            list.iter()
+                .flat_map(|s| s.split(','))
+                .map(|t| {
+                    let t = t.trim();
+                    if Utf8Path::new(t).extension() == Some("json")
+                        && Utf8Path::new(t).is_relative()
+                    {
+                        workspace.root.join(t).into_string()
+                    } else {
+                        t.to_owned()
+                    }
+                })
+                .collect()
+        };
+        let ws_targets = std::cell::OnceCell::new();
+        let ws_targets = || -> Result<Vec<Target>> {
+            if let Some(t) = ws_targets.get() {
+                return Ok(Vec::clone(t));
+            }
+            let t = match &workspace.config.targets {
+                Some(list) => rustc.resolve_config(&in_root(list))?,
+                None => rustc.defaults()?,
+            };
+            Ok(ws_targets.get_or_init(|| t).clone())
         };
 
         // Targets per package: the command line, else the package's config, else the workspace's.
@@ -445,9 +256,9 @@ impl Plan {
             let targets = if !cli_targets.is_empty() {
                 cli_targets.clone()
             } else if let Some(list) = &p.config.targets {
-                platform::resolve_config(list)?
+                rustc.resolve_config(&in_root(list))?
             } else {
-                ws_targets.clone()
+                ws_targets()?
             };
             per_package.push(targets);
         }
@@ -484,13 +295,22 @@ impl Plan {
         let mut targets = Vec::new();
         for (t, c) in all.iter().zip(c_code) {
             let c = c?;
+            let f = if detail == Detail::Staged || !t.is_apple() {
+                Vec::new()
+            } else {
+                apple_frameworks(&workspace, &rustc, t)?
+            };
             let forced = forced_backend.map(|b| (b, forced_source));
-            let cheap = choose(t, &Facts::gather(t, c.clone(), probes, false), forced);
+            let cheap = choose(
+                t,
+                &Facts::gather(t, c.clone(), f.clone(), probes, false),
+                forced,
+            );
             targets.push(
                 if detail != Detail::Full && cheap.backend.is_some() || detail == Detail::Staged {
                     cheap
                 } else {
-                    choose(t, &Facts::gather(t, c, probes, true), forced)
+                    choose(t, &Facts::gather(t, c, f, probes, true), forced)
                 },
             );
         }
@@ -514,8 +334,14 @@ impl Plan {
                         backend: tp.backend,
                         reason: tp.reason.clone(),
                         outputs: Outputs {
-                            binary: dir.join("bin").join(format!("{bin}{}", t.info.exe_suffix)),
-                            archive: dir.join(format!("{}-{}-{}.tar.gz", p.name, p.version, t)),
+                            binary: dir.join("bin").join(format!("{bin}{}", t.exe_suffix())),
+                            archive: dir.join(format!(
+                                "{}-{}-{}.{}",
+                                p.name,
+                                p.version,
+                                t,
+                                t.platform().archive_ext()
+                            )),
                         },
                     });
                 }
@@ -651,6 +477,21 @@ impl Plan {
         }
         out
     }
+}
+
+/// The Apple frameworks linked in a macOS target's graph (both halves' for a universal
+/// binary).
+fn apple_frameworks(ws: &Workspace, rustc: &Rustc, t: &Target) -> Result<Vec<FrameworkUse>> {
+    let mut graph: Vec<workspace::GraphPackage> = Vec::new();
+    for triple in t.rustc_triples() {
+        let cfg = rustc.cfg_list(triple)?;
+        for p in ws.graph_on_platform(triple, &cfg) {
+            if !graph.iter().any(|g| g.id == p.id) {
+                graph.push(p);
+            }
+        }
+    }
+    Ok(crate::apple::frameworks(&graph))
 }
 
 /// `--out-dir`, else `out-dir` from config (relative to the workspace root), else `out/`.

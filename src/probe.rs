@@ -117,7 +117,7 @@ impl Probes {
         let rustc_identity = sysroot.as_deref().and_then(|s| rustc_identity(s, &host));
         let rustup = which("rustup");
         let mut qemu = BTreeMap::new();
-        for arch in ["aarch64", "x86_64", "arm", "riscv64"] {
+        for arch in QEMU_ARCHES {
             if let Some(p) =
                 which(&format!("qemu-{arch}")).or_else(|| which(&format!("qemu-{arch}-static")))
             {
@@ -181,8 +181,12 @@ impl Probes {
         self.tools.engine()
     }
 
+    /// rust-std of every triple `target` is built as (both halves of a universal binary).
     pub fn has_rust_std(&self, target: &Target) -> bool {
-        self.installed_targets.iter().any(|t| t == target.triple())
+        target
+            .rustc_triples()
+            .iter()
+            .all(|triple| self.installed_targets.iter().any(|t| t == triple))
     }
 
     pub fn is_host(&self, target: &Target) -> bool {
@@ -250,7 +254,7 @@ impl Probes {
 
     /// qemu-user for a target's architecture, when the host cannot run it natively.
     pub fn qemu_for(&self, target: &Target) -> Option<&Utf8PathBuf> {
-        self.qemu.get(qemu_arch(target.triple()))
+        self.qemu.get(qemu_arch(target.platform())?)
     }
 
     /// Whether the zig backend can run: zig found (the wrappers need nothing else).
@@ -279,14 +283,36 @@ impl Probes {
     }
 }
 
-/// qemu's name for the architecture of a triple (`aarch64`, `x86_64`, `arm`, `riscv64`).
-pub fn qemu_arch(triple: &str) -> &str {
-    let arch = triple.split('-').next().unwrap_or(triple);
-    match arch {
-        a if a.starts_with("armv7") => "arm",
-        a if a.starts_with("riscv64") => "riscv64",
-        a => a,
-    }
+/// The architectures qemu-user is looked for.
+const QEMU_ARCHES: [&str; 10] = [
+    "aarch64",
+    "x86_64",
+    "i386",
+    "arm",
+    "riscv64",
+    "ppc64le",
+    "s390x",
+    "mips64el",
+    "loongarch64",
+    "armeb",
+];
+
+/// qemu-user's name for a platform's architecture (`qemu-<name>`): `linux/386` runs
+/// under `qemu-i386`, `linux/arm/v7` under `qemu-arm`.
+pub fn qemu_arch(p: crate::platform::Platform) -> Option<&'static str> {
+    Some(match p.arch.as_str() {
+        "amd64" => "x86_64",
+        "386" => "i386",
+        "arm64" => "aarch64",
+        "arm" => "arm",
+        "armbe" => "armeb",
+        "riscv64" => "riscv64",
+        "ppc64le" => "ppc64le",
+        "s390x" => "s390x",
+        "mips64le" => "mips64el",
+        "loong64" => "loongarch64",
+        _ => return None,
+    })
 }
 
 /// C compilers known to target a triple's libc, as Debian and musl.cc name them.
@@ -701,9 +727,15 @@ mod tests {
 
     #[test]
     fn qemu_arch_names() {
-        assert_eq!(qemu_arch("aarch64-unknown-linux-musl"), "aarch64");
-        assert_eq!(qemu_arch("armv7-unknown-linux-musleabihf"), "arm");
-        assert_eq!(qemu_arch("riscv64gc-unknown-linux-gnu"), "riscv64");
+        let q = |p: &str| qemu_arch(crate::platform::Platform::parse(p).unwrap());
+        assert_eq!(q("linux/arm64"), Some("aarch64"));
+        assert_eq!(q("linux/386"), Some("i386"));
+        assert_eq!(q("linux/arm/v7"), Some("arm"));
+        assert_eq!(q("linux/riscv64"), Some("riscv64"));
+        assert_eq!(q("linux/wasm"), None);
+        for a in QEMU_ARCHES {
+            assert!(QEMU_ARCHES.iter().filter(|b| **b == a).count() == 1);
+        }
     }
 
     #[test]

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::digest::Sha256;
 use crate::manifest::{Artifact, Kind, Manifest, plain_text};
 use crate::outdir::{OutDir, RelPath};
-use crate::platform::{Platform, Target};
+use crate::platform::{Platform, TargetName};
 
 pub use describe::{PackageParams, Toolchain, cargo_lock, combine, describe};
 
@@ -106,7 +106,7 @@ pub struct Build {
     /// paths left out: derived from the fields below.
     pub command: Vec<String>,
     /// Sorted.
-    pub targets: Vec<Target>,
+    pub targets: Vec<TargetName>,
     /// Sorted.
     pub platforms: Vec<Platform>,
     pub profile: String,
@@ -152,7 +152,7 @@ pub struct Internal {
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TargetBackend {
-    pub target: Target,
+    pub target: TargetName,
     pub platform: Platform,
     pub backend: String,
 }

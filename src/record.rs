@@ -21,7 +21,7 @@ use crate::digest::Sha256;
 use crate::manifest::plain_text;
 use crate::outdir::{Kind, Lock, LockMode, OutDir, RelPath};
 use crate::plan::Plan;
-use crate::platform::{Platform, Target};
+use crate::platform::{Platform, TargetName};
 use crate::shell::Shell;
 
 pub const SCHEMA: &str = "cargo-multiarch/build-record/v1";
@@ -34,7 +34,7 @@ const MAX_BYTES: u64 = 16 << 20;
 #[serde(deny_unknown_fields)]
 pub struct BuildRecord {
     pub schema: String,
-    pub target: Target,
+    pub target: TargetName,
     pub platform: Platform,
     pub backend: String,
     pub profile: String,
@@ -61,7 +61,7 @@ pub struct StagedBinary {
     pub package: String,
     pub version: String,
     pub binary: String,
-    pub target: Target,
+    pub target: TargetName,
     pub platform: Platform,
     pub backend: String,
     pub profile: String,
@@ -72,21 +72,21 @@ pub struct StagedBinary {
 }
 
 /// `.multiarch/<target>.json`.
-pub fn rel(target: &Target) -> RelPath {
+pub fn rel(target: &TargetName) -> RelPath {
     RelPath::new(&format!("{DIR}/{target}.json")).expect("targets are plain names")
 }
 
-fn pending_rel(target: &Target) -> RelPath {
+fn pending_rel(target: &TargetName) -> RelPath {
     RelPath::new(&format!("{DIR}/{target}.json.{PENDING}")).expect("targets are plain names")
 }
 
 /// Where a binary is staged: `<platform>/bin/<name><exe suffix>`.
-pub fn binary_rel(target: &Target, binary: &str) -> Result<RelPath> {
-    let name = format!("{binary}{}", target.info.exe_suffix);
+pub fn binary_rel(platform: Platform, binary: &str) -> Result<RelPath> {
+    let name = format!("{binary}{}", platform.exe_suffix());
     if name.contains('/') {
         bail!("binary name `{}` holds a `/`", binary.escape_debug());
     }
-    target.platform().rel_dir().join("bin")?.join(&name)
+    platform.rel_dir().join("bin")?.join(&name)
 }
 
 /// Opens an out dir for a command that writes it: created when missing, locked
@@ -112,11 +112,11 @@ impl BuildRecord {
     pub fn for_plan(plan: &Plan, out: &OutDir, hint: &str) -> Result<Vec<Self>> {
         let mut result = Vec::new();
         for t in &plan.targets {
-            let Some(r) = Self::read(out, &t.target)? else {
+            let Some(r) = Self::read(out, &t.target.name(), Some(t.platform))? else {
                 bail!(
                     "no build record for `{}` in `{}` (hint: {hint})",
                     t.target,
-                    out.display(&rel(&t.target))
+                    out.display(&rel(&t.target.name()))
                 );
             };
             for e in plan.entries.iter().filter(|e| e.target == t.target) {
@@ -143,14 +143,19 @@ impl BuildRecord {
         Ok(result)
     }
 
-    /// The record of `target`, checked; None when there is none.
-    pub fn read(out: &OutDir, target: &Target) -> Result<Option<Self>> {
+    /// The record of `target`, checked (filed under `platform`, when given); None
+    /// when there is none.
+    pub fn read(
+        out: &OutDir,
+        target: &TargetName,
+        platform: Option<Platform>,
+    ) -> Result<Option<Self>> {
         let rel = rel(target);
         if out.kind(&rel)?.is_none() {
             return Ok(None);
         }
         let bytes = out.read(&rel, MAX_BYTES)?;
-        let r = Self::parse(&bytes, target).with_context(|| {
+        let r = Self::parse(&bytes, target, platform).with_context(|| {
             format!(
                 "`{}` is not a valid build record (hint: run `cargo multiarch build` again)",
                 out.display(&rel)
@@ -159,14 +164,15 @@ impl BuildRecord {
         Ok(Some(r))
     }
 
-    /// Parses a record that must be `target`'s, checking every field.
-    pub fn parse(bytes: &[u8], target: &Target) -> Result<Self> {
+    /// Parses a record that must be `target`'s (filed under `platform`, when given),
+    /// checking every field.
+    pub fn parse(bytes: &[u8], target: &TargetName, platform: Option<Platform>) -> Result<Self> {
         let r: Self = serde_json::from_slice(bytes)?;
-        r.check(target)?;
+        r.check(target, platform)?;
         Ok(r)
     }
 
-    fn check(&self, target: &Target) -> Result<()> {
+    fn check(&self, target: &TargetName, platform: Option<Platform>) -> Result<()> {
         if self.schema != SCHEMA {
             bail!(
                 "it has schema `{}`, this cargo-multiarch reads `{SCHEMA}`",
@@ -176,11 +182,12 @@ impl BuildRecord {
         if self.target != *target {
             bail!("it is the record of `{}`, not `{target}`", self.target);
         }
-        if self.platform != target.platform() {
+        if let Some(p) = platform
+            && self.platform != p
+        {
             bail!(
-                "it files `{target}` under platform `{}`, but `{target}` is `{}`",
-                self.platform,
-                target.platform()
+                "it files `{target}` under platform `{}`, but `{target}` is `{p}`",
+                self.platform
             );
         }
         plain_text("backend", &self.backend)?;
@@ -215,7 +222,7 @@ impl BuildRecord {
                     self.target
                 );
             }
-            let want = binary_rel(&b.target, &b.binary)?;
+            let want = binary_rel(b.platform, &b.binary)?;
             if b.path != want {
                 bail!(
                     "binary `{}` has path `{}`; a `{}` binary is staged at `{want}`",
@@ -252,7 +259,7 @@ impl BuildRecord {
             let Some(stem) = child.file_name().strip_suffix(".json") else {
                 continue;
             };
-            let Ok(target) = Target::parse(stem) else {
+            let Ok(target) = TargetName::new(stem) else {
                 continue;
             };
             if kind != Kind::File {
@@ -261,7 +268,7 @@ impl BuildRecord {
                     out.display(&child)
                 );
             }
-            records.extend(Self::read(out, &target)?);
+            records.extend(Self::read(out, &target, None)?);
         }
         records.sort_by(|a, b| a.target.cmp(&b.target));
         Ok(records)
@@ -269,8 +276,8 @@ impl BuildRecord {
 
     /// Withdraws `target`: its record first (so nothing passes for fresh), then the
     /// binaries it listed and the ones `also` names.
-    pub fn withdraw(out: &OutDir, target: &Target, also: &[RelPath]) -> Result<()> {
-        let old = Self::read(out, target).ok().flatten();
+    pub fn withdraw(out: &OutDir, target: &TargetName, also: &[RelPath]) -> Result<()> {
+        let old = Self::read(out, target, None).ok().flatten();
         out.remove(&rel(target))?;
         for b in old.iter().flat_map(|r| &r.binaries) {
             out.remove(&b.path)?;
@@ -318,9 +325,9 @@ impl Journal {
 
     /// Checks a journal read back: its record, and moves that stay beside their
     /// destinations and land exactly on the record's binaries.
-    fn parse(bytes: &[u8], target: &Target) -> Result<Self> {
+    fn parse(bytes: &[u8], target: &TargetName) -> Result<Self> {
         let j: Self = serde_json::from_slice(bytes)?;
-        j.record.check(target)?;
+        j.record.check(target, None)?;
         if j.moves.len() != j.record.binaries.len() {
             bail!(
                 "it moves {} files for {} binaries",
@@ -356,7 +363,7 @@ pub fn recover(out: &OutDir, shell: &Shell) -> Result<()> {
         let Some(stem) = child.file_name().strip_suffix(&format!(".json.{PENDING}")) else {
             continue;
         };
-        let target = Target::parse(stem).ok();
+        let target = TargetName::new(stem).ok();
         let journal = match &target {
             Some(t) => out
                 .read(&child, MAX_BYTES)

@@ -12,7 +12,7 @@ use anyhow::{Result, bail};
 use crate::deps::{self, Crate, Graph, Source};
 use crate::digest::Sha256;
 use crate::outdir::RelPath;
-use crate::platform::{Platform, Target};
+use crate::platform::{Platform, TargetName};
 
 mod cyclonedx;
 mod spdx;
@@ -51,7 +51,7 @@ pub struct Subject<'a> {
     pub archive: &'a RelPath,
     pub name: &'a str,
     pub version: &'a str,
-    pub target: &'a Target,
+    pub target: &'a TargetName,
     pub platform: Platform,
     pub graphs: Vec<&'a Graph>,
     /// Seconds since the epoch: the document's creation time.

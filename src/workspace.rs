@@ -285,6 +285,63 @@ impl Workspace {
         &self.resolve
     }
 
+    /// Every package reachable from the selected ones through normal and build
+    /// dependencies on the platform `triple` whose cfg is `cfg` (the graph
+    /// [`Workspace::c_code_in_process`] walks), with where its sources are.
+    pub fn graph_on_platform(&self, triple: &str, cfg: &[Cfg]) -> Vec<GraphPackage> {
+        let Some(resolve) = &self.resolve.resolve else {
+            return Vec::new();
+        };
+        let nodes: HashMap<&PackageId, &cargo_metadata::Node> =
+            resolve.nodes.iter().map(|n| (&n.id, n)).collect();
+        let mut seen: BTreeSet<&PackageId> = BTreeSet::new();
+        let mut stack: Vec<&PackageId> = self
+            .packages
+            .iter()
+            .filter_map(|p| nodes.keys().find(|id| id.repr == p.id).copied())
+            .collect();
+        let mut out = Vec::new();
+        while let Some(id) = stack.pop() {
+            if !seen.insert(id) {
+                continue;
+            }
+            let Some(node) = nodes.get(id) else { continue };
+            let pkg = &self.resolve[id];
+            out.push(GraphPackage {
+                id: id.repr.clone(),
+                name: pkg.name.to_string(),
+                local: pkg.source.is_none(),
+                libs: pkg
+                    .targets
+                    .iter()
+                    .filter(|t| t.is_lib() || t.is_proc_macro())
+                    .map(|t| t.src_path.clone())
+                    .collect(),
+                build_scripts: pkg
+                    .targets
+                    .iter()
+                    .filter(|t| t.is_custom_build())
+                    .map(|t| t.src_path.clone())
+                    .collect(),
+            });
+            for dep in node
+                .deps
+                .iter()
+                .filter(|d| edge_on_platform(d, triple, cfg))
+            {
+                if dep
+                    .dep_kinds
+                    .iter()
+                    .any(|k| matches!(k.kind, DependencyKind::Normal | DependencyKind::Build))
+                {
+                    stack.push(&dep.pkg);
+                }
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        out
+    }
+
     pub fn bins(&self) -> impl Iterator<Item = (&Package, &str)> {
         self.packages
             .iter()
@@ -344,6 +401,20 @@ fn configs(metadata: &Metadata) -> Result<(Config, HashMap<PackageId, Config>)> 
         pkg_configs.insert(id.clone(), c);
     }
     Ok((config, pkg_configs))
+}
+
+/// A package of a target's dependency graph and the entry files of its library and
+/// build script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GraphPackage {
+    pub id: String,
+    pub name: String,
+    /// A path package (a workspace member or a local path dependency): its sources can
+    /// change, where a registry or git package's cannot.
+    pub local: bool,
+    /// The root files of its library (and proc-macro) targets.
+    pub libs: Vec<Utf8PathBuf>,
+    pub build_scripts: Vec<Utf8PathBuf>,
 }
 
 /// Why a package counts as compiling C.

@@ -81,14 +81,7 @@ impl Invocation<'_> {
             .arg(format!("--manifest-path={}", self.manifest_path))
             .args(self.packages.iter().map(|name| format!("--package={name}")))
             .args(self.bins.iter().map(|b| format!("--bin={b}")))
-            .args(self.targets.iter().map(|t| {
-                // cargo itself knows no glibc suffix: the zig wrappers carry it.
-                if self.backend.program() == Backend::Cargo {
-                    format!("--target={}", t.target.triple())
-                } else {
-                    format!("--target={}", t.target)
-                }
-            }))
+            .args(self.target_args())
             .arg(format!("--profile={}", self.profile))
             .args(self.feature_flags)
             .args(self.cargo_flags)
@@ -131,6 +124,30 @@ impl Invocation<'_> {
         p
     }
 
+    /// `--target=…` for each target, once each: cargo itself knows no glibc suffix (the
+    /// zig wrappers carry it, cargo-zigbuild takes it); a universal binary is built as
+    /// its two halves (and joined when staged); a custom target is given by its file.
+    fn target_args(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for t in &self.targets {
+            let names = if self.backend.program() != Backend::Cargo
+                && t.target.parts().is_empty()
+                && t.target.spec().is_none()
+            {
+                vec![t.target.to_string()]
+            } else {
+                t.target.cargo_targets()
+            };
+            for n in names {
+                let arg = format!("--target={n}");
+                if !out.contains(&arg) {
+                    out.push(arg);
+                }
+            }
+        }
+        out
+    }
+
     /// `--config <rustflags key>=[…]` with `--remap-path-prefix` for the workspace root,
     /// the target dir and the cargo home as this backend sees them, so no path of the
     /// build machine ends up in a binary. Added to the user's flags, never replacing them.
@@ -162,12 +179,17 @@ impl Invocation<'_> {
             .map(|f| toml_string(f))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut keys: Vec<String> = self
+        let mut keys: Vec<String> = Vec::new();
+        for key in self
             .targets
             .iter()
-            .filter_map(|t| self.user.rustflags_key(t.target.triple()))
-            .collect();
-        keys.dedup();
+            .flat_map(|t| t.target.rustc_triples())
+            .filter_map(|triple| self.user.rustflags_key(triple))
+        {
+            if !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
         for key in keys {
             p = p.arg("--config").arg(format!("{key}=[{list}]"));
         }

@@ -1,6 +1,5 @@
 use super::*;
 use crate::plan::{Backend, Facts, choose};
-use crate::platform::Target;
 
 fn plans() -> Vec<TargetPlan> {
     let facts = Facts {
@@ -10,7 +9,7 @@ fn plans() -> Vec<TargetPlan> {
         ..Facts::default()
     };
     let x86 = choose(
-        &Target::parse("x86_64-unknown-linux-musl").unwrap(),
+        &crate::platform::known("x86_64-unknown-linux-musl"),
         &Facts {
             host_arch: true,
             ..facts.clone()
@@ -18,7 +17,7 @@ fn plans() -> Vec<TargetPlan> {
         None,
     );
     let arm = choose(
-        &Target::parse("aarch64-unknown-linux-musl").unwrap(),
+        &crate::platform::known("aarch64-unknown-linux-musl"),
         &facts,
         None,
     );
@@ -226,7 +225,7 @@ fn cdep_plans() -> Vec<TargetPlan> {
         ..Facts::default()
     };
     let x86 = choose(
-        &Target::parse("x86_64-unknown-linux-musl").unwrap(),
+        &crate::platform::known("x86_64-unknown-linux-musl"),
         &Facts {
             host_arch: true,
             c_compiler: Some(("x86_64-linux-musl-gcc".into(), "PATH".into())),
@@ -235,7 +234,7 @@ fn cdep_plans() -> Vec<TargetPlan> {
         None,
     );
     let arm = choose(
-        &Target::parse("aarch64-unknown-linux-musl").unwrap(),
+        &crate::platform::known("aarch64-unknown-linux-musl"),
         &facts,
         None,
     );
@@ -355,7 +354,7 @@ fn a_glibc_suffix_stays_in_the_wrapper_not_in_cargos_target() {
         ..Facts::default()
     };
     let t = choose(
-        &Target::parse("x86_64-unknown-linux-gnu.2.17").unwrap(),
+        &crate::platform::known("x86_64-unknown-linux-gnu.2.17"),
         &facts,
         None,
     );
@@ -376,6 +375,57 @@ fn a_glibc_suffix_stays_in_the_wrapper_not_in_cargos_target() {
         .to_string();
     assert!(
         line.contains(" --target=x86_64-unknown-linux-gnu.2.17 "),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_universal_binary_is_built_as_its_halves_each_target_given_once() {
+    let facts = Facts {
+        has_rust_std: true,
+        rustup: true,
+        zig_ready: true,
+        zigbuild_ready: true,
+        ..Facts::default()
+    };
+    let universal = choose(
+        &crate::platform::known("universal2-apple-darwin"),
+        &facts,
+        None,
+    );
+    let arm = choose(
+        &crate::platform::known("aarch64-apple-darwin"),
+        &facts,
+        None,
+    );
+    let win = choose(
+        &crate::platform::known("x86_64-pc-windows-gnu"),
+        &facts,
+        None,
+    );
+    let user = UserConfig::default();
+    let line = inv(Backend::Zigbuild, vec![&universal, &arm, &win], &user)
+        .command()
+        .to_string();
+    let targets: Vec<&str> = line
+        .split(' ')
+        .filter(|a| a.starts_with("--target="))
+        .collect();
+    assert_eq!(
+        targets,
+        [
+            "--target=x86_64-apple-darwin",
+            "--target=aarch64-apple-darwin",
+            "--target=x86_64-pc-windows-gnu"
+        ]
+    );
+    // Both halves get the remapped paths.
+    assert!(
+        line.contains("target.x86_64-apple-darwin.rustflags="),
+        "{line}"
+    );
+    assert!(
+        line.contains("target.aarch64-apple-darwin.rustflags="),
         "{line}"
     );
 }

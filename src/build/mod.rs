@@ -139,6 +139,12 @@ pub fn build(
     let installed = install_rust_std(plan, probes, *shell, opts.no_install)?;
     // What each binary is made of, recorded with it (and linked into it with `--auditable`).
     let graphs = crate::deps::for_plan(plan, probes)?;
+    for t in plan.targets.iter().filter(|t| t.target.spec().is_some()) {
+        shell.note(format!(
+            "`{}` is a custom target: there is no rust-std to install for it, so cargo builds the standard library itself, which needs a nightly toolchain and `-Zbuild-std` (`[unstable] build-std = [\"std\"]` in `.cargo/config.toml`)",
+            t.target
+        ));
+    }
 
     let user = UserConfig::load(&ws.root);
     if let Some(t) = plan.targets.first()
@@ -325,9 +331,9 @@ pub fn build(
                 .entries
                 .iter()
                 .filter(|e| e.target == t.target)
-                .map(|e| record::binary_rel(&t.target, &e.binary))
+                .map(|e| record::binary_rel(t.platform, &e.binary))
                 .collect::<Result<_>>()?;
-            BuildRecord::withdraw(out, &t.target, &planned)?;
+            BuildRecord::withdraw(out, &t.target.name(), &planned)?;
         }
     }
     results.sort_by_key(|r| {
@@ -375,6 +381,8 @@ type ArtifactsByTarget = BTreeMap<String, Vec<Artifact>>;
 struct Artifact {
     package_id: String,
     binary: String,
+    /// The triple cargo built it for (one half of a universal binary's).
+    triple: String,
     path: Utf8PathBuf,
     /// From the start of the call until cargo reported it.
     elapsed: std::time::Duration,
@@ -483,13 +491,20 @@ impl Ctx<'_> {
         let mut incomplete = Vec::new();
         for t in targets {
             let triple = t.target.triple();
-            let got: Vec<Artifact> = artifacts.get(triple).cloned().unwrap_or_default();
+            // A universal binary's artifacts are its halves', joined when staged.
+            let got: Vec<Artifact> = t
+                .target
+                .rustc_triples()
+                .iter()
+                .flat_map(|tr| artifacts.get(*tr).cloned().unwrap_or_default())
+                .collect();
             let expected = self
                 .plan
                 .entries
                 .iter()
                 .filter(|e| e.target == t.target)
-                .count();
+                .count()
+                * t.target.rustc_triples().len();
             let own = inv.backend_of(t);
             if got.len() == expected && (failure.is_none() || targets.len() > 1) {
                 if matches!(own, Backend::Zig | Backend::Zigbuild) {
@@ -605,7 +620,11 @@ impl Ctx<'_> {
                     .map(|p| (p.id.as_str(), e.binary.as_str()))
             })
             .collect();
-        let triples: Vec<&str> = inv.targets.iter().map(|t| t.target.triple()).collect();
+        let triples: Vec<&str> = inv
+            .targets
+            .iter()
+            .flat_map(|t| t.target.rustc_triples())
+            .collect();
         let mut artifacts: BTreeMap<String, Vec<Artifact>> = BTreeMap::new();
         let stdout = BufReader::new(child.stdout.take().expect("piped"));
         for msg in Message::parse_stream(stdout) {
@@ -647,6 +666,7 @@ impl Ctx<'_> {
                 .push(Artifact {
                     package_id,
                     binary: a.target.name.clone(),
+                    triple: triple.to_owned(),
                     path: exe,
                     elapsed: started.elapsed(),
                 });
@@ -721,28 +741,30 @@ fn spawn_hint(backend: Backend) -> &'static str {
 /// Installs missing rust-std; true when it installed any.
 fn install_rust_std(plan: &Plan, probes: &Probes, shell: Shell, no_install: bool) -> Result<bool> {
     let mut installed = false;
+    let mut missing: Vec<&str> = Vec::new();
     for t in plan
         .targets
         .iter()
         .filter(|t| t.install_rust_std && t.backend.is_some())
     {
-        let cmd = probes.rustup_add_command(t.target.triple());
-        if no_install {
-            bail!(
-                "rust-std for `{}` is not installed (hint: run `{cmd}`)",
-                t.target.triple()
-            );
+        for triple in t.target.rustc_triples() {
+            if !probes.installed_targets.iter().any(|i| i == triple) && !missing.contains(&triple) {
+                missing.push(triple);
+            }
         }
-        shell.status(
-            "Installing",
-            format!("rust-std for {} (`{cmd}`)", t.target.triple()),
-        );
+    }
+    for triple in missing {
+        let cmd = probes.rustup_add_command(triple);
+        if no_install {
+            bail!("rust-std for `{triple}` is not installed (hint: run `{cmd}`)");
+        }
+        shell.status("Installing", format!("rust-std for {triple} (`{cmd}`)"));
         let mut p = crate::process::Process::new("rustup").args(["target", "add"]);
         if let Some(tc) = &probes.toolchain {
             p = p.args(["--toolchain", tc]);
         }
         // Its stdout to stderr: stdout is for `--message-format json`.
-        let p = p.arg(t.target.triple()).cwd(plan.workspace.root.clone());
+        let p = p.arg(triple).cwd(plan.workspace.root.clone());
         let status = p
             .spawn_with_stdout(std::io::stderr().into())
             .and_then(|mut c| {

@@ -22,7 +22,9 @@ pub(super) fn stage(
     artifacts: &[Artifact],
     graphs: &[Graph],
 ) -> Result<BuildRecord> {
-    let mut pairs = Vec::new();
+    // Each binary and the artifact(s) it is made of: one, or a universal binary's
+    // halves in the order of its slices.
+    let mut groups: Vec<(&plan::Entry, Vec<&Artifact>)> = Vec::new();
     for e in plan.entries.iter().filter(|e| e.target == t.target) {
         let pkg = plan
             .workspace
@@ -30,25 +32,48 @@ pub(super) fn stage(
             .iter()
             .find(|p| p.name == e.package)
             .expect("entries come from packages");
-        let a = artifacts
-            .iter()
-            .find(|a| a.package_id == pkg.id && a.binary == e.binary)
-            .with_context(|| format!("no artifact for `{}` ({})", e.binary, t.target))?;
-        pairs.push((e, a));
+        let mut found = Vec::new();
+        for triple in t.target.rustc_triples() {
+            let a = artifacts
+                .iter()
+                .find(|a| a.package_id == pkg.id && a.binary == e.binary && a.triple == triple)
+                .with_context(|| format!("no artifact for `{}` ({triple})", e.binary))?;
+            found.push(a);
+        }
+        groups.push((e, found));
     }
-    if let Some(rec) = already_staged(plan, out, t, backend, (strip, zig), &pairs, graphs) {
+    let pairs: Vec<(&plan::Entry, &Artifact)> = groups
+        .iter()
+        .filter_map(|(e, a)| match a.as_slice() {
+            [one] => Some((*e, *one)),
+            _ => None,
+        })
+        .collect();
+    if pairs.len() == groups.len()
+        && let Some(rec) = already_staged(plan, out, t, backend, (strip, zig), &pairs, graphs)
+    {
         return Ok(rec);
     }
     let mut binaries = Vec::new();
     let mut moves = Vec::new();
-    for (e, a) in pairs {
-        let dest = record::binary_rel(&t.target, &e.binary)?;
+    for (e, parts) in groups {
+        let dest = record::binary_rel(t.platform, &e.binary)?;
         let (tmp, (sha256, size)) = out.write_temp(&dest, |file| {
-            let mut src = std::fs::File::open(&a.path)
-                .with_context(|| format!("cannot read `{}`", a.path))?;
             let mut hashing = crate::archive::HashWriter::new(&mut *file);
-            std::io::copy(&mut src, &mut hashing)
-                .with_context(|| format!("cannot copy `{}`", a.path))?;
+            if let [a] = parts.as_slice() {
+                let mut src = std::fs::File::open(&a.path)
+                    .with_context(|| format!("cannot read `{}`", a.path))?;
+                std::io::copy(&mut src, &mut hashing)
+                    .with_context(|| format!("cannot copy `{}`", a.path))?;
+            } else {
+                let paths: Vec<_> = parts.iter().map(|a| a.path.clone()).collect();
+                crate::binary::fat::write(&paths, &mut hashing).with_context(|| {
+                    format!(
+                        "cannot join the halves of `{}` into a universal binary",
+                        e.binary
+                    )
+                })?;
+            }
             let (_, sha, size) = hashing.into_parts();
             set_executable(file)?;
             Ok((sha, size))
@@ -56,7 +81,9 @@ pub(super) fn stage(
         moves.push((tmp, dest.clone()));
         binaries.push(staged_binary(plan, t, e, backend, dest, sha256, size));
     }
-    let old = BuildRecord::read(out, &t.target).ok().flatten();
+    let old = BuildRecord::read(out, &t.target.name(), Some(t.platform))
+        .ok()
+        .flatten();
     let remove = old
         .into_iter()
         .flat_map(|r| r.binaries)
@@ -88,7 +115,7 @@ fn record_of(
 ) -> BuildRecord {
     BuildRecord {
         schema: record::SCHEMA.to_owned(),
-        target: t.target.clone(),
+        target: t.target.name(),
         platform: t.platform,
         backend: backend.to_string(),
         profile: plan.profile.clone(),
@@ -114,7 +141,7 @@ fn staged_binary(
         package: e.package.clone(),
         version: e.version.clone(),
         binary: e.binary.clone(),
-        target: t.target.clone(),
+        target: t.target.name(),
         platform: t.platform,
         backend: backend.to_string(),
         profile: plan.profile.clone(),
@@ -133,8 +160,9 @@ fn already_staged(
     pairs: &[(&plan::Entry, &Artifact)],
     graphs: &[Graph],
 ) -> Option<BuildRecord> {
-    let old_bytes = out.read(&record::rel(&t.target), 16 << 20).ok()?;
-    let old = BuildRecord::parse(&old_bytes, &t.target).ok()?;
+    let name = t.target.name();
+    let old_bytes = out.read(&record::rel(&name), 16 << 20).ok()?;
+    let old = BuildRecord::parse(&old_bytes, &name, Some(t.platform)).ok()?;
     // Cheap first: the same binaries at the same sizes.
     if old.binaries.len() != pairs.len()
         || old
@@ -151,7 +179,7 @@ fn already_staged(
             .iter()
             .map(|(e, a)| {
                 s.spawn(|| {
-                    let dest = record::binary_rel(&t.target, &e.binary).ok()?;
+                    let dest = record::binary_rel(t.platform, &e.binary).ok()?;
                     let staged = out.open(&dest).ok()?;
                     if !is_executable(&staged) {
                         return None;
@@ -169,7 +197,7 @@ fn already_staged(
     let mut binaries = Vec::new();
     for ((e, _), hash) in pairs.iter().zip(hashes) {
         let (sha256, size) = hash?;
-        let path = record::binary_rel(&t.target, &e.binary).ok()?;
+        let path = record::binary_rel(t.platform, &e.binary).ok()?;
         binaries.push(staged_binary(plan, t, e, backend, path, sha256, size));
     }
     let rec = record_of(plan, t, backend, (strip, zig), binaries, graphs);

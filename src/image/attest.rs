@@ -33,11 +33,9 @@ pub const CYCLONEDX: (&str, &str) = (
 /// `predicateType` of an SPDX SBOM and its file's media type.
 pub const SPDX: (&str, &str) = ("https://spdx.dev/Document", "application/spdx+json");
 /// The platform of an attestation manifest: nothing runs it.
-const UNKNOWN: Platform = Platform {
-    os: "unknown",
-    arch: "unknown",
-    variant: None,
-};
+fn unknown() -> Platform {
+    Platform::new("unknown", "unknown", None).expect("plain names")
+}
 /// The largest attestation input or statement read.
 const MAX_JSON: u64 = 64 << 20;
 
@@ -210,9 +208,10 @@ pub(super) fn write(
                 .insert(PREDICATE_TYPE.to_owned(), a.predicate_type.clone());
             layers.push(layer);
         }
+        let unknown = unknown();
         let config = UnknownConfig {
-            architecture: UNKNOWN.arch,
-            os: UNKNOWN.os,
+            architecture: &unknown.arch,
+            os: &unknown.os,
             config: BTreeMap::new(),
             rootfs: RootFs {
                 kind: "layers",
@@ -227,7 +226,7 @@ pub(super) fn write(
             MEDIA_TYPE_MANIFEST,
             &super::oci::manifest_json(&config, &layers, &BTreeMap::new()),
         )?;
-        manifest.platform = Some(UNKNOWN);
+        manifest.platform = Some(unknown);
         manifest
             .annotations
             .insert(REFERENCE_TYPE.to_owned(), ATTESTATION_MANIFEST.to_owned());
@@ -319,7 +318,8 @@ pub(super) fn check(layout: &OutDir) -> Vec<String> {
 
 /// One attestation manifest's descriptor and contents.
 fn check_one(d: &Value, platforms: &[&str], read: &dyn Fn(&str) -> Result<Value>) -> Result<()> {
-    if d["platform"]["os"] != UNKNOWN.os || d["platform"]["architecture"] != UNKNOWN.arch {
+    let unknown = unknown();
+    if d["platform"]["os"] != *unknown.os || d["platform"]["architecture"] != *unknown.arch {
         bail!("its platform is not `unknown/unknown`");
     }
     let Some(subject) = d["annotations"][REFERENCE_DIGEST].as_str() else {

@@ -187,6 +187,13 @@ pub fn assemble(
         let mut platforms = Vec::new();
         for r in records {
             let platform = r.platform;
+            // A container image here is Linux binaries on scratch or a Linux base.
+            if platform.os != "linux" {
+                bail!(
+                    "`{}` builds {platform} binaries, which no Linux container image can run (hint: select only Linux platforms for `image`, e.g. `--platform linux/amd64,linux/arm64`)",
+                    r.target
+                );
+            }
             let mut files = Vec::new();
             for bin in &img.binaries {
                 let Some(b) = r.binaries.iter().find(|b| &b.binary == bin) else {

@@ -170,9 +170,9 @@ struct OciPlatform<'a> {
 impl<'a> From<&'a Platform> for OciPlatform<'a> {
     fn from(p: &'a Platform) -> Self {
         OciPlatform {
-            architecture: p.arch,
-            os: p.os,
-            variant: p.variant,
+            architecture: &p.arch,
+            os: &p.os,
+            variant: p.variant.as_deref(),
         }
     }
 }

@@ -29,6 +29,8 @@ pub enum RunOutcome {
     Ok,
     /// Its platform does not run here.
     Skipped,
+    /// Its headers were checked; its platform is never run here (macOS).
+    Checked,
     /// Nothing ran: checks failed first.
     NotRun,
 }

@@ -1,7 +1,7 @@
 use super::*;
 
 fn t(s: &str) -> Target {
-    Target::parse(s).unwrap()
+    crate::platform::known(s)
 }
 
 fn cdep() -> Vec<CCode> {
@@ -204,4 +204,144 @@ fn table_aligns_columns() {
         vec!["ccc".into(), "d".into()],
     ];
     assert_eq!(table(&rows), "a    bb\nccc  d\n");
+}
+
+#[test]
+fn macos_links_with_zig_and_no_sdk_unless_a_framework_is_linked() {
+    let f = Facts {
+        has_rust_std: true,
+        rustup: true,
+        zig_ready: true,
+        zigbuild_ready: true,
+        cross_ready: true,
+        cross_found: true,
+        ..Facts::default()
+    };
+    for triple in ["aarch64-apple-darwin", "universal2-apple-darwin"] {
+        let p = choose(&t(triple), &f, None);
+        assert_eq!(p.backend, Some(Backend::Zigbuild), "{triple}");
+        assert!(
+            p.reason.starts_with(
+                "no Apple framework in the dependency graph, so zig links it without a macOS SDK"
+            ),
+            "{}",
+            p.reason
+        );
+        // cross has no images for Apple targets.
+        assert!(p.fallbacks.is_empty(), "{:?}", p.fallbacks);
+    }
+    let fw = vec![
+        FrameworkUse {
+            package: "core-foundation-sys".into(),
+            framework: "CoreFoundation".into(),
+        },
+        FrameworkUse {
+            package: "security-framework-sys".into(),
+            framework: "Security".into(),
+        },
+    ];
+    let f = Facts {
+        frameworks: fw.clone(),
+        ..f
+    };
+    let p = choose(&t("aarch64-apple-darwin"), &f, None);
+    assert_eq!(p.backend, None);
+    assert_eq!(
+        p.reason,
+        "`core-foundation-sys` links Apple framework `CoreFoundation` (and 1 more), which only the macOS SDK provides, and `SDKROOT` is not set"
+    );
+    assert!(p.fix.unwrap().starts_with("set `SDKROOT` to a macOS SDK"));
+    assert_eq!(p.frameworks, fw);
+    let f = Facts {
+        sdkroot: Some("/sdk/MacOSX.sdk".into()),
+        ..f
+    };
+    let p = choose(&t("aarch64-apple-darwin"), &f, None);
+    assert_eq!(p.backend, Some(Backend::Zigbuild));
+    assert!(
+        p.reason.contains("the macOS SDK comes from `SDKROOT`"),
+        "{}",
+        p.reason
+    );
+}
+
+#[test]
+fn what_is_missing_is_said_exactly_never_a_tool_that_is_there() {
+    let base = Facts {
+        has_rust_std: true,
+        rustup: true,
+        ..Facts::default()
+    };
+    // zig here, cargo-zigbuild not: macOS and Windows need cargo-zigbuild.
+    let f = Facts {
+        zig_ready: true,
+        ..base.clone()
+    };
+    let p = choose(&t("aarch64-apple-darwin"), &f, None);
+    assert_eq!(p.backend, None);
+    assert!(
+        p.reason.ends_with(
+            "; zig is installed, but cargo-zigbuild, which links this target with it, is not"
+        ),
+        "{}",
+        p.reason
+    );
+    assert!(!p.reason.contains("neither"), "{}", p.reason);
+    assert_eq!(p.fix.as_deref(), Some("pip install cargo-zigbuild"));
+    let f = Facts {
+        zig_ready: true,
+        cross_found: true,
+        ..base.clone()
+    };
+    let p = choose(&t("x86_64-pc-windows-gnu"), &f, None);
+    assert!(
+        p.reason
+            .ends_with("is not, and `cross` has no container engine (docker or podman) to run in"),
+        "{}",
+        p.reason
+    );
+    // Nothing at all.
+    let p = choose(&t("x86_64-pc-windows-gnu"), &base, None);
+    assert!(
+        p.reason
+            .ends_with("; neither zig nor cargo-zigbuild is installed, nor is `cross`"),
+        "{}",
+        p.reason
+    );
+    let p = choose(
+        &t("aarch64-unknown-linux-musl"),
+        &Facts {
+            c_code: cdep(),
+            ..base
+        },
+        None,
+    );
+    assert!(
+        p.reason.ends_with("; zig is not installed, nor is `cross`"),
+        "{}",
+        p.reason
+    );
+}
+
+#[test]
+fn i686_musl_links_with_rust_lld_and_windows_without_mingw_uses_zigbuild() {
+    let f = Facts {
+        has_rust_std: true,
+        rustup: true,
+        zig_ready: true,
+        zigbuild_ready: true,
+        ..Facts::default()
+    };
+    let p = choose(&t("i686-unknown-linux-musl"), &f, None);
+    assert_eq!(p.backend, Some(Backend::Cargo));
+    assert_eq!(p.linker.as_deref(), Some("rust-lld"));
+    assert_eq!(p.platform.to_string(), "linux/386");
+    let p = choose(&t("x86_64-pc-windows-gnu"), &f, None);
+    assert_eq!(p.backend, Some(Backend::Zigbuild));
+    assert!(
+        p.reason
+            .starts_with("no linker for `x86_64-pc-windows-gnu`"),
+        "{}",
+        p.reason
+    );
 }

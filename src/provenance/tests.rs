@@ -5,22 +5,22 @@ use crate::record::{BuildRecord, SCHEMA as RECORD_SCHEMA, StagedBinary, binary_r
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
 fn record(triple: &str, backend: &str) -> BuildRecord {
-    let t = Target::parse(triple).unwrap();
+    let t = crate::platform::known(triple);
     let bin = |name: &str, package: &str| StagedBinary {
         package: package.into(),
         version: "0.3.0".into(),
         binary: name.into(),
-        target: t.clone(),
+        target: t.name(),
         platform: t.platform(),
         backend: backend.into(),
         profile: "release".into(),
-        path: binary_rel(&t, name).unwrap(),
+        path: binary_rel(t.platform(), name).unwrap(),
         sha256: Sha256::of(format!("{name} {triple}").as_bytes()),
         size: 3,
     };
     BuildRecord {
         schema: RECORD_SCHEMA.to_owned(),
-        target: t.clone(),
+        target: t.name(),
         platform: t.platform(),
         backend: backend.into(),
         profile: "release".into(),
@@ -237,7 +237,7 @@ fn statements_round_trip_and_check_against_their_manifest() {
         .internal_parameters
         .source_date_epoch = 5;
     lying.predicate.build_definition.external_parameters.builds[0].targets =
-        vec![Target::parse("aarch64-unknown-linux-musl").unwrap()];
+        vec![crate::platform::known("aarch64-unknown-linux-musl").name()];
     let problems = check_against(&lying, &m).join("\n");
     assert!(problems.contains("source date 5"), "{problems}");
     assert!(

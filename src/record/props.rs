@@ -8,9 +8,10 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::*;
+use crate::platform::TargetName;
 use crate::testgen::{
     check_platform, check_rel, check_sha, check_target, config, damaged, json_any, mutated,
-    nasty_string, plain, sha256, target,
+    nasty_string, plain, sha256, target_with_platform,
 };
 
 /// A binary name that makes a valid path: printable, no `/` or `\`, not `.`/`..`.
@@ -19,7 +20,7 @@ fn binary_name() -> impl Strategy<Value = String> {
         .prop_filter("a normal component", |s| s != "." && s != "..")
 }
 
-fn record_of(target: Target) -> impl Strategy<Value = BuildRecord> {
+fn record_of(target: TargetName, platform: Platform) -> impl Strategy<Value = BuildRecord> {
     (
         plain(),
         plain(),
@@ -32,12 +33,12 @@ fn record_of(target: Target) -> impl Strategy<Value = BuildRecord> {
             let binaries = bins
                 .into_iter()
                 .map(|(package, version, binary, sha256, size)| StagedBinary {
-                    path: binary_rel(&target, &binary).expect("a valid name"),
+                    path: binary_rel(platform, &binary).expect("a valid name"),
                     package,
                     version,
                     binary,
                     target: target.clone(),
-                    platform: target.platform(),
+                    platform,
                     backend: backend.clone(),
                     profile: profile.clone(),
                     sha256,
@@ -47,7 +48,7 @@ fn record_of(target: Target) -> impl Strategy<Value = BuildRecord> {
             BuildRecord {
                 schema: SCHEMA.to_owned(),
                 target: target.clone(),
-                platform: target.platform(),
+                platform,
                 backend,
                 profile,
                 binaries,
@@ -60,7 +61,7 @@ fn record_of(target: Target) -> impl Strategy<Value = BuildRecord> {
 }
 
 fn record() -> impl Strategy<Value = BuildRecord> {
-    target().prop_flat_map(record_of)
+    target_with_platform().prop_flat_map(|(t, p)| record_of(t, p))
 }
 
 /// A journal as `Journal::commit` writes it: one move per binary from a temporary
@@ -82,15 +83,14 @@ fn journal() -> impl Strategy<Value = Journal> {
 }
 
 /// What every record that parses as `target`'s holds.
-fn check_parsed(r: &BuildRecord, target: &Target) {
+fn check_parsed(r: &BuildRecord, target: &TargetName) {
     assert_eq!(r.schema, SCHEMA);
     assert_eq!(&r.target, target);
-    assert_eq!(r.platform, target.platform());
     check_target(&r.target);
     check_platform(r.platform);
     for b in &r.binaries {
         assert_eq!((&b.target, b.platform), (&r.target, r.platform));
-        let want = format!("{}/bin/{}{}", r.platform, b.binary, target.info.exe_suffix);
+        let want = format!("{}/bin/{}{}", r.platform, b.binary, r.platform.exe_suffix());
         assert_eq!(b.path.as_str(), want);
         check_rel(&b.path);
         check_sha(&b.sha256);
@@ -98,11 +98,12 @@ fn check_parsed(r: &BuildRecord, target: &Target) {
             plain_text("field", s).unwrap();
         }
     }
-    let again = BuildRecord::parse(&serde_json::to_vec(r).unwrap(), target).unwrap();
+    let again =
+        BuildRecord::parse(&serde_json::to_vec(r).unwrap(), target, Some(r.platform)).unwrap();
     assert_eq!(&again, r);
 }
 
-fn check_journal(j: &Journal, target: &Target) {
+fn check_journal(j: &Journal, target: &TargetName) {
     check_parsed(&j.record, target);
     assert_eq!(j.moves.len(), j.record.binaries.len());
     let bin = j.record.platform.rel_dir().join("bin").unwrap();
@@ -121,8 +122,9 @@ proptest! {
     #![proptest_config(config(256))]
 
     #[test]
-    fn arbitrary_bytes_never_panic(bytes in vec(any::<u8>(), 0..256), t in target()) {
-        if let Ok(r) = BuildRecord::parse(&bytes, &t) {
+    fn arbitrary_bytes_never_panic(bytes in vec(any::<u8>(), 0..256), (t, p) in target_with_platform()) {
+        if let Ok(r) = BuildRecord::parse(&bytes, &t, Some(p)) {
+            prop_assert_eq!(r.platform, p);
             check_parsed(&r, &t);
         }
         if let Ok(j) = Journal::parse(&bytes, &t) {
@@ -131,9 +133,9 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_json_never_panics(json in json_any(), t in target()) {
+    fn arbitrary_json_never_panics(json in json_any(), (t, p) in target_with_platform()) {
         let text = json.render();
-        if let Ok(r) = BuildRecord::parse(text.as_bytes(), &t) {
+        if let Ok(r) = BuildRecord::parse(text.as_bytes(), &t, Some(p)) {
             check_parsed(&r, &t);
         }
         if let Ok(j) = Journal::parse(text.as_bytes(), &t) {
@@ -145,7 +147,7 @@ proptest! {
     fn valid_records_and_journals_round_trip(j in journal()) {
         let t = j.record.target.clone();
         check_journal(&j, &t);
-        let r = BuildRecord::parse(&serde_json::to_vec(&j.record).unwrap(), &t).unwrap();
+        let r = BuildRecord::parse(&serde_json::to_vec(&j.record).unwrap(), &t, None).unwrap();
         prop_assert_eq!(&r, &j.record);
         let back = Journal::parse(&serde_json::to_vec(&j).unwrap(), &t).unwrap();
         prop_assert_eq!((back.record, back.moves, back.remove), (j.record, j.moves, j.remove));
@@ -157,10 +159,10 @@ proptest! {
             let doc = serde_json::to_value(&r).unwrap();
             (Just(r), mutated(doc))
         }),
-        other in target(),
+        (other, p) in target_with_platform(),
     ) {
-        for t in [&r.target, &other] {
-            if let Ok(parsed) = BuildRecord::parse(text.as_bytes(), t) {
+        for (t, p) in [(&r.target, Some(r.platform)), (&other, Some(p)), (&other, None)] {
+            if let Ok(parsed) = BuildRecord::parse(text.as_bytes(), t, p) {
                 check_parsed(&parsed, t);
             }
         }
@@ -185,7 +187,7 @@ proptest! {
             (Just(r.target), damaged(text))
         }),
     ) {
-        if let Ok(r) = BuildRecord::parse(&bytes, &t) {
+        if let Ok(r) = BuildRecord::parse(&bytes, &t, None) {
             check_parsed(&r, &t);
         }
     }
@@ -265,7 +267,7 @@ proptest! {
         prop_assert!(out.kind(&pending_rel(&j.record.target)).unwrap().is_none(), "the journal is gone");
         if text == exact && temps_written {
             // An intact journal whose files are all there is finished.
-            let r = BuildRecord::read(&out, &j.record.target).unwrap();
+            let r = BuildRecord::read(&out, &j.record.target, Some(j.record.platform)).unwrap();
             prop_assert_eq!(r.as_ref(), Some(&j.record));
             for b in &j.record.binaries {
                 prop_assert_eq!(out.read(&b.path, 100).unwrap(), b"new binary".to_vec());
@@ -285,8 +287,8 @@ fn fuzz_seeds_are_what_their_names_say() {
         let path = e.unwrap().path();
         let bytes = std::fs::read(&path).unwrap();
         let doc: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
-        let t = Target::parse(doc["target"].as_str().unwrap()).unwrap();
-        let parsed = BuildRecord::parse(&bytes, &t);
+        let t = TargetName::new(doc["target"].as_str().unwrap()).unwrap();
+        let parsed = BuildRecord::parse(&bytes, &t, None);
         let name = path.file_name().unwrap().to_str().unwrap();
         if matches!(name, "valid.json" | "glibc-suffix.json") {
             check_parsed(&parsed.unwrap(), &t);

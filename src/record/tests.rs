@@ -1,4 +1,5 @@
 use super::*;
+use crate::platform::Target;
 
 fn quiet() -> Shell {
     Shell::new(&crate::cli::GlobalArgs {
@@ -8,14 +9,14 @@ fn quiet() -> Shell {
 }
 
 fn x86() -> Target {
-    Target::parse("x86_64-unknown-linux-musl").unwrap()
+    crate::platform::known("x86_64-unknown-linux-musl")
 }
 
 fn record(bins: &[(&str, &[u8])]) -> BuildRecord {
     let t = x86();
     BuildRecord {
         schema: SCHEMA.to_owned(),
-        target: t.clone(),
+        target: t.name(),
         platform: t.platform(),
         backend: "cargo".into(),
         profile: "release".into(),
@@ -25,11 +26,11 @@ fn record(bins: &[(&str, &[u8])]) -> BuildRecord {
                 package: "p".into(),
                 version: "1.0.0".into(),
                 binary: (*name).to_owned(),
-                target: t.clone(),
+                target: t.name(),
                 platform: t.platform(),
                 backend: "cargo".into(),
                 profile: "release".into(),
-                path: binary_rel(&t, name).unwrap(),
+                path: binary_rel(t.platform(), name).unwrap(),
                 sha256: Sha256::of(bytes),
                 size: bytes.len() as u64,
             })
@@ -63,17 +64,30 @@ fn dependency_graphs_round_trip_and_bad_ones_are_refused() {
     }];
     let t = x86();
     let bytes = serde_json::to_vec(&r).unwrap();
-    assert_eq!(BuildRecord::parse(&bytes, &t).unwrap(), r);
+    assert_eq!(
+        BuildRecord::parse(&bytes, &t.name(), Some(t.platform())).unwrap(),
+        r
+    );
     let mut twice = r.clone();
     twice.dependencies.push(r.dependencies[0].clone());
-    let err = BuildRecord::parse(&serde_json::to_vec(&twice).unwrap(), &t).unwrap_err();
+    let err = BuildRecord::parse(
+        &serde_json::to_vec(&twice).unwrap(),
+        &t.name(),
+        Some(t.platform()),
+    )
+    .unwrap_err();
     assert!(
         format!("{err:#}").contains("two dependency graphs of `p`"),
         "{err:#}"
     );
     let mut cyclic = r.clone();
     cyclic.dependencies[0].crates[0].dependencies = vec![0];
-    let err = BuildRecord::parse(&serde_json::to_vec(&cyclic).unwrap(), &t).unwrap_err();
+    let err = BuildRecord::parse(
+        &serde_json::to_vec(&cyclic).unwrap(),
+        &t.name(),
+        Some(t.platform()),
+    )
+    .unwrap_err();
     assert!(format!("{err:#}").contains("out of range"), "{err:#}");
 }
 
@@ -86,7 +100,13 @@ fn out() -> (tempfile::TempDir, OutDir) {
 #[test]
 fn records_that_point_anywhere_but_their_own_binaries_are_refused() {
     let good = serde_json::to_value(record(&[("app", b"x")])).unwrap();
-    let parse = |v: &serde_json::Value| BuildRecord::parse(&serde_json::to_vec(v).unwrap(), &x86());
+    let parse = |v: &serde_json::Value| {
+        BuildRecord::parse(
+            &serde_json::to_vec(v).unwrap(),
+            &x86().name(),
+            Some(x86().platform()),
+        )
+    };
     parse(&good).unwrap();
     for (field, value) in [
         ("path", "../../etc/passwd"),
@@ -132,15 +152,24 @@ fn a_staging_interrupted_after_its_journal_is_finished_by_the_next_run() {
         moves: vec![(tmp, dest.clone())],
         remove: vec![old.binaries[1].path.clone()],
     };
-    out.write(&pending_rel(&x86()), &serde_json::to_vec(&journal).unwrap())
-        .unwrap();
+    out.write(
+        &pending_rel(&x86().name()),
+        &serde_json::to_vec(&journal).unwrap(),
+    )
+    .unwrap();
     // Until recovery the previous state is whole.
-    assert_eq!(BuildRecord::read(&out, &x86()).unwrap(), Some(old.clone()));
+    assert_eq!(
+        BuildRecord::read(&out, &x86().name(), None).unwrap(),
+        Some(old.clone())
+    );
     recover(&out, &quiet()).unwrap();
-    assert_eq!(BuildRecord::read(&out, &x86()).unwrap(), Some(new));
+    assert_eq!(
+        BuildRecord::read(&out, &x86().name(), None).unwrap(),
+        Some(new)
+    );
     assert_eq!(out.read(&dest, 10).unwrap(), b"new");
     assert_eq!(out.kind(&old.binaries[1].path).unwrap(), None);
-    assert_eq!(out.kind(&pending_rel(&x86())).unwrap(), None);
+    assert_eq!(out.kind(&pending_rel(&x86().name())).unwrap(), None);
 }
 
 #[test]
@@ -159,17 +188,20 @@ fn a_journal_whose_files_are_gone_or_tampered_withdraws_the_target() {
         )],
         remove: vec![],
     };
-    out.write(&pending_rel(&x86()), &serde_json::to_vec(&journal).unwrap())
-        .unwrap();
+    out.write(
+        &pending_rel(&x86().name()),
+        &serde_json::to_vec(&journal).unwrap(),
+    )
+    .unwrap();
     recover(&out, &quiet()).unwrap();
-    assert_eq!(BuildRecord::read(&out, &x86()).unwrap(), None);
-    assert_eq!(out.kind(&pending_rel(&x86())).unwrap(), None);
+    assert_eq!(BuildRecord::read(&out, &x86().name(), None).unwrap(), None);
+    assert_eq!(out.kind(&pending_rel(&x86().name())).unwrap(), None);
 
     // A journal that would move a file outside its binaries' directory is refused.
     let mut v = serde_json::to_value(&journal).unwrap();
     v["moves"][0][0] = "manifest.json".into();
-    assert!(Journal::parse(&serde_json::to_vec(&v).unwrap(), &x86()).is_err());
+    assert!(Journal::parse(&serde_json::to_vec(&v).unwrap(), &x86().name()).is_err());
     let mut v = serde_json::to_value(&journal).unwrap();
     v["remove"] = serde_json::json!(["manifest.json"]);
-    assert!(Journal::parse(&serde_json::to_vec(&v).unwrap(), &x86()).is_err());
+    assert!(Journal::parse(&serde_json::to_vec(&v).unwrap(), &x86().name()).is_err());
 }

@@ -75,7 +75,7 @@ pub(super) fn render(s: &Subject) -> Vec<u8> {
             },
             "component": metadata_component,
             "properties": [
-                property("cargo-multiarch:target", s.target.triple()),
+                property("cargo-multiarch:target", s.target.as_str()),
                 property("cargo-multiarch:platform", &s.platform.to_string()),
                 property("cargo-multiarch:archive", s.archive.file_name()),
             ],

@@ -98,7 +98,7 @@ pub(super) fn render(s: &Subject) -> Vec<u8> {
             "comment": format!(
                 "The crates compiled into the binaries of `{}` for `{}` ({}).",
                 s.archive.file_name(),
-                s.target.triple(),
+                s.target.as_str(),
                 s.platform
             ),
         },

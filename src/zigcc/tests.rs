@@ -1,7 +1,7 @@
 use super::*;
 
 fn t(s: &str) -> Target {
-    Target::parse(s).unwrap()
+    crate::platform::known(s)
 }
 
 fn strs(v: &[&str]) -> Vec<String> {

@@ -17,6 +17,7 @@ mod make;
 mod merge;
 mod package;
 mod plan;
+mod platforms;
 mod sbom;
 mod supply;
 mod workflow;

@@ -12,16 +12,15 @@ use crate::image::attest::{
 };
 use crate::image::{Attestation, ImageSpec, verify_layout, write_layout};
 use crate::outdir::{OutDir, RelPath};
-use crate::platform::Target;
 use crate::provenance::{self, Toolchain};
 use crate::record::{BuildRecord, SCHEMA, StagedBinary, binary_rel};
 
 /// A provenance predicate of one amd64 binary.
 fn predicate() -> provenance::Predicate {
-    let t = Target::parse("x86_64-unknown-linux-musl").unwrap();
+    let t = crate::platform::known("x86_64-unknown-linux-musl");
     let record = BuildRecord {
         schema: SCHEMA.into(),
-        target: t.clone(),
+        target: t.name(),
         platform: t.platform(),
         backend: "cargo".into(),
         profile: "release".into(),
@@ -29,11 +28,11 @@ fn predicate() -> provenance::Predicate {
             package: "hello".into(),
             version: "0.3.0".into(),
             binary: "hello".into(),
-            target: t.clone(),
+            target: t.name(),
             platform: t.platform(),
             backend: "cargo".into(),
             profile: "release".into(),
-            path: binary_rel(&t, "hello").unwrap(),
+            path: binary_rel(t.platform(), "hello").unwrap(),
             sha256: Sha256::of(b"hello"),
             size: 5,
         }],

@@ -9,27 +9,30 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
-use std::time::Duration;
 
 use anyhow::{Result, bail};
 use camino::Utf8Path;
 
+use crate::binary;
 use crate::cli::VerifyArgs;
 use crate::digest::Sha256;
-use crate::elf::{self, Linkage};
+use crate::elf::Linkage;
 use crate::manifest::{self, Artifact, Kind, Manifest};
 use crate::outdir::{LockMode, OutDir, RelPath};
 use crate::output::{Event, FileEvent, RunOutcome, Severity};
 use crate::package::{sidecar, sidecar_text};
 use crate::platform::{self, Platform};
-use crate::probe;
-use crate::process::{Ended, Process};
 use crate::sbom;
 use crate::shell::Shell;
 use crate::workspace;
 
-/// How long one `--run` may take.
-const RUN_LIMIT: Duration = Duration::from_secs(30);
+mod run;
+
+/// The wine forwarder DLL (see `run`), for the binary-format tests.
+#[cfg(test)]
+pub(crate) fn bcryptprimitives_forwarder_for_tests() -> Vec<u8> {
+    run::bcryptprimitives_forwarder()
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -84,6 +87,7 @@ impl std::fmt::Display for Ran {
                 self.detail
             ),
             RunOutcome::Skipped => write!(f, "skipped  {path}  ({})", self.detail),
+            RunOutcome::Checked => write!(f, "checked  {path}  ({})", self.detail),
             RunOutcome::NotRun => write!(f, "not run   {}", self.detail),
         }
     }
@@ -225,7 +229,7 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
                 .into_iter()
                 .filter(|a| a.kind == Kind::Binary)
                 .collect();
-            run_binaries(out, &binaries, &opts.run_args, &mut r);
+            run::run_binaries(out, &binaries, &opts.run_args, &mut r);
         } else {
             r.runs.push(Ran {
                 outcome: RunOutcome::NotRun,
@@ -317,62 +321,39 @@ fn check_provenance(out: &OutDir, m: &Manifest, passed: &[&Artifact], problems: 
 }
 
 fn check_binary(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
-    let Some(target) = &a.target else {
-        problems.push(format!("{}: a binary with no target", a.path));
+    let (Some(target), Some(platform)) = (&a.target, a.platform) else {
+        problems.push(format!("{}: a binary with no target or platform", a.path));
         return;
     };
-    let info = target.info;
     // The directory it sits in is the platform a Dockerfile will COPY it for.
-    let dir_platform = info.platform.dir();
-    if !a.path.as_str().starts_with(&format!("{dir_platform}/"))
-        || a.platform != Some(info.platform)
-    {
+    if !a.path.as_str().starts_with(&format!("{}/", platform.dir())) {
         problems.push(format!(
-            "{}: a `{}` binary recorded under platform `{}`",
-            a.path,
-            info.triple,
-            a.platform
-                .map_or_else(|| "(none)".to_owned(), |p| p.to_string())
+            "{}: a `{target}` binary for platform `{platform}` filed outside `{platform}/`",
+            a.path
         ));
     }
-    let Some(machine) = info.elf_machine else {
-        return;
-    };
-    let elf = match out.file(&a.path).and_then(|p| elf::read(&p)) {
-        Ok(e) => e,
+    let bin = match out.file(&a.path).and_then(|p| binary::read(&p)) {
+        Ok(b) => b,
         Err(e) => {
             problems.push(format!("{}: {e:#}", a.path));
             return;
         }
     };
-    let class = if info.triple.starts_with("armv7") {
-        32
-    } else {
-        64
-    };
-    if elf.machine != machine || elf.class != class {
-        problems.push(format!(
-            "{}: is an ELF{} {} binary, but `{}` ({}) needs ELF{class} {}",
-            a.path,
-            elf.class,
-            elf::machine_name(elf.machine),
-            info.triple,
-            info.platform,
-            elf::machine_name(machine)
-        ));
+    for p in bin.problems(platform, &format!("`{target}` ({platform})")) {
+        problems.push(format!("{}: {p}", a.path));
     }
-    if target.is_musl() && !matches!(elf.linkage, Linkage::Static | Linkage::StaticPie) {
+    if target.is_musl() && !matches!(bin.linkage, Linkage::Static | Linkage::StaticPie) {
         problems.push(format!(
             "{}: a musl binary that is not static ({:?}); it will not run on `scratch`",
-            a.path, elf.linkage
+            a.path, bin.linkage
         ));
     }
     if let Some(recorded) = &a.linkage
-        && *recorded != elf.linkage
+        && *recorded != bin.linkage
     {
         problems.push(format!(
             "{}: linkage is {:?}, the manifest says {recorded:?}",
-            a.path, elf.linkage
+            a.path, bin.linkage
         ));
     }
 }
@@ -403,6 +384,21 @@ struct Found {
 fn check_archive(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
     let result = (|| -> Result<BTreeMap<String, Found>> {
         let file = out.open(&a.path)?;
+        if a.path.as_path().extension() == Some("zip") {
+            let mut found = BTreeMap::new();
+            for e in crate::archive::zip::list(std::io::BufReader::new(file))? {
+                let f = Found {
+                    dir: e.dir,
+                    mode: e.mode,
+                    sha256: e.sha256,
+                    size: e.size,
+                };
+                if found.insert(e.name.clone(), f).is_some() {
+                    anyhow::bail!("`{}` is in the archive twice", e.name.escape_debug());
+                }
+            }
+            return Ok(found);
+        }
         let mut tar =
             tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
         let mut found = BTreeMap::new();
@@ -588,141 +584,4 @@ fn check_platforms(m: &Manifest, expect: Option<&[Platform]>, r: &mut Report) {
         }
     }
     r.platforms = expected.iter().map(ToString::to_string).collect();
-}
-
-/// Runs binaries that passed every check, each in its own process group, killed with
-/// the group at the time limit.
-fn run_binaries(out: &OutDir, binaries: &[&Artifact], args: &[String], r: &mut Report) {
-    let host_arch = match std::env::consts::ARCH {
-        "x86_64" => "amd64",
-        "aarch64" => "arm64",
-        other => other,
-    };
-    for a in binaries {
-        let Some(target) = &a.target else { continue };
-        let info = target.info;
-        if info.platform.os != std::env::consts::OS {
-            r.runs.push(Ran {
-                outcome: RunOutcome::Skipped,
-                path: Some(a.path.clone()),
-                how: None,
-                detail: format!("{} binaries do not run here", info.platform),
-            });
-            continue;
-        }
-        let path = match out.file(&a.path) {
-            Ok(p) => p,
-            Err(e) => {
-                r.problems.push(format!("{}: {e:#}", a.path));
-                continue;
-            }
-        };
-        let (p, how) = if info.platform.arch == host_arch {
-            (Process::new(&path), "native".to_owned())
-        } else {
-            let arch = probe::qemu_arch(info.triple);
-            let Some(q) = probe::which(&format!("qemu-{arch}"))
-                .or_else(|| probe::which(&format!("qemu-{arch}-static")))
-            else {
-                r.problems.push(format!(
-                    "{}: cannot run {} binaries here (hint: `sudo apt-get install qemu-user`)",
-                    a.path, info.platform
-                ));
-                continue;
-            };
-            let name = q.file_name().unwrap_or("qemu").to_owned();
-            (Process::new(q).arg(&path), name)
-        };
-        let p = p.args(args);
-        // Its own process group, killed when it exits or at the limit: a binary that
-        // daemonises or holds its output open cannot leave anything behind or hang verify.
-        match p.run_limited(RUN_LIMIT) {
-            Ok(run) => match run.ended {
-                Ended::Exited(status) if status.success() => {
-                    let text = String::from_utf8_lossy(&run.stdout);
-                    r.runs.push(Ran {
-                        outcome: RunOutcome::Ok,
-                        path: Some(a.path.clone()),
-                        how: Some(how),
-                        detail: text.lines().next().unwrap_or("").trim().to_owned(),
-                    });
-                }
-                Ended::Exited(status) => r.problems.push(format!(
-                    "{}: `{}` failed ({status}): {}",
-                    a.path,
-                    args.join(" "),
-                    String::from_utf8_lossy(&run.stderr)
-                        .lines()
-                        .next()
-                        .unwrap_or("")
-                        .trim()
-                )),
-                Ended::TimedOut => r.problems.push(format!(
-                    "{}: `{p}` took over {} s and was killed",
-                    a.path,
-                    RUN_LIMIT.as_secs()
-                )),
-            },
-            Err(e) => r.problems.push(format!("{}: {e:#}", a.path)),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// One amd64 "binary" at `linux/amd64/bin/app`.
-    fn one_binary() -> Artifact {
-        let mut a = Artifact::new(
-            Kind::Binary,
-            RelPath::new("linux/amd64/bin/app").unwrap(),
-            Sha256::of(b""),
-            0,
-        );
-        a.target = Some(crate::platform::Target::parse("x86_64-unknown-linux-musl").unwrap());
-        a
-    }
-
-    #[test]
-    fn run_returns_promptly_when_the_binary_leaves_a_daemon_holding_its_output() {
-        if std::env::consts::ARCH != "x86_64" {
-            return;
-        }
-        let tmp = tempfile::tempdir().unwrap();
-        let root = Utf8Path::from_path(tmp.path()).unwrap();
-        let app = root.join("linux/amd64/bin/app");
-        std::fs::create_dir_all(app.parent().unwrap()).unwrap();
-        std::fs::write(&app, "#!/bin/sh\nsleep 5 &\necho \"app 1.0 $!\"\n").unwrap();
-        std::fs::set_permissions(&app, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap();
-        let mut r = Report::default();
-        let start = std::time::Instant::now();
-        let out = OutDir::existing(root).unwrap();
-        run_binaries(&out, &[&one_binary()], &["--version".to_owned()], &mut r);
-        assert!(
-            start.elapsed() < Duration::from_secs(2),
-            "{:?}",
-            start.elapsed()
-        );
-        assert!(r.problems.is_empty(), "{:?}", r.problems);
-        assert_eq!(r.runs.len(), 1, "{:?}", r.runs);
-        let line = &r.runs[0].to_string();
-        assert!(
-            line.starts_with("ok       linux/amd64/bin/app  (native): app 1.0 "),
-            "{line}"
-        );
-        // The daemon went with it.
-        let pid = line.rsplit(' ').next().unwrap();
-        let start = std::time::Instant::now();
-        while std::fs::read_to_string(format!("/proc/{pid}/stat"))
-            .is_ok_and(|s| !s.rsplit(')').next().unwrap().trim_start().starts_with('Z'))
-        {
-            assert!(
-                start.elapsed() < Duration::from_secs(1),
-                "`sleep` {pid} still runs"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-    }
 }

@@ -1,4 +1,5 @@
-//! Reproducible `.tar.gz` archives, hashed while they are written.
+//! Reproducible `.tar.gz` archives (and `.zip` ones for Windows: [`zip`]), hashed
+//! while they are written.
 //!
 //! The layout depends only on the entries given, never on the machine or the time:
 //! entries sorted by path, a directory entry for every parent, uid/gid 0, no user or
@@ -17,6 +18,8 @@ use flate2::{Compression, GzBuilder};
 use sha2::{Digest as _, Sha256};
 
 use crate::digest::Sha256 as Sha256Hex;
+
+pub mod zip;
 
 /// Buffer size for reading inputs and writing outputs.
 const BUF_SIZE: usize = 1 << 20;
@@ -141,14 +144,14 @@ pub fn write_atomic(dest: &Utf8Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// What a path in the archive holds.
-enum Item<'a> {
+pub(crate) enum Item<'a> {
     Dir,
     File(&'a Entry),
 }
 
 /// Checks the entries and returns every path of the archive, parents included, in the
 /// order they are written: byte order, which puts each directory before its children.
-fn layout(entries: &[Entry]) -> Result<BTreeMap<&str, Item<'_>>> {
+pub(crate) fn layout(entries: &[Entry]) -> Result<BTreeMap<&str, Item<'_>>> {
     let mut items = BTreeMap::new();
     for entry in entries {
         check_path(&entry.path)?;

@@ -1,0 +1,2 @@
+#[link(name = "CoreFoundation", kind = "framework")]
+extern "C" {}
