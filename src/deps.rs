@@ -518,34 +518,45 @@ pub fn for_plan(plan: &Plan, probes: &Probes) -> Result<Vec<TargetGraphs>> {
     let host_cfg = target_cfg(cache.as_ref(), dir, &probes.host)?;
     let mut out = Vec::new();
     for t in plan.targets.iter().filter(|t| t.backend.is_some()) {
-        let triple = t.target.triple();
-        let cfg = target_cfg(cache.as_ref(), dir, triple)?;
-        let filtered = if exact_cargo {
-            Some(ws.resolve_on(triple)?)
-        } else {
-            None
-        };
-        let (metadata, edges) = match &filtered {
-            Some(m) => (m, Edges::Filtered),
-            None => (
-                ws.resolve(),
-                Edges::Evaluate {
-                    target: (triple, &cfg),
-                    host: (&probes.host, &host_cfg),
-                },
-            ),
-        };
-        let mut graphs: Vec<Graph> = Vec::new();
-        for e in plan.entries.iter().filter(|e| e.target == t.target) {
-            if graphs.iter().any(|g| g.package == e.package) {
-                continue;
+        // A universal binary holds one slice per rustc target: its graph is the union.
+        let mut per_slice: Vec<(Vec<Cfg>, Vec<Graph>)> = Vec::new();
+        for triple in t.target.rustc_triples() {
+            let cfg = target_cfg(cache.as_ref(), dir, triple)?;
+            let filtered = if exact_cargo {
+                Some(ws.resolve_on(triple)?)
+            } else {
+                None
+            };
+            let (metadata, edges) = match &filtered {
+                Some(m) => (m, Edges::Filtered),
+                None => (
+                    ws.resolve(),
+                    Edges::Evaluate {
+                        target: (triple, &cfg),
+                        host: (&probes.host, &host_cfg),
+                    },
+                ),
+            };
+            let mut graphs: Vec<Graph> = Vec::new();
+            for e in plan.entries.iter().filter(|e| e.target == t.target) {
+                if graphs.iter().any(|g| g.package == e.package) {
+                    continue;
+                }
+                let pkg = ws
+                    .packages
+                    .iter()
+                    .find(|p| p.name == e.package)
+                    .expect("entries come from packages");
+                graphs.push(graph(metadata, &pkg.id, edges, &ws.root, &lock)?);
             }
-            let pkg = ws
-                .packages
-                .iter()
-                .find(|p| p.name == e.package)
-                .expect("entries come from packages");
-            graphs.push(graph(metadata, &pkg.id, edges, &ws.root, &lock)?);
+            per_slice.push((cfg, graphs));
+        }
+        let mut slices = per_slice.into_iter();
+        let (cfg, mut graphs) = slices.next().expect("a target has a rustc target");
+        for (_, other) in slices {
+            for (g, o) in graphs.iter_mut().zip(&other) {
+                g.crates = union(&[&*g, o]);
+            }
         }
         out.push(TargetGraphs {
             target: t.target.clone(),

@@ -165,6 +165,17 @@ pub fn build(
                 "`--auditable` links each binary's dependency list through a rustc workspace wrapper, and one is already set (`build.rustc-workspace-wrapper` or `RUSTC_WORKSPACE_WRAPPER`) (hint: unset it, or drop `--auditable`)"
             );
         }
+        if let Some(t) = plan
+            .targets
+            .iter()
+            .find(|t| t.target.rustc_triples().len() > 1)
+        {
+            bail!(
+                "`--auditable` cannot embed a dependency list in `{}`: it is joined from one binary per slice after linking (hint: build its slices as separate targets, e.g. `--target {}`, or drop `--auditable`)",
+                t.target,
+                t.target.rustc_triples().join(" --target ")
+            );
+        }
         let (wrapper, wrote) = crate::auditable::prepare(&target_dir, &graphs)?;
         Some((wrapper, wrote))
     } else {

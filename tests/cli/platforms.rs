@@ -258,6 +258,8 @@ fn multi_ships_to_linux_386_windows_and_macos_and_verify_runs_what_runs_here() {
         .as_array()
         .unwrap()
         .iter()
+        // The attestation manifests (`unknown/unknown`) are checked elsewhere.
+        .filter(|d| d["platform"]["os"] != "unknown")
         .map(|d| {
             (
                 d["platform"]["os"].as_str().unwrap().to_owned(),
