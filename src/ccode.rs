@@ -29,14 +29,7 @@ const MAX_BYTES: u64 = 64 << 10;
 /// looked at in parallel (a cache miss runs rustc, the fallback cargo).
 pub fn per_target(ws: &Workspace, probes: &Probes, targets: &[Target]) -> Vec<Result<Vec<CCode>>> {
     let exact_cargo = UserConfig::load(&ws.root).may_change_target_cfg();
-    let dir = ws
-        .manifest_path
-        .parent()
-        .expect("a manifest path has a parent");
-    let cache = probes
-        .rustc_identity
-        .as_deref()
-        .map(|id| Cache::new(&ws.target_dir, id));
+    let (dir, cache) = cfg_source(ws, probes);
     std::thread::scope(|s| {
         let handles: Vec<_> = targets
             .iter()
@@ -104,6 +97,20 @@ pub fn target_cfg(cache: Option<&Cache>, dir: &Utf8Path, triple: &str) -> Result
 pub struct Cache {
     dir: Utf8PathBuf,
     rustc_id: String,
+}
+
+/// Where rustc is asked for a workspace's target cfg (its manifest's directory, so its
+/// `rust-toolchain` applies) and the cache of that rustc's answers, when it is known.
+pub fn cfg_source<'a>(ws: &'a Workspace, probes: &Probes) -> (&'a Utf8Path, Option<Cache>) {
+    let dir = ws
+        .manifest_path
+        .parent()
+        .expect("a manifest path has a parent");
+    let cache = probes
+        .rustc_identity
+        .as_deref()
+        .map(|id| Cache::new(&ws.target_dir, id));
+    (dir, cache)
 }
 
 impl Cache {

@@ -505,14 +505,7 @@ pub struct TargetGraphs {
 /// `metadata --filter-platform` per target decides the edges instead.
 pub fn for_plan(plan: &Plan, probes: &Probes) -> Result<Vec<TargetGraphs>> {
     let ws = &plan.workspace;
-    let dir = ws
-        .manifest_path
-        .parent()
-        .expect("a manifest path has a parent");
-    let cache = probes
-        .rustc_identity
-        .as_deref()
-        .map(|id| ccode::Cache::new(&ws.target_dir, id));
+    let (dir, cache) = ccode::cfg_source(ws, probes);
     let exact_cargo = UserConfig::load(&ws.root).may_change_target_cfg();
     let lock = read_lock(&ws.root);
     let host_cfg = target_cfg(cache.as_ref(), dir, &probes.host)?;
