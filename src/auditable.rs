@@ -24,7 +24,6 @@
 
 use std::ffi::OsString;
 use std::io::Write as _;
-use std::os::unix::fs::PermissionsExt as _;
 
 use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -39,7 +38,6 @@ use serde_json::{Value, json};
 use crate::backend::CROSS_TARGET;
 use crate::deps::{Graph, Kind, Source, TargetGraphs};
 use crate::digest::Sha256;
-use crate::outdir::write_atomic_at;
 use crate::process::shell_quote;
 
 /// The section cargo-auditable's readers look for.
@@ -300,13 +298,13 @@ pub fn prepare(target_dir: &Utf8Path, targets: &[TargetGraphs]) -> Result<(Wrapp
     let mut wrote = false;
     for e in &entries {
         let path = object_path(&dir, e);
-        wrote |= write_if_changed(&path, &e.object, 0o644)?;
+        wrote |= crate::outdir::write_if_changed(&path, &e.object, 0o644)?;
     }
     let host = script(&entries, |e| object_path(&dir, e));
-    wrote |= write_if_changed(&dir.join(&name), host.as_bytes(), 0o755)?;
+    wrote |= crate::outdir::write_if_changed(&dir.join(&name), host.as_bytes(), 0o755)?;
     let container_dir = Utf8PathBuf::from(CROSS_TARGET).join(&rel);
     let cross = script(&entries, |e| object_path(&container_dir, e));
-    wrote |= write_if_changed(&dir.join(CROSS_WRAPPER), cross.as_bytes(), 0o755)?;
+    wrote |= crate::outdir::write_if_changed(&dir.join(CROSS_WRAPPER), cross.as_bytes(), 0o755)?;
 
     let mut path = OsString::from(dir.as_os_str());
     if let Some(old) = std::env::var_os("PATH").filter(|p| !p.is_empty()) {
@@ -385,37 +383,6 @@ else
 fi
 "#
     )
-}
-
-/// Writes `bytes` at `path` (mode `mode`) unless a regular file with exactly those
-/// bytes and that mode is there; true when it wrote.
-fn write_if_changed(path: &Utf8Path, bytes: &[u8], mode: u32) -> Result<bool> {
-    let current = crate::outdir::open_regular(path).ok().and_then(|f| {
-        let same_mode = f
-            .metadata()
-            .is_ok_and(|m| m.permissions().mode() & 0o777 == mode);
-        let mut have = Vec::new();
-        std::io::Read::read_to_end(
-            &mut std::io::Read::take(f, bytes.len() as u64 + 1),
-            &mut have,
-        )
-        .ok()?;
-        same_mode.then_some(have)
-    });
-    if current.as_deref() == Some(bytes) {
-        return Ok(false);
-    }
-    let dir = path.parent().expect("a file has a parent");
-    std::fs::create_dir_all(dir).with_context(|| {
-        format!("cannot create `{dir}` (hint: check the target dir's permissions)")
-    })?;
-    write_atomic_at(path, |f| {
-        f.write_all(bytes)
-            .with_context(|| format!("cannot write `{path}`"))?;
-        f.set_permissions(std::fs::Permissions::from_mode(mode))
-            .with_context(|| format!("cannot set the mode of `{path}`"))
-    })?;
-    Ok(true)
 }
 
 #[cfg(test)]

@@ -602,6 +602,41 @@ fn is_temp(name: &str) -> bool {
     name.starts_with('.') && name.contains(TEMP_MARK)
 }
 
+/// Writes `bytes` to `path` with `mode` (atomically, see [`write_atomic_at`]) unless
+/// it holds exactly that already; true when it wrote. What is there is read without
+/// following a symlink and at most one byte more than `bytes`: anything else (a FIFO,
+/// a link, a huge file, another mode) is replaced. For files the tool owns under the
+/// target dir (zig wrappers, `--auditable`'s wrapper and objects).
+pub fn write_if_changed(path: &Utf8Path, bytes: &[u8], mode: u32) -> Result<bool> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let current = open_regular(path).ok().and_then(|f| {
+        let same_mode = f
+            .metadata()
+            .is_ok_and(|m| m.permissions().mode() & 0o777 == mode);
+        let mut have = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(f, bytes.len() as u64 + 1),
+            &mut have,
+        )
+        .ok()?;
+        same_mode.then_some(have)
+    });
+    if current.as_deref() == Some(bytes) {
+        return Ok(false);
+    }
+    let dir = path.parent().expect("a file has a parent");
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!("cannot create `{dir}` (hint: check the target dir's permissions)")
+    })?;
+    write_atomic_at(path, |f| {
+        f.write_all(bytes)
+            .with_context(|| format!("cannot write `{path}`"))?;
+        f.set_permissions(std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot set the mode of `{path}`"))
+    })?;
+    Ok(true)
+}
+
 /// Writes `dest` atomically: `write` fills a fresh, uniquely named temporary file in
 /// the same directory, which is synced and renamed over `dest`; on error it is removed
 /// and `dest` is as it was. For paths the caller has checked (or trusts).
