@@ -445,3 +445,10 @@ pub fn check_target(t: &TargetName) {
     );
     check_rel(&crate::outdir::RelPath::new(&s).expect("a plain name"));
 }
+
+/// Writes `text` at `dir/rel`, creating the directories on the way (test workspaces).
+pub fn write_file(dir: &camino::Utf8Path, rel: &str, text: &str) {
+    let p = dir.join(rel);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}

@@ -2,6 +2,7 @@ use cargo_metadata::{Metadata, MetadataCommand};
 
 use super::*;
 use crate::process::Process;
+use crate::testgen::write_file as write;
 use crate::workspace::{c_code_filtered, c_code_on_platform};
 
 const ARM: &str = "aarch64-unknown-linux-musl";
@@ -11,12 +12,6 @@ const WIN: &str = "x86_64-pc-windows-gnu";
 
 /// What rustc 1.95 prints for `aarch64-unknown-linux-musl`.
 const ARM_CFG: &str = "debug_assertions\npanic=\"unwind\"\ntarget_abi=\"\"\ntarget_arch=\"aarch64\"\ntarget_endian=\"little\"\ntarget_env=\"musl\"\ntarget_family=\"unix\"\ntarget_feature=\"crt-static\"\ntarget_feature=\"neon\"\ntarget_has_atomic=\"64\"\ntarget_os=\"linux\"\ntarget_pointer_width=\"64\"\ntarget_vendor=\"unknown\"\nunix\n";
-
-fn write(dir: &Utf8Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
 
 /// A library package at `dir/name`, with `links` (and so a build script) when given.
 fn lib(dir: &Utf8Path, name: &str, links: Option<&str>, extra: &str) {

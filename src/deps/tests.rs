@@ -2,6 +2,7 @@ use cargo_metadata::MetadataCommand;
 
 use super::*;
 use crate::process::Process;
+use crate::testgen::write_file as write;
 
 const ARM: &str = "aarch64-unknown-linux-musl";
 const GNU: &str = "x86_64-unknown-linux-gnu";
@@ -10,12 +11,6 @@ const GNU_CFG: &str = "debug_assertions\npanic=\"unwind\"\ntarget_abi=\"\"\ntarg
 
 fn cfg(text: &str) -> Vec<Cfg> {
     text.lines().map(|l| l.parse().unwrap()).collect()
-}
-
-fn write(dir: &Utf8Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
 }
 
 /// A library `name` at `dir/name` with `extra` appended to its manifest.

@@ -3,15 +3,10 @@ use cargo_metadata::MetadataCommand;
 
 use super::*;
 use crate::process::Process;
+use crate::testgen::write_file as write;
 
 const GNU: &str = "x86_64-unknown-linux-gnu";
 const MUSL: &str = "x86_64-unknown-linux-musl";
-
-fn write(dir: &Utf8Path, rel: &str, text: &str) {
-    let p = dir.join(rel);
-    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-    std::fs::write(p, text).unwrap();
-}
 
 /// A library `name` at `dir/name` with `extra` manifest text; a build script when
 /// `build`, a proc-macro crate when `proc_macro`.
