@@ -3,6 +3,8 @@
 use camino::Utf8PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use crate::output::{Color, Format, Shell};
+
 /// `cargo multiarch …` as cargo runs it: `cargo-multiarch multiarch …`.
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", styles = clap_cargo_styles())]
@@ -42,20 +44,10 @@ pub struct GlobalArgs {
     pub color: Option<Color>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Color {
-    Auto,
-    Always,
-    Never,
-}
-
-impl Color {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Color::Auto => "auto",
-            Color::Always => "always",
-            Color::Never => "never",
-        }
+impl GlobalArgs {
+    /// The status-line shell these flags ask for.
+    pub fn shell(&self) -> Shell {
+        Shell::new(self.color, self.quiet, self.verbose)
     }
 }
 
@@ -536,13 +528,6 @@ pub enum SbomFormat {
     Cyclonedx,
     /// SPDX 2.3 JSON, `<archive>.spdx.json`
     Spdx,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
-pub enum Format {
-    #[default]
-    Human,
-    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize)]

@@ -3,6 +3,11 @@
 //! nothing downstream re-validates or slices hash strings.
 
 use std::fmt;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Write};
+
+use anyhow::Context as _;
+use camino::Utf8Path;
 
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
@@ -94,6 +99,63 @@ impl fmt::Debug for Sha256 {
 impl PartialEq<str> for Sha256 {
     fn eq(&self, other: &str) -> bool {
         self.0 == other
+    }
+}
+
+/// Bytes read at a time when hashing a file or a reader.
+const HASH_BUF: usize = 1 << 20;
+
+/// Hashes a file in a streaming way: (hex sha256, size).
+pub fn sha256_file(path: &Utf8Path) -> Result<(Sha256, u64)> {
+    let file = File::open(path).with_context(|| format!("could not open `{path}`"))?;
+    let mut hashed = HashWriter::new(io::sink());
+    // `io::copy` reads straight into a `BufReader`'s buffer, so this reads 1 MiB at a time.
+    io::copy(&mut BufReader::with_capacity(HASH_BUF, file), &mut hashed)
+        .with_context(|| format!("could not read `{path}`"))?;
+    let (_, sha256, size) = hashed.into_parts();
+    Ok((sha256, size))
+}
+
+/// Hashes everything a reader yields: (hex sha256, size).
+pub fn sha256_reader(reader: &mut impl Read) -> io::Result<(Sha256, u64)> {
+    let mut hashed = HashWriter::new(io::sink());
+    io::copy(&mut BufReader::with_capacity(HASH_BUF, reader), &mut hashed)?;
+    let (_, sha256, size) = hashed.into_parts();
+    Ok((sha256, size))
+}
+
+/// Passes writes through to `inner`, hashing and counting the bytes accepted.
+pub struct HashWriter<W> {
+    inner: W,
+    hasher: sha2::Sha256,
+    count: u64,
+}
+
+impl<W> HashWriter<W> {
+    pub fn new(inner: W) -> Self {
+        Self {
+            inner,
+            hasher: sha2::Sha256::new(),
+            count: 0,
+        }
+    }
+
+    /// The inner writer, the hex sha256 and the byte count.
+    pub fn into_parts(self) -> (W, Sha256, u64) {
+        (self.inner, Sha256::from_hasher(self.hasher), self.count)
+    }
+}
+
+impl<W: Write> Write for HashWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
     }
 }
 

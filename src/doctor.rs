@@ -11,7 +11,7 @@ use crate::output::Event;
 use crate::plan::{Backend, Detail, Plan};
 use crate::platform::{Platform, Rustc, Target};
 use crate::probe::Probes;
-use crate::shell::Shell;
+use crate::output::Shell;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,6 +24,7 @@ pub mod doctor;
 pub mod elf;
 pub mod glob;
 pub mod image;
+pub mod layout;
 pub mod man;
 pub mod manifest;
 pub mod merge;
@@ -37,7 +38,6 @@ pub mod process;
 pub mod provenance;
 pub mod record;
 pub mod sbom;
-pub mod shell;
 pub mod sign;
 pub mod source;
 pub mod verify;
@@ -52,13 +52,12 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::cli::{Cli, Command};
-use crate::shell::Shell;
 
 /// Runs one command; the error, if any, is for `main` to print.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let reporting = cli.command.reporting();
     let shell =
-        Shell::new(&cli.global).with_format(reporting.map_or_else(Default::default, |r| r.1));
+        cli.global.shell().with_format(reporting.map_or_else(Default::default, |r| r.1));
     output::command(&shell, reporting.map(|r| r.0), || match cli.command {
         Command::Plan(args) => plan::run(&args),
         Command::Build(args) => build::run(&args, &shell),

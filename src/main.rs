@@ -16,7 +16,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     let Cargo::Multiarch(cli) = Cargo::parse();
-    let shell = cargo_multiarch::shell::Shell::new(&cli.global);
+    let shell = cli.global.shell();
     match cargo_multiarch::run(cli) {
         Ok(code) => code,
         Err(err) => {

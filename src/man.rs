@@ -11,7 +11,7 @@ use camino::Utf8Path;
 use clap::CommandFactory as _;
 
 use crate::cli::{Cargo, ManArgs};
-use crate::shell::Shell;
+use crate::output::Shell;
 
 pub fn run(args: &ManArgs, shell: &Shell) -> Result<ExitCode> {
     if let Some(dir) = &args.out_dir {

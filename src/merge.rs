@@ -19,7 +19,7 @@ use crate::package::{sidecar, sidecar_text};
 use crate::platform::{self, Platform};
 use crate::provenance::{self, Predicate};
 use crate::record::{self, BuildRecord};
-use crate::shell::Shell;
+use crate::output::Shell;
 use crate::verify;
 
 #[derive(Debug, Clone, Default)]

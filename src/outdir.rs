@@ -23,12 +23,10 @@ use camino::{Utf8Component, Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Sha256;
-use crate::shell::Shell;
 
 /// Marks the temporary files this tool writes: `.<name>.multiarch-tmp-<pid>-<n>`.
 const TEMP_MARK: &str = ".multiarch-tmp-";
 /// The lock file, inside the records dir.
-pub const LOCK: &str = ".multiarch/lock";
 /// Longest path accepted from untrusted data, and longest component.
 const MAX_PATH: usize = 1024;
 const MAX_COMPONENT: usize = 255;
@@ -311,7 +309,7 @@ impl OutDir {
     /// The sha256 and size of a regular file.
     pub fn hash(&self, rel: &RelPath) -> Result<(Sha256, u64)> {
         let mut file = self.open(rel)?;
-        crate::archive::sha256_reader(&mut file)
+        crate::digest::sha256_reader(&mut file)
             .with_context(|| format!("cannot read `{}`", self.display(rel)))
     }
 
@@ -414,7 +412,7 @@ impl OutDir {
     pub fn copy_from(&self, from: &OutDir, src: &RelPath, rel: &RelPath) -> Result<(Sha256, u64)> {
         let mut input = from.open(src)?;
         self.write_with(rel, |out| {
-            let mut hashing = crate::archive::HashWriter::new(out);
+            let mut hashing = crate::digest::HashWriter::new(out);
             io::copy(&mut input, &mut hashing)
                 .with_context(|| format!("cannot copy `{}`", from.display(src)))?;
             let (_, sha, size) = hashing.into_parts();
@@ -520,8 +518,11 @@ impl OutDir {
     /// Takes the out dir's lock: exclusive for a command that writes here, shared for
     /// one that only reads. A second writer waits, saying so the way cargo does, or
     /// with `no_wait` fails at once. The OS drops the lock when the process dies.
-    pub fn lock(&self, mode: LockMode, shell: &Shell) -> Result<Lock> {
-        let rel = RelPath::new(LOCK).expect("a valid path");
+    ///
+    /// `rel` is the lock file ([`crate::layout::LOCK`]); `on_wait` is called once before
+    /// blocking, to say so.
+    pub fn lock(&self, rel: &RelPath, mode: LockMode, on_wait: impl FnOnce(&Utf8Path)) -> Result<Lock> {
+        let rel = rel.clone();
         let file = match mode {
             LockMode::Shared { .. } => {
                 // A reader never creates anything: no lock file means no writer ever ran.
@@ -560,15 +561,12 @@ impl OutDir {
             Ok(()) => {}
             Err(fs::TryLockError::WouldBlock) => {
                 if no_wait {
-                    bail!(
-                        "another cargo-multiarch run holds the lock on out dir `{}` (hint: wait for it to finish, or drop `--no-wait` to wait)",
-                        self.shown
-                    );
+                    return Err(Locked {
+                        out_dir: self.shown.clone(),
+                    }
+                    .into());
                 }
-                shell.status(
-                    "Blocking",
-                    format!("waiting for lock on out dir `{}`", self.shown),
-                );
+                on_wait(&self.shown);
                 let r = if exclusive {
                     file.lock()
                 } else {
@@ -583,6 +581,25 @@ impl OutDir {
         Ok(Lock { _file: Some(file) })
     }
 }
+
+/// Another run holds the out dir's lock, and the caller asked not to wait (`--no-wait`):
+/// a typed error, so that the exit code can say so.
+#[derive(Debug)]
+pub struct Locked {
+    pub out_dir: Utf8PathBuf,
+}
+
+impl fmt::Display for Locked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "another cargo-multiarch run holds the lock on out dir `{}` (hint: wait for it to finish, or drop `--no-wait` to wait)",
+            self.out_dir
+        )
+    }
+}
+
+impl std::error::Error for Locked {}
 
 /// How to lock an out dir.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

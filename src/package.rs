@@ -20,7 +20,7 @@ use crate::plan::Plan;
 use crate::provenance;
 use crate::record::{self, BuildRecord, StagedBinary};
 use crate::sbom;
-use crate::shell::Shell;
+use crate::output::Shell;
 use crate::source::Source;
 use crate::workspace::{Package, Workspace};
 
@@ -161,7 +161,7 @@ pub fn package(
     }
     for (_, src) in docs.values().flatten() {
         if let std::collections::hash_map::Entry::Vacant(slot) = known.entry(src.clone()) {
-            slot.insert(archive::sha256_file(src)?);
+            slot.insert(crate::digest::sha256_file(src)?);
         }
     }
 

@@ -9,7 +9,8 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
 use crate::apple::FrameworkUse;
-use crate::cli::{BackendChoice, Format, PlanArgs, SelectArgs};
+use crate::cli::{BackendChoice, PlanArgs, SelectArgs};
+use crate::output::Format;
 use crate::platform::{self, Platform, Rustc, Target};
 use crate::probe::Probes;
 use crate::workspace::{self, CCode, Workspace};

@@ -19,10 +19,11 @@ use serde::{Deserialize, Serialize};
 use crate::deps::Graph;
 use crate::digest::Sha256;
 use crate::manifest::plain_text;
+use crate::layout;
 use crate::outdir::{Kind, Lock, LockMode, OutDir, RelPath};
 use crate::plan::Plan;
 use crate::platform::{Platform, TargetName};
-use crate::shell::Shell;
+use crate::output::Shell;
 
 pub const SCHEMA: &str = "cargo-multiarch/build-record/v1";
 pub const DIR: &str = ".multiarch";
@@ -89,12 +90,19 @@ pub fn binary_rel(platform: Platform, binary: &str) -> Result<RelPath> {
     platform.rel_dir().join("bin")?.join(&name)
 }
 
+/// Takes `out`'s lock ([`layout::LOCK`]), saying so when it has to wait for another run.
+pub fn lock(out: &OutDir, mode: LockMode, shell: &Shell) -> Result<Lock> {
+    out.lock(&layout::lock(), mode, |dir| {
+        shell.status("Blocking", format!("waiting for lock on out dir `{dir}`"));
+    })
+}
+
 /// Opens an out dir for a command that writes it: created when missing, locked
 /// (waiting for another run unless `no_wait`), an interrupted staging finished, and
 /// temporary files of dead runs removed.
 pub fn open_for_writing(dir: &Utf8Path, no_wait: bool, shell: &Shell) -> Result<(OutDir, Lock)> {
     let out = OutDir::create(dir)?;
-    let lock = out.lock(LockMode::Exclusive { no_wait }, shell)?;
+    let lock = lock(&out, LockMode::Exclusive { no_wait }, shell)?;
     recover(&out, shell)?;
     let n = out.sweep_temps()?;
     if n > 0 {

@@ -21,7 +21,7 @@ pub use minisign::{PublicKey, SecretKey};
 use crate::cli::SignArgs;
 use crate::manifest::{self, Kind, Manifest};
 use crate::outdir::{LockMode, OutDir, RelPath};
-use crate::shell::Shell;
+use crate::output::Shell;
 
 /// What signature files end with.
 pub const SUFFIX: &str = ".minisig";
@@ -67,7 +67,8 @@ pub fn run(args: &SignArgs, shell: &Shell) -> Result<ExitCode> {
         None => crate::workspace::default_out_dir(args.manifest_path.as_deref())?,
     };
     let out = OutDir::existing(&out_dir)?;
-    let _lock = out.lock(
+    let _lock = crate::record::lock(
+        &out,
         LockMode::Exclusive {
             no_wait: args.lock.no_wait,
         },

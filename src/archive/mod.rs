@@ -10,14 +10,13 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufWriter, Read, Write};
 
 use anyhow::{Context as _, Result, bail, ensure};
 use camino::{Utf8Path, Utf8PathBuf};
 use flate2::{Compression, GzBuilder};
-use sha2::{Digest as _, Sha256};
 
-use crate::digest::Sha256 as Sha256Hex;
+use crate::digest::{HashWriter, Sha256 as Sha256Hex};
 
 pub mod zip;
 
@@ -114,25 +113,6 @@ pub fn write_tar_gz<W: Write>(entries: &[Entry], opts: &Options, out: W) -> Resu
 pub fn write_tar_gz_file(entries: &[Entry], opts: &Options, dest: &Utf8Path) -> Result<Written> {
     crate::outdir::write_atomic_at(dest, |file| write_tar_gz(entries, opts, file))
         .with_context(|| format!("could not write `{dest}`"))
-}
-
-/// Hashes a file in a streaming way: (hex sha256, size).
-pub fn sha256_file(path: &Utf8Path) -> Result<(Sha256Hex, u64)> {
-    let file = File::open(path).with_context(|| format!("could not open `{path}`"))?;
-    let mut hashed = HashWriter::new(io::sink());
-    // `io::copy` reads straight into a `BufReader`'s buffer, so this reads 1 MiB at a time.
-    io::copy(&mut BufReader::with_capacity(BUF_SIZE, file), &mut hashed)
-        .with_context(|| format!("could not read `{path}`"))?;
-    let (_, sha256, size) = hashed.into_parts();
-    Ok((sha256, size))
-}
-
-/// Hashes everything a reader yields: (hex sha256, size).
-pub fn sha256_reader(reader: &mut impl Read) -> io::Result<(Sha256Hex, u64)> {
-    let mut hashed = HashWriter::new(io::sink());
-    io::copy(&mut BufReader::with_capacity(BUF_SIZE, reader), &mut hashed)?;
-    let (_, sha256, size) = hashed.into_parts();
-    Ok((sha256, size))
 }
 
 /// Writes bytes atomically to a path the caller trusts (see [`write_tar_gz_file`]).
@@ -275,44 +255,11 @@ impl<R: Read> Read for ExactReader<R> {
     }
 }
 
-/// Passes writes through to `inner`, hashing and counting the bytes accepted.
-pub(crate) struct HashWriter<W> {
-    inner: W,
-    hasher: Sha256,
-    count: u64,
-}
-
-impl<W> HashWriter<W> {
-    pub(crate) fn new(inner: W) -> Self {
-        Self {
-            inner,
-            hasher: Sha256::new(),
-            count: 0,
-        }
-    }
-
-    /// The inner writer, the hex sha256 and the byte count.
-    pub(crate) fn into_parts(self) -> (W, Sha256Hex, u64) {
-        (self.inner, Sha256Hex::from_hasher(self.hasher), self.count)
-    }
-}
-
-impl<W: Write> Write for HashWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.count += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::fs;
+
+    use crate::digest::sha256_file;
     use std::process::Command;
 
     use tar::EntryType::{Directory, Regular};

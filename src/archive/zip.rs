@@ -367,7 +367,7 @@ pub fn list<R: Read + Seek>(mut file: R) -> Result<Vec<Listed>> {
             inner: &mut reader,
             crc: Crc::new(),
         };
-        let (sha256, size) = super::sha256_reader(&mut (&mut check).take(usize_ + 1))
+        let (sha256, size) = crate::digest::sha256_reader(&mut (&mut check).take(usize_ + 1))
             .with_context(|| format!("cannot read `{}`", name.escape_debug()))?;
         ensure!(
             size == usize_ && check.crc.sum() == crc,

@@ -15,13 +15,14 @@ use cargo_metadata::Message;
 
 use crate::backend::{self, Invocation};
 use crate::cargo_config::{self, UserConfig};
-use crate::cli::{BuildArgs, BuildOptions, Color, SelectArgs};
+use crate::cli::{BuildArgs, BuildOptions, SelectArgs};
+use crate::output::Color;
 use crate::outdir::{OutDir, RelPath};
 use crate::output::{Event, FileEvent, Severity};
 use crate::plan::{self, Backend, Plan, TargetPlan};
 use crate::probe::Probes;
 use crate::record::{self, BuildRecord};
-use crate::shell::Shell;
+use crate::output::Shell;
 
 mod failure;
 mod head_start;

@@ -339,7 +339,7 @@ impl Tracker {
     }
 
     /// Removes the bars; with `-v`, says how many units each count saw and estimated.
-    pub(super) fn finish(mut self, shell: crate::shell::Shell) {
+    pub(super) fn finish(mut self, shell: crate::output::Shell) {
         self.clear();
         let counts: Vec<String> = self
             .triples

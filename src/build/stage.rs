@@ -59,7 +59,7 @@ pub(super) fn stage(
     for (e, parts) in groups {
         let dest = record::binary_rel(t.platform, &e.binary)?;
         let (tmp, (sha256, size)) = out.write_temp(&dest, |file| {
-            let mut hashing = crate::archive::HashWriter::new(&mut *file);
+            let mut hashing = crate::digest::HashWriter::new(&mut *file);
             if let [a] = parts.as_slice() {
                 let mut src = std::fs::File::open(&a.path)
                     .with_context(|| format!("cannot read `{}`", a.path))?;

@@ -23,7 +23,7 @@ use crate::plan::{Detail, Plan};
 use crate::platform::Platform;
 use crate::provenance;
 use crate::record::{self, BuildRecord};
-use crate::shell::Shell;
+use crate::output::Shell;
 
 pub const OCI_DIR: &str = "oci";
 pub const ARCHIVE: &str = "image.tar";

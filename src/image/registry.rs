@@ -33,7 +33,7 @@ use super::wire::{Challenge, percent_encode, registry_messages};
 use super::{Descriptor, ImageResult, PushTo, oci};
 use crate::outdir::OutDir;
 use crate::output::bars::ByteBar;
-use crate::shell::Shell;
+use crate::output::Shell;
 
 /// Redirects followed per request, at most.
 const MAX_REDIRECTS: usize = 5;

@@ -2,11 +2,8 @@ use std::os::unix::fs::symlink;
 
 use super::*;
 
-fn quiet() -> Shell {
-    Shell::new(&crate::cli::GlobalArgs {
-        quiet: true,
-        ..crate::cli::GlobalArgs::default()
-    })
+fn lock_rel() -> RelPath {
+    rel(".multiarch/lock")
 }
 
 fn rel(s: &str) -> RelPath {
@@ -162,9 +159,8 @@ fn temp_files_of_dead_runs_are_swept_under_the_lock() {
         .root()
         .join("linux/amd64/.app.tar.gz.multiarch-tmp-999999-0");
     fs::write(&stale, b"half").unwrap();
-    let shell = quiet();
     let lock = out
-        .lock(LockMode::Exclusive { no_wait: true }, &shell)
+        .lock(&lock_rel(), LockMode::Exclusive { no_wait: true }, |_| {})
         .unwrap();
     assert!(stale.exists(), "the lock alone removes nothing");
     assert_eq!(out.sweep_temps().unwrap(), 1);
@@ -176,24 +172,23 @@ fn temp_files_of_dead_runs_are_swept_under_the_lock() {
 #[test]
 fn a_second_writer_fails_with_no_wait_and_a_reader_waits_for_none() {
     let (_t, out) = tmp();
-    let shell = quiet();
     let held = out
-        .lock(LockMode::Exclusive { no_wait: true }, &shell)
+        .lock(&lock_rel(), LockMode::Exclusive { no_wait: true }, |_| {})
         .unwrap();
     let e = out
-        .lock(LockMode::Exclusive { no_wait: true }, &shell)
+        .lock(&lock_rel(), LockMode::Exclusive { no_wait: true }, |_| {})
         .unwrap_err();
     assert!(format!("{e:#}").contains("holds the lock"), "{e:#}");
     assert!(
-        out.lock(LockMode::Shared { no_wait: true }, &shell)
+        out.lock(&lock_rel(), LockMode::Shared { no_wait: true }, |_| {})
             .is_err()
     );
     drop(held);
     let _a = out
-        .lock(LockMode::Shared { no_wait: true }, &shell)
+        .lock(&lock_rel(), LockMode::Shared { no_wait: true }, |_| {})
         .unwrap();
     let _b = out
-        .lock(LockMode::Shared { no_wait: true }, &shell)
+        .lock(&lock_rel(), LockMode::Shared { no_wait: true }, |_| {})
         .unwrap();
 }
 

@@ -7,7 +7,7 @@ use std::io::Write as _;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::shell::Shell;
+use crate::output::Shell;
 
 /// Several bars drawn together (one per target of a build).
 pub struct Bars {
@@ -161,7 +161,7 @@ mod tests {
             color: false,
             quiet: false,
             verbose: 0,
-            color_choice: crate::cli::Color::Never,
+            color_choice: crate::output::Color::Never,
             json: false,
             progress: false,
         };

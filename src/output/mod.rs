@@ -1,4 +1,4 @@
-//! What a command reports beside the human status lines of [`crate::shell`]:
+//! What a command reports beside the human status lines of [`Shell`]:
 //!
 //! - **events** ([`Event`]): with `--message-format json`, one JSON object per line on
 //!   stdout (schema `cargo-multiarch/event/v1`, `schema/event-v1.schema.json`), from
@@ -12,6 +12,7 @@
 
 pub mod bars;
 mod event;
+mod shell;
 mod summary;
 
 use std::io::Write as _;
@@ -21,9 +22,8 @@ use std::time::Instant;
 use anyhow::Result;
 
 pub use event::{Event, FileEvent, ImageManifest, RunOutcome, SCHEMA, Severity};
+pub use shell::{Color, Format, Shell, Style};
 pub use summary::{Collector, SUMMARIZED};
-
-use crate::shell::Shell;
 
 /// Runs one command between its `started` and `finished` events (`name` None: a
 /// command that reports none), and appends the step summary before `finished`.

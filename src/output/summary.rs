@@ -11,7 +11,7 @@ use std::sync::{Mutex, PoisonError};
 
 use super::event::{Event, FileEvent, Severity};
 use crate::manifest::Kind;
-use crate::shell::Shell;
+use crate::output::Shell;
 
 /// The commands that write a step summary.
 pub const SUMMARIZED: &[&str] = &["build", "package", "image", "verify", "merge"];

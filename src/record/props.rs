@@ -248,10 +248,7 @@ proptest! {
         }
         out.write(&pending_rel(&j.record.target), text.as_bytes()).unwrap();
         let before = snapshot(top);
-        let shell = Shell::new(&crate::cli::GlobalArgs {
-            quiet: true,
-            ..crate::cli::GlobalArgs::default()
-        });
+        let shell = Shell::new(None, true, 0);
         let _ = recover(&out, &shell);
         let after = snapshot(top);
         let bin = format!("out/{platform}/bin/");

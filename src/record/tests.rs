@@ -2,10 +2,7 @@ use super::*;
 use crate::platform::Target;
 
 fn quiet() -> Shell {
-    Shell::new(&crate::cli::GlobalArgs {
-        quiet: true,
-        ..crate::cli::GlobalArgs::default()
-    })
+    Shell::new(None, true, 0)
 }
 
 fn x86() -> Target {

@@ -23,7 +23,7 @@ use crate::output::{Event, FileEvent, RunOutcome, Severity};
 use crate::package::{sidecar, sidecar_text};
 use crate::platform::{self, Platform};
 use crate::sbom;
-use crate::shell::Shell;
+use crate::output::Shell;
 use crate::workspace;
 
 mod run;
@@ -167,7 +167,8 @@ pub fn run(args: &VerifyArgs, shell: &Shell) -> Result<ExitCode> {
 /// run is writing it meanwhile); never reads, writes or runs anything outside it.
 pub fn verify(out_dir: &Utf8Path, opts: &Options, shell: &Shell) -> Result<(Manifest, Report)> {
     let out = OutDir::existing(out_dir)?;
-    let _lock = out.lock(
+    let _lock = crate::record::lock(
+        &out,
         LockMode::Shared {
             no_wait: opts.no_wait,
         },
@@ -416,7 +417,7 @@ fn check_archive(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
                     size: 0,
                 }
             } else if kind.is_file() {
-                let (sha, size) = crate::archive::sha256_reader(&mut entry)?;
+                let (sha, size) = crate::digest::sha256_reader(&mut entry)?;
                 Found {
                     dir: false,
                     mode,

@@ -125,7 +125,7 @@ fn one_path_with_two_hashes_is_refused() {
     bytes[n] ^= 1;
     std::fs::write(&p, &bytes).unwrap();
     let (sha, _) =
-        cargo_multiarch::archive::sha256_file(camino::Utf8Path::from_path(&p).unwrap()).unwrap();
+        cargo_multiarch::digest::sha256_file(camino::Utf8Path::from_path(&p).unwrap()).unwrap();
     edit_manifest(other.path(), |m| {
         let a = m["artifacts"]
             .as_array_mut()

@@ -5,12 +5,12 @@
 
 use super::fake::{FakeRegistry, Mode, PASSWORD, TOKEN, USER};
 use super::support::{fake_spec, temp_dir};
-use crate::cli::Color;
+use crate::output::Color;
 use crate::image::reference::Reference;
 use crate::image::registry::Client;
 use crate::image::wire::Challenge;
 use crate::image::{Auth, ImageResult, push, write_layout};
-use crate::shell::Shell;
+use crate::output::Shell;
 
 /// Warnings go to stderr; status lines are not printed.
 const SHELL: Shell = Shell {

@@ -4,8 +4,33 @@
 
 use std::io::IsTerminal as _;
 
-use crate::cli::{Color, Format, GlobalArgs};
-use crate::output::{Event, Severity};
+use super::{Event, Severity};
+
+/// `--color`: when to colour the status lines (and what cargo gets as `--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Color {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Color::Auto => "auto",
+            Color::Always => "always",
+            Color::Never => "never",
+        }
+    }
+}
+
+/// `--message-format`: human status lines only, or JSON events on stdout as well.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    #[default]
+    Human,
+    Json,
+}
 
 #[derive(Debug, Clone, Copy)]
 pub struct Shell {
@@ -29,9 +54,10 @@ pub enum Style {
 }
 
 impl Shell {
-    pub fn new(g: &GlobalArgs) -> Self {
+    /// The shell of `--color`, `-q` and `-v` (given as often as `verbose` says).
+    pub fn new(color: Option<Color>, quiet: bool, verbose: u8) -> Self {
         let color_choice =
-            g.color
+            color
                 .unwrap_or_else(|| match std::env::var("CARGO_TERM_COLOR").as_deref() {
                     Ok("always") => Color::Always,
                     Ok("never") => Color::Never,
@@ -46,11 +72,11 @@ impl Shell {
         };
         Self {
             color,
-            quiet: g.quiet,
-            verbose: g.verbose,
+            quiet,
+            verbose,
             color_choice,
             json: false,
-            progress: !g.quiet && std::io::stderr().is_terminal(),
+            progress: !quiet && std::io::stderr().is_terminal(),
         }
     }
 
@@ -66,7 +92,7 @@ impl Shell {
     /// Reports an event: a JSON line on stdout with `--message-format json`, and a row
     /// of the GitHub step summary when one is written (see [`crate::output`]).
     pub fn event(&self, event: Event) {
-        crate::output::emit(*self, event);
+        super::emit(*self, event);
     }
 
     /// A line of a command's result (a `verify` problem, a `doctor` check, an image
