@@ -8,10 +8,10 @@ use camino::Utf8PathBuf;
 
 use crate::cli::DoctorArgs;
 use crate::output::Event;
+use crate::output::Shell;
 use crate::plan::{Backend, Detail, Plan};
 use crate::platform::{Platform, Rustc, Target};
 use crate::probe::Probes;
-use crate::output::Shell;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -187,7 +187,10 @@ mod tests {
     #[test]
     fn records_and_journals_pair_up() {
         let t = TargetName::new("aarch64-unknown-linux-musl").unwrap();
-        assert_eq!(record(&t).as_str(), ".multiarch/aarch64-unknown-linux-musl.json");
+        assert_eq!(
+            record(&t).as_str(),
+            ".multiarch/aarch64-unknown-linux-musl.json"
+        );
         let j = journal(&t);
         assert_eq!(journal_target(j.file_name()), Some(t.as_str()));
         assert_eq!(journal_target("x.json"), None);

@@ -56,8 +56,10 @@ use crate::cli::{Cli, Command};
 /// Runs one command; the error, if any, is for `main` to print.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let reporting = cli.command.reporting();
-    let shell =
-        cli.global.shell().with_format(reporting.map_or_else(Default::default, |r| r.1));
+    let shell = cli
+        .global
+        .shell()
+        .with_format(reporting.map_or_else(Default::default, |r| r.1));
     output::command(&shell, reporting.map(|r| r.0), || match cli.command {
         Command::Plan(args) => plan::run(&args),
         Command::Build(args) => build::run(&args, &shell),

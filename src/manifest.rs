@@ -6,12 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::digest::Sha256;
 use crate::elf::Linkage;
+use crate::layout::{self, Kind};
 use crate::outdir::{OutDir, RelPath};
 use crate::platform::{Platform, TargetName};
 
 pub const SCHEMA: &str = "cargo-multiarch/manifest/v1";
-pub const FILE: &str = "manifest.json";
-pub const SUMS: &str = "SHA256SUMS";
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -39,37 +38,6 @@ pub struct Tool {
 pub struct Git {
     pub commit: String,
     pub dirty: bool,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Kind {
-    #[default]
-    Binary,
-    Archive,
-    /// An OCI image index (one multi-platform image), inside `oci/blobs/`.
-    OciIndex,
-    /// An OCI image manifest (one platform of an image), inside `oci/blobs/`.
-    OciManifest,
-    /// `image.tar`: the OCI layout as one file, loadable by `docker load`.
-    ImageArchive,
-    /// The images' CA certificate layer, inside `oci/blobs/`: `contents` is the bundle,
-    /// `package` and `version` the crate it was generated from.
-    CaCertificates,
-    /// An archive's SBOM, beside it (`<archive>.cdx.json` or `<archive>.spdx.json`).
-    Sbom,
-    /// `provenance.intoto.json`: SLSA provenance over every other artifact.
-    Provenance,
-}
-
-impl Kind {
-    /// Written by `image` (and dropped or kept with the images).
-    pub fn is_image(self) -> bool {
-        matches!(
-            self,
-            Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive | Kind::CaCertificates
-        )
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -139,7 +107,7 @@ impl Artifact {
 
 impl Manifest {
     pub fn rel() -> RelPath {
-        RelPath::new(FILE).expect("a plain name")
+        RelPath::new(layout::MANIFEST).expect("a plain name")
     }
 
     /// Reads and checks `manifest.json`: its schema, every field's form (paths inside
@@ -257,7 +225,7 @@ impl Manifest {
         self.platforms.sort();
         self.platforms.dedup();
         out.write(
-            &RelPath::new(SUMS).expect("a plain name"),
+            &RelPath::new(layout::SUMS).expect("a plain name"),
             self.sha256sums().as_bytes(),
         )?;
         let mut json = serde_json::to_vec_pretty(self).expect("manifests serialise");

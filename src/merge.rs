@@ -12,14 +12,16 @@ use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::cli::MergeArgs;
-use crate::manifest::{Artifact, Git, Kind, Manifest};
+use crate::layout;
+use crate::layout::Kind;
+use crate::manifest::{Artifact, Git, Manifest};
 use crate::outdir::{OutDir, RelPath};
+use crate::output::Shell;
 use crate::output::{Event, FileEvent};
-use crate::package::{sidecar, sidecar_text};
+use crate::package::sidecar_text;
 use crate::platform::{self, Platform};
 use crate::provenance::{self, Predicate};
 use crate::record::{self, BuildRecord};
-use crate::output::Shell;
 use crate::verify;
 
 #[derive(Debug, Clone, Default)]
@@ -307,7 +309,7 @@ fn joined_provenance(inputs: &[Input]) -> Result<Option<Predicate>> {
             "{} {} no `{}`, the other inputs have one: the merged provenance would leave out what they built (hint: package every input with this version of cargo-multiarch)",
             without.join(", "),
             if without.len() == 1 { "has" } else { "have" },
-            provenance::FILE
+            layout::PROVENANCE
         );
     }
     let predicates: Vec<&Predicate> = statements.iter().map(|s| &s.predicate).collect();
@@ -348,7 +350,7 @@ fn write(
         }
         if a.kind == Kind::Archive {
             dest.write(
-                &sidecar(&a.path),
+                &layout::sidecar(&a.path),
                 sidecar_text(&a.path, &a.sha256).as_bytes(),
             )?;
         }

@@ -521,7 +521,12 @@ impl OutDir {
     ///
     /// `rel` is the lock file ([`crate::layout::LOCK`]); `on_wait` is called once before
     /// blocking, to say so.
-    pub fn lock(&self, rel: &RelPath, mode: LockMode, on_wait: impl FnOnce(&Utf8Path)) -> Result<Lock> {
+    pub fn lock(
+        &self,
+        rel: &RelPath,
+        mode: LockMode,
+        on_wait: impl FnOnce(&Utf8Path),
+    ) -> Result<Lock> {
         let rel = rel.clone();
         let file = match mode {
             LockMode::Shared { .. } => {

@@ -13,14 +13,16 @@ use crate::archive::{self, Entry, Options as ArchiveOptions};
 use crate::build;
 use crate::cli::{ArchiveLayout, PackageArgs, SbomFormat};
 use crate::digest::Sha256;
-use crate::manifest::{self, Artifact, Content, Kind, Manifest};
+use crate::layout;
+use crate::layout::Kind;
+use crate::manifest::{self, Artifact, Content, Manifest};
 use crate::outdir::{OutDir, RelPath};
+use crate::output::Shell;
 use crate::output::{Event, FileEvent};
 use crate::plan::Plan;
 use crate::provenance;
 use crate::record::{self, BuildRecord, StagedBinary};
 use crate::sbom;
-use crate::output::Shell;
 use crate::source::Source;
 use crate::workspace::{Package, Workspace};
 
@@ -219,7 +221,7 @@ pub fn package(
         // would describe this archive unchecked: it goes.
         for f in [sbom::Format::CycloneDx, sbom::Format::Spdx] {
             if opts.sbom != Some(f) {
-                out.remove(&sbom::path_for(&spec.path, f))?;
+                out.remove(&sbom::path(&spec.path, f))?;
             }
         }
         if let Some(format) = opts.sbom {
@@ -272,7 +274,7 @@ pub fn package(
         "Wrote",
         format!(
             "{} and {}",
-            out.shown().join(manifest::SUMS),
+            out.shown().join(layout::SUMS),
             out.display(&Manifest::rel())
         ),
     );
@@ -320,7 +322,7 @@ fn write_sbom(
         source_date,
     };
     let bytes = sbom::render(&subject, format)?;
-    let path = sbom::path_for(&spec.path, format);
+    let path = sbom::path(&spec.path, format);
     out.write(&path, &bytes)?;
     Ok(Artifact {
         target: Some(r.target.clone()),
@@ -335,8 +337,8 @@ fn write_sbom(
 pub fn manifest_event(out: &OutDir, m: &Manifest) -> Event {
     Event::Manifest {
         out_dir: out.root().to_string(),
-        path: manifest::FILE.to_owned(),
-        sha256sums: manifest::SUMS.to_owned(),
+        path: layout::MANIFEST.to_owned(),
+        sha256sums: layout::SUMS.to_owned(),
         artifacts: m.artifacts.len(),
     }
 }
@@ -408,7 +410,6 @@ fn archive_specs(
     mode: ArchiveMode,
     docs: &HashMap<Option<String>, Vec<(String, Utf8PathBuf)>>,
 ) -> Result<Vec<Spec>> {
-    let platform_dir = r.platform.rel_dir();
     let mut specs = Vec::new();
     let groups: Vec<(Option<&Package>, Vec<&StagedBinary>)> = match mode {
         ArchiveMode::PerPackage => {
@@ -455,7 +456,7 @@ fn archive_specs(
             });
         }
         specs.push(Spec {
-            path: platform_dir.join(&format!("{top}.{}", r.platform.archive_ext()))?,
+            path: layout::archive(r.platform, &top)?,
             top,
             top_name: name.clone(),
             record: index,
@@ -578,7 +579,7 @@ fn write_archive(
         }
     })?;
     out.write(
-        &sidecar(&spec.path),
+        &layout::sidecar(&spec.path),
         sidecar_text(&spec.path, &written.sha256).as_bytes(),
     )?;
     let mut contents = Vec::new();
@@ -615,15 +616,6 @@ fn write_archive(
 
 /// What writing one archive gave: the archive and what it holds.
 type WriteResult = Result<(Packed, Vec<Content>)>;
-
-/// `<archive>.sha256`, beside the archive.
-pub fn sidecar(archive: &RelPath) -> RelPath {
-    archive
-        .parent()
-        .expect("archives sit in a platform dir")
-        .join(&format!("{}.sha256", archive.file_name()))
-        .expect("a plain name")
-}
 
 /// What a `.sha256` sidecar holds: `sha256sum -c` checkable from its own directory.
 pub fn sidecar_text(archive: &RelPath, sha256: &Sha256) -> String {

@@ -20,13 +20,13 @@ use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Sha256;
-use crate::manifest::{Artifact, Kind, Manifest, plain_text};
+use crate::layout::{self, Kind, PROVENANCE as FILE};
+use crate::manifest::{Artifact, Manifest, plain_text};
 use crate::outdir::{OutDir, RelPath};
 use crate::platform::{Platform, TargetName};
 
 pub use describe::{PackageParams, Toolchain, cargo_lock, combine, describe};
 
-pub const FILE: &str = "provenance.intoto.json";
 /// `_type` of an in-toto Statement v1.
 pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 /// `predicateType` of SLSA Provenance v1.
@@ -380,14 +380,14 @@ pub fn record(out: &OutDir, m: &mut Manifest, predicate: &Predicate) -> Result<(
         bytes.len() as u64,
     ));
     if !unchanged {
-        out.remove(&crate::sign::signature_rel(&rel))?;
+        out.remove(&layout::signature(&rel))?;
     }
-    let sums = RelPath::new(crate::manifest::SUMS).expect("a plain name");
+    let sums = RelPath::new(crate::layout::SUMS).expect("a plain name");
     if !out
         .read(&sums, 64 << 20)
         .is_ok_and(|old| old == m.sha256sums().as_bytes())
     {
-        out.remove(&crate::sign::signature_rel(&sums))?;
+        out.remove(&layout::signature(&sums))?;
     }
     Ok(())
 }

@@ -18,16 +18,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::deps::Graph;
 use crate::digest::Sha256;
-use crate::manifest::plain_text;
 use crate::layout;
+use crate::manifest::plain_text;
 use crate::outdir::{Kind, Lock, LockMode, OutDir, RelPath};
+use crate::output::Shell;
 use crate::plan::Plan;
 use crate::platform::{Platform, TargetName};
-use crate::output::Shell;
 
 pub const SCHEMA: &str = "cargo-multiarch/build-record/v1";
-pub const DIR: &str = ".multiarch";
-const PENDING: &str = "pending";
 /// The largest record read back (a real one is well under a KiB per binary).
 const MAX_BYTES: u64 = 16 << 20;
 
@@ -72,24 +70,6 @@ pub struct StagedBinary {
     pub size: u64,
 }
 
-/// `.multiarch/<target>.json`.
-pub fn rel(target: &TargetName) -> RelPath {
-    RelPath::new(&format!("{DIR}/{target}.json")).expect("targets are plain names")
-}
-
-fn pending_rel(target: &TargetName) -> RelPath {
-    RelPath::new(&format!("{DIR}/{target}.json.{PENDING}")).expect("targets are plain names")
-}
-
-/// Where a binary is staged: `<platform>/bin/<name><exe suffix>`.
-pub fn binary_rel(platform: Platform, binary: &str) -> Result<RelPath> {
-    let name = format!("{binary}{}", platform.exe_suffix());
-    if name.contains('/') {
-        bail!("binary name `{}` holds a `/`", binary.escape_debug());
-    }
-    platform.rel_dir().join("bin")?.join(&name)
-}
-
 /// Takes `out`'s lock ([`layout::LOCK`]), saying so when it has to wait for another run.
 pub fn lock(out: &OutDir, mode: LockMode, shell: &Shell) -> Result<Lock> {
     out.lock(&layout::lock(), mode, |dir| {
@@ -124,7 +104,7 @@ impl BuildRecord {
                 bail!(
                     "no build record for `{}` in `{}` (hint: {hint})",
                     t.target,
-                    out.display(&rel(&t.target.name()))
+                    out.display(&layout::record(&t.target.name()))
                 );
             };
             for e in plan.entries.iter().filter(|e| e.target == t.target) {
@@ -158,7 +138,7 @@ impl BuildRecord {
         target: &TargetName,
         platform: Option<Platform>,
     ) -> Result<Option<Self>> {
-        let rel = rel(target);
+        let rel = layout::record(target);
         if out.kind(&rel)?.is_none() {
             return Ok(None);
         }
@@ -230,7 +210,7 @@ impl BuildRecord {
                     self.target
                 );
             }
-            let want = binary_rel(b.platform, &b.binary)?;
+            let want = layout::binary(b.platform, &b.binary)?;
             if b.path != want {
                 bail!(
                     "binary `{}` has path `{}`; a `{}` binary is staged at `{want}`",
@@ -255,13 +235,13 @@ impl BuildRecord {
 
     pub fn write(&self, out: &OutDir) -> Result<()> {
         let json = serde_json::to_vec_pretty(self).expect("records serialise");
-        out.write(&rel(&self.target), &json)
+        out.write(&layout::record(&self.target), &json)
     }
 
     /// Every valid record in `out` for a known target, sorted by target. Invalid ones
     /// are errors; files that are not records of a known target are left alone.
     pub fn read_all(out: &OutDir) -> Result<Vec<Self>> {
-        let dir = RelPath::new(DIR).expect("a plain name");
+        let dir = layout::state_dir();
         let mut records = Vec::new();
         for (child, kind) in out.list(Some(&dir))? {
             let Some(stem) = child.file_name().strip_suffix(".json") else {
@@ -286,7 +266,7 @@ impl BuildRecord {
     /// binaries it listed and the ones `also` names.
     pub fn withdraw(out: &OutDir, target: &TargetName, also: &[RelPath]) -> Result<()> {
         let old = Self::read(out, target, None).ok().flatten();
-        out.remove(&rel(target))?;
+        out.remove(&layout::record(target))?;
         for b in old.iter().flat_map(|r| &r.binaries) {
             out.remove(&b.path)?;
         }
@@ -313,7 +293,7 @@ impl Journal {
     pub fn commit(self, out: &OutDir) -> Result<BuildRecord> {
         let json = serde_json::to_vec_pretty(&self).expect("journals serialise");
         let target = self.record.target.clone();
-        out.write(&pending_rel(&target), &json)?;
+        out.write(&layout::journal(&target), &json)?;
         self.apply(out)?;
         Ok(self.record)
     }
@@ -328,7 +308,7 @@ impl Journal {
         for p in &self.remove {
             out.remove(p)?;
         }
-        out.remove(&pending_rel(&self.record.target))
+        out.remove(&layout::journal(&self.record.target))
     }
 
     /// Checks a journal read back: its record, and moves that stay beside their
@@ -348,7 +328,7 @@ impl Journal {
                 bail!("it moves `{tmp}` to `{dest}`, not to a binary of its record");
             }
         }
-        let bin_dir = j.record.platform.rel_dir().join("bin")?;
+        let bin_dir = layout::bin_dir(j.record.platform);
         if let Some(p) = j
             .remove
             .iter()
@@ -366,9 +346,9 @@ impl Journal {
 /// Finishes (or, when its files are not all there, undoes) every staging a killed run
 /// left. Call with the out dir's exclusive lock held.
 pub fn recover(out: &OutDir, shell: &Shell) -> Result<()> {
-    let dir = RelPath::new(DIR).expect("a plain name");
+    let dir = layout::state_dir();
     for (child, _) in out.list(Some(&dir))? {
-        let Some(stem) = child.file_name().strip_suffix(&format!(".json.{PENDING}")) else {
+        let Some(stem) = layout::journal_target(child.file_name()) else {
             continue;
         };
         let target = TargetName::new(stem).ok();

@@ -29,19 +29,15 @@ impl Format {
     /// What follows the archive's file name.
     pub fn suffix(self) -> &'static str {
         match self {
-            Format::CycloneDx => ".cdx.json",
-            Format::Spdx => ".spdx.json",
+            Format::CycloneDx => crate::layout::CYCLONEDX_SUFFIX,
+            Format::Spdx => crate::layout::SPDX_SUFFIX,
         }
     }
 }
 
 /// The SBOM of `archive`: beside it, named after its file name, whatever its extension.
-pub fn path_for(archive: &RelPath, format: Format) -> RelPath {
-    archive
-        .parent()
-        .expect("archives sit in a platform dir")
-        .join(&format!("{}{}", archive.file_name(), format.suffix()))
-        .expect("a plain name")
+pub fn path(archive: &RelPath, format: Format) -> RelPath {
+    crate::layout::sbom(archive, format.suffix())
 }
 
 /// What one SBOM describes: an archive, its name and version (the package's, or the

@@ -19,31 +19,21 @@ use zeroize::Zeroizing;
 pub use minisign::{PublicKey, SecretKey};
 
 use crate::cli::SignArgs;
-use crate::manifest::{self, Kind, Manifest};
+use crate::layout;
+use crate::layout::Kind;
+use crate::manifest::Manifest;
 use crate::outdir::{LockMode, OutDir, RelPath};
 use crate::output::Shell;
 
-/// What signature files end with.
-pub const SUFFIX: &str = ".minisig";
 /// Where a key's password may come from when `--password-file` is not given.
 pub const PASSWORD_ENV: &str = "CARGO_MULTIARCH_SIGN_PASSWORD";
 /// The largest key or signature file read.
 const MAX_KEY_BYTES: u64 = 64 << 10;
 
-/// `<file>.minisig`, beside `file`.
-pub fn signature_rel(file: &RelPath) -> RelPath {
-    let name = format!("{}{SUFFIX}", file.file_name());
-    match file.parent() {
-        Some(dir) => dir.join(&name),
-        None => RelPath::new(&name),
-    }
-    .expect("a plain name with a suffix")
-}
-
 /// The files of an out dir that are signed: `SHA256SUMS` (which lists every binary,
 /// archive and the provenance) and the provenance, when the manifest lists one.
 pub fn signed_files(m: &Manifest) -> Vec<RelPath> {
-    let mut files = vec![RelPath::new(manifest::SUMS).expect("a plain name")];
+    let mut files = vec![RelPath::new(layout::SUMS).expect("a plain name")];
     files.extend(
         m.artifacts
             .iter()
@@ -84,7 +74,7 @@ pub fn run(args: &SignArgs, shell: &Shell) -> Result<ExitCode> {
     for file in signed_files(&m) {
         let bytes = out.read(&file, 64 << 20)?;
         let text = key.sign(&bytes, &trusted_comment(&file))?;
-        let sig = signature_rel(&file);
+        let sig = layout::signature(&file);
         out.write(&sig, text.as_bytes())?;
         shell.status(
             "Signed",
@@ -163,7 +153,7 @@ fn prompt(question: &str) -> Result<Zeroizing<String>> {
 pub fn check(out: &OutDir, m: &Manifest, key: &PublicKey) -> Vec<String> {
     let mut problems = Vec::new();
     for file in signed_files(m) {
-        let sig = signature_rel(&file);
+        let sig = layout::signature(&file);
         let result = (|| -> Result<()> {
             if out.kind(&sig)?.is_none() {
                 bail!("missing (hint: sign the out dir with `cargo multiarch sign --key KEY`)");
@@ -195,7 +185,7 @@ pub fn check(out: &OutDir, m: &Manifest, key: &PublicKey) -> Vec<String> {
 pub fn present(out: &OutDir, m: &Manifest) -> Vec<RelPath> {
     signed_files(m)
         .iter()
-        .map(signature_rel)
+        .map(layout::signature)
         .filter(|s| matches!(out.kind(s), Ok(Some(_))))
         .collect()
 }

@@ -9,6 +9,7 @@ use proptest::sample::{Index, select};
 use serde_json::Value;
 
 use crate::digest::Sha256;
+use crate::layout;
 use crate::outdir::RelPath;
 use crate::platform::{Platform, TargetName};
 
@@ -431,7 +432,7 @@ pub fn check_platform(p: Platform) {
         p,
         "{s}"
     );
-    check_rel(&p.rel_dir());
+    check_rel(&layout::platform_dir(p));
 }
 
 /// A target name prints as it was written, which parses back to it, and is one plain

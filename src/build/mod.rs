@@ -16,13 +16,14 @@ use cargo_metadata::Message;
 use crate::backend::{self, Invocation};
 use crate::cargo_config::{self, UserConfig};
 use crate::cli::{BuildArgs, BuildOptions, SelectArgs};
-use crate::output::Color;
+use crate::layout;
 use crate::outdir::{OutDir, RelPath};
+use crate::output::Color;
+use crate::output::Shell;
 use crate::output::{Event, FileEvent, Severity};
 use crate::plan::{self, Backend, Plan, TargetPlan};
 use crate::probe::Probes;
 use crate::record::{self, BuildRecord};
-use crate::output::Shell;
 
 mod failure;
 mod head_start;
@@ -343,7 +344,7 @@ pub fn build(
                 .entries
                 .iter()
                 .filter(|e| e.target == t.target)
-                .map(|e| record::binary_rel(t.platform, &e.binary))
+                .map(|e| layout::binary(t.platform, &e.binary))
                 .collect::<Result<_>>()?;
             BuildRecord::withdraw(out, &t.target.name(), &planned)?;
         }

@@ -6,6 +6,7 @@ use camino::Utf8Path;
 
 use super::{Artifact, Backend, Plan, Status, TargetPlan, TargetResult};
 use crate::deps::Graph;
+use crate::layout;
 use crate::outdir::{OutDir, RelPath};
 use crate::plan;
 use crate::record::{self, BuildRecord, Journal, StagedBinary};
@@ -57,7 +58,7 @@ pub(super) fn stage(
     let mut binaries = Vec::new();
     let mut moves = Vec::new();
     for (e, parts) in groups {
-        let dest = record::binary_rel(t.platform, &e.binary)?;
+        let dest = layout::binary(t.platform, &e.binary)?;
         let (tmp, (sha256, size)) = out.write_temp(&dest, |file| {
             let mut hashing = crate::digest::HashWriter::new(&mut *file);
             if let [a] = parts.as_slice() {
@@ -161,7 +162,7 @@ fn already_staged(
     graphs: &[Graph],
 ) -> Option<BuildRecord> {
     let name = t.target.name();
-    let old_bytes = out.read(&record::rel(&name), 16 << 20).ok()?;
+    let old_bytes = out.read(&layout::record(&name), 16 << 20).ok()?;
     let old = BuildRecord::parse(&old_bytes, &name, Some(t.platform)).ok()?;
     // Cheap first: the same binaries at the same sizes.
     if old.binaries.len() != pairs.len()
@@ -179,7 +180,7 @@ fn already_staged(
             .iter()
             .map(|(e, a)| {
                 s.spawn(|| {
-                    let dest = record::binary_rel(t.platform, &e.binary).ok()?;
+                    let dest = layout::binary(t.platform, &e.binary).ok()?;
                     let staged = out.open(&dest).ok()?;
                     if !is_executable(&staged) {
                         return None;
@@ -197,7 +198,7 @@ fn already_staged(
     let mut binaries = Vec::new();
     for ((e, _), hash) in pairs.iter().zip(hashes) {
         let (sha256, size) = hash?;
-        let path = record::binary_rel(t.platform, &e.binary).ok()?;
+        let path = layout::binary(t.platform, &e.binary).ok()?;
         binaries.push(staged_binary(plan, t, e, backend, path, sha256, size));
     }
     let rec = record_of(plan, t, backend, (strip, zig), binaries, graphs);

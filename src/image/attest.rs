@@ -14,9 +14,10 @@ use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Descriptor, ImageSpec, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST, layout};
+use super::{Descriptor, ImageSpec, MEDIA_TYPE_CONFIG, MEDIA_TYPE_MANIFEST};
 use crate::digest::Sha256;
-use crate::manifest::{Artifact, Kind, Manifest};
+use crate::layout::Kind;
+use crate::manifest::{Artifact, Manifest};
 use crate::outdir::{OutDir, RelPath};
 use crate::platform::Platform;
 use crate::provenance::{self, MEDIA_TYPE as IN_TOTO};
@@ -265,7 +266,7 @@ pub(super) fn check(layout: &OutDir) -> Vec<String> {
     let mut problems = Vec::new();
     let read = |digest: &str| -> Result<Value> {
         let hex = super::oci::digest_hex(digest)?;
-        let bytes = layout.read(&layout::blob_rel(hex)?, MAX_JSON)?;
+        let bytes = layout.read(&crate::layout::oci_blob(hex)?, MAX_JSON)?;
         if Sha256::of(&bytes) != *hex {
             bail!("blob `{digest}` does not match its digest");
         }

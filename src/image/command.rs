@@ -16,17 +16,16 @@ use super::{Auth, ImageResult, ImageSpec, LayoutResult, PlatformImage, Settings,
 use crate::archive::{Entry, Source};
 use crate::cli::ImageArgs;
 use crate::digest::Sha256;
-use crate::manifest::{self, Artifact, Content, Kind, Manifest};
+use crate::layout::Kind;
+use crate::manifest::{self, Artifact, Content, Manifest};
 use crate::outdir::{OutDir, RelPath};
+use crate::output::Shell;
 use crate::output::{Event, FileEvent, ImageManifest};
 use crate::plan::{Detail, Plan};
 use crate::platform::Platform;
 use crate::provenance;
 use crate::record::{self, BuildRecord};
-use crate::output::Shell;
 
-pub const OCI_DIR: &str = "oci";
-pub const ARCHIVE: &str = "image.tar";
 const DEFAULT_BIN_DIR: &str = "/usr/local/bin";
 
 #[derive(Debug, Clone, Default)]
@@ -298,7 +297,7 @@ pub fn assemble(
         });
     }
 
-    let oci = out.create_subdir(&RelPath::new(OCI_DIR)?)?;
+    let oci = out.create_subdir(&crate::layout::oci_dir())?;
     let layout = super::write_layout(&specs, oci.root())?;
     for img in &layout.images {
         let platforms: Vec<String> = img
@@ -344,7 +343,7 @@ pub fn assemble(
             }
         }
     }
-    let archive_rel = RelPath::new(ARCHIVE)?;
+    let archive_rel = RelPath::new(crate::layout::IMAGE_ARCHIVE)?;
     if opts.archive {
         let dest = out.writable(&archive_rel)?;
         super::write_archive(oci.root(), &layout, host_platform(), &dest)?;
@@ -472,7 +471,7 @@ fn record_in_manifest(
     m.artifacts.retain(|a| !a.kind.is_image());
     let blob = |d: &super::Descriptor| -> Result<(RelPath, Sha256)> {
         Ok((
-            RelPath::new(OCI_DIR)?.join(super::layout::blob_rel(d.hex())?.as_str())?,
+            crate::layout::oci_dir().join(crate::layout::oci_blob(d.hex())?.as_str())?,
             Sha256::parse(d.hex())?,
         ))
     };
@@ -509,7 +508,7 @@ fn record_in_manifest(
         });
     }
     if archive {
-        let path = RelPath::new(ARCHIVE)?;
+        let path = RelPath::new(crate::layout::IMAGE_ARCHIVE)?;
         let (sha256, size) = out.hash(&path)?;
         m.artifacts
             .push(Artifact::new(Kind::ImageArchive, path, sha256, size));

@@ -32,8 +32,8 @@ use super::reference::Reference;
 use super::wire::{Challenge, percent_encode, registry_messages};
 use super::{Descriptor, ImageResult, PushTo, oci};
 use crate::outdir::OutDir;
-use crate::output::bars::ByteBar;
 use crate::output::Shell;
+use crate::output::bars::ByteBar;
 
 /// Redirects followed per request, at most.
 const MAX_REDIRECTS: usize = 5;
@@ -131,7 +131,7 @@ pub fn push_tags(
             if client.blob_exists(&blob.digest)? {
                 report.skipped.push(blob.digest.clone());
             } else {
-                let path = dir.file(&super::layout::blob_rel(blob.hex())?)?;
+                let path = dir.file(&crate::layout::oci_blob(blob.hex())?)?;
                 client.upload_blob(blob, &path)?;
                 report.uploaded.push(blob.digest.clone());
             }
@@ -162,7 +162,7 @@ pub fn push_tags(
 
 /// Reads a JSON blob and checks it is exactly the bytes its descriptor names.
 fn read_document(dir: &OutDir, d: &Descriptor) -> Result<Vec<u8>> {
-    let rel = super::layout::blob_rel(oci::digest_hex(&d.digest)?)?;
+    let rel = crate::layout::oci_blob(oci::digest_hex(&d.digest)?)?;
     let path = dir.display(&rel);
     let bytes = dir
         .read(&rel, 4 << 20)

@@ -51,7 +51,7 @@ pub fn write_archive(
         files.insert(name.into(), Content::File(path));
     }
     for hex in &checked.reached {
-        let rel = layout::blob_rel(hex)?;
+        let rel = crate::layout::oci_blob(hex)?;
         files.insert(rel.to_string(), Content::File(dir.file(&rel)?));
     }
     files.insert("manifest.json".into(), Content::Bytes(manifest_json));
@@ -84,7 +84,7 @@ fn docker_files(dir: &OutDir, layout: &LayoutResult, host: Platform) -> Result<(
                 have.join(", ")
             );
         };
-        let path = layout::blob_rel(manifest.hex())?;
+        let path = crate::layout::oci_blob(manifest.hex())?;
         let bytes = dir.read(&path, 4 << 20)?;
         let doc: Value = serde_json::from_slice(&bytes)
             .with_context(|| format!("`{path}` is not valid JSON"))?;

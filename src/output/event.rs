@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::manifest::{Artifact, Kind};
+use crate::layout::Kind;
+use crate::manifest::Artifact;
 use crate::outdir::OutDir;
 use crate::record::StagedBinary;
 

@@ -57,12 +57,11 @@ impl Shell {
     /// The shell of `--color`, `-q` and `-v` (given as often as `verbose` says).
     pub fn new(color: Option<Color>, quiet: bool, verbose: u8) -> Self {
         let color_choice =
-            color
-                .unwrap_or_else(|| match std::env::var("CARGO_TERM_COLOR").as_deref() {
-                    Ok("always") => Color::Always,
-                    Ok("never") => Color::Never,
-                    _ => Color::Auto,
-                });
+            color.unwrap_or_else(|| match std::env::var("CARGO_TERM_COLOR").as_deref() {
+                Ok("always") => Color::Always,
+                Ok("never") => Color::Never,
+                _ => Color::Auto,
+            });
         let color = match color_choice {
             Color::Always => true,
             Color::Never => false,

@@ -10,7 +10,7 @@ use std::io::Write as _;
 use std::sync::{Mutex, PoisonError};
 
 use super::event::{Event, FileEvent, Severity};
-use crate::manifest::Kind;
+use crate::layout::Kind;
 use crate::output::Shell;
 
 /// The commands that write a step summary.

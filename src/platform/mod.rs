@@ -357,11 +357,6 @@ impl Platform {
         self.to_string()
     }
 
-    /// The same, as a checked out-dir path.
-    pub fn rel_dir(self) -> crate::outdir::RelPath {
-        crate::outdir::RelPath::new(&self.to_string()).expect("platform names are plain paths")
-    }
-
     /// Apple's operating systems, whose binaries are Mach-O.
     pub fn is_apple(self) -> bool {
         matches!(

@@ -1,6 +1,7 @@
 use super::*;
+use crate::layout;
 use crate::manifest::{Git, Tool};
-use crate::record::{BuildRecord, SCHEMA as RECORD_SCHEMA, StagedBinary, binary_rel};
+use crate::record::{BuildRecord, SCHEMA as RECORD_SCHEMA, StagedBinary};
 
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
@@ -14,7 +15,7 @@ fn record(triple: &str, backend: &str) -> BuildRecord {
         platform: t.platform(),
         backend: backend.into(),
         profile: "release".into(),
-        path: binary_rel(t.platform(), name).unwrap(),
+        path: layout::binary(t.platform(), name).unwrap(),
         sha256: Sha256::of(format!("{name} {triple}").as_bytes()),
         size: 3,
     };

@@ -8,6 +8,7 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 
 use super::*;
+use crate::layout;
 use crate::platform::TargetName;
 use crate::testgen::{
     check_platform, check_rel, check_sha, check_target, config, damaged, json_any, mutated,
@@ -33,7 +34,7 @@ fn record_of(target: TargetName, platform: Platform) -> impl Strategy<Value = Bu
             let binaries = bins
                 .into_iter()
                 .map(|(package, version, binary, sha256, size)| StagedBinary {
-                    path: binary_rel(platform, &binary).expect("a valid name"),
+                    path: layout::binary(platform, &binary).expect("a valid name"),
                     package,
                     version,
                     binary,
@@ -68,7 +69,7 @@ fn record() -> impl Strategy<Value = BuildRecord> {
 /// name beside it, and old binaries of the same platform to remove.
 fn journal() -> impl Strategy<Value = Journal> {
     (record(), vec(binary_name(), 0..3)).prop_map(|(record, old)| {
-        let bin = record.platform.rel_dir().join("bin").unwrap();
+        let bin = layout::bin_dir(record.platform);
         Journal {
             moves: record
                 .binaries
@@ -106,7 +107,7 @@ fn check_parsed(r: &BuildRecord, target: &TargetName) {
 fn check_journal(j: &Journal, target: &TargetName) {
     check_parsed(&j.record, target);
     assert_eq!(j.moves.len(), j.record.binaries.len());
-    let bin = j.record.platform.rel_dir().join("bin").unwrap();
+    let bin = layout::bin_dir(j.record.platform);
     for ((tmp, dest), b) in j.moves.iter().zip(&j.record.binaries) {
         check_rel(tmp);
         assert_eq!(dest, &b.path);
@@ -234,7 +235,7 @@ proptest! {
         let top = Utf8Path::from_path(t.path()).unwrap();
         std::fs::write(top.join("secret"), b"SECRET").unwrap();
         let out = OutDir::create(&top.join("out")).unwrap();
-        let platform = j.record.platform.rel_dir();
+        let platform = layout::platform_dir(j.record.platform);
         out.write(&platform.join("app.tar.gz").unwrap(), b"archive").unwrap();
         out.write(&RelPath::new("manifest.json").unwrap(), b"{}").unwrap();
         std::os::unix::fs::symlink("../../../../secret", out.root().join("escape")).unwrap();
@@ -246,7 +247,7 @@ proptest! {
         for p in &j.remove {
             out.write(p, b"old binary").unwrap();
         }
-        out.write(&pending_rel(&j.record.target), text.as_bytes()).unwrap();
+        out.write(&layout::journal(&j.record.target), text.as_bytes()).unwrap();
         let before = snapshot(top);
         let shell = Shell::new(None, true, 0);
         let _ = recover(&out, &shell);
@@ -261,7 +262,7 @@ proptest! {
         for p in after.keys() {
             prop_assert!(touched(p) || before.contains_key(p), "{} appeared", p);
         }
-        prop_assert!(out.kind(&pending_rel(&j.record.target)).unwrap().is_none(), "the journal is gone");
+        prop_assert!(out.kind(&layout::journal(&j.record.target)).unwrap().is_none(), "the journal is gone");
         if text == exact && temps_written {
             // An intact journal whose files are all there is finished.
             let r = BuildRecord::read(&out, &j.record.target, Some(j.record.platform)).unwrap();

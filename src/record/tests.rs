@@ -1,4 +1,5 @@
 use super::*;
+use crate::layout;
 use crate::platform::Target;
 
 fn quiet() -> Shell {
@@ -27,7 +28,7 @@ fn record(bins: &[(&str, &[u8])]) -> BuildRecord {
                 platform: t.platform(),
                 backend: "cargo".into(),
                 profile: "release".into(),
-                path: binary_rel(t.platform(), name).unwrap(),
+                path: layout::binary(t.platform(), name).unwrap(),
                 sha256: Sha256::of(bytes),
                 size: bytes.len() as u64,
             })
@@ -150,7 +151,7 @@ fn a_staging_interrupted_after_its_journal_is_finished_by_the_next_run() {
         remove: vec![old.binaries[1].path.clone()],
     };
     out.write(
-        &pending_rel(&x86().name()),
+        &layout::journal(&x86().name()),
         &serde_json::to_vec(&journal).unwrap(),
     )
     .unwrap();
@@ -166,7 +167,7 @@ fn a_staging_interrupted_after_its_journal_is_finished_by_the_next_run() {
     );
     assert_eq!(out.read(&dest, 10).unwrap(), b"new");
     assert_eq!(out.kind(&old.binaries[1].path).unwrap(), None);
-    assert_eq!(out.kind(&pending_rel(&x86().name())).unwrap(), None);
+    assert_eq!(out.kind(&layout::journal(&x86().name())).unwrap(), None);
 }
 
 #[test]
@@ -186,13 +187,13 @@ fn a_journal_whose_files_are_gone_or_tampered_withdraws_the_target() {
         remove: vec![],
     };
     out.write(
-        &pending_rel(&x86().name()),
+        &layout::journal(&x86().name()),
         &serde_json::to_vec(&journal).unwrap(),
     )
     .unwrap();
     recover(&out, &quiet()).unwrap();
     assert_eq!(BuildRecord::read(&out, &x86().name(), None).unwrap(), None);
-    assert_eq!(out.kind(&pending_rel(&x86().name())).unwrap(), None);
+    assert_eq!(out.kind(&layout::journal(&x86().name())).unwrap(), None);
 
     // A journal that would move a file outside its binaries' directory is refused.
     let mut v = serde_json::to_value(&journal).unwrap();

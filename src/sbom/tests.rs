@@ -237,11 +237,11 @@ fn purls_names_and_expressions() {
     }
     let zip = RelPath::new("windows/amd64/app-1.0.0-x86_64-pc-windows-gnu.zip").unwrap();
     assert_eq!(
-        path_for(&zip, Format::CycloneDx).as_str(),
+        path(&zip, Format::CycloneDx).as_str(),
         "windows/amd64/app-1.0.0-x86_64-pc-windows-gnu.zip.cdx.json"
     );
     assert_eq!(
-        path_for(&zip, Format::Spdx).as_str(),
+        path(&zip, Format::Spdx).as_str(),
         "windows/amd64/app-1.0.0-x86_64-pc-windows-gnu.zip.spdx.json"
     );
 }

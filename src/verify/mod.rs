@@ -17,13 +17,15 @@ use crate::binary;
 use crate::cli::VerifyArgs;
 use crate::digest::Sha256;
 use crate::elf::Linkage;
-use crate::manifest::{self, Artifact, Kind, Manifest};
+use crate::layout;
+use crate::layout::Kind;
+use crate::manifest::{Artifact, Manifest};
 use crate::outdir::{LockMode, OutDir, RelPath};
+use crate::output::Shell;
 use crate::output::{Event, FileEvent, RunOutcome, Severity};
-use crate::package::{sidecar, sidecar_text};
+use crate::package::sidecar_text;
 use crate::platform::{self, Platform};
 use crate::sbom;
-use crate::output::Shell;
 use crate::workspace;
 
 mod run;
@@ -191,7 +193,7 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
         }
     }
     if m.artifacts.iter().any(|a| a.kind == Kind::OciIndex) {
-        let oci = RelPath::new(crate::image::OCI_DIR).expect("a plain name");
+        let oci = RelPath::new(layout::OCI_DIR).expect("a plain name");
         match out
             .subdir(&oci)
             .and_then(|layout| crate::image::verify_layout(layout.root()))
@@ -199,9 +201,9 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
             Ok(problems) => r.problems.extend(
                 problems
                     .into_iter()
-                    .map(|p| format!("{}: {p}", crate::image::OCI_DIR)),
+                    .map(|p| format!("{}: {p}", layout::OCI_DIR)),
             ),
-            Err(e) => r.problems.push(format!("{}: {e:#}", crate::image::OCI_DIR)),
+            Err(e) => r.problems.push(format!("{}: {e:#}", layout::OCI_DIR)),
         }
     }
     r.passed = passed.iter().map(|a| a.path.clone()).collect();
@@ -280,11 +282,11 @@ fn check_artifact(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
             check_archive(out, a, problems);
         }
         Kind::Provenance => {
-            if a.path.as_str() != crate::provenance::FILE {
+            if a.path.as_str() != layout::PROVENANCE {
                 problems.push(format!(
                     "{}: a provenance is always `{}`",
                     a.path,
-                    crate::provenance::FILE
+                    layout::PROVENANCE
                 ));
             }
         }
@@ -306,7 +308,7 @@ fn check_provenance(out: &OutDir, m: &Manifest, passed: &[&Artifact], problems: 
     if listed.len() > 1 {
         problems.push(format!(
             "{}: listed {} times in the manifest",
-            crate::provenance::FILE,
+            layout::PROVENANCE,
             listed.len()
         ));
     }
@@ -361,7 +363,7 @@ fn check_binary(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
 
 /// `<archive>.sha256` names the archive and its hash, as `package` writes it.
 fn check_sidecar(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
-    let side = sidecar(&a.path);
+    let side = layout::sidecar(&a.path);
     match out.read(&side, 4096) {
         Ok(bytes) if bytes == sidecar_text(&a.path, &a.sha256).as_bytes() => {}
         Ok(_) => problems.push(format!(
@@ -519,7 +521,7 @@ fn check_sboms(m: &Manifest, expect: bool, problems: &mut Vec<String>) {
     let describes = |sbom: &Artifact, archive: &Artifact| {
         [sbom::Format::CycloneDx, sbom::Format::Spdx]
             .into_iter()
-            .any(|f| sbom::path_for(&archive.path, f) == sbom.path)
+            .any(|f| sbom::path(&archive.path, f) == sbom.path)
     };
     for s in &sboms {
         match archives.iter().find(|a| describes(s, a)) {
@@ -545,8 +547,8 @@ fn check_sboms(m: &Manifest, expect: bool, problems: &mut Vec<String>) {
                 problems.push(format!(
                     "{}: has no SBOM (`{}` or `{}` listed in the manifest) (hint: run `cargo multiarch package` without `--no-sbom`)",
                     a.path,
-                    sbom::path_for(&a.path, sbom::Format::CycloneDx).file_name(),
-                    sbom::path_for(&a.path, sbom::Format::Spdx).file_name()
+                    sbom::path(&a.path, sbom::Format::CycloneDx).file_name(),
+                    sbom::path(&a.path, sbom::Format::Spdx).file_name()
                 ));
             }
         }
@@ -555,14 +557,14 @@ fn check_sboms(m: &Manifest, expect: bool, problems: &mut Vec<String>) {
 
 /// `SHA256SUMS` agrees with the manifest, line for line.
 fn check_sums(out: &OutDir, m: &Manifest, problems: &mut Vec<String>) {
-    let rel = RelPath::new(manifest::SUMS).expect("a plain name");
+    let rel = RelPath::new(layout::SUMS).expect("a plain name");
     match out.read(&rel, 64 << 20) {
         Ok(text) if text == m.sha256sums().as_bytes() => {}
         Ok(_) => problems.push(format!(
             "{}: does not match manifest.json (hint: re-run `cargo multiarch package`)",
-            manifest::SUMS
+            layout::SUMS
         )),
-        Err(e) => problems.push(format!("{}: {e:#}", manifest::SUMS)),
+        Err(e) => problems.push(format!("{}: {e:#}", layout::SUMS)),
     }
 }
 

@@ -119,10 +119,9 @@ fn multi_stages_every_binary_for_both_platforms_and_each_runs() {
             assert_eq!(b["path"], format!("{platform}/bin/{bin}"));
             let bytes = std::fs::read(path).unwrap();
             assert_eq!(b["size"], bytes.len());
-            let (sha, _) = cargo_multiarch::digest::sha256_file(
-                &Utf8PathBuf::try_from(path.clone()).unwrap(),
-            )
-            .unwrap();
+            let (sha, _) =
+                cargo_multiarch::digest::sha256_file(&Utf8PathBuf::try_from(path.clone()).unwrap())
+                    .unwrap();
             assert_eq!(b["sha256"], sha.as_str());
         }
     }

@@ -210,7 +210,8 @@ pub fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {
 /// and commit) and `SHA256SUMS` to agree with it, so only the check under test can
 /// notice the change.
 pub fn edit_manifest(out: &Path, f: impl FnOnce(&mut serde_json::Value)) {
-    use cargo_multiarch::manifest::{Kind, Manifest};
+    use cargo_multiarch::layout::Kind;
+    use cargo_multiarch::manifest::Manifest;
     use cargo_multiarch::provenance::{self, Statement};
     let p = out.join("manifest.json");
     let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&p).unwrap()).unwrap();
@@ -219,7 +220,7 @@ pub fn edit_manifest(out: &Path, f: impl FnOnce(&mut serde_json::Value)) {
     let Ok(mut typed) = serde_json::from_value::<Manifest>(m) else {
         return;
     };
-    let prov = out.join(provenance::FILE);
+    let prov = out.join(cargo_multiarch::layout::PROVENANCE);
     if let Ok(bytes) = std::fs::read(&prov)
         && let Ok(mut s) = Statement::parse(&bytes)
     {

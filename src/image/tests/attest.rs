@@ -13,7 +13,7 @@ use crate::image::attest::{
 use crate::image::{Attestation, ImageSpec, verify_layout, write_layout};
 use crate::outdir::{OutDir, RelPath};
 use crate::provenance::{self, Toolchain};
-use crate::record::{BuildRecord, SCHEMA, StagedBinary, binary_rel};
+use crate::record::{BuildRecord, SCHEMA, StagedBinary};
 
 /// A provenance predicate of one amd64 binary.
 fn predicate() -> provenance::Predicate {
@@ -32,7 +32,7 @@ fn predicate() -> provenance::Predicate {
             platform: t.platform(),
             backend: "cargo".into(),
             profile: "release".into(),
-            path: binary_rel(t.platform(), "hello").unwrap(),
+            path: crate::layout::binary(t.platform(), "hello").unwrap(),
             sha256: Sha256::of(b"hello"),
             size: 5,
         }],

@@ -5,11 +5,11 @@
 
 use super::fake::{FakeRegistry, Mode, PASSWORD, TOKEN, USER};
 use super::support::{fake_spec, temp_dir};
-use crate::output::Color;
 use crate::image::reference::Reference;
 use crate::image::registry::Client;
 use crate::image::wire::Challenge;
 use crate::image::{Auth, ImageResult, push, write_layout};
+use crate::output::Color;
 use crate::output::Shell;
 
 /// Warnings go to stderr; status lines are not printed.

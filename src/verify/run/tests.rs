@@ -1,6 +1,6 @@
 use super::*;
 use crate::digest::Sha256;
-use crate::manifest::Kind;
+use crate::layout::Kind;
 use crate::outdir::RelPath;
 
 /// One amd64 "binary" at `linux/amd64/bin/app`.
