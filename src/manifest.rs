@@ -8,6 +8,7 @@ use crate::digest::Sha256;
 use crate::elf::Linkage;
 use crate::layout::{self, Kind};
 use crate::outdir::{OutDir, RelPath};
+use crate::output::FileEvent;
 use crate::platform::{Platform, TargetName};
 
 pub const SCHEMA: &str = "cargo-multiarch/manifest/v1";
@@ -101,6 +102,35 @@ impl Artifact {
             linkage: None,
             contents: Vec::new(),
             reference: None,
+        }
+    }
+
+    /// This artifact as an event (`artifact`, `packaged`, `verified`…): `backend` is
+    /// what built its binaries when known, `elapsed` the time it took to write.
+    pub fn event(
+        &self,
+        out: &OutDir,
+        backend: Option<&str>,
+        elapsed: Option<std::time::Duration>,
+    ) -> FileEvent {
+        FileEvent {
+            out_dir: out.root().to_string(),
+            kind: self.kind,
+            path: self.path.to_string(),
+            sha256: self.sha256.to_string(),
+            size: self.size,
+            platform: self.platform.map(|p| p.to_string()),
+            target: self.target.as_ref().map(ToString::to_string),
+            package: self.package.clone(),
+            version: self.version.clone(),
+            binary: self.binary.clone(),
+            binaries: self
+                .contents
+                .iter()
+                .filter_map(|c| c.binary.clone())
+                .collect(),
+            backend: backend.map(str::to_owned),
+            elapsed_ms: elapsed.map(crate::output::millis),
         }
     }
 }

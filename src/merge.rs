@@ -16,8 +16,8 @@ use crate::layout;
 use crate::layout::Kind;
 use crate::manifest::{Artifact, Git, Manifest};
 use crate::outdir::{OutDir, RelPath};
+use crate::output::Event;
 use crate::output::Shell;
-use crate::output::{Event, FileEvent};
 use crate::package::sidecar_text;
 use crate::platform::{self, Platform};
 use crate::provenance::{self, Predicate};
@@ -127,10 +127,10 @@ pub fn merge(
             .map(|r| r.backend.as_str());
         match a.kind {
             Kind::Binary => {
-                shell.event(Event::Artifact(FileEvent::listed(&dest, a, backend, None)));
+                shell.event(Event::Artifact(a.event(&dest, backend, None)));
             }
             Kind::Archive => {
-                shell.event(Event::Packaged(FileEvent::listed(&dest, a, backend, None)));
+                shell.event(Event::Packaged(a.event(&dest, backend, None)));
             }
             _ => {}
         }

@@ -17,8 +17,8 @@ use crate::layout;
 use crate::layout::Kind;
 use crate::manifest::{self, Artifact, Content, Manifest};
 use crate::outdir::{OutDir, RelPath};
+use crate::output::Event;
 use crate::output::Shell;
-use crate::output::{Event, FileEvent};
 use crate::plan::Plan;
 use crate::provenance;
 use crate::record::{self, BuildRecord, StagedBinary};
@@ -107,7 +107,7 @@ pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
 /// An `artifact` event for each binary of `records`, staged by an earlier `build`.
 pub fn staged_events(shell: &Shell, out: &OutDir, records: &[BuildRecord]) {
     for b in records.iter().flat_map(|r| &r.binaries) {
-        shell.event(Event::Artifact(FileEvent::staged(out, b, None)));
+        shell.event(Event::Artifact(b.event(out, None)));
     }
 }
 
@@ -199,7 +199,7 @@ pub fn package(
             format!(
                 "{} ({})",
                 out.display(&spec.path),
-                crate::build::human_size(w.size)
+                crate::output::human_size(w.size)
             ),
         );
         let a = Artifact {
@@ -210,9 +210,8 @@ pub fn package(
             contents,
             ..Artifact::new(Kind::Archive, spec.path.clone(), w.sha256, w.size)
         };
-        shell.event(Event::Packaged(FileEvent::listed(
+        shell.event(Event::Packaged(a.event(
             out,
-            &a,
             Some(&r.backend),
             Some(elapsed),
         )));
@@ -227,9 +226,8 @@ pub fn package(
         if let Some(format) = opts.sbom {
             let start = std::time::Instant::now();
             let sbom = write_sbom(out, spec, r, source.date, format)?;
-            shell.event(Event::Packaged(FileEvent::listed(
+            shell.event(Event::Packaged(sbom.event(
                 out,
-                &sbom,
                 Some(&r.backend),
                 Some(start.elapsed()),
             )));
@@ -266,7 +264,7 @@ pub fn package(
     predicate.build_definition.external_parameters.image = image;
     provenance::record(out, &mut m, &predicate)?;
     if let Some(a) = m.artifacts.iter().find(|a| a.kind == Kind::Provenance) {
-        shell.event(Event::Packaged(FileEvent::listed(out, a, None, None)));
+        shell.event(Event::Packaged(a.event(out, None, None)));
     }
     m.write(out)?;
     shell.event(manifest_event(out, &m));

@@ -21,7 +21,7 @@ use crate::digest::Sha256;
 use crate::layout;
 use crate::manifest::plain_text;
 use crate::outdir::{Kind, Lock, LockMode, OutDir, RelPath};
-use crate::output::Shell;
+use crate::output::{FileEvent, Shell};
 use crate::plan::Plan;
 use crate::platform::{Platform, TargetName};
 
@@ -68,6 +68,28 @@ pub struct StagedBinary {
     pub path: RelPath,
     pub sha256: Sha256,
     pub size: u64,
+}
+
+impl StagedBinary {
+    /// This binary as an event (`artifact`): `elapsed` is the time of the cargo call
+    /// that built it, when this run did.
+    pub fn event(&self, out: &OutDir, elapsed: Option<std::time::Duration>) -> FileEvent {
+        FileEvent {
+            out_dir: out.root().to_string(),
+            kind: layout::Kind::Binary,
+            path: self.path.to_string(),
+            sha256: self.sha256.to_string(),
+            size: self.size,
+            platform: Some(self.platform.to_string()),
+            target: Some(self.target.to_string()),
+            package: Some(self.package.clone()),
+            version: Some(self.version.clone()),
+            binary: Some(self.binary.clone()),
+            binaries: Vec::new(),
+            backend: Some(self.backend.clone()),
+            elapsed_ms: elapsed.map(crate::output::millis),
+        }
+    }
 }
 
 /// Takes `out`'s lock ([`layout::LOCK`]), saying so when it has to wait for another run.

@@ -20,7 +20,7 @@ use crate::layout;
 use crate::outdir::{OutDir, RelPath};
 use crate::output::Color;
 use crate::output::Shell;
-use crate::output::{Event, FileEvent, Severity};
+use crate::output::{Event, Severity};
 use crate::plan::{self, Backend, Plan, TargetPlan};
 use crate::probe::Probes;
 use crate::record::{self, BuildRecord};
@@ -33,7 +33,7 @@ mod zig;
 
 use failure::{Failure, strip_ansi};
 pub use head_start::HeadStart;
-pub use stage::human_size;
+
 use stage::{stage, staged_table, summary};
 
 #[derive(Debug, Clone, Default)]
@@ -327,7 +327,7 @@ pub fn build(
                 .iter()
                 .find(|a| a.binary == b.binary)
                 .map(|a| a.elapsed);
-            shell.event(Event::Artifact(FileEvent::staged(out, b, elapsed)));
+            shell.event(Event::Artifact(b.event(out, elapsed)));
         }
         results.push(TargetResult {
             target: t.target.to_string(),

@@ -297,30 +297,9 @@ pub(super) fn staged_table(records: &[BuildRecord], out_dir: &Utf8Path, root: &U
                 format!("{rel}/{}", b.path),
                 b.platform.to_string(),
                 b.backend.clone(),
-                human_size(b.size),
+                crate::output::human_size(b.size),
             ]);
         }
     }
     plan::table(&rows)
-}
-
-pub fn human_size(n: u64) -> String {
-    if n >= 1 << 20 {
-        format!("{:.1} MiB", n as f64 / f64::from(1 << 20))
-    } else if n >= 1 << 10 {
-        format!("{:.1} KiB", n as f64 / 1024.0)
-    } else {
-        format!("{n} B")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sizes_are_human() {
-        assert_eq!(human_size(512), "512 B");
-        assert_eq!(human_size(3 * 1024 * 1024 + 1024 * 512), "3.5 MiB");
-    }
 }

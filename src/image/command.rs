@@ -20,7 +20,7 @@ use crate::layout::Kind;
 use crate::manifest::{self, Artifact, Content, Manifest};
 use crate::outdir::{OutDir, RelPath};
 use crate::output::Shell;
-use crate::output::{Event, FileEvent, ImageManifest};
+use crate::output::{Event, ImageManifest};
 use crate::plan::{Detail, Plan};
 use crate::platform::Platform;
 use crate::provenance;
@@ -361,7 +361,7 @@ pub fn assemble(
     let m = base_manifest(existing, binaries, created, git);
     let m = record_in_manifest(out, m, &layout, opts.archive, ca, &predicate)?;
     for a in m.artifacts.iter().filter(|a| a.kind == Kind::ImageArchive) {
-        shell.event(Event::ImageArchive(FileEvent::listed(out, a, None, None)));
+        shell.event(Event::ImageArchive(a.event(out, None, None)));
     }
 
     if let Some(push) = &opts.push {

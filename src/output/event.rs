@@ -3,14 +3,9 @@
 //! Adding a field or an event is a compatible change; renaming or removing one needs
 //! `event/v2`.
 
-use std::time::Duration;
-
 use serde::Serialize;
 
 use crate::layout::Kind;
-use crate::manifest::Artifact;
-use crate::outdir::OutDir;
-use crate::record::StagedBinary;
 
 /// The `schema` of every event line.
 pub const SCHEMA: &str = "cargo-multiarch/event/v1";
@@ -155,51 +150,6 @@ pub struct ImageManifest {
     pub platform: Option<String>,
     pub digest: String,
     pub size: u64,
-}
-
-impl FileEvent {
-    /// A binary as its build record has it.
-    pub fn staged(out: &OutDir, b: &StagedBinary, elapsed: Option<Duration>) -> Self {
-        Self {
-            out_dir: out.root().to_string(),
-            kind: Kind::Binary,
-            path: b.path.to_string(),
-            sha256: b.sha256.to_string(),
-            size: b.size,
-            platform: Some(b.platform.to_string()),
-            target: Some(b.target.to_string()),
-            package: Some(b.package.clone()),
-            version: Some(b.version.clone()),
-            binary: Some(b.binary.clone()),
-            binaries: Vec::new(),
-            backend: Some(b.backend.clone()),
-            elapsed_ms: elapsed.map(super::millis),
-        }
-    }
-
-    /// An artifact as the manifest lists it.
-    pub fn listed(
-        out: &OutDir,
-        a: &Artifact,
-        backend: Option<&str>,
-        elapsed: Option<Duration>,
-    ) -> Self {
-        Self {
-            out_dir: out.root().to_string(),
-            kind: a.kind,
-            path: a.path.to_string(),
-            sha256: a.sha256.to_string(),
-            size: a.size,
-            platform: a.platform.map(|p| p.to_string()),
-            target: a.target.as_ref().map(ToString::to_string),
-            package: a.package.clone(),
-            version: a.version.clone(),
-            binary: a.binary.clone(),
-            binaries: a.contents.iter().filter_map(|c| c.binary.clone()).collect(),
-            backend: backend.map(str::to_owned),
-            elapsed_ms: elapsed.map(super::millis),
-        }
-    }
 }
 
 /// The wire form: `{"schema":"cargo-multiarch/event/v1","reason":…,…}` and a newline.

@@ -150,7 +150,7 @@ impl Collector {
                     cell(f.platform.as_deref().unwrap_or("—")),
                     cell(&binary),
                     cell(&f.path),
-                    crate::build::human_size(f.size),
+                    crate::output::human_size(f.size),
                     f.sha256,
                     cell(f.backend.as_deref().unwrap_or("—")),
                     f.elapsed_ms.map_or_else(|| "—".to_owned(), seconds)

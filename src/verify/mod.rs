@@ -22,7 +22,7 @@ use crate::layout::Kind;
 use crate::manifest::{Artifact, Manifest};
 use crate::outdir::{LockMode, OutDir, RelPath};
 use crate::output::Shell;
-use crate::output::{Event, FileEvent, RunOutcome, Severity};
+use crate::output::{Event, RunOutcome, Severity};
 use crate::package::sidecar_text;
 use crate::platform::{self, Platform};
 use crate::sbom;
@@ -128,7 +128,7 @@ pub fn run(args: &VerifyArgs, shell: &Shell) -> Result<ExitCode> {
         .iter()
         .filter(|a| report.passed.contains(&a.path))
     {
-        shell.event(Event::Verified(FileEvent::listed(&out, a, None, None)));
+        shell.event(Event::Verified(a.event(&out, None, None)));
     }
     for run in &report.runs {
         shell.result(run.to_string());
