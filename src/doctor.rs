@@ -10,8 +10,9 @@ use crate::cli::DoctorArgs;
 use crate::output::Event;
 use crate::output::Shell;
 use crate::plan::{Backend, Detail, Plan};
-use crate::platform::{Platform, Rustc, Target};
+use crate::platform::{Platform, Target};
 use crate::probe::Probes;
+use crate::targets::Rustc;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -40,6 +40,7 @@ pub mod record;
 pub mod sbom;
 pub mod sign;
 pub mod source;
+pub mod targets;
 pub mod verify;
 pub mod workspace;
 pub mod zigcc;

@@ -11,8 +11,9 @@ use serde::Serialize;
 use crate::apple::FrameworkUse;
 use crate::cli::{BackendChoice, PlanArgs, SelectArgs};
 use crate::output::Format;
-use crate::platform::{self, Platform, Rustc, Target};
+use crate::platform::{self, Platform, Target};
 use crate::probe::Probes;
+use crate::targets::Rustc;
 use crate::workspace::{self, CCode, Workspace};
 
 mod choose;

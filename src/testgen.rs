@@ -453,3 +453,10 @@ pub fn write_file(dir: &camino::Utf8Path, rel: &str, text: &str) {
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(p, text).unwrap();
 }
+
+/// A target resolved by the real rustc, once per process and triple (tests only).
+pub fn known(s: &str) -> crate::platform::Target {
+    crate::targets::Rustc::for_tests()
+        .target(s)
+        .unwrap_or_else(|e| panic!("{e:#}"))
+}

@@ -181,7 +181,7 @@ fn run_wrapper(script: &Utf8Path, args: &[&str], primary: bool) -> String {
 fn the_wrapper_links_the_object_into_selected_binaries_only_and_is_content_addressed() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = Utf8Path::from_path(tmp.path()).unwrap();
-    let t = crate::platform::known("x86_64-unknown-linux-musl");
+    let t = crate::testgen::known("x86_64-unknown-linux-musl");
     let targets = vec![TargetGraphs {
         target: t,
         cfg: linux("x86_64", "64"),

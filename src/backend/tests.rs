@@ -9,7 +9,7 @@ fn plans() -> Vec<TargetPlan> {
         ..Facts::default()
     };
     let x86 = choose(
-        &crate::platform::known("x86_64-unknown-linux-musl"),
+        &crate::testgen::known("x86_64-unknown-linux-musl"),
         &Facts {
             host_arch: true,
             ..facts.clone()
@@ -17,7 +17,7 @@ fn plans() -> Vec<TargetPlan> {
         None,
     );
     let arm = choose(
-        &crate::platform::known("aarch64-unknown-linux-musl"),
+        &crate::testgen::known("aarch64-unknown-linux-musl"),
         &facts,
         None,
     );
@@ -225,7 +225,7 @@ fn cdep_plans() -> Vec<TargetPlan> {
         ..Facts::default()
     };
     let x86 = choose(
-        &crate::platform::known("x86_64-unknown-linux-musl"),
+        &crate::testgen::known("x86_64-unknown-linux-musl"),
         &Facts {
             host_arch: true,
             c_compiler: Some(("x86_64-linux-musl-gcc".into(), "PATH".into())),
@@ -234,7 +234,7 @@ fn cdep_plans() -> Vec<TargetPlan> {
         None,
     );
     let arm = choose(
-        &crate::platform::known("aarch64-unknown-linux-musl"),
+        &crate::testgen::known("aarch64-unknown-linux-musl"),
         &facts,
         None,
     );
@@ -354,7 +354,7 @@ fn a_glibc_suffix_stays_in_the_wrapper_not_in_cargos_target() {
         ..Facts::default()
     };
     let t = choose(
-        &crate::platform::known("x86_64-unknown-linux-gnu.2.17"),
+        &crate::testgen::known("x86_64-unknown-linux-gnu.2.17"),
         &facts,
         None,
     );
@@ -389,17 +389,13 @@ fn a_universal_binary_is_built_as_its_halves_each_target_given_once() {
         ..Facts::default()
     };
     let universal = choose(
-        &crate::platform::known("universal2-apple-darwin"),
+        &crate::testgen::known("universal2-apple-darwin"),
         &facts,
         None,
     );
-    let arm = choose(
-        &crate::platform::known("aarch64-apple-darwin"),
-        &facts,
-        None,
-    );
+    let arm = choose(&crate::testgen::known("aarch64-apple-darwin"), &facts, None);
     let win = choose(
-        &crate::platform::known("x86_64-pc-windows-gnu"),
+        &crate::testgen::known("x86_64-pc-windows-gnu"),
         &facts,
         None,
     );

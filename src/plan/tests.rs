@@ -1,7 +1,7 @@
 use super::*;
 
 fn t(s: &str) -> Target {
-    crate::platform::known(s)
+    crate::testgen::known(s)
 }
 
 fn cdep() -> Vec<CCode> {

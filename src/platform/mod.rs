@@ -15,10 +15,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub mod map;
 mod name;
-mod rustc;
 
 pub use name::Name;
-pub use rustc::Rustc;
 
 /// An OCI platform as buildx normalises it: `linux/amd64`, `linux/arm64`, `linux/arm/v7`,
 /// `windows/amd64`, `darwin/arm64`.
@@ -129,7 +127,7 @@ impl PartialEq<Target> for TargetName {
 
 /// `x86_64-unknown-linux-gnu.2.17` as (`x86_64-unknown-linux-gnu`, `2.17`): a Linux
 /// glibc triple and the glibc version zig links against.
-fn glibc_split(s: &str) -> Option<(&str, &str)> {
+pub fn glibc_split(s: &str) -> Option<(&str, &str)> {
     let (base, version) = s.split_once('.')?;
     let env = base.rsplit('-').next()?;
     (base.contains("-linux-")
@@ -486,17 +484,11 @@ pub fn check_distinct_platforms(targets: &[Target]) -> Result<()> {
     Ok(())
 }
 
-/// A target resolved by the real rustc, once per process and triple (tests only).
-#[cfg(test)]
-pub(crate) fn known(s: &str) -> Target {
-    Rustc::for_tests()
-        .target(s)
-        .unwrap_or_else(|e| panic!("{e:#}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::targets::Rustc;
+    use crate::testgen::known;
 
     #[test]
     fn rustcs_cfg_gives_each_triple_its_platform_and_back() {

@@ -6,7 +6,7 @@ use crate::record::{BuildRecord, SCHEMA as RECORD_SCHEMA, StagedBinary};
 const COMMIT: &str = "0123456789abcdef0123456789abcdef01234567";
 
 fn record(triple: &str, backend: &str) -> BuildRecord {
-    let t = crate::platform::known(triple);
+    let t = crate::testgen::known(triple);
     let bin = |name: &str, package: &str| StagedBinary {
         package: package.into(),
         version: "0.3.0".into(),
@@ -238,7 +238,7 @@ fn statements_round_trip_and_check_against_their_manifest() {
         .internal_parameters
         .source_date_epoch = 5;
     lying.predicate.build_definition.external_parameters.builds[0].targets =
-        vec![crate::platform::known("aarch64-unknown-linux-musl").name()];
+        vec![crate::testgen::known("aarch64-unknown-linux-musl").name()];
     let problems = check_against(&lying, &m).join("\n");
     assert!(problems.contains("source date 5"), "{problems}");
     assert!(

@@ -7,7 +7,7 @@ fn quiet() -> Shell {
 }
 
 fn x86() -> Target {
-    crate::platform::known("x86_64-unknown-linux-musl")
+    crate::testgen::known("x86_64-unknown-linux-musl")
 }
 
 fn record(bins: &[(&str, &[u8])]) -> BuildRecord {

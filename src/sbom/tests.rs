@@ -39,7 +39,7 @@ fn graph() -> Graph {
 
 fn render_json(g: &Graph, format: Format) -> (Vec<u8>, Value) {
     let archive = RelPath::new("linux/arm64/app-1.0.0-aarch64-unknown-linux-musl.tar.gz").unwrap();
-    let t = crate::platform::known("aarch64-unknown-linux-musl");
+    let t = crate::testgen::known("aarch64-unknown-linux-musl");
     let target = t.name();
     let s = Subject {
         archive: &archive,
@@ -168,7 +168,7 @@ fn a_per_target_archive_describes_every_package_in_it() {
     other.package = "zed".to_owned();
     other.crates[0].name = "zed".to_owned();
     let archive = RelPath::new("linux/amd64/ws-2.0.0-x86_64-unknown-linux-musl.tar.gz").unwrap();
-    let t = crate::platform::known("x86_64-unknown-linux-musl");
+    let t = crate::testgen::known("x86_64-unknown-linux-musl");
     let target = t.name();
     let s = Subject {
         archive: &archive,

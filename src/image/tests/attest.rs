@@ -17,7 +17,7 @@ use crate::record::{BuildRecord, SCHEMA, StagedBinary};
 
 /// A provenance predicate of one amd64 binary.
 fn predicate() -> provenance::Predicate {
-    let t = crate::platform::known("x86_64-unknown-linux-musl");
+    let t = crate::testgen::known("x86_64-unknown-linux-musl");
     let record = BuildRecord {
         schema: SCHEMA.into(),
         target: t.name(),

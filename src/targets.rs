@@ -9,12 +9,12 @@ use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::cargo_platform::Cfg;
 
-use super::map::{self, TargetCfg};
-use super::{
+use crate::ccode::{self, Cache};
+use crate::platform::map::{self, TargetCfg};
+use crate::platform::{
     DEFAULT_TARGETS, Origin, Platform, Target, TargetName, UNIVERSAL2, UNIVERSAL2_PARTS,
     check_distinct_platforms, glibc_split, split_flag,
 };
-use crate::ccode::{self, Cache};
 use crate::probe::{self, Probes};
 
 /// The largest target list read back from the cache (rustc's is about 8 KiB).
