@@ -36,9 +36,10 @@ use object::{
 use serde_json::{Value, json};
 
 use crate::backend::CROSS_TARGET;
-use crate::deps::{Graph, Kind, Source, TargetGraphs};
+use crate::deps::TargetGraphs;
 use crate::digest::Sha256;
 use crate::process::shell_quote;
+use crate::sbom::graph::{Graph, Kind, Source};
 
 /// The section cargo-auditable's readers look for.
 pub const SECTION: &str = ".dep-v0";

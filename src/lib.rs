@@ -18,6 +18,7 @@ pub mod ccode;
 pub mod cli;
 pub mod completions;
 pub mod config;
+pub mod date;
 pub mod deps;
 pub mod digest;
 pub mod doctor;

@@ -71,7 +71,7 @@ pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
     let (plan, probes) = Plan::load(&args.select, detail)?;
     let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
     let records = if args.no_build {
-        let records = BuildRecord::for_plan(
+        let records = crate::build::staged_records(
             &plan,
             &out,
             "run `cargo multiarch build` first, or drop `--no-build`",
@@ -123,7 +123,9 @@ pub fn package(
     // The compilers' versions, for the provenance, asked while the archives are written.
     let toolchain = {
         let (probes, records) = (probes.clone(), records.to_vec());
-        std::thread::spawn(move || provenance::Toolchain::probe(&probes, &records))
+        std::thread::spawn(move || {
+            provenance::Toolchain::new(probes.rustc_version(), &probes.host, &records)
+        })
     };
     let ws = &plan.workspace;
     let source = Source::read(&ws.root, &plan.out_dir)?;
@@ -297,7 +299,7 @@ fn write_sbom(
             .expect("an archive's binaries come from its record");
         if graphs
             .iter()
-            .any(|g: &&crate::deps::Graph| g.package == b.package)
+            .any(|g: &&crate::sbom::graph::Graph| g.package == b.package)
         {
             continue;
         }

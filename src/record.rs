@@ -16,14 +16,13 @@ use anyhow::{Context as _, Result, bail};
 use camino::Utf8Path;
 use serde::{Deserialize, Serialize};
 
-use crate::deps::Graph;
 use crate::digest::Sha256;
 use crate::layout;
 use crate::manifest::plain_text;
 use crate::outdir::{Kind, Lock, LockMode, OutDir, RelPath};
 use crate::output::{FileEvent, Shell};
-use crate::plan::Plan;
 use crate::platform::{Platform, TargetName};
+use crate::sbom::graph::Graph;
 
 pub const SCHEMA: &str = "cargo-multiarch/build-record/v1";
 /// The largest record read back (a real one is well under a KiB per binary).
@@ -117,42 +116,6 @@ pub fn open_for_writing(dir: &Utf8Path, no_wait: bool, shell: &Shell) -> Result<
 }
 
 impl BuildRecord {
-    /// The build records of the plan's targets, each holding every planned binary;
-    /// `hint` says how to make a missing one.
-    pub fn for_plan(plan: &Plan, out: &OutDir, hint: &str) -> Result<Vec<Self>> {
-        let mut result = Vec::new();
-        for t in &plan.targets {
-            let Some(r) = Self::read(out, &t.target.name(), Some(t.platform))? else {
-                bail!(
-                    "no build record for `{}` in `{}` (hint: {hint})",
-                    t.target,
-                    out.display(&layout::record(&t.target.name()))
-                );
-            };
-            for e in plan.entries.iter().filter(|e| e.target == t.target) {
-                if !r
-                    .binaries
-                    .iter()
-                    .any(|b| b.binary == e.binary && b.package == e.package)
-                {
-                    bail!(
-                        "the build record for `{}` has no `{}` (hint: run `cargo multiarch build` with the same selection first)",
-                        t.target,
-                        e.binary
-                    );
-                }
-            }
-            let mut r = r;
-            r.binaries.retain(|b| {
-                plan.entries
-                    .iter()
-                    .any(|e| e.target == t.target && e.binary == b.binary && e.package == b.package)
-            });
-            result.push(r);
-        }
-        Ok(result)
-    }
-
     /// The record of `target`, checked (filed under `platform`, when given); None
     /// when there is none.
     pub fn read(

@@ -9,12 +9,13 @@
 
 use anyhow::{Result, bail};
 
-use crate::deps::{self, Crate, Graph, Source};
+use self::graph::{Crate, Graph, Source};
 use crate::digest::Sha256;
 use crate::outdir::RelPath;
 use crate::platform::{Platform, TargetName};
 
 mod cyclonedx;
+pub mod graph;
 mod spdx;
 
 /// The format of the SBOMs `package` writes.
@@ -55,9 +56,9 @@ pub struct Subject<'a> {
 }
 
 impl Subject<'_> {
-    /// The crates of every graph, each once (see [`deps::union`]).
+    /// The crates of every graph, each once (see [`graph::union`]).
     fn crates(&self) -> Vec<Crate> {
-        deps::union(&self.graphs)
+        graph::union(&self.graphs)
     }
 
     /// The one root crate that is the archive itself (a per-package archive), if any.

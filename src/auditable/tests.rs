@@ -1,7 +1,7 @@
 use std::io::Read as _;
 
 use super::*;
-use crate::deps::Crate;
+use crate::sbom::graph::Crate;
 
 fn cfg(pairs: &[(&str, &str)]) -> Vec<Cfg> {
     pairs

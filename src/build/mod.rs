@@ -34,6 +34,7 @@ mod zig;
 use failure::{Failure, strip_ansi};
 pub use head_start::HeadStart;
 
+pub use stage::staged_records;
 use stage::{stage, staged_table, summary};
 
 #[derive(Debug, Clone, Default)]

@@ -1,15 +1,15 @@
 //! Staging: binaries copied into the out dir and their build record, and the tables a
 //! build ends with.
 
-use anyhow::{Context as _, Result};
+use anyhow::{Context as _, Result, bail};
 use camino::Utf8Path;
 
 use super::{Artifact, Backend, Plan, Status, TargetPlan, TargetResult};
-use crate::deps::Graph;
 use crate::layout;
 use crate::outdir::{OutDir, RelPath};
 use crate::plan;
 use crate::record::{self, BuildRecord, Journal, StagedBinary};
+use crate::sbom::graph::Graph;
 
 /// Copies each artifact to `out/<platform>/bin/<name>` and writes the record, as one
 /// transaction ([`Journal`]): a kill at any moment leaves the previous staging of this
@@ -302,4 +302,40 @@ pub(super) fn staged_table(records: &[BuildRecord], out_dir: &Utf8Path, root: &U
         }
     }
     plan::table(&rows)
+}
+
+/// The build records of the plan's targets, each holding every planned binary;
+/// `hint` says how to make a missing one.
+pub fn staged_records(plan: &Plan, out: &OutDir, hint: &str) -> Result<Vec<BuildRecord>> {
+    let mut result = Vec::new();
+    for t in &plan.targets {
+        let Some(r) = BuildRecord::read(out, &t.target.name(), Some(t.platform))? else {
+            bail!(
+                "no build record for `{}` in `{}` (hint: {hint})",
+                t.target,
+                out.display(&layout::record(&t.target.name()))
+            );
+        };
+        for e in plan.entries.iter().filter(|e| e.target == t.target) {
+            if !r
+                .binaries
+                .iter()
+                .any(|b| b.binary == e.binary && b.package == e.package)
+            {
+                bail!(
+                    "the build record for `{}` has no `{}` (hint: run `cargo multiarch build` with the same selection first)",
+                    t.target,
+                    e.binary
+                );
+            }
+        }
+        let mut r = r;
+        r.binaries.retain(|b| {
+            plan.entries
+                .iter()
+                .any(|e| e.target == t.target && e.binary == b.binary && e.package == b.package)
+        });
+        result.push(r);
+    }
+    Ok(result)
 }

@@ -1,7 +1,9 @@
 use cargo_metadata::MetadataCommand;
 
 use super::*;
+use crate::digest::Sha256;
 use crate::process::Process;
+use crate::sbom::graph::is_semver;
 use crate::testgen::write_file as write;
 
 const ARM: &str = "aarch64-unknown-linux-musl";

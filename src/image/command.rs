@@ -95,7 +95,7 @@ pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
     decide(&plan, &opts)?;
     let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
     let records = if args.no_build {
-        let records = BuildRecord::for_plan(
+        let records = crate::build::staged_records(
             &plan,
             &out,
             "run `cargo multiarch build` with the same selection first, or drop `--no-build` to build now",
@@ -248,7 +248,7 @@ pub fn assemble(
         }
         defaults.insert(
             "org.opencontainers.image.created".to_owned(),
-            crate::source::rfc3339(created),
+            crate::date::rfc3339(created),
         );
         let mut labels = defaults.clone();
         labels.extend(img.config.labels.clone());
@@ -553,7 +553,7 @@ fn image_provenance(
         created,
         git,
         provenance::cargo_lock(&plan.workspace.root)?,
-        &provenance::Toolchain::probe(&opts.probes, records),
+        &provenance::Toolchain::new(opts.probes.rustc_version(), &opts.probes.host, records),
     ))
 }
 

@@ -85,7 +85,7 @@ pub fn config_json(
     created: u64,
     diff_ids: &[String],
 ) -> Vec<u8> {
-    let created = crate::source::rfc3339(created);
+    let created = crate::date::rfc3339(created);
     let mut env: Vec<&str> = Vec::with_capacity(settings.env.len() + 1);
     if !settings.env.iter().any(|e| e.starts_with("PATH=")) {
         env.push(DEFAULT_PATH);

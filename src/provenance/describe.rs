@@ -12,7 +12,6 @@ use super::{
 };
 use crate::digest::Sha256;
 use crate::manifest::Git;
-use crate::probe::Probes;
 use crate::record::BuildRecord;
 
 /// How `package` wrote the archives.
@@ -37,10 +36,10 @@ pub struct Toolchain {
 impl Toolchain {
     /// rustc's version from this machine; zig's from the build records (`build`
     /// recorded the zig that built a zig target, so packaging never looks for zig).
-    pub fn probe(probes: &Probes, records: &[BuildRecord]) -> Self {
+    pub fn new(rustc_version: Option<&str>, host: &str, records: &[BuildRecord]) -> Self {
         Self {
-            rustc: probes.rustc_version().map(str::to_owned),
-            host: probes.host.clone(),
+            rustc: rustc_version.map(str::to_owned),
+            host: host.to_owned(),
             zig: records.iter().find_map(|r| r.zig.clone()),
         }
     }

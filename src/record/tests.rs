@@ -42,7 +42,7 @@ fn record(bins: &[(&str, &[u8])]) -> BuildRecord {
 
 #[test]
 fn dependency_graphs_round_trip_and_bad_ones_are_refused() {
-    use crate::deps::{Crate, Graph, Kind, Source};
+    use crate::sbom::graph::{Crate, Graph, Kind, Source};
     let mut r = record(&[("app", b"x")]);
     r.dependencies = vec![Graph {
         package: "p".into(),

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Value, json};
 
 use super::{Subject, build_time_note, download_url, is_spdx_expression, purl, uuid_of};
-use crate::deps::{Crate, Kind, Source};
+use crate::sbom::graph::{Crate, Kind, Source};
 
 pub(super) fn render(s: &Subject) -> Vec<u8> {
     let crates = s.crates();
@@ -65,7 +65,7 @@ pub(super) fn render(s: &Subject) -> Vec<u8> {
         "specVersion": "1.5",
         "version": 1,
         "metadata": {
-            "timestamp": crate::source::rfc3339(s.source_date),
+            "timestamp": crate::date::rfc3339(s.source_date),
             "tools": {
                 "components": [{
                     "type": "application",

@@ -10,7 +10,7 @@
 use serde_json::{Value, json};
 
 use super::{Subject, build_time_note, download_url, is_spdx_expression, purl, uuid_of};
-use crate::deps::{Crate, Kind};
+use crate::sbom::graph::{Crate, Kind};
 
 pub(super) fn render(s: &Subject) -> Vec<u8> {
     let crates = s.crates();
@@ -93,7 +93,7 @@ pub(super) fn render(s: &Subject) -> Vec<u8> {
         "SPDXID": "SPDXRef-DOCUMENT",
         "name": s.archive.file_name(),
         "creationInfo": {
-            "created": crate::source::rfc3339(s.source_date),
+            "created": crate::date::rfc3339(s.source_date),
             "creators": [format!("Tool: {}-{}", env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))],
             "comment": format!(
                 "The crates compiled into the binaries of `{}` for `{}` ({}).",

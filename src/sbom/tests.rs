@@ -1,7 +1,7 @@
 use serde_json::Value;
 
 use super::*;
-use crate::deps::Kind;
+use crate::sbom::graph::Kind;
 
 fn krate(name: &str, kind: Kind, root: bool, deps: &[usize]) -> Crate {
     Crate {
