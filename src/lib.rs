@@ -29,6 +29,7 @@ pub mod layout;
 pub mod man;
 pub mod manifest;
 pub mod merge;
+pub mod minisign;
 pub mod outdir;
 pub mod output;
 pub mod package;

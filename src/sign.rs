@@ -1,13 +1,11 @@
 //! `cargo multiarch sign`: minisign signatures of an out dir's `SHA256SUMS` and
 //! `provenance.intoto.json`, as `<file>.minisig` beside each, which Debian's
-//! `minisign -V` verifies; and their check by `verify --public-key`.
+//! `minisign -V` verifies (the format and what is signed: [`crate::minisign`]).
 //!
 //! Signing decides first: the out dir must pass `verify` (hashes, archives, the
 //! provenance's subjects), so only a set that checks out is ever signed. Signatures
 //! are deterministic (Ed25519, trusted comment without a time), so signing the same
 //! files with the same key twice gives the same bytes.
-
-mod minisign;
 
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -16,38 +14,15 @@ use anyhow::{Context as _, Result, bail};
 use camino::Utf8Path;
 use zeroize::Zeroizing;
 
-pub use minisign::{PublicKey, SecretKey};
+use crate::minisign::{SecretKey, read_small, signed_files, trusted_comment};
 
 use crate::cli::SignArgs;
 use crate::layout;
-use crate::layout::Kind;
-use crate::manifest::Manifest;
-use crate::outdir::{LockMode, OutDir, RelPath};
+use crate::outdir::{LockMode, OutDir};
 use crate::output::Shell;
 
 /// Where a key's password may come from when `--password-file` is not given.
 pub const PASSWORD_ENV: &str = "CARGO_MULTIARCH_SIGN_PASSWORD";
-/// The largest key or signature file read.
-const MAX_KEY_BYTES: u64 = 64 << 10;
-
-/// The files of an out dir that are signed: `SHA256SUMS` (which lists every binary,
-/// archive and the provenance) and the provenance, when the manifest lists one.
-pub fn signed_files(m: &Manifest) -> Vec<RelPath> {
-    let mut files = vec![RelPath::new(layout::SUMS).expect("a plain name")];
-    files.extend(
-        m.artifacts
-            .iter()
-            .filter(|a| a.kind == Kind::Provenance)
-            .map(|a| a.path.clone()),
-    );
-    files
-}
-
-/// The trusted comment of a file's signature: its name (so a signature cannot pass
-/// for another file's), and `hashed` as minisign writes for prehashed signatures.
-fn trusted_comment(file: &RelPath) -> String {
-    format!("file:{}\thashed", file.file_name())
-}
 
 /// `cargo multiarch sign`: signs what the out dir's manifest lists, after `verify`.
 pub fn run(args: &SignArgs, shell: &Shell) -> Result<ExitCode> {
@@ -113,22 +88,6 @@ pub fn read_secret_key(path: &Utf8Path, password_file: Option<&Utf8Path>) -> Res
         .with_context(|| format!("cannot use `{path}` as a minisign secret key"))
 }
 
-/// Reads a minisign public key file (`minisign.pub`).
-pub fn read_public_key(path: &Utf8Path) -> Result<PublicKey> {
-    let text = read_small(path, "public key")?;
-    PublicKey::parse(&text)
-        .with_context(|| format!("cannot use `{path}` as a minisign public key (hint: pass the `.pub` file `minisign -G` wrote)"))
-}
-
-fn read_small(path: &Utf8Path, what: &str) -> Result<Zeroizing<String>> {
-    let file = crate::outdir::open_regular(path)
-        .with_context(|| format!("cannot read the {what} `{path}`"))?;
-    let mut text = Zeroizing::new(String::new());
-    std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_KEY_BYTES), &mut text)
-        .with_context(|| format!("cannot read the {what} `{path}` as text"))?;
-    Ok(text)
-}
-
 /// Reads a line from the terminal without echoing it.
 fn prompt(question: &str) -> Result<Zeroizing<String>> {
     let stdin = std::io::stdin();
@@ -148,44 +107,3 @@ fn prompt(question: &str) -> Result<Zeroizing<String>> {
     Ok(line)
 }
 
-/// `verify --public-key`: each signed file of `m` has a `.minisig` that `key` verifies
-/// and whose trusted comment names it. One line per problem.
-pub fn check(out: &OutDir, m: &Manifest, key: &PublicKey) -> Vec<String> {
-    let mut problems = Vec::new();
-    for file in signed_files(m) {
-        let sig = layout::signature(&file);
-        let result = (|| -> Result<()> {
-            if out.kind(&sig)?.is_none() {
-                bail!("missing (hint: sign the out dir with `cargo multiarch sign --key KEY`)");
-            }
-            let text = out.read(&sig, MAX_KEY_BYTES)?;
-            let text = std::str::from_utf8(&text).context("it is not text")?;
-            let bytes = out.read(&file, 64 << 20)?;
-            let comment = key.verify(&bytes, text)?;
-            if !comment
-                .split('\t')
-                .any(|f| f == format!("file:{}", file.file_name()))
-            {
-                bail!(
-                    "its trusted comment `{}` does not name `{}`",
-                    comment.escape_debug(),
-                    file.file_name()
-                );
-            }
-            Ok(())
-        })();
-        if let Err(e) = result {
-            problems.push(format!("{sig}: {e:#}"));
-        }
-    }
-    problems
-}
-
-/// The signature files present in `out` for `m`, for a note when no key is given.
-pub fn present(out: &OutDir, m: &Manifest) -> Vec<RelPath> {
-    signed_files(m)
-        .iter()
-        .map(layout::signature)
-        .filter(|s| matches!(out.kind(s), Ok(Some(_))))
-        .collect()
-}

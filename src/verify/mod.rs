@@ -50,7 +50,7 @@ pub struct Options {
     /// Every archive must have its SBOM.
     pub expect_sbom: bool,
     /// Check the signatures of `SHA256SUMS` and the provenance with this key.
-    pub public_key: Option<crate::sign::PublicKey>,
+    pub public_key: Option<crate::minisign::PublicKey>,
 }
 
 /// What verification found.
@@ -114,7 +114,7 @@ pub fn run(args: &VerifyArgs, shell: &Shell) -> Result<ExitCode> {
         public_key: args
             .public_key
             .as_deref()
-            .map(crate::sign::read_public_key)
+            .map(crate::minisign::read_public_key)
             .transpose()?,
         expect_sbom: args.expect_sbom,
     };
@@ -211,9 +211,9 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
     check_sboms(&m, opts.expect_sbom, &mut r.problems);
     check_provenance(out, &m, &passed, &mut r.problems);
     if let Some(key) = &opts.public_key {
-        r.problems.extend(crate::sign::check(out, &m, key));
+        r.problems.extend(crate::minisign::check(out, &m, key));
     } else {
-        let present = crate::sign::present(out, &m);
+        let present = crate::minisign::present(out, &m);
         if !present.is_empty() {
             r.notes.push(format!(
                 "{} not checked (hint: pass `--public-key minisign.pub`)",

@@ -24,7 +24,12 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use blake2::{Blake2b256, Blake2b512, Digest as _};
 use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
+use camino::Utf8Path;
 use zeroize::Zeroizing;
+
+use crate::layout::{self, Kind};
+use crate::manifest::Manifest;
+use crate::outdir::{OutDir, RelPath};
 
 const UNTRUSTED: &str = "untrusted comment: ";
 const TRUSTED: &str = "trusted comment: ";
@@ -295,6 +300,89 @@ fn pick_params(opslimit: u64, memlimit: u64) -> (u8, u32, u32) {
         let p = u32::try_from(max_rp).expect("at most 0x3fffffff") / r;
         (log_n, r, p)
     }
+}
+
+// --- The release's signatures ----------------------------------------------------
+
+/// The largest key or signature file read.
+const MAX_KEY_BYTES: u64 = 64 << 10;
+
+/// The files of an out dir that are signed: `SHA256SUMS` (which lists every binary,
+/// archive and the provenance) and the provenance, when the manifest lists one.
+pub fn signed_files(m: &Manifest) -> Vec<RelPath> {
+    let mut files = vec![RelPath::new(layout::SUMS).expect("a plain name")];
+    files.extend(
+        m.artifacts
+            .iter()
+            .filter(|a| a.kind == Kind::Provenance)
+            .map(|a| a.path.clone()),
+    );
+    files
+}
+
+/// The trusted comment of a file's signature: its name (so a signature cannot pass
+/// for another file's), and `hashed` as minisign writes for prehashed signatures.
+pub fn trusted_comment(file: &RelPath) -> String {
+    format!("file:{}\thashed", file.file_name())
+}
+
+/// Reads a minisign public key file (`minisign.pub`).
+pub fn read_public_key(path: &Utf8Path) -> Result<PublicKey> {
+    let text = read_small(path, "public key")?;
+    PublicKey::parse(&text)
+        .with_context(|| format!("cannot use `{path}` as a minisign public key (hint: pass the `.pub` file `minisign -G` wrote)"))
+}
+
+/// A key or password file: a regular file (never through a link), at most 64 KiB.
+pub fn read_small(path: &Utf8Path, what: &str) -> Result<Zeroizing<String>> {
+    let file = crate::outdir::open_regular(path)
+        .with_context(|| format!("cannot read the {what} `{path}`"))?;
+    let mut text = Zeroizing::new(String::new());
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_KEY_BYTES), &mut text)
+        .with_context(|| format!("cannot read the {what} `{path}` as text"))?;
+    Ok(text)
+}
+
+/// `verify --public-key`: each signed file of `m` has a `.minisig` that `key` verifies
+/// and whose trusted comment names it. One line per problem.
+pub fn check(out: &OutDir, m: &Manifest, key: &PublicKey) -> Vec<String> {
+    let mut problems = Vec::new();
+    for file in signed_files(m) {
+        let sig = layout::signature(&file);
+        let result = (|| -> Result<()> {
+            if out.kind(&sig)?.is_none() {
+                bail!("missing (hint: sign the out dir with `cargo multiarch sign --key KEY`)");
+            }
+            let text = out.read(&sig, MAX_KEY_BYTES)?;
+            let text = std::str::from_utf8(&text).context("it is not text")?;
+            let bytes = out.read(&file, 64 << 20)?;
+            let comment = key.verify(&bytes, text)?;
+            if !comment
+                .split('\t')
+                .any(|f| f == format!("file:{}", file.file_name()))
+            {
+                bail!(
+                    "its trusted comment `{}` does not name `{}`",
+                    comment.escape_debug(),
+                    file.file_name()
+                );
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            problems.push(format!("{sig}: {e:#}"));
+        }
+    }
+    problems
+}
+
+/// The signature files present in `out` for `m`, for a note when no key is given.
+pub fn present(out: &OutDir, m: &Manifest) -> Vec<RelPath> {
+    signed_files(m)
+        .iter()
+        .map(layout::signature)
+        .filter(|s| matches!(out.kind(s), Ok(Some(_))))
+        .collect()
 }
 
 #[cfg(test)]
