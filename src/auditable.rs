@@ -35,7 +35,6 @@ use object::{
 };
 use serde_json::{Value, json};
 
-use crate::backend::CROSS_TARGET;
 use crate::deps::TargetGraphs;
 use crate::digest::Sha256;
 use crate::process::shell_quote;
@@ -266,9 +265,14 @@ struct Entry {
 }
 
 /// Writes the objects and wrappers for every graph of `targets` under `target_dir`
-/// (cargo's target dir on this machine); returns the wrapper, and whether anything
-/// was written (nothing is when the same lists were prepared before).
-pub fn prepare(target_dir: &Utf8Path, targets: &[TargetGraphs]) -> Result<(Wrapper, bool)> {
+/// (cargo's target dir on this machine; `cross_target_dir` is where cross mounts it
+/// inside its container); returns the wrapper, and whether anything was written
+/// (nothing is when the same lists were prepared before).
+pub fn prepare(
+    target_dir: &Utf8Path,
+    cross_target_dir: &Utf8Path,
+    targets: &[TargetGraphs],
+) -> Result<(Wrapper, bool)> {
     let mut entries = Vec::new();
     for t in targets {
         let triple = t.target.triple();
@@ -303,7 +307,7 @@ pub fn prepare(target_dir: &Utf8Path, targets: &[TargetGraphs]) -> Result<(Wrapp
     }
     let host = script(&entries, |e| object_path(&dir, e));
     wrote |= crate::outdir::write_if_changed(&dir.join(&name), host.as_bytes(), 0o755)?;
-    let container_dir = Utf8PathBuf::from(CROSS_TARGET).join(&rel);
+    let container_dir = cross_target_dir.join(&rel);
     let cross = script(&entries, |e| object_path(&container_dir, e));
     wrote |= crate::outdir::write_if_changed(&dir.join(CROSS_WRAPPER), cross.as_bytes(), 0o755)?;
 

@@ -212,7 +212,7 @@ pub fn annotation_key_problem(key: &str) -> Option<&'static str> {
         Some(
             "holds whitespace or control characters (hint: use a reverse-DNS key such as `org.opencontainers.image.description`)",
         )
-    } else if key == crate::image::REF_NAME_ANNOTATION {
+    } else if key == crate::oci::REF_NAME_ANNOTATION {
         Some("names the image in the layout's `index.json` (hint: set it with `--tag`)")
     } else {
         None

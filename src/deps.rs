@@ -24,13 +24,11 @@ use crate::plan::Plan;
 use crate::platform::Target;
 use crate::probe::Probes;
 use crate::sbom::graph::{Crate, Graph, Kind, Source, union};
+use crate::workspace::C_BUILD_DEPS;
 
 mod lock;
 
 pub use lock::Lock;
-
-/// Build-dependencies that mean a build script compiles C (as the backend choice sees it).
-pub const C_BUILD_DEPS: &[&str] = &["cc", "cmake", "bindgen", "pkg-config", "autotools"];
 
 impl Source {
     /// From `cargo metadata`'s source id (`registry+…`, `sparse+…`, `git+…#rev`); a

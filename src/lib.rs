@@ -30,6 +30,7 @@ pub mod man;
 pub mod manifest;
 pub mod merge;
 pub mod minisign;
+pub mod oci;
 pub mod outdir;
 pub mod output;
 pub mod package;

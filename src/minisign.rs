@@ -23,8 +23,8 @@ use anyhow::{Context as _, Result, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use blake2::{Blake2b256, Blake2b512, Digest as _};
-use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use camino::Utf8Path;
+use ed25519_dalek::{Signature, Signer as _, SigningKey, VerifyingKey};
 use zeroize::Zeroizing;
 
 use crate::layout::{self, Kind};

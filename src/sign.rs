@@ -106,4 +106,3 @@ fn prompt(question: &str) -> Result<Zeroizing<String>> {
     line.truncate(trimmed);
     Ok(line)
 }
-

@@ -13,6 +13,9 @@ use crate::cli::{FeatureArgs, ManifestArgs, SelectArgs};
 use crate::config::Config;
 use crate::process::Process;
 
+/// Build-dependencies that mean a build script compiles C (as the backend choice sees it).
+pub const C_BUILD_DEPS: &[&str] = &["cc", "cmake", "bindgen", "pkg-config", "autotools"];
+
 mod select;
 
 #[derive(Debug, Clone)]
@@ -424,8 +427,6 @@ pub struct CCode {
     /// `links = "sqlite3"` or `build-dependency cc`.
     pub why: String,
 }
-
-use crate::deps::C_BUILD_DEPS;
 
 /// The C code reachable from `roots` in the full resolve `metadata` on the platform
 /// `triple` whose cfg is `cfg` (see [`Workspace::c_code_in_process`]).

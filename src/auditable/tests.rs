@@ -187,10 +187,11 @@ fn the_wrapper_links_the_object_into_selected_binaries_only_and_is_content_addre
         cfg: linux("x86_64", "64"),
         graphs: vec![graph()],
     }];
-    let (w, wrote) = prepare(dir, &targets).unwrap();
+    let (w, wrote) = prepare(dir, Utf8Path::new(crate::backend::CROSS_TARGET), &targets).unwrap();
     assert!(wrote);
     assert_eq!(w.name, "cargo-multiarch-auditable");
-    let (again, wrote) = prepare(dir, &targets).unwrap();
+    let (again, wrote) =
+        prepare(dir, Utf8Path::new(crate::backend::CROSS_TARGET), &targets).unwrap();
     assert_eq!(
         (again.clone(), wrote),
         (w.clone(), false),
@@ -279,7 +280,7 @@ fn the_wrapper_links_the_object_into_selected_binaries_only_and_is_content_addre
     // Another dependency list: another wrapper name (so cargo relinks).
     let mut other = targets.clone();
     other[0].graphs[0].crates[2].version = "1.2.4".to_owned();
-    let (w2, wrote) = prepare(dir, &other).unwrap();
+    let (w2, wrote) = prepare(dir, Utf8Path::new(crate::backend::CROSS_TARGET), &other).unwrap();
     assert!(wrote);
     assert_eq!(w2.name, w.name, "one name for cargo");
     assert_ne!(

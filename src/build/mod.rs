@@ -179,7 +179,8 @@ pub fn build(
                 t.target.rustc_triples().join(" --target ")
             );
         }
-        let (wrapper, wrote) = crate::auditable::prepare(&target_dir, &graphs)?;
+        let (wrapper, wrote) =
+            crate::auditable::prepare(&target_dir, Utf8Path::new(backend::CROSS_TARGET), &graphs)?;
         Some((wrapper, wrote))
     } else {
         None

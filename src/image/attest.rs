@@ -225,7 +225,7 @@ pub(super) fn write(
         )?;
         let mut manifest = blob(
             MEDIA_TYPE_MANIFEST,
-            &super::oci::manifest_json(&config, &layers, &BTreeMap::new()),
+            &crate::oci::manifest_json(&config, &layers, &BTreeMap::new()),
         )?;
         manifest.platform = Some(unknown);
         manifest
@@ -265,7 +265,7 @@ struct ReadSubject {
 pub(super) fn check(layout: &OutDir) -> Vec<String> {
     let mut problems = Vec::new();
     let read = |digest: &str| -> Result<Value> {
-        let hex = super::oci::digest_hex(digest)?;
+        let hex = crate::oci::digest_hex(digest)?;
         let bytes = layout.read(&crate::layout::oci_blob(hex)?, MAX_JSON)?;
         if Sha256::of(&bytes) != *hex {
             bail!("blob `{digest}` does not match its digest");

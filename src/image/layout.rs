@@ -6,12 +6,12 @@ use anyhow::{Context as _, Result, bail};
 use camino::Utf8Path;
 use serde_json::Value;
 
-use super::oci::{self, check_ref_name, digest_hex};
 use super::{
     Descriptor, ImageResult, ImageSpec, LayoutResult, MEDIA_TYPE_CONFIG, MEDIA_TYPE_INDEX,
     MEDIA_TYPE_LAYER, MEDIA_TYPE_MANIFEST, REF_NAME_ANNOTATION,
 };
 use crate::archive::{self, Options};
+use crate::oci::{self, check_ref_name, digest_hex};
 use crate::outdir::{self, OutDir, RelPath};
 
 const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;

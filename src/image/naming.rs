@@ -18,9 +18,9 @@ use std::collections::BTreeMap;
 use anyhow::{Result, bail};
 use camino::Utf8PathBuf;
 
-use super::oci::check_ref_name;
 use super::reference::{Reference, tag_ok};
 use crate::config::ImageConfig;
+use crate::oci::check_ref_name;
 use crate::plan::Plan;
 use crate::platform::Platform;
 

@@ -10,7 +10,8 @@ use camino::Utf8Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{LayoutResult, layout, oci};
+use super::{LayoutResult, layout};
+use crate::oci;
 use crate::outdir::{self, OutDir, RelPath};
 use crate::platform::Platform;
 

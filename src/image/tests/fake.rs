@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crate::image::credentials::base64_encode;
-use crate::image::oci::sha256_hex;
+use crate::oci::sha256_hex;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {

@@ -85,7 +85,7 @@ fn layout_has_index_per_image_manifest_per_platform() {
         .unwrap();
     assert_eq!(
         config["rootfs"]["diff_ids"][0],
-        format!("sha256:{}", crate::image::oci::sha256_hex(&tar))
+        format!("sha256:{}", crate::oci::sha256_hex(&tar))
     );
     let mut archive = tar::Archive::new(tar.as_slice());
     let names: Vec<String> = archive

@@ -12,9 +12,9 @@ use proptest::sample::{Index, select};
 use super::support::temp_dir;
 use crate::digest::Sha256;
 use crate::image::layout::check;
-use crate::image::oci::{check_ref_name, digest_hex};
 use crate::image::reference::Reference;
 use crate::image::{MEDIA_TYPE_CONFIG, MEDIA_TYPE_INDEX, MEDIA_TYPE_LAYER, MEDIA_TYPE_MANIFEST};
+use crate::oci::{check_ref_name, digest_hex};
 use crate::testgen::{Edit, Json, config, edit, json_any, nasty_string};
 
 /// A digest no blob has: the walk mentions it only if it read the trap outside.

@@ -85,7 +85,7 @@ fn push_answers_basic_auth_and_follows_relative_locations() {
     }
     let index = server.manifest("v1").unwrap();
     assert_eq!(
-        format!("sha256:{}", crate::image::oci::sha256_hex(&index)),
+        format!("sha256:{}", crate::oci::sha256_hex(&index)),
         image.index.digest
     );
 

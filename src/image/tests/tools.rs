@@ -70,7 +70,7 @@ fn skopeo_sees_a_two_platform_index() {
         .args(["inspect", "--raw"])
         .arg(format!("oci:{dir}:alpha:0.3.0")));
     assert_eq!(
-        crate::image::oci::sha256_hex(raw.as_bytes()),
+        crate::oci::sha256_hex(raw.as_bytes()),
         result.images[0].index.hex(),
         "skopeo returns the index blob byte for byte"
     );
@@ -152,7 +152,7 @@ fn skopeo_reads_the_archive_as_oci_and_as_docker() {
         .args(["inspect", "--raw"])
         .arg(format!("oci-archive:{tar}:alpha:0.3.0")));
     assert_eq!(
-        crate::image::oci::sha256_hex(raw.as_bytes()),
+        crate::oci::sha256_hex(raw.as_bytes()),
         result.images[0].index.hex()
     );
 

@@ -5,14 +5,102 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 
-use super::{
-    CREATED_BY, DEFAULT_PATH, Descriptor, MEDIA_TYPE_INDEX, MEDIA_TYPE_MANIFEST, OciPlatform,
-    Settings,
-};
 use crate::platform::Platform;
+
+/// `application/vnd.oci.image.index.v1+json`
+pub const MEDIA_TYPE_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+/// `application/vnd.oci.image.manifest.v1+json`
+pub const MEDIA_TYPE_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+/// `application/vnd.oci.image.config.v1+json`
+pub const MEDIA_TYPE_CONFIG: &str = "application/vnd.oci.image.config.v1+json";
+/// `application/vnd.oci.image.layer.v1.tar+gzip`
+pub const MEDIA_TYPE_LAYER: &str = "application/vnd.oci.image.layer.v1.tar+gzip";
+/// The annotation in `index.json` that names an image (`alpha:0.3.0`).
+pub const REF_NAME_ANNOTATION: &str = "org.opencontainers.image.ref.name";
+/// The `PATH` every image gets unless its settings set one (Docker's default).
+pub const DEFAULT_PATH: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+/// The `created_by` of the single history entry.
+pub const CREATED_BY: &str = "cargo-multiarch";
+
+/// The runtime settings of the image config (`config` in the OCI image config).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    /// `KEY=value` entries; [`DEFAULT_PATH`] is added unless one sets `PATH`.
+    pub env: Vec<String>,
+    pub labels: BTreeMap<String, String>,
+    pub user: Option<String>,
+    pub workdir: Option<String>,
+}
+
+/// An OCI content descriptor, serialised in the OCI JSON shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Descriptor {
+    pub media_type: String,
+    /// `sha256:<64 lowercase hex>`
+    pub digest: String,
+    pub size: u64,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "serialize_platform"
+    )]
+    pub platform: Option<Platform>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl Descriptor {
+    /// A descriptor with neither platform nor annotations.
+    #[must_use]
+    pub fn new(media_type: &str, digest: String, size: u64) -> Self {
+        Self {
+            media_type: media_type.to_owned(),
+            digest,
+            size,
+            platform: None,
+            annotations: BTreeMap::new(),
+        }
+    }
+
+    /// The hex part of the digest: the blob's file name under `blobs/sha256/`.
+    #[must_use]
+    pub fn hex(&self) -> &str {
+        self.digest.strip_prefix("sha256:").unwrap_or(&self.digest)
+    }
+}
+
+/// The OCI `platform` object: `{"architecture","os","variant"}`.
+#[derive(Serialize)]
+struct OciPlatform<'a> {
+    architecture: &'a str,
+    os: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variant: Option<&'a str>,
+}
+
+impl<'a> From<&'a Platform> for OciPlatform<'a> {
+    fn from(p: &'a Platform) -> Self {
+        OciPlatform {
+            architecture: &p.arch,
+            os: &p.os,
+            variant: p.variant.as_deref(),
+        }
+    }
+}
+
+// serde's `serialize_with` hands over a reference to the field.
+#[allow(clippy::ref_option)]
+fn serialize_platform<S: Serializer>(p: &Option<Platform>, s: S) -> Result<S::Ok, S::Error> {
+    match p {
+        Some(p) => OciPlatform::from(p).serialize(s),
+        None => s.serialize_none(),
+    }
+}
 
 #[derive(Serialize)]
 struct ImageConfig<'a> {
