@@ -391,6 +391,7 @@ fn outside_code_spans(text: &str) -> String {
 /// The anchors of a markdown file's headings, as GitHub numbers duplicates (`x`, `x-1`).
 fn anchors(text: &str) -> Vec<String> {
     let mut seen: Vec<String> = Vec::new();
+    let mut taken: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     for line in outside_fences(text).lines() {
         let indent = line.len() - line.trim_start_matches(' ').len();
         let t = line.trim_start_matches(' ');
@@ -404,20 +405,16 @@ fn anchors(text: &str) -> Vec<String> {
         }
         // A closing run of `#`s is not part of the heading.
         let body = after.trim().trim_end_matches('#');
+        // github-slugger: a taken slug gets `-1`, `-2`, … counted per original slug.
         let base = slug(&rendered(body.trim()));
-        let dups = seen
-            .iter()
-            .filter(|a| {
-                **a == base
-                    || a.strip_prefix(&format!("{base}-"))
-                        .is_some_and(|n| n.parse::<u32>().is_ok())
-            })
-            .count();
-        seen.push(if dups == 0 {
-            base
-        } else {
-            format!("{base}-{dups}")
-        });
+        let mut anchor = base.clone();
+        while taken.contains_key(&anchor) {
+            let n = taken.get_mut(&base).unwrap();
+            *n += 1;
+            anchor = format!("{base}-{n}");
+        }
+        taken.insert(anchor.clone(), 0);
+        seen.push(anchor);
     }
     seen
 }
