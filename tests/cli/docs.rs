@@ -282,3 +282,402 @@ fn dockerfile_copies_what_package_writes_for_every_platform() {
         }
     }
 }
+
+// ---- The book: every relative link and anchor resolves; README stays a front door ----
+
+/// GitHub's anchor for a heading's text: lowercase; letters, digits, `-` and `_` kept,
+/// each space becomes `-`, everything else (punctuation, symbols) dropped.
+fn slug(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter_map(|c| match c {
+            ' ' => Some('-'),
+            '-' | '_' => Some(c),
+            c if c.is_alphanumeric() => Some(c),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The text GitHub renders for a heading's markdown: code spans and links keep their
+/// text, emphasis markers go.
+fn rendered(markdown: &str) -> String {
+    let mut out = String::new();
+    let mut rest = markdown;
+    while let Some(open) = rest.find('[') {
+        let link = rest[open..].find("](").map(|m| open + m).and_then(|mid| {
+            let close = mid + rest[mid..].find(')')?;
+            Some((mid, close))
+        });
+        if let Some((mid, close)) = link {
+            out.push_str(&rest[..open]);
+            out.push_str(&rest[open + 1..mid]);
+            rest = &rest[close + 1..];
+        } else {
+            out.push_str(&rest[..=open]);
+            rest = &rest[open + 1..];
+        }
+    }
+    out.push_str(rest);
+    out.replace(['`', '*'], "")
+}
+
+/// `text` with fenced code blocks blanked, line for line.
+fn outside_fences(text: &str) -> String {
+    let mut fence: Option<char> = None;
+    let mut out = String::new();
+    for line in text.lines() {
+        let t = line.trim();
+        let marker = ['`', '~']
+            .into_iter()
+            .find(|&c| t.starts_with(&String::from(c).repeat(3)));
+        match (fence, marker) {
+            (None, Some(c)) => fence = Some(c),
+            (Some(f), Some(c)) if f == c && t.chars().all(|x| x == c) => fence = None,
+            (None, None) => out.push_str(line),
+            _ => {}
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// `text` with the content of code spans blanked (a span never crosses a blank line).
+fn outside_code_spans(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = chars.clone();
+    let run_at = |i: usize| chars[i..].iter().take_while(|&&c| c == '`').count();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] != '`' {
+            i += 1;
+            continue;
+        }
+        let n = run_at(i);
+        let mut j = i + n;
+        let mut close = None;
+        while j < chars.len() {
+            if chars[j] == '\n' && chars.get(j + 1) == Some(&'\n') {
+                break;
+            }
+            if chars[j] == '`' {
+                let m = run_at(j);
+                if m == n {
+                    close = Some(j);
+                    break;
+                }
+                j += m;
+            } else {
+                j += 1;
+            }
+        }
+        match close {
+            Some(j) => {
+                for c in &mut out[i + n..j] {
+                    if *c != '\n' {
+                        *c = ' ';
+                    }
+                }
+                i = j + n;
+            }
+            None => i += n,
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// The anchors of a markdown file's headings, as GitHub numbers duplicates (`x`, `x-1`).
+fn anchors(text: &str) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut taken: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    for line in outside_fences(text).lines() {
+        let indent = line.len() - line.trim_start_matches(' ').len();
+        let t = line.trim_start_matches(' ');
+        let level = t.chars().take_while(|&c| c == '#').count();
+        if indent > 3 || !(1..=6).contains(&level) {
+            continue;
+        }
+        let after = &t[level..];
+        if !(after.is_empty() || after.starts_with(' ')) {
+            continue;
+        }
+        // A closing run of `#`s is not part of the heading.
+        let body = after.trim().trim_end_matches('#');
+        // github-slugger: a taken slug gets `-1`, `-2`, … counted per original slug.
+        let base = slug(&rendered(body.trim()));
+        let mut anchor = base.clone();
+        while taken.contains_key(&anchor) {
+            let n = taken.get_mut(&base).unwrap();
+            *n += 1;
+            anchor = format!("{base}-{n}");
+        }
+        taken.insert(anchor.clone(), 0);
+        seen.push(anchor);
+    }
+    seen
+}
+
+/// Every link destination in `text` outside code, with its line number: inline links
+/// and images `[text](dest "title")`, and reference definitions `[label]: dest`.
+fn links(text: &str) -> Vec<(usize, String)> {
+    let prose = outside_code_spans(&outside_fences(text));
+    let mut out = Vec::new();
+    for (n, line) in prose.lines().enumerate() {
+        let mut rest = line;
+        while let Some(at) = rest.find("](") {
+            let dest = &rest[at + 2..];
+            let mut depth = 0usize;
+            let end = dest
+                .char_indices()
+                .find(|&(_, c)| match c {
+                    '(' => {
+                        depth += 1;
+                        false
+                    }
+                    ')' if depth == 0 => true,
+                    ')' => {
+                        depth -= 1;
+                        false
+                    }
+                    _ => false,
+                })
+                .map_or(dest.len(), |(i, _)| i);
+            let target = dest[..end].split_whitespace().next().unwrap_or_default();
+            out.push((n + 1, target.trim_matches(['<', '>']).to_owned()));
+            rest = &dest[end..];
+        }
+        let t = line.trim_start();
+        if t.starts_with('[')
+            && line.len() - t.len() <= 3
+            && let Some(close) = t.find("]:")
+        {
+            let target = t[close + 2..].split_whitespace().next().unwrap_or_default();
+            out.push((n + 1, target.trim_matches(['<', '>']).to_owned()));
+        }
+    }
+    out
+}
+
+/// Every relative link of `files` (paths relative to `root`) that does not resolve: the
+/// file or directory must exist, and a `#anchor` must name a heading of the target.
+fn broken_links(root: &Path, files: &[String]) -> Vec<String> {
+    let mut broken = Vec::new();
+    for file in files {
+        let path = root.join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for (line, dest) in links(&text) {
+            if dest.starts_with("http://")
+                || dest.starts_with("https://")
+                || dest.starts_with("mailto:")
+            {
+                continue;
+            }
+            let (target, anchor) = dest.split_once('#').unwrap_or((&dest, ""));
+            let resolved = if target.is_empty() {
+                path.clone()
+            } else if let Some(abs) = target.strip_prefix('/') {
+                root.join(abs)
+            } else {
+                path.parent().unwrap().join(target)
+            };
+            if !resolved.exists() {
+                broken.push(format!("{file}:{line}: `{dest}`: no such file"));
+                continue;
+            }
+            if anchor.is_empty() {
+                continue;
+            }
+            let is_md = resolved.extension().is_some_and(|e| e == "md");
+            let target_text = std::fs::read_to_string(&resolved).unwrap_or_default();
+            if !is_md || !anchors(&target_text).iter().any(|a| a == anchor) {
+                broken.push(format!(
+                    "{file}:{line}: `{dest}`: no heading with the anchor `#{anchor}`"
+                ));
+            }
+        }
+    }
+    broken
+}
+
+/// The markdown files of the repository that are documentation, relative to it.
+fn doc_files(root: &Path) -> Vec<String> {
+    let mut files: Vec<String> = [
+        "README.md",
+        "CONTRIBUTING.md",
+        "CHANGELOG.md",
+        "ARCHITECTURE.md",
+    ]
+    .into_iter()
+    .filter(|f| root.join(f).exists())
+    .map(str::to_owned)
+    .collect();
+    let mut dirs = vec![root.join("docs")];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                files.push(
+                    path.strip_prefix(root)
+                        .unwrap()
+                        .to_string_lossy()
+                        .into_owned(),
+                );
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+#[test]
+fn slugs_follow_githubs_rules() {
+    assert_eq!(slug("Platforms and backends"), "platforms-and-backends");
+    assert_eq!(
+        slug(&rendered(
+            "Machine-readable output (`--message-format json`)"
+        )),
+        "machine-readable-output---message-format-json"
+    );
+    assert_eq!(
+        slug(&rendered("`[…metadata.multiarch]`")),
+        "metadatamultiarch"
+    );
+    assert_eq!(
+        slug(&rendered("`provenance.intoto.json`")),
+        "provenanceintotojson"
+    );
+    assert_eq!(slug(&rendered("`--auditable`")), "--auditable");
+    assert_eq!(slug("snake_case & Ümlaut: 2.0!"), "snake_case--ümlaut-20");
+    assert_eq!(
+        slug(&rendered("See [the docs](x.md#y) **now**")),
+        "see-the-docs-now"
+    );
+    let doc =
+        "# Top\n## Same\n```sh\n# not a heading\n```\n## Same\n### Same ##\n#nope\n    # code\n";
+    assert_eq!(anchors(doc), ["top", "same", "same-1", "same-2"]);
+}
+
+#[test]
+fn a_broken_link_or_anchor_is_reported_and_code_is_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    std::fs::create_dir(root.join("sub")).unwrap();
+    std::fs::write(root.join("sub/b.md"), "# B page\n## Twice\n## Twice\n").unwrap();
+    std::fs::write(
+        root.join("a.md"),
+        "# A\n\
+         [ok](sub/b.md) [ok](sub/b.md#twice-1) [ok](#a) [ok](sub/) [web](https://x.invalid/y)\n\
+         [gone](missing.md) [bad](sub/b.md#twice-2)\n\
+         `[in code](nowhere.md)` and ``[also](nowhere.md)``\n\
+         ```md\n[fenced](nowhere.md)\n```\n\
+         [ref]: sub/none.md\n\
+         ![img](sub/b.md#b-page \"title\") [self](#nope)\n",
+    )
+    .unwrap();
+    let broken = broken_links(root, &["a.md".to_owned()]);
+    assert_eq!(
+        broken,
+        [
+            "a.md:3: `missing.md`: no such file",
+            "a.md:3: `sub/b.md#twice-2`: no heading with the anchor `#twice-2`",
+            "a.md:8: `sub/none.md`: no such file",
+            "a.md:9: `#nope`: no heading with the anchor `#nope`",
+        ]
+    );
+}
+
+#[test]
+fn every_relative_link_and_anchor_in_the_docs_resolves() {
+    let root = repo();
+    let files = doc_files(&root);
+    for needed in [
+        "README.md",
+        "CONTRIBUTING.md",
+        "CHANGELOG.md",
+        "docs/README.md",
+    ] {
+        assert!(
+            files.iter().any(|f| f == needed),
+            "{needed} is missing: {files:?}"
+        );
+    }
+    assert!(files.len() >= 15, "too few pages: {files:?}");
+    let broken = broken_links(&root, &files);
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn readme_is_a_front_door_with_the_two_commands_first() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let lines = readme.lines().count();
+    assert!(
+        lines <= 300,
+        "README.md has {lines} lines (at most 300: move the rest to docs/)"
+    );
+    let block: Vec<&str> = readme
+        .lines()
+        .skip_while(|l| !l.starts_with("```"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("```"))
+        .collect();
+    assert_eq!(
+        block,
+        [
+            "scripts/setup && cargo multiarch package --manifest-path fixture-workspaces/multi/Cargo.toml && cargo multiarch verify --manifest-path fixture-workspaces/multi/Cargo.toml --run   # the main job, on a bundled fixture",
+            "scripts/test   # the whole test suite (what CI runs)",
+        ],
+        "the first code block of README.md must be the two fresh-machine commands"
+    );
+    let first = readme.lines().position(|l| l.starts_with("```")).unwrap();
+    assert!(
+        first < 10,
+        "the two commands must come first, not at line {first}"
+    );
+    // CI runs exactly the README's test command.
+    let ci = std::fs::read_to_string(repo().join(".ci/run")).unwrap();
+    assert!(ci.lines().any(|l| l == "exec scripts/test"), "{ci}");
+}
+
+#[test]
+fn readme_and_the_book_list_every_command_with_its_page() {
+    let help =
+        run(Command::new(env!("CARGO_BIN_EXE_cargo-multiarch")).args(["multiarch", "--help"]))
+            .success()
+            .stdout();
+    let commands: Vec<String> = help
+        .lines()
+        .skip_while(|l| *l != "Commands:")
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_owned)
+        .collect();
+    assert!(commands.len() >= 10, "{commands:?}");
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let index = std::fs::read_to_string(repo().join("docs/commands/README.md")).unwrap();
+    for cmd in &commands {
+        let page = format!("docs/commands/{cmd}.md");
+        let text =
+            std::fs::read_to_string(repo().join(&page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        assert!(
+            text.starts_with(&format!("# `cargo multiarch {cmd}")),
+            "{page} does not start with its command's title"
+        );
+        assert!(
+            readme.lines().any(
+                |l| l.starts_with(&format!("| `{cmd}` |")) && l.contains(&format!("]({page})"))
+            ),
+            "README.md's command table has no row for `{cmd}` linking {page}"
+        );
+        assert!(
+            index.contains(&format!("[`{cmd}`]({cmd}.md)")),
+            "docs/commands/README.md does not list `{cmd}`"
+        );
+    }
+}
