@@ -3,7 +3,7 @@
 use camino::Utf8PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
-use crate::output::{Color, Format, Shell};
+use crate::output::{Color, Exit, Format, Shell};
 
 /// `cargo multiarch …` as cargo runs it: `cargo-multiarch multiarch …`.
 #[derive(Debug, Parser)]
@@ -19,7 +19,7 @@ pub enum Cargo {
 #[command(
     about,
     long_about = None,
-    after_help = "Run `cargo multiarch help <COMMAND>` for the options and an example of each command."
+    after_help = after_help()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -27,6 +27,14 @@ pub struct Cli {
 
     #[command(flatten)]
     pub global: GlobalArgs,
+}
+
+/// The top-level help's closing lines: where to read more, and the exit statuses.
+fn after_help() -> String {
+    format!(
+        "Run `cargo multiarch help <COMMAND>` for the options and an example of each command.\n\n{}",
+        Exit::HELP
+    )
 }
 
 #[derive(Debug, Clone, Default, Args)]

@@ -16,17 +16,15 @@ pub mod cache;
 pub mod cargo_config;
 pub mod ccode;
 pub mod cli;
-pub mod completions;
+pub mod commands;
 pub mod config;
 pub mod date;
 pub mod deps;
 pub mod digest;
-pub mod doctor;
 pub mod elf;
 pub mod glob;
 pub mod image;
 pub mod layout;
-pub mod man;
 pub mod manifest;
 pub mod merge;
 pub mod minisign;
@@ -50,30 +48,3 @@ pub mod zigcc;
 
 #[cfg(test)]
 mod testgen;
-
-use std::process::ExitCode;
-
-use anyhow::Result;
-
-use crate::cli::{Cli, Command};
-
-/// Runs one command; the error, if any, is for `main` to print.
-pub fn run(cli: Cli) -> Result<ExitCode> {
-    let reporting = cli.command.reporting();
-    let shell = cli
-        .global
-        .shell()
-        .with_format(reporting.map_or_else(Default::default, |r| r.1));
-    output::command(&shell, reporting.map(|r| r.0), || match cli.command {
-        Command::Plan(args) => plan::run(&args),
-        Command::Build(args) => build::run(&args, &shell),
-        Command::Package(args) => package::run(&args, &shell),
-        Command::Verify(args) => verify::run(&args, &shell),
-        Command::Merge(args) => merge::run(&args, &shell),
-        Command::Image(args) => image::run(args, &shell),
-        Command::Sign(args) => sign::run(&args, &shell),
-        Command::Doctor(args) => doctor::run(&args, &shell),
-        Command::Completions(args) => completions::run(&args),
-        Command::Man(args) => man::run(&args, &shell),
-    })
-}

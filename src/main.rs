@@ -1,6 +1,7 @@
 use std::process::ExitCode;
 
 use cargo_multiarch::cli::Cargo;
+use cargo_multiarch::output::Exit;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
@@ -17,11 +18,10 @@ fn main() -> ExitCode {
     }
     let Cargo::Multiarch(cli) = Cargo::parse();
     let shell = cli.global.shell();
-    match cargo_multiarch::run(cli) {
-        Ok(code) => code,
-        Err(err) => {
+    cargo_multiarch::commands::run(cli)
+        .unwrap_or_else(|err| {
             shell.error(format!("{err:#}"));
-            ExitCode::FAILURE
-        }
-    }
+            Exit::of(&err)
+        })
+        .into()
 }

@@ -17,7 +17,7 @@ use crate::layout::Kind;
 use crate::manifest::{Artifact, Git, Manifest};
 use crate::outdir::{OutDir, RelPath};
 use crate::output::Event;
-use crate::output::Shell;
+use crate::output::{Exit, Failed, Shell};
 use crate::package::sidecar_text;
 use crate::platform::{self, Platform};
 use crate::provenance::{self, Predicate};
@@ -83,10 +83,12 @@ pub fn merge(
         let (m, report) = verify::verify(dir, &verify::Options::default(), shell)
             .with_context(|| format!("cannot merge `{dir}`"))?;
         if !report.problems.is_empty() {
-            bail!(
-                "`{dir}` fails verification, so it cannot be merged:\n  {}\n(hint: rebuild it with `cargo multiarch package`)",
-                report.problems.join("\n  ")
-            );
+            return Err(Failed {
+            exit: Exit::VerifyFailed,
+            message: format!("`{dir}` fails verification, so it cannot be merged:\n  {}\n(hint: rebuild it with `cargo multiarch package`)",
+                report.problems.join("\n  ")),
+        }
+        .into());
         }
         if m.artifacts.iter().any(|a| a.kind.is_image()) {
             shell.note(format!("`{dir}` holds an OCI image; images are not merged (hint: run `cargo multiarch image --out-dir {out}` after merging)"));
@@ -113,10 +115,12 @@ pub fn merge(
         },
     )?;
     if !report.problems.is_empty() {
-        bail!(
-            "the merged out dir `{out}` fails verification:\n  {}\n(hint: remove `{out}` and merge again)",
-            report.problems.join("\n  ")
-        );
+        return Err(Failed {
+            exit: Exit::VerifyFailed,
+            message: format!("the merged out dir `{out}` fails verification:\n  {}\n(hint: remove `{out}` and merge again)",
+            report.problems.join("\n  ")),
+        }
+        .into());
     }
     // What the joined set holds, each binary with the backend its record names.
     for a in &m.artifacts {

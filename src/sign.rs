@@ -19,7 +19,7 @@ use crate::minisign::{SecretKey, read_small, signed_files, trusted_comment};
 use crate::cli::SignArgs;
 use crate::layout;
 use crate::outdir::{LockMode, OutDir};
-use crate::output::Shell;
+use crate::output::{Exit, Failed, Shell};
 
 /// Where a key's password may come from when `--password-file` is not given.
 pub const PASSWORD_ENV: &str = "CARGO_MULTIARCH_SIGN_PASSWORD";
@@ -41,10 +41,12 @@ pub fn run(args: &SignArgs, shell: &Shell) -> Result<ExitCode> {
     )?;
     let (m, report) = crate::verify::verify_dir(&out, &crate::verify::Options::default())?;
     if !report.problems.is_empty() {
-        bail!(
-            "`{out_dir}` fails verification, so nothing was signed:\n  {}\n(hint: run `cargo multiarch verify --out-dir {out_dir}`, fix what it reports, then sign)",
-            report.problems.join("\n  ")
-        );
+        return Err(Failed {
+            exit: Exit::VerifyFailed,
+            message: format!("`{out_dir}` fails verification, so nothing was signed:\n  {}\n(hint: run `cargo multiarch verify --out-dir {out_dir}`, fix what it reports, then sign)",
+            report.problems.join("\n  ")),
+        }
+        .into());
     }
     for file in signed_files(&m) {
         let bytes = out.read(&file, 64 << 20)?;

@@ -12,6 +12,7 @@
 
 pub mod bars;
 mod event;
+mod exit;
 mod shell;
 mod summary;
 
@@ -22,6 +23,7 @@ use std::time::Instant;
 use anyhow::Result;
 
 pub use event::{Event, FileEvent, ImageManifest, RunOutcome, SCHEMA, Severity};
+pub use exit::{Exit, Failed};
 pub use shell::{Color, Format, Shell, Style};
 pub use summary::{Collector, SUMMARIZED};
 

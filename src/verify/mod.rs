@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::Result;
 use camino::Utf8Path;
 
 use crate::binary;
@@ -21,8 +21,8 @@ use crate::layout;
 use crate::layout::Kind;
 use crate::manifest::{Artifact, Manifest};
 use crate::outdir::{LockMode, OutDir, RelPath};
-use crate::output::Shell;
 use crate::output::{Event, RunOutcome, Severity};
+use crate::output::{Exit, Failed, Shell};
 use crate::package::sidecar_text;
 use crate::platform::{self, Platform};
 use crate::sbom;
@@ -149,10 +149,14 @@ pub fn run(args: &VerifyArgs, shell: &Shell) -> Result<ExitCode> {
         });
     }
     if !report.problems.is_empty() {
-        bail!(
-            "`{out_dir}` failed verification: {} problem(s) above",
-            report.problems.len()
-        );
+        return Err(Failed {
+            exit: Exit::VerifyFailed,
+            message: format!(
+                "`{out_dir}` failed verification: {} problem(s) above",
+                report.problems.len()
+            ),
+        }
+        .into());
     }
     shell.status(
         "Verified",

@@ -1,0 +1,41 @@
+//! The commands layer: one file per subcommand. Each turns its parsed arguments
+//! ([`crate::cli`]) into the options of the stage it runs, runs it, prints what it did,
+//! and says how the run ended: an [`Exit`] (see ARCHITECTURE.md, "Layers").
+
+mod completions;
+mod doctor;
+mod man;
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::output::Exit;
+
+/// Runs one command; the error, if any, is for `main` to print (its exit status is
+/// [`Exit::of`] it).
+pub fn run(cli: Cli) -> Result<Exit> {
+    let reporting = cli.command.reporting();
+    let shell = cli
+        .global
+        .shell()
+        .with_format(reporting.map_or_else(Default::default, |r| r.1));
+    let code = crate::output::command(&shell, reporting.map(|r| r.0), || match cli.command {
+        Command::Plan(args) => crate::plan::run(&args),
+        Command::Build(args) => crate::build::run(&args, &shell),
+        Command::Package(args) => crate::package::run(&args, &shell),
+        Command::Verify(args) => crate::verify::run(&args, &shell),
+        Command::Merge(args) => crate::merge::run(&args, &shell),
+        Command::Image(args) => crate::image::run(args, &shell),
+        Command::Sign(args) => crate::sign::run(&args, &shell),
+        Command::Doctor(args) => doctor::run(&args, &shell),
+        Command::Completions(args) => completions::run(&args),
+        Command::Man(args) => man::run(&args, &shell),
+    })?;
+    Ok(if code == ExitCode::SUCCESS {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
+}
