@@ -67,7 +67,7 @@ struct Memo {
 fn memo_path(id: &str) -> Option<Utf8PathBuf> {
     let key = crate::digest::Sha256::of(id.as_bytes());
     Some(
-        crate::cache::dir()?
+        crate::fs::cache::dir()?
             .join("apple-frameworks")
             .join(format!("{key}.json")),
     )
@@ -77,7 +77,7 @@ fn memo_path(id: &str) -> Option<Utf8PathBuf> {
 fn package_frameworks(p: &GraphPackage) -> Vec<String> {
     let memo = (!p.local).then(|| memo_path(&p.id)).flatten();
     if let Some(path) = &memo
-        && let Some(bytes) = crate::cache::read_private(path, 64 << 10)
+        && let Some(bytes) = crate::fs::cache::read_private(path, 64 << 10)
         && let Ok(m) = serde_json::from_slice::<Memo>(&bytes)
         && m.id == p.id
         && m.frameworks.iter().all(|f| plain_framework(f))
@@ -105,7 +105,7 @@ fn package_frameworks(p: &GraphPackage) -> Vec<String> {
             frameworks: frameworks.clone(),
         })
     {
-        crate::cache::write_private(&path, &json);
+        crate::fs::cache::write_private(&path, &json);
     }
     frameworks
 }
@@ -142,7 +142,7 @@ fn scan_dir(dir: &Utf8Path, files: &mut usize, f: &mut impl FnMut(&str)) {
 }
 
 fn read_text(path: &Utf8Path) -> Option<String> {
-    let file = crate::outdir::open_regular(path).ok()?;
+    let file = crate::fs::open_regular(path).ok()?;
     let mut bytes = Vec::new();
     file.take(MAX_FILE_BYTES).read_to_end(&mut bytes).ok()?;
     Some(String::from_utf8_lossy(&bytes).into_owned())

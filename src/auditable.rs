@@ -303,13 +303,13 @@ pub fn prepare(
     let mut wrote = false;
     for e in &entries {
         let path = object_path(&dir, e);
-        wrote |= crate::outdir::write_if_changed(&path, &e.object, 0o644)?;
+        wrote |= crate::fs::write_if_changed(&path, &e.object, 0o644)?;
     }
     let host = script(&entries, |e| object_path(&dir, e));
-    wrote |= crate::outdir::write_if_changed(&dir.join(&name), host.as_bytes(), 0o755)?;
+    wrote |= crate::fs::write_if_changed(&dir.join(&name), host.as_bytes(), 0o755)?;
     let container_dir = cross_target_dir.join(&rel);
     let cross = script(&entries, |e| object_path(&container_dir, e));
-    wrote |= crate::outdir::write_if_changed(&dir.join(CROSS_WRAPPER), cross.as_bytes(), 0o755)?;
+    wrote |= crate::fs::write_if_changed(&dir.join(CROSS_WRAPPER), cross.as_bytes(), 0o755)?;
 
     let mut path = OsString::from(dir.as_os_str());
     if let Some(old) = std::env::var_os("PATH").filter(|p| !p.is_empty()) {

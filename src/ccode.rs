@@ -139,7 +139,7 @@ impl Cache {
     /// The cached cfg, or None when missing, for another rustc, or malformed.
     pub fn read(&self, triple: &str) -> Option<Vec<Cfg>> {
         let path = self.path(triple)?;
-        let file = crate::outdir::open_regular(&path).ok()?;
+        let file = crate::fs::open_regular(&path).ok()?;
         let mut text = String::new();
         file.take(MAX_BYTES + 1).read_to_string(&mut text).ok()?;
         if text.len() as u64 > MAX_BYTES {
@@ -159,7 +159,7 @@ impl Cache {
             text.push('\n');
         }
         let _ = std::fs::create_dir_all(&self.dir).and_then(|()| {
-            crate::outdir::write_atomic_at(&path, |f| Ok(f.write_all(text.as_bytes())?))
+            crate::fs::write_atomic_at(&path, |f| Ok(f.write_all(text.as_bytes())?))
                 .map_err(std::io::Error::other)
         });
     }

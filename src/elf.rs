@@ -60,7 +60,7 @@ pub fn machine_name(machine: u16) -> &'static str {
 
 /// Reads the ELF facts of the file at `path`, seeking to the parts it needs.
 pub fn read(path: &Utf8Path) -> Result<ElfInfo> {
-    let file = crate::outdir::open_regular(path)?;
+    let file = crate::fs::open_regular(path)?;
     let meta = file
         .metadata()
         .with_context(|| format!("could not stat `{path}`"))?;

@@ -12,7 +12,7 @@ pub mod auditable;
 pub mod backend;
 pub mod binary;
 pub mod build;
-pub mod cache;
+
 pub mod cargo_config;
 pub mod ccode;
 pub mod cli;
@@ -22,6 +22,7 @@ pub mod date;
 pub mod deps;
 pub mod digest;
 pub mod elf;
+pub mod fs;
 pub mod glob;
 pub mod image;
 pub mod layout;

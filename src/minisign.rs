@@ -335,7 +335,7 @@ pub fn read_public_key(path: &Utf8Path) -> Result<PublicKey> {
 
 /// A key or password file: a regular file (never through a link), at most 64 KiB.
 pub fn read_small(path: &Utf8Path, what: &str) -> Result<Zeroizing<String>> {
-    let file = crate::outdir::open_regular(path)
+    let file = crate::fs::open_regular(path)
         .with_context(|| format!("cannot read the {what} `{path}`"))?;
     let mut text = Zeroizing::new(String::new());
     std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_KEY_BYTES), &mut text)

@@ -405,7 +405,7 @@ fn rustc_from_memo(bytes: &[u8], key: &str) -> Option<(String, Utf8PathBuf)> {
 /// start through rustup's proxy costs ~18 ms of CPU on every run.
 fn probe_rustc_cached(dir: &Utf8Path) -> (String, Option<Utf8PathBuf>, Option<String>) {
     let Some((key, memo)) = rustc_key(dir).and_then(|key| {
-        let memo = crate::cache::dir()?.join("rustc").join(format!(
+        let memo = crate::fs::cache::dir()?.join("rustc").join(format!(
             "{}.json",
             crate::digest::Sha256::of(key.as_bytes())
         ));
@@ -414,7 +414,7 @@ fn probe_rustc_cached(dir: &Utf8Path) -> (String, Option<Utf8PathBuf>, Option<St
         return probe_rustc(dir);
     };
     if let Some((host, sysroot)) =
-        crate::cache::read_private(&memo, 64 * 1024).and_then(|b| rustc_from_memo(&b, &key))
+        crate::fs::cache::read_private(&memo, 64 * 1024).and_then(|b| rustc_from_memo(&b, &key))
     {
         return (host, Some(sysroot), None);
     }
@@ -428,9 +428,9 @@ fn probe_rustc_cached(dir: &Utf8Path) -> (String, Option<Utf8PathBuf>, Option<St
             stamp,
         })
     {
-        crate::cache::write_private(&memo, &json);
+        crate::fs::cache::write_private(&memo, &json);
         if let Some(parent) = memo.parent() {
-            crate::cache::prune(parent, 128);
+            crate::fs::cache::prune(parent, 128);
         }
     }
     found
@@ -575,9 +575,9 @@ fn zig_key() -> String {
 /// [`probe_zig`], remembered in the user's cache dir (`zig.json`) while its key holds
 /// and the zig it found is the same file.
 fn probe_zig_cached() -> Option<Zig> {
-    let memo_path = crate::cache::dir()?.join("zig.json");
+    let memo_path = crate::fs::cache::dir()?.join("zig.json");
     let key = zig_key();
-    if let Some(zig) = crate::cache::read_private(&memo_path, 16 * 1024)
+    if let Some(zig) = crate::fs::cache::read_private(&memo_path, 16 * 1024)
         .and_then(|bytes| zig_from_memo(&bytes, &key))
     {
         return Some(zig);
@@ -592,7 +592,7 @@ fn probe_zig_cached() -> Option<Zig> {
             stamp,
         })
     {
-        crate::cache::write_private(&memo_path, &json);
+        crate::fs::cache::write_private(&memo_path, &json);
     }
     Some(zig)
 }

@@ -82,7 +82,7 @@ impl Rustc {
     fn list_memo(&self) -> Option<(Utf8PathBuf, String)> {
         let id = self.identity.as_deref()?;
         let key = crate::digest::Sha256::of(id.as_bytes()).to_string();
-        let path = crate::cache::dir()?
+        let path = crate::fs::cache::dir()?
             .join("rustc-targets")
             .join(format!("{key}.json"));
         Some((path, key))
@@ -91,7 +91,7 @@ impl Rustc {
     fn load_list(&self) -> Result<Vec<String>> {
         let memo = self.list_memo();
         if let Some((path, key)) = &memo
-            && let Some(bytes) = crate::cache::read_private(path, MAX_LIST)
+            && let Some(bytes) = crate::fs::cache::read_private(path, MAX_LIST)
             && let Some(list) = parse_list_memo(&bytes, key)
         {
             return Ok(list);
@@ -114,9 +114,9 @@ impl Rustc {
                 targets: list.clone(),
             })
         {
-            crate::cache::write_private(&path, &json);
+            crate::fs::cache::write_private(&path, &json);
             if let Some(parent) = path.parent() {
-                crate::cache::prune(parent, 16);
+                crate::fs::cache::prune(parent, 16);
             }
         }
         Ok(list)

@@ -111,13 +111,13 @@ pub fn write_tar_gz<W: Write>(entries: &[Entry], opts: &Options, out: W) -> Resu
 /// temporary name in the same directory, synced and renamed over `dest`). Out-dir
 /// files go through [`crate::outdir::OutDir::write_with`] instead.
 pub fn write_tar_gz_file(entries: &[Entry], opts: &Options, dest: &Utf8Path) -> Result<Written> {
-    crate::outdir::write_atomic_at(dest, |file| write_tar_gz(entries, opts, file))
+    crate::fs::write_atomic_at(dest, |file| write_tar_gz(entries, opts, file))
         .with_context(|| format!("could not write `{dest}`"))
 }
 
 /// Writes bytes atomically to a path the caller trusts (see [`write_tar_gz_file`]).
 pub fn write_atomic(dest: &Utf8Path, bytes: &[u8]) -> Result<()> {
-    crate::outdir::write_atomic_at(dest, |file| {
+    crate::fs::write_atomic_at(dest, |file| {
         file.write_all(bytes)
             .with_context(|| format!("could not write `{dest}`"))
     })

@@ -35,7 +35,7 @@ pub fn write(slices: &[Utf8PathBuf], out: &mut impl Write) -> Result<()> {
     );
     let mut thins = Vec::new();
     for path in slices {
-        let mut f = crate::outdir::open_regular(path)?;
+        let mut f = crate::fs::open_regular(path)?;
         let size = f
             .metadata()
             .with_context(|| format!("could not stat `{path}`"))?
@@ -88,7 +88,7 @@ pub fn write(slices: &[Utf8PathBuf], out: &mut impl Write) -> Result<()> {
     let mut written = header.len() as u64;
     for (t, off) in thins.iter().zip(&offsets) {
         io::copy(&mut io::repeat(0).take(off - written), out)?;
-        let f = crate::outdir::open_regular(&t.path)?;
+        let f = crate::fs::open_regular(&t.path)?;
         let n = io::copy(&mut f.take(t.size), out)
             .with_context(|| format!("could not read `{}`", t.path))?;
         if n != t.size {

@@ -147,7 +147,7 @@ fn foreign_library(p: Platform, lib: &str) -> Option<&'static str> {
 
 /// Reads the headers of the file at `path` (a regular file; never through a symlink).
 pub fn read(path: &Utf8Path) -> Result<Binary> {
-    let file = crate::outdir::open_regular(path)?;
+    let file = crate::fs::open_regular(path)?;
     let mut magic = [0u8; 4];
     let n = std::io::Read::read(&mut (&file), &mut magic)
         .with_context(|| format!("could not read `{path}`"))?;

@@ -23,8 +23,8 @@ use camino::{Utf8Path, Utf8PathBuf};
 use rustix::process::{Pid, Signal, kill_process_group};
 use serde::{Deserialize, Serialize};
 
-use crate::cache;
 use crate::digest::Sha256;
+use crate::fs::cache;
 use crate::process::Process;
 
 /// A remembered call is a few KiB; anything larger is not ours.

@@ -797,7 +797,7 @@ fn install_rust_std(plan: &Plan, probes: &Probes, shell: Shell, no_install: bool
 fn zig_marker(probes: &Probes, triple: &str) -> Option<Utf8PathBuf> {
     let zig = probes.zig()?;
     Some(
-        crate::cache::dir()?
+        crate::fs::cache::dir()?
             .join("zig-warm")
             .join(&zig.version)
             .join(triple),

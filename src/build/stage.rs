@@ -185,7 +185,7 @@ fn already_staged(
                     if !is_executable(&staged) {
                         return None;
                     }
-                    let src = crate::outdir::open_regular(&a.path).ok()?;
+                    let src = crate::fs::open_regular(&a.path).ok()?;
                     hash_if_same(src, staged)
                 })
             })

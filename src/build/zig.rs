@@ -33,7 +33,7 @@ pub(super) fn write_wrappers(
         let script = zigcc::wrapper_script(&exe, &zig.path, tool, target);
         // Rewritten only when changed; a FIFO, a link or a huge file in its place is
         // replaced, never followed or waited on.
-        wrote |= crate::outdir::write_if_changed(&path, script.as_bytes(), 0o755)?;
+        wrote |= crate::fs::write_if_changed(&path, script.as_bytes(), 0o755)?;
     }
     Ok(wrote)
 }

@@ -25,7 +25,7 @@ impl Lock {
     /// The lock file at `path`; empty when it is missing, not a regular file, too large
     /// or not UTF-8.
     pub fn read(path: &Utf8Path) -> Self {
-        let Ok(file) = crate::outdir::open_regular(path) else {
+        let Ok(file) = crate::fs::open_regular(path) else {
             return Self::default();
         };
         let mut text = String::new();

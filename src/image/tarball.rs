@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::{LayoutResult, layout};
 use crate::oci;
-use crate::outdir::{self, OutDir, RelPath};
+use crate::outdir::{OutDir, RelPath};
 use crate::platform::Platform;
 
 /// One image in Docker's `manifest.json` (the `docker save` format).
@@ -58,7 +58,7 @@ pub fn write_archive(
     files.insert("manifest.json".into(), Content::Bytes(manifest_json));
     files.insert("repositories".into(), Content::Bytes(repositories));
 
-    outdir::write_atomic_at(dest, |out| write_tar(&files, layout.created, out))
+    crate::fs::write_atomic_at(dest, |out| write_tar(&files, layout.created, out))
         .with_context(|| format!("could not write `{dest}`"))
 }
 
@@ -169,7 +169,7 @@ fn write_tar(files: &BTreeMap<String, Content>, mtime: u64, out: &mut File) -> R
                 tar.append_data(&mut h, path, bytes.as_slice())?;
             }
             Content::File(file) => {
-                let f = outdir::open_regular(file)?;
+                let f = crate::fs::open_regular(file)?;
                 let len = f
                     .metadata()
                     .with_context(|| format!("could not stat `{file}`"))?

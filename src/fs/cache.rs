@@ -7,7 +7,7 @@ use std::os::unix::fs::MetadataExt as _;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::outdir::{open_regular, write_atomic_at};
+use super::{open_regular, write_atomic_at};
 
 /// `$XDG_CACHE_HOME/cargo-multiarch`, else `~/.cache/cargo-multiarch`; `None` without
 /// an absolute UTF-8 home.
