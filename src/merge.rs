@@ -6,12 +6,10 @@
 //! ([`provenance::combine`]).
 
 use std::collections::BTreeMap;
-use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::cli::MergeArgs;
 use crate::layout;
 use crate::layout::Kind;
 use crate::manifest::{Artifact, Git, Manifest};
@@ -19,7 +17,7 @@ use crate::outdir::{OutDir, RelPath};
 use crate::output::Event;
 use crate::output::{Exit, Failed, Shell};
 use crate::package::sidecar_text;
-use crate::platform::{self, Platform};
+use crate::platform::Platform;
 use crate::provenance::{self, Predicate};
 use crate::record::{self, BuildRecord};
 use crate::verify;
@@ -37,27 +35,6 @@ struct Input {
     dir: OutDir,
     manifest: Manifest,
     records: Vec<BuildRecord>,
-}
-
-/// `cargo multiarch merge`: joins the inputs and says what the result holds.
-pub fn run(args: &MergeArgs, shell: &Shell) -> Result<ExitCode> {
-    let opts = Options {
-        expect: platform::parse_expect(&args.expect)?,
-        no_wait: args.lock.no_wait,
-    };
-    let m = merge(&args.inputs, &args.out_dir, &opts, shell)?;
-    let platforms: Vec<String> = m.platforms.iter().map(ToString::to_string).collect();
-    shell.status(
-        "Merged",
-        format!(
-            "{} inputs into `{}`: {} artifacts for {}",
-            args.inputs.len(),
-            args.out_dir,
-            m.artifacts.len(),
-            platforms.join(", ")
-        ),
-    );
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Merges `inputs` into `out`; returns the merged manifest, which `verify` has passed.

@@ -8,7 +8,6 @@
 //! files with the same key twice gives the same bytes.
 
 use std::io::IsTerminal as _;
-use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use camino::Utf8Path;
@@ -16,7 +15,6 @@ use zeroize::Zeroizing;
 
 use crate::minisign::{SecretKey, read_small, signed_files, trusted_comment};
 
-use crate::cli::SignArgs;
 use crate::layout;
 use crate::outdir::{LockMode, OutDir};
 use crate::output::{Exit, Failed, Shell};
@@ -24,21 +22,11 @@ use crate::output::{Exit, Failed, Shell};
 /// Where a key's password may come from when `--password-file` is not given.
 pub const PASSWORD_ENV: &str = "CARGO_MULTIARCH_SIGN_PASSWORD";
 
-/// `cargo multiarch sign`: signs what the out dir's manifest lists, after `verify`.
-pub fn run(args: &SignArgs, shell: &Shell) -> Result<ExitCode> {
-    let key = read_secret_key(&args.key, args.password_file.as_deref())?;
-    let out_dir = match &args.out_dir {
-        Some(d) => d.clone(),
-        None => crate::workspace::default_out_dir(args.manifest_path.as_deref())?,
-    };
-    let out = OutDir::existing(&out_dir)?;
-    let _lock = crate::record::lock(
-        &out,
-        LockMode::Exclusive {
-            no_wait: args.lock.no_wait,
-        },
-        shell,
-    )?;
+/// Signs every file a release's signature covers ([`signed_files`]) in `out_dir`, with
+/// `key`, after the out dir passes `verify` (under its exclusive lock).
+pub fn sign(out_dir: &Utf8Path, key: &SecretKey, no_wait: bool, shell: &Shell) -> Result<()> {
+    let out = OutDir::existing(out_dir)?;
+    let _lock = crate::record::lock(&out, LockMode::Exclusive { no_wait }, shell)?;
     let (m, report) = crate::verify::verify_dir(&out, &crate::verify::Options::default())?;
     if !report.problems.is_empty() {
         return Err(Failed {
@@ -63,7 +51,7 @@ pub fn run(args: &SignArgs, shell: &Shell) -> Result<ExitCode> {
             ),
         );
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Reads a minisign secret key; its password (when it is encrypted) comes from

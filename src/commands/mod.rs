@@ -5,10 +5,13 @@
 mod completions;
 mod doctor;
 mod man;
+mod merge;
+mod sign;
 
 use std::process::ExitCode;
 
 use anyhow::Result;
+use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::cli::{Cli, Command};
 use crate::output::Exit;
@@ -26,9 +29,9 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Build(args) => crate::build::run(&args, &shell),
         Command::Package(args) => crate::package::run(&args, &shell),
         Command::Verify(args) => crate::verify::run(&args, &shell),
-        Command::Merge(args) => crate::merge::run(&args, &shell),
+        Command::Merge(args) => merge::run(&args, &shell),
         Command::Image(args) => crate::image::run(args, &shell),
-        Command::Sign(args) => crate::sign::run(&args, &shell),
+        Command::Sign(args) => sign::run(&args, &shell),
         Command::Doctor(args) => doctor::run(&args, &shell),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args, &shell),
@@ -38,4 +41,13 @@ pub fn run(cli: Cli) -> Result<Exit> {
     } else {
         Exit::Failure
     })
+}
+
+/// The out dir a command reads: `--out-dir`, else the workspace's (`out-dir` in its
+/// config, else `out/` at its root) found from `--manifest-path` or the current dir.
+fn out_dir(given: Option<&Utf8Path>, manifest_path: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
+    match given {
+        Some(d) => Ok(d.to_owned()),
+        None => crate::workspace::default_out_dir(manifest_path),
+    }
 }

@@ -1,0 +1,17 @@
+//! `cargo multiarch sign`.
+
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::cli::SignArgs;
+use crate::output::Shell;
+use crate::sign::{read_secret_key, sign};
+
+/// Signs what the out dir's manifest lists, after `verify`.
+pub(super) fn run(args: &SignArgs, shell: &Shell) -> Result<ExitCode> {
+    let key = read_secret_key(&args.key, args.password_file.as_deref())?;
+    let out_dir = super::out_dir(args.out_dir.as_deref(), args.manifest_path.as_deref())?;
+    sign(&out_dir, &key, args.lock.no_wait, shell)?;
+    Ok(ExitCode::SUCCESS)
+}
