@@ -2,9 +2,9 @@
 //! platforms, package reproducible archives with a checksum manifest, and assemble a
 //! multi-platform OCI image without a Docker daemon.
 //!
-//! Stages, each reading only what the one before wrote (see DESIGN.md):
-//! `cli` → `workspace`/`config` → `platform` → `plan` → `backend` → `build` →
-//! `package` → `manifest` → `verify`, `merge`, `image`.
+//! Stages, each reading only what the one before wrote: `workspace` → `plan` →
+//! `build` → `package` → `verify`, `sign`, `merge` → `image`. The layers, the out/
+//! contract and the invariants are in ARCHITECTURE.md.
 
 pub mod apple;
 pub mod archive;
