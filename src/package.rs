@@ -68,7 +68,7 @@ pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
     } else {
         crate::plan::Detail::Lazy
     };
-    let (plan, probes) = Plan::load(&args.select, detail)?;
+    let (plan, probes) = Plan::load(&crate::commands::selection(&args.select), detail)?;
     let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
     let records = if args.no_build {
         let records = crate::build::staged_records(
@@ -79,7 +79,11 @@ pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
         staged_events(shell, &out, &records);
         records
     } else {
-        let opts = build::Options::new(&plan, &args.select, &args.build);
+        let opts = build::Options::new(
+            &plan,
+            &crate::commands::selection(&args.select),
+            &args.build,
+        );
         build::build(&plan, &out, &probes, shell, &opts, head)?
     };
     let mode = match args.archive {

@@ -9,12 +9,12 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
 use crate::apple::FrameworkUse;
-use crate::cli::{BackendChoice, PlanArgs, SelectArgs};
+use crate::cli::{BackendChoice, PlanArgs};
 use crate::output::Format;
 use crate::platform::{self, Platform, Target};
 use crate::probe::Probes;
 use crate::targets::Rustc;
-use crate::workspace::{self, CCode, Workspace};
+use crate::workspace::{self, CCode, Selection, Workspace};
 
 mod choose;
 
@@ -194,7 +194,7 @@ pub fn invocations(targets: &[TargetPlan], entries: &[Entry]) -> Vec<Invocation>
 
 /// `cargo multiarch plan`: what would be built, how, and where it lands.
 pub fn run(args: &PlanArgs) -> Result<ExitCode> {
-    let (plan, _) = Plan::load(&args.select, Detail::Full)?;
+    let (plan, _) = Plan::load(&crate::commands::selection(&args.select), Detail::Full)?;
     match args.format {
         Format::Json => println!("{}", plan.to_json()),
         Format::Human => print!("{}", plan.to_table()),
@@ -205,7 +205,7 @@ pub fn run(args: &PlanArgs) -> Result<ExitCode> {
 impl Plan {
     /// Loads the workspace and probes the machine at the same time (both wait on
     /// processes), then plans.
-    pub fn load(select: &SelectArgs, detail: Detail) -> Result<(Plan, Probes)> {
+    pub fn load(select: &Selection, detail: Detail) -> Result<(Plan, Probes)> {
         let dir = workspace::manifest_dir(select.manifest.manifest_path.as_deref())?;
         let (ws, probes) = std::thread::scope(|s| {
             let probes = s.spawn(|| Probes::run(&dir, detail == Detail::Full));
@@ -217,7 +217,7 @@ impl Plan {
     }
 
     pub fn new(
-        select: &SelectArgs,
+        select: &Selection,
         workspace: Workspace,
         probes: &Probes,
         detail: Detail,

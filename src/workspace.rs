@@ -9,7 +9,6 @@ use camino::{Utf8Path, Utf8PathBuf};
 use cargo_metadata::cargo_platform::Cfg;
 use cargo_metadata::{DependencyKind, Metadata, MetadataCommand, NodeDep, PackageId};
 
-use crate::cli::{FeatureArgs, ManifestArgs, SelectArgs};
 use crate::config::Config;
 use crate::process::Process;
 
@@ -17,6 +16,9 @@ use crate::process::Process;
 pub const C_BUILD_DEPS: &[&str] = &["cc", "cmake", "bindgen", "pkg-config", "autotools"];
 
 mod select;
+mod selection;
+
+pub use selection::{Features, Manifest, Output, Packages, Selection, Targets};
 
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -68,7 +70,7 @@ pub struct SkippedBin {
 impl Workspace {
     /// Loads the selected packages; with `resolve` false, without the dependency
     /// resolve (`--no-deps`: a third of the time), for commands that need no C-code scan.
-    pub fn load(select: &SelectArgs, resolve: bool) -> Result<Self> {
+    pub fn load(select: &Selection, resolve: bool) -> Result<Self> {
         let manifest_path = locate_manifest(select.manifest.manifest_path.as_deref())?;
         let dir = manifest_path
             .parent()
@@ -574,7 +576,7 @@ fn normalize(p: &Utf8Path) -> Utf8PathBuf {
     out
 }
 
-fn manifest_flags(m: &ManifestArgs) -> Vec<String> {
+fn manifest_flags(m: &Manifest) -> Vec<String> {
     let mut flags = Vec::new();
     if m.locked {
         flags.push("--locked".to_owned());
@@ -588,7 +590,7 @@ fn manifest_flags(m: &ManifestArgs) -> Vec<String> {
     flags
 }
 
-pub fn feature_flags(f: &FeatureArgs) -> Vec<String> {
+pub fn feature_flags(f: &Features) -> Vec<String> {
     let mut flags = Vec::new();
     if f.all_features {
         flags.push("--all-features".to_owned());
@@ -604,7 +606,7 @@ pub fn feature_flags(f: &FeatureArgs) -> Vec<String> {
     flags
 }
 
-fn requested_features(f: &FeatureArgs) -> Vec<String> {
+fn requested_features(f: &Features) -> Vec<String> {
     f.features
         .iter()
         .flat_map(|s| s.split([',', ' ']))
@@ -647,7 +649,7 @@ fn metadata(
 }
 
 /// The features enabled on a package by the flags, closed over its feature table.
-fn enabled_features(p: &cargo_metadata::Package, f: &FeatureArgs) -> BTreeSet<String> {
+fn enabled_features(p: &cargo_metadata::Package, f: &Features) -> BTreeSet<String> {
     if f.all_features {
         return p.features.keys().cloned().collect();
     }

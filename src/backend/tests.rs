@@ -183,7 +183,7 @@ fn values_that_start_with_a_dash_stay_values() {
         i.profile = "-prof";
         i.jobs = Some("-1");
         i.target_dir = Some("-t".into());
-        let feats = crate::workspace::feature_flags(&crate::cli::FeatureArgs {
+        let feats = crate::workspace::feature_flags(&crate::workspace::Features {
             features: vec!["-feat".into()],
             ..Default::default()
         });

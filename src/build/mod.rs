@@ -15,7 +15,7 @@ use cargo_metadata::Message;
 
 use crate::backend::{self, Invocation};
 use crate::cargo_config::{self, UserConfig};
-use crate::cli::{BuildArgs, BuildOptions, SelectArgs};
+use crate::cli::{BuildArgs, BuildOptions};
 use crate::layout;
 use crate::outdir::{OutDir, RelPath};
 use crate::output::Color;
@@ -49,7 +49,7 @@ pub struct Options {
 }
 
 impl Options {
-    pub fn new(plan: &Plan, select: &SelectArgs, b: &BuildOptions) -> Self {
+    pub fn new(plan: &Plan, select: &crate::workspace::Selection, b: &BuildOptions) -> Self {
         Self {
             no_install: b.no_install,
             keep_going: b.keep_going,
@@ -69,9 +69,16 @@ impl Options {
 /// `cargo multiarch build`: builds and stages every planned target.
 pub fn run(args: &BuildArgs, shell: &Shell) -> Result<ExitCode> {
     let head = HeadStart::begin();
-    let (plan, probes) = Plan::load(&args.select, plan::Detail::Lazy)?;
+    let (plan, probes) = Plan::load(
+        &crate::commands::selection(&args.select),
+        plan::Detail::Lazy,
+    )?;
     let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
-    let opts = Options::new(&plan, &args.select, &args.build);
+    let opts = Options::new(
+        &plan,
+        &crate::commands::selection(&args.select),
+        &args.build,
+    );
     build(&plan, &out, &probes, shell, &opts, head)?;
     Ok(ExitCode::SUCCESS)
 }

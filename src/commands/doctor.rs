@@ -32,7 +32,7 @@ pub struct Check {
 /// `cargo multiarch doctor`: checks the tools for the plan (or, outside a workspace,
 /// for the requested or default targets); fails when any check does.
 pub fn run(args: &DoctorArgs, shell: &Shell) -> Result<ExitCode> {
-    let select = args.select();
+    let select = super::selection(&args.select());
     let ws = match Workspace::load(&select, true) {
         Ok(ws) => Some(ws),
         Err(e) if select.manifest.manifest_path.is_none() => {

@@ -13,8 +13,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use camino::{Utf8Path, Utf8PathBuf};
 
-use crate::cli::{Cli, Command};
+use crate::cli::{Cli, Command, SelectArgs};
 use crate::output::Exit;
+use crate::workspace::{Features, Manifest, Output, Packages, Selection, Targets};
 
 /// Runs one command; the error, if any, is for `main` to print (its exit status is
 /// [`Exit::of`] it).
@@ -49,5 +50,42 @@ fn out_dir(given: Option<&Utf8Path>, manifest_path: Option<&Utf8Path>) -> Result
     match given {
         Some(d) => Ok(d.to_owned()),
         None => crate::workspace::default_out_dir(manifest_path),
+    }
+}
+
+/// The selection flags as the stages take them.
+pub(crate) fn selection(s: &SelectArgs) -> Selection {
+    let p = &s.packages;
+    let f = &s.features;
+    let t = &s.targets;
+    let m = &s.manifest;
+    Selection {
+        packages: Packages {
+            specs: p.specs.clone(),
+            workspace: p.workspace,
+            exclude: p.exclude.clone(),
+            bins: p.bins.clone(),
+        },
+        features: Features {
+            features: f.features.clone(),
+            all_features: f.all_features,
+            no_default_features: f.no_default_features,
+        },
+        targets: Targets {
+            targets: t.targets.clone(),
+            platforms: t.platforms.clone(),
+            backend: t.backend,
+            target_dir: t.target_dir.clone(),
+        },
+        output: Output {
+            out_dir: s.output.out_dir.clone(),
+            profile: s.output.profile.clone(),
+        },
+        manifest: Manifest {
+            manifest_path: m.manifest_path.clone(),
+            locked: m.locked,
+            offline: m.offline,
+            frozen: m.frozen,
+        },
     }
 }

@@ -65,7 +65,7 @@ pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
     } else {
         Detail::Lazy
     };
-    let (plan, probes) = Plan::load(&args.select, detail)?;
+    let (plan, probes) = Plan::load(&crate::commands::selection(&args.select), detail)?;
     let mut password = args.password;
     if args.password_stdin {
         let mut s = String::new();
@@ -103,7 +103,11 @@ pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
         crate::package::staged_events(shell, &out, &records);
         records
     } else {
-        let build = crate::build::Options::new(&plan, &args.select, &args.build);
+        let build = crate::build::Options::new(
+            &plan,
+            &crate::commands::selection(&args.select),
+            &args.build,
+        );
         crate::build::build(&plan, &out, &opts.probes, shell, &build, head)?
     };
     assemble(&plan, &out, &records, shell, &opts)?;

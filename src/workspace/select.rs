@@ -6,13 +6,13 @@ use anyhow::{Result, bail};
 use camino::Utf8Path;
 use cargo_metadata::{Metadata, PackageId};
 
-use crate::cli::PackageSelect;
+use super::Packages;
 
 /// The selected members, in the order of the flags (then of the workspace).
 pub(super) fn packages(
     metadata: &Metadata,
     manifest: &Utf8Path,
-    select: &PackageSelect,
+    select: &Packages,
 ) -> Result<Vec<PackageId>> {
     let members = &metadata.workspace_members;
     let root = &metadata.workspace_root;
