@@ -21,7 +21,6 @@ pub mod config;
 pub mod deps;
 pub mod digest;
 pub mod doctor;
-pub mod elf;
 pub mod glob;
 pub mod image;
 pub mod man;

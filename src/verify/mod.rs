@@ -13,10 +13,9 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use camino::Utf8Path;
 
-use crate::binary;
+use crate::binary::{self, Linkage};
 use crate::cli::VerifyArgs;
 use crate::digest::Sha256;
-use crate::elf::Linkage;
 use crate::manifest::{self, Artifact, Kind, Manifest};
 use crate::outdir::{LockMode, OutDir, RelPath};
 use crate::output::{Event, FileEvent, RunOutcome, Severity};
