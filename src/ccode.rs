@@ -28,7 +28,7 @@ const MAX_BYTES: u64 = 64 << 10;
 /// The C code in each target's graph, in the order of `targets`; the targets are
 /// looked at in parallel (a cache miss runs rustc, the fallback cargo).
 pub fn per_target(ws: &Workspace, probes: &Probes, targets: &[Target]) -> Vec<Result<Vec<CCode>>> {
-    let exact_cargo = UserConfig::load(&ws.root).may_change_target_cfg();
+    let exact_cargo = UserConfig::load().may_change_target_cfg();
     let (dir, cache) = cfg_source(ws, probes);
     std::thread::scope(|s| {
         let handles: Vec<_> = targets

@@ -303,7 +303,7 @@ pub struct PackageArgs {
         help_heading = "Package Options",
         help = "SBOM written beside each archive: `<archive>.cdx.json` (CycloneDX 1.5) or `<archive>.spdx.json` (SPDX 2.3) [default: cyclonedx]"
     )]
-    pub sbom_format: Option<SbomFormat>,
+    pub sbom_format: Option<crate::sbom::Format>,
 
     /// Write no SBOM beside the archives
     #[arg(long, conflicts_with = "sbom_format", help_heading = "Package Options")]
@@ -528,14 +528,6 @@ fn parse_annotation(s: &str) -> Result<(String, String), String> {
         return Err(format!("annotation key `{}` {problem}", key.escape_debug()));
     }
     Ok((key.to_owned(), value.to_owned()))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SbomFormat {
-    #[value(help = "CycloneDX 1.5 JSON, `<archive>.cdx.json`")]
-    Cyclonedx,
-    /// SPDX 2.3 JSON, `<archive>.spdx.json`
-    Spdx,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize)]

@@ -1,19 +1,24 @@
 //! `[workspace.metadata.multiarch]` and `[package.metadata.multiarch]`.
 //!
-//! Parsed key by key (not with a blanket serde derive) so that every unknown key or
-//! wrong type is reported with the Cargo.toml and the exact key at fault.
+//! Deserialised with serde (`deny_unknown_fields`); [`serde_path_to_error`] tells which
+//! key failed, so every unknown key or wrong type is reported with the Cargo.toml, the
+//! table and the key at fault, the valid keys, and a hint.
 
 use std::collections::BTreeMap;
 
 use anyhow::{Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
+use serde::{Deserialize, Deserializer, de::Error as _};
 use serde_json::Value;
 
-use crate::cli::{BackendChoice, SbomFormat};
+use crate::cli::BackendChoice;
+use crate::sbom::Format as SbomFormat;
 
 /// The keys one `metadata.multiarch` table may hold.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Config {
+    #[serde(deserialize_with = "targets")]
     pub targets: Option<Vec<String>>,
     pub out_dir: Option<Utf8PathBuf>,
     pub backend: Option<BackendChoice>,
@@ -29,53 +34,32 @@ pub struct Config {
 }
 
 /// `[….metadata.multiarch.image]`: how `cargo multiarch image` shapes each image.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct ImageConfig {
     /// Repository name for the tag (default: the binary's name).
     pub name: Option<String>,
     /// Where binaries go inside the image (default `/usr/local/bin`).
+    #[serde(deserialize_with = "bin_dir")]
     pub bin_dir: Option<String>,
     pub entrypoint: Option<Vec<String>>,
     pub cmd: Option<Vec<String>>,
+    #[serde(deserialize_with = "env")]
     pub env: Vec<String>,
     pub labels: BTreeMap<String, String>,
     pub user: Option<String>,
     pub workdir: Option<String>,
     /// Extra files: path in the image → path relative to the package (or workspace) dir.
+    #[serde(deserialize_with = "files")]
     pub files: BTreeMap<String, String>,
     /// Put every selected binary into one image instead of one image per binary.
     pub combined: Option<bool>,
     /// OCI annotations of the image index and every image manifest.
+    #[serde(deserialize_with = "annotations")]
     pub annotations: BTreeMap<String, String>,
     /// Add the CA certificate bundle (`/etc/ssl/certs/ca-certificates.crt`).
     pub ca_certificates: Option<bool>,
 }
-
-const KEYS: &[&str] = &[
-    "targets",
-    "out-dir",
-    "backend",
-    "include",
-    "archive-name",
-    "image",
-    "sbom",
-    "sbom-format",
-    "auditable",
-];
-const IMAGE_KEYS: &[&str] = &[
-    "name",
-    "bin-dir",
-    "entrypoint",
-    "cmd",
-    "env",
-    "labels",
-    "user",
-    "workdir",
-    "files",
-    "combined",
-    "annotations",
-    "ca-certificates",
-];
 
 impl Config {
     /// Reads `metadata.multiarch` out of a package's or the workspace's `metadata`
@@ -84,123 +68,76 @@ impl Config {
         let Some(value) = metadata.get("multiarch") else {
             return Ok(Self::default());
         };
-        let at = |key: &str| Field {
-            manifest,
-            table,
-            key: key.to_owned(),
-        };
-        let Some(map) = value.as_object() else {
+        if !value.is_object() {
             bail!(
                 "`{manifest}`: `{table}` must be a table (hint: write it as `{table}` followed by `key = value` lines)"
             );
-        };
-        let mut config = Self::default();
-        for (key, value) in map {
-            let f = at(key);
-            match key.as_str() {
-                "targets" => config.targets = Some(f.targets(value)?),
-                "out-dir" => config.out_dir = Some(f.string(value)?.into()),
-                "backend" => {
-                    let s = f.string(value)?;
-                    config.backend = Some(match s.as_str() {
-                        "auto" => BackendChoice::Auto,
-                        "cargo" => BackendChoice::Cargo,
-                        "zig" => BackendChoice::Zig,
-                        "zigbuild" => BackendChoice::Zigbuild,
-                        "cross" => BackendChoice::Cross,
-                        _ => {
-                            return Err(f.error(&format!(
-                                "unknown backend `{s}`; expected one of auto, cargo, zig, zigbuild, cross"
-                            )));
-                        }
-                    });
-                }
-                "include" => config.include = f.strings(value)?,
-                "archive-name" => config.archive_name = Some(f.string(value)?),
-                "image" => config.image = ImageConfig::parse(value, manifest, table)?,
-                "sbom" => config.sbom = Some(f.bool(value)?),
-                "sbom-format" => {
-                    config.sbom_format = Some(match f.string(value)?.as_str() {
-                        "cyclonedx" => SbomFormat::Cyclonedx,
-                        "spdx" => SbomFormat::Spdx,
-                        s => {
-                            return Err(f.error(&format!(
-                                "unknown SBOM format `{s}`; expected one of cyclonedx, spdx"
-                            )));
-                        }
-                    });
-                }
-                "auditable" => config.auditable = Some(f.bool(value)?),
-                _ => return Err(f.unknown(KEYS)),
-            }
         }
-        Ok(config)
+        serde_path_to_error::deserialize(value).map_err(|e| problem(manifest, table, &e))
     }
 }
 
-impl ImageConfig {
-    fn parse(value: &Value, manifest: &Utf8Path, table: &str) -> Result<Self> {
-        let table = format!("{table}.image");
-        let Some(map) = value.as_object() else {
-            bail!("`{manifest}`: `{table}` must be a table");
-        };
-        let mut image = Self::default();
-        for (key, value) in map {
-            let f = Field {
-                manifest,
-                table: &table,
-                key: key.clone(),
-            };
-            match key.as_str() {
-                "name" => image.name = Some(f.string(value)?),
-                "bin-dir" => {
-                    let dir = f.string(value)?;
-                    if !dir.starts_with('/') {
-                        return Err(f.error(
-                            "must be an absolute path inside the image, e.g. \"/usr/local/bin\"",
-                        ));
-                    }
-                    image.bin_dir = Some(dir);
-                }
-                "entrypoint" => image.entrypoint = Some(f.strings(value)?),
-                "cmd" => image.cmd = Some(f.strings(value)?),
-                "env" => {
-                    image.env = f.strings(value)?;
-                    if let Some(bad) = image.env.iter().find(|e| !e.contains('=')) {
-                        return Err(
-                            f.error(&format!("entry `{bad}` is not of the form `NAME=value`"))
-                        );
-                    }
-                }
-                "labels" => image.labels = f.string_map(value)?,
-                "user" => image.user = Some(f.string(value)?),
-                "workdir" => image.workdir = Some(f.string(value)?),
-                "files" => {
-                    image.files = f.string_map(value)?;
-                    if let Some(bad) = image.files.keys().find(|k| !k.starts_with('/')) {
-                        return Err(f.error(&format!(
-                            "destination `{bad}` must be an absolute path inside the image"
-                        )));
-                    }
-                }
-                "combined" => image.combined = Some(f.bool(value)?),
-                "annotations" => {
-                    image.annotations = f.string_map(value)?;
-                    for key in image.annotations.keys() {
-                        if let Some(problem) = annotation_key_problem(key) {
-                            return Err(f.error(&format!(
-                                "has key `{}`, which {problem}",
-                                key.escape_debug()
-                            )));
-                        }
-                    }
-                }
-                "ca-certificates" => image.ca_certificates = Some(f.bool(value)?),
-                _ => return Err(f.unknown(IMAGE_KEYS)),
-            }
-        }
-        Ok(image)
+/// `targets`: never empty and without empty items (`""`, `"a,"`), which would
+/// otherwise mean "build nothing" or "the defaults".
+fn targets<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<String>>, D::Error> {
+    let list = Vec::<String>::deserialize(d)?;
+    if list.is_empty() {
+        return Err(D::Error::custom(
+            "is an empty list, so nothing would be built (hint: name at least one target, e.g. `targets = [\"x86_64-unknown-linux-musl\"]`, or remove the key for the default targets)",
+        ));
     }
+    if let Some(bad) = list
+        .iter()
+        .find(|t| t.split(',').any(|i| i.trim().is_empty()))
+    {
+        return Err(D::Error::custom(format!(
+            "has an empty item `{bad}` (hint: remove it, or write the target's name)"
+        )));
+    }
+    Ok(Some(list))
+}
+
+fn bin_dir<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let dir = String::deserialize(d)?;
+    if !dir.starts_with('/') {
+        return Err(D::Error::custom(
+            "must be an absolute path inside the image, e.g. \"/usr/local/bin\"",
+        ));
+    }
+    Ok(Some(dir))
+}
+
+fn env<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let env = Vec::<String>::deserialize(d)?;
+    if let Some(bad) = env.iter().find(|e| !e.contains('=')) {
+        return Err(D::Error::custom(format!(
+            "entry `{bad}` is not of the form `NAME=value`"
+        )));
+    }
+    Ok(env)
+}
+
+fn files<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    let files = BTreeMap::<String, String>::deserialize(d)?;
+    if let Some(bad) = files.keys().find(|k| !k.starts_with('/')) {
+        return Err(D::Error::custom(format!(
+            "destination `{bad}` must be an absolute path inside the image"
+        )));
+    }
+    Ok(files)
+}
+
+fn annotations<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, String>, D::Error> {
+    let annotations = BTreeMap::<String, String>::deserialize(d)?;
+    for key in annotations.keys() {
+        if let Some(problem) = annotation_key_problem(key) {
+            return Err(D::Error::custom(format!(
+                "has key `{}`, which {problem}",
+                key.escape_debug()
+            )));
+        }
+    }
+    Ok(annotations)
 }
 
 /// Why `key` cannot be an OCI annotation key, if it cannot: empty, whitespace or control
@@ -219,102 +156,87 @@ pub fn annotation_key_problem(key: &str) -> Option<&'static str> {
     }
 }
 
-struct Field<'a> {
-    manifest: &'a Utf8Path,
-    table: &'a str,
-    key: String,
-}
-
-impl Field<'_> {
-    fn error(&self, what: &str) -> anyhow::Error {
-        anyhow::anyhow!(
-            "`{}`: key `{}` in `{}` {what}",
-            self.manifest,
-            self.key,
-            self.table
-        )
+/// The message for a table that did not deserialise: `` `Cargo.toml`: key `k` in
+/// `[table]` … `` naming what was wrong and how to fix it. serde's own texts (unknown
+/// field, invalid type, unknown variant) are reworded; the checks above word their own.
+fn problem(
+    manifest: &Utf8Path,
+    table: &str,
+    e: &serde_path_to_error::Error<serde_json::Error>,
+) -> anyhow::Error {
+    use serde_path_to_error::Segment;
+    let mut path: Vec<&Segment> = e.path().iter().collect();
+    let mut table = table.to_owned();
+    if path.len() > 1 && matches!(path[0], Segment::Map { key } if key == "image") {
+        table.push_str(".image");
+        path.remove(0);
     }
-
-    fn unknown(&self, known: &[&str]) -> anyhow::Error {
-        anyhow::anyhow!(
-            "`{}`: unknown key `{}` in `{}`; known keys: {} (hint: fix or remove `{}`)",
-            self.manifest,
-            self.key,
-            self.table,
-            known.join(", "),
-            self.key
-        )
-    }
-
-    fn type_error(&self, want: &str, got: &Value) -> anyhow::Error {
-        let got = match got {
-            Value::Null => "nothing",
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array(_) => "an array",
-            Value::Object(_) => "a table",
-        };
-        self.error(&format!("must be {want}, found {got}"))
-    }
-
-    fn string(&self, v: &Value) -> Result<String> {
-        v.as_str()
+    let key = match path.first() {
+        Some(Segment::Map { key }) => key.clone(),
+        _ => String::new(),
+    };
+    let inner = e.inner().to_string();
+    // What serde lists after "expected": the valid keys or values, in backticks.
+    let listed = |text: &str| -> Vec<String> {
+        let after = text.split_once("expected").map_or("", |(_, a)| a);
+        after
+            .split('`')
+            .skip(1)
+            .step_by(2)
             .map(str::to_owned)
-            .ok_or_else(|| self.type_error("a string", v))
-    }
-
-    fn bool(&self, v: &Value) -> Result<bool> {
-        v.as_bool().ok_or_else(|| self.type_error("a boolean", v))
-    }
-
-    fn strings(&self, v: &Value) -> Result<Vec<String>> {
-        let want = "an array of strings";
-        let items = v.as_array().ok_or_else(|| self.type_error(want, v))?;
-        items
-            .iter()
-            .map(|i| {
-                i.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| self.type_error(want, v))
-            })
             .collect()
+    };
+    if let Some(rest) = inner.strip_prefix("unknown field `") {
+        let unknown = rest.split('`').next().unwrap_or_default();
+        return anyhow::anyhow!(
+            "`{manifest}`: unknown key `{unknown}` in `{table}`; known keys: {} (hint: fix or remove `{unknown}`)",
+            listed(rest).join(", ")
+        );
     }
-
-    /// A `targets` list: never empty and without empty items (`""`, `"a,"`), which
-    /// would otherwise mean "build nothing" or "the defaults".
-    fn targets(&self, v: &Value) -> Result<Vec<String>> {
-        let list = self.strings(v)?;
-        if list.is_empty() {
-            return Err(self.error(
-                "is an empty list, so nothing would be built (hint: name at least one target, e.g. `targets = [\"x86_64-unknown-linux-musl\"]`, or remove the key for the default targets)",
-            ));
+    if let Some(rest) = inner.strip_prefix("unknown variant `") {
+        let value = rest.split('`').next().unwrap_or_default();
+        return anyhow::anyhow!(
+            "`{manifest}`: unknown {key} `{value}` in `{table}`; expected one of {} (hint: set `{key}` to one of them)",
+            listed(rest).join(", ")
+        );
+    }
+    let what = match inner
+        .strip_prefix("invalid type: ")
+        .and_then(|t| t.split_once(", expected "))
+    {
+        Some((got, want)) => {
+            let got = match got.split([' ', '`']).next().unwrap_or_default() {
+                "boolean" => "a boolean",
+                "integer" | "floating" => "a number",
+                "string" => "a string",
+                "sequence" => "an array",
+                "map" => "a table",
+                _ => "nothing",
+            };
+            let nested = path.len() > 1;
+            let want = match (want, path.get(1)) {
+                (_, Some(Segment::Seq { .. })) | ("a sequence", None) => "an array of strings",
+                (_, Some(Segment::Map { .. })) | ("a map", None) => "a table of strings",
+                ("a boolean", _) => "a boolean",
+                (w, _) if w.starts_with("struct ") => "a table",
+                _ => "a string",
+            };
+            let at = if nested {
+                format!(" at `{}`", e.path())
+            } else {
+                String::new()
+            };
+            let example = match want {
+                "a boolean" => format!("`{key} = true`"),
+                "an array of strings" => format!("`{key} = [\"…\"]`"),
+                "a table of strings" | "a table" => format!("`{key} = {{ name = \"…\" }}`"),
+                _ => format!("`{key} = \"…\"`"),
+            };
+            format!("must be {want}, found {got}{at} (hint: write it as {example})")
         }
-        if let Some(bad) = list
-            .iter()
-            .find(|t| t.split(',').any(|i| i.trim().is_empty()))
-        {
-            return Err(self.error(&format!(
-                "has an empty item `{bad}` (hint: remove it, or write the target's name)"
-            )));
-        }
-        Ok(list)
-    }
-
-    fn string_map(&self, v: &Value) -> Result<BTreeMap<String, String>> {
-        let want = "a table of strings";
-        let map = v.as_object().ok_or_else(|| self.type_error(want, v))?;
-        map.iter()
-            .map(|(k, i)| {
-                Ok((
-                    k.clone(),
-                    i.as_str()
-                        .map(str::to_owned)
-                        .ok_or_else(|| self.type_error(want, v))?,
-                ))
-            })
-            .collect()
-    }
+        None => inner,
+    };
+    anyhow::anyhow!("`{manifest}`: key `{key}` in `{table}` {what}")
 }
 
 #[cfg(test)]
@@ -461,6 +383,84 @@ mod tests {
                 e.contains(&format!("key `targets` in `[workspace.metadata.multiarch]` has an empty item `{bad}` (hint: ")),
                 "{e}"
             );
+        }
+    }
+
+    #[test]
+    fn every_problem_names_the_file_the_table_the_key_and_a_fix() {
+        let e = |v: Value| parse(&v).unwrap_err().to_string();
+        let t = "`/w/Cargo.toml`: key";
+        let ws = "`[workspace.metadata.multiarch]`";
+        assert_eq!(
+            e(json!({"targetz": []})),
+            format!(
+                "`/w/Cargo.toml`: unknown key `targetz` in {ws}; known keys: targets, out-dir, backend, include, archive-name, image, sbom, sbom-format, auditable (hint: fix or remove `targetz`)"
+            )
+        );
+        assert_eq!(
+            e(json!({"image": {"entry": []}})),
+            "`/w/Cargo.toml`: unknown key `entry` in `[workspace.metadata.multiarch].image`; known keys: name, bin-dir, entrypoint, cmd, env, labels, user, workdir, files, combined, annotations, ca-certificates (hint: fix or remove `entry`)"
+        );
+        assert_eq!(
+            e(json!({"image": "x"})),
+            format!(
+                "{t} `image` in {ws} must be a table, found a string (hint: write it as `image = {{ name = \"…\" }}`)"
+            )
+        );
+        assert_eq!(
+            e(json!({"out-dir": 3})),
+            format!(
+                "{t} `out-dir` in {ws} must be a string, found a number (hint: write it as `out-dir = \"…\"`)"
+            )
+        );
+        assert_eq!(
+            e(json!({"targets": ["a", 1]})),
+            format!(
+                "{t} `targets` in {ws} must be an array of strings, found a number at `targets[1]` (hint: write it as `targets = [\"…\"]`)"
+            )
+        );
+        assert_eq!(
+            e(json!({"image": {"labels": {"a": true}}})),
+            format!(
+                "{t} `labels` in `[workspace.metadata.multiarch].image` must be a table of strings, found a boolean at `image.labels.a` (hint: write it as `labels = {{ name = \"…\" }}`)"
+            )
+        );
+        assert_eq!(
+            e(json!({"backend": "docker"})),
+            format!(
+                "`/w/Cargo.toml`: unknown backend `docker` in {ws}; expected one of auto, cargo, zig, zigbuild, cross (hint: set `backend` to one of them)"
+            )
+        );
+        assert_eq!(
+            e(json!({"image": {"bin-dir": "bin"}})),
+            "`/w/Cargo.toml`: key `bin-dir` in `[workspace.metadata.multiarch].image` must be an absolute path inside the image, e.g. \"/usr/local/bin\""
+        );
+        assert_eq!(
+            e(json!({"image": {"files": {"etc/a": "a"}}})),
+            "`/w/Cargo.toml`: key `files` in `[workspace.metadata.multiarch].image` destination `etc/a` must be an absolute path inside the image"
+        );
+        assert_eq!(
+            Config::from_metadata(&json!({"multiarch": []}), "/w/Cargo.toml".into(), "[x]")
+                .unwrap_err()
+                .to_string(),
+            "`/w/Cargo.toml`: `[x]` must be a table (hint: write it as `[x]` followed by `key = value` lines)"
+        );
+    }
+
+    #[test]
+    fn the_config_and_the_command_line_spell_values_alike() {
+        use clap::ValueEnum as _;
+        for b in BackendChoice::value_variants() {
+            let name = b.to_possible_value().unwrap().get_name().to_owned();
+            assert_eq!(
+                parse(&json!({ "backend": name })).unwrap().backend,
+                Some(*b)
+            );
+        }
+        for f in SbomFormat::value_variants() {
+            let name = f.to_possible_value().unwrap().get_name().to_owned();
+            let c = parse(&json!({ "sbom-format": name })).unwrap();
+            assert_eq!(c.sbom_format, Some(*f));
         }
     }
 }

@@ -261,7 +261,7 @@ pub struct TargetGraphs {
 pub fn for_plan(plan: &Plan, probes: &Probes) -> Result<Vec<TargetGraphs>> {
     let ws = &plan.workspace;
     let (dir, cache) = ccode::cfg_source(ws, probes);
-    let exact_cargo = UserConfig::load(&ws.root).may_change_target_cfg();
+    let exact_cargo = UserConfig::load().may_change_target_cfg();
     let lock = read_lock(&ws.root);
     let host_cfg = target_cfg(cache.as_ref(), dir, &probes.host)?;
     let mut out = Vec::new();

@@ -1,40 +1,52 @@
-//! The `include` globs of the archives: `*` and `?` within one path component, `**`
-//! across components (`include = ["docs/**/*.md"]`), walked without following links.
-//! Package patterns (`-p 'svc-*'`) are cargo's, with the `glob` crate: see
-//! `workspace::select`.
+//! The `include` globs of the archives: the `glob` crate's syntax (`*`, `?`, `[ab]`,
+//! `[!a]`) within one path component, `**` across components
+//! (`include = ["docs/**/*.md"]`), matched by [`glob::Pattern`] and walked by our own
+//! walker, which never follows a link (the `glob` crate's would). Package patterns
+//! (`-p 'svc-*'`) use the same crate: see `workspace::select`.
 
 use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
+use glob::{MatchOptions, Pattern};
 
-/// Whether `s` matches `pattern` (`*` any run, `?` one character).
-pub fn glob_match(pattern: &str, s: &str) -> bool {
-    let (p, s): (Vec<char>, Vec<char>) = (pattern.chars().collect(), s.chars().collect());
-    let (mut pi, mut si, mut star, mut mark) = (0, 0, None, 0);
-    while si < s.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == s[si]) {
-            pi += 1;
-            si += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = si;
-            pi += 1;
-        } else if let Some(st) = star {
-            pi = st + 1;
-            mark += 1;
-            si = mark;
-        } else {
-            return false;
+/// How a pattern component matches one name: `*` and `?` never match a `/` (there is
+/// none in a name) nor a leading `.`, so hidden entries match only a component that
+/// starts with `.` itself.
+const MATCH: MatchOptions = MatchOptions {
+    case_sensitive: true,
+    require_literal_separator: true,
+    require_literal_leading_dot: true,
+};
+
+/// One component of an `include` pattern.
+enum Part {
+    /// `**`: zero or more directories.
+    AnyDirs,
+    /// A name with `*`, `?` or `[…]`.
+    Glob(Pattern),
+    /// A plain name, looked up without listing its directory.
+    Name(String),
+}
+
+impl Part {
+    fn parse(pattern: &str, component: &str) -> Result<Self> {
+        if component == "**" {
+            return Ok(Self::AnyDirs);
         }
+        if !component.contains(['*', '?', '[']) {
+            return Ok(Self::Name(component.to_owned()));
+        }
+        Pattern::new(component).map(Self::Glob).map_err(|e| {
+            anyhow::anyhow!(
+                "pattern `{pattern}` is not a valid glob: {} at `{component}` (hint: `**` stands alone between slashes; write `[[]`, `[]]`, `[*]` or `[?]` for a literal `[`, `]`, `*` or `?`)",
+                e.msg
+            )
+        })
     }
-    while pi < p.len() && p[pi] == '*' {
-        pi += 1;
-    }
-    pi == p.len()
 }
 
 /// The regular files under `base` matching `pattern` (relative, `/`-separated), as paths
 /// relative to `base`, sorted. Hidden entries match only a pattern component that
-/// starts with `.`. A pattern may not leave `base`.
+/// starts with `.`. A pattern may not leave `base`, and must be a valid glob.
 ///
 /// Whatever the pattern, the walk:
 /// - never follows a symlink to a directory, so `docs/up -> ..` is neither a loop nor a
@@ -48,10 +60,11 @@ pub fn expand(base: &Utf8Path, pattern: &str, skip: &[&Utf8Path]) -> Result<Vec<
     if pattern.starts_with('/') || pattern.split('/').any(|c| c == "..") {
         bail!("pattern `{pattern}` must be relative and stay inside `{base}`");
     }
-    let parts: Vec<&str> = pattern
+    let parts: Vec<Part> = pattern
         .split('/')
         .filter(|c| !c.is_empty() && *c != ".")
-        .collect();
+        .map(|c| Part::parse(pattern, c))
+        .collect::<Result<_>>()?;
     // Walking the resolved base means every directory reached is its own real path,
     // since no symlinked directory is ever entered.
     let Ok(root) = base.canonicalize_utf8() else {
@@ -77,31 +90,31 @@ struct Walker {
 }
 
 impl Walker {
-    fn walk(&self, rel: &Utf8Path, parts: &[&str], out: &mut Vec<Utf8PathBuf>) -> Result<()> {
+    fn walk(&self, rel: &Utf8Path, parts: &[Part], out: &mut Vec<Utf8PathBuf>) -> Result<()> {
         let Some((first, rest)) = parts.split_first() else {
             if self.is_file(rel) {
                 out.push(rel.to_owned());
             }
             return Ok(());
         };
-        if *first == "**" {
-            // Zero components, or one more and stay on `**`.
-            self.walk(rel, rest, out)?;
-            for name in self.children(rel)? {
-                let next = rel.join(&name);
-                if !name.starts_with('.') && self.is_dir(&next) {
-                    self.walk(&next, parts, out)?;
+        let names = match first {
+            Part::AnyDirs => {
+                // Zero components, or one more and stay on `**`.
+                self.walk(rel, rest, out)?;
+                for name in self.children(rel)? {
+                    let next = rel.join(&name);
+                    if !name.starts_with('.') && self.is_dir(&next) {
+                        self.walk(&next, parts, out)?;
+                    }
                 }
+                return Ok(());
             }
-            return Ok(());
-        }
-        let names = if first.contains(['*', '?']) {
-            self.children(rel)?
+            Part::Glob(p) => self
+                .children(rel)?
                 .into_iter()
-                .filter(|n| (!n.starts_with('.') || first.starts_with('.')) && glob_match(first, n))
-                .collect()
-        } else {
-            vec![(*first).to_owned()]
+                .filter(|n| p.matches_with(n, MATCH))
+                .collect(),
+            Part::Name(n) => vec![n.clone()],
         };
         for name in names {
             let next = rel.join(&name);
@@ -165,12 +178,35 @@ mod tests {
     use super::*;
 
     #[test]
-    fn matches() {
-        assert!(glob_match("svc-*", "svc-api"));
-        assert!(glob_match("a?c", "abc"));
-        assert!(!glob_match("a*", "ba"));
-        assert!(glob_match("*", ""));
-        assert!(glob_match("LICENSE*", "LICENSE-MIT"));
+    fn components_match_with_the_glob_crates_syntax() {
+        let m = |p: &str, name: &str| match Part::parse(p, p).unwrap() {
+            Part::Glob(g) => g.matches_with(name, MATCH),
+            Part::Name(n) => n == name,
+            Part::AnyDirs => panic!("{p}"),
+        };
+        assert!(m("svc-*", "svc-api"));
+        assert!(m("a?c", "abc"));
+        assert!(!m("a*", "ba"));
+        assert!(m("*", ""));
+        assert!(m("LICENSE*", "LICENSE-MIT"));
+        // Classes, negated classes and escaped metacharacters.
+        assert!(m("LICENSE-[AM]*", "LICENSE-MIT") && !m("LICENSE-[!AM]*", "LICENSE-MIT"));
+        assert!(m("[[]1].txt", "[1].txt") && m("why[?].md", "why?.md"));
+        assert!(!m("why[?].md", "whyX.md"));
+        // A leading dot only matches a literal one.
+        assert!(!m("*", ".env") && !m("?env", ".env") && !m("[.]env", ".env"));
+        assert!(m(".*", ".env"));
+        for bad in ["a[b", "a**b"] {
+            let e = Part::parse(&format!("docs/{bad}"), bad)
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                e.starts_with(&format!("pattern `docs/{bad}` is not a valid glob: ")),
+                "{e}"
+            );
+            assert!(e.contains(&format!("at `{bad}` (hint: ")), "{e}");
+        }
     }
 
     #[test]

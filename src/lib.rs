@@ -21,7 +21,6 @@ pub mod config;
 pub mod date;
 pub mod deps;
 pub mod digest;
-pub mod elf;
 pub mod fs;
 pub mod glob;
 pub mod image;

@@ -4,8 +4,8 @@
 use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::binary::Linkage;
 use crate::digest::Sha256;
-use crate::elf::Linkage;
 use crate::layout::{self, Kind};
 use crate::outdir::{OutDir, RelPath};
 use crate::output::FileEvent;

@@ -11,7 +11,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::archive::{self, Entry, Options as ArchiveOptions};
 use crate::build;
-use crate::cli::{ArchiveLayout, PackageArgs, SbomFormat};
+use crate::cli::{ArchiveLayout, PackageArgs};
 use crate::digest::Sha256;
 use crate::layout;
 use crate::layout::Kind;
@@ -94,15 +94,12 @@ pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
     let sbom = match (args.no_sbom, args.sbom_format, config.sbom) {
         (false, Some(f), _) => Some(f),
         (true, _, _) | (false, None, Some(false)) => None,
-        (false, None, _) => Some(config.sbom_format.unwrap_or(SbomFormat::Cyclonedx)),
+        (false, None, _) => Some(config.sbom_format.unwrap_or_default()),
     };
     let opts = Options {
         mode,
         level: args.compression,
-        sbom: sbom.map(|f| match f {
-            SbomFormat::Cyclonedx => sbom::Format::CycloneDx,
-            SbomFormat::Spdx => sbom::Format::Spdx,
-        }),
+        sbom,
     };
     package(&plan, &out, &records, &probes, shell, opts)?;
     Ok(ExitCode::SUCCESS)

@@ -18,11 +18,15 @@ mod cyclonedx;
 pub mod graph;
 mod spdx;
 
-/// The format of the SBOMs `package` writes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// The format of the SBOMs `package` writes: `--sbom-format` and the config's
+/// `sbom-format` spell it the same way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Format {
     #[default]
+    #[value(name = "cyclonedx", help = "CycloneDX 1.5 JSON, `<archive>.cdx.json`")]
     CycloneDx,
+    /// SPDX 2.3 JSON, `<archive>.spdx.json`
     Spdx,
 }
 

@@ -1,8 +1,9 @@
 //! What a binary is built for, read from its headers: the format (ELF, PE, Mach-O, a
 //! fat Mach-O of several slices, WebAssembly), the architecture and bitness of each
-//! slice, and how it is linked. ELF comes from [`crate::elf`]; PE and Mach-O from the
-//! `object` crate, which reads only the ranges it needs ([`object::ReadCache`]) and
-//! bounds-checks every offset the file gives: corrupt input is an error, never a panic.
+//! slice, and how it is linked. All through the `object` crate, which reads only the
+//! ranges it needs ([`object::ReadCache`]) and bounds-checks every offset the file gives:
+//! corrupt input is an error, never a panic. ELF's linkage (interpreter, `DT_NEEDED`)
+//! is read by [`elf`], which picks the ranges and bounds them before reading.
 
 use anyhow::{Context as _, Result, bail};
 use camino::Utf8Path;
@@ -12,10 +13,25 @@ use object::read::macho::{FatArch as _, LoadCommandVariant, MachHeader, MachOFat
 use object::read::pe::{ImageNtHeaders, PeFile32, PeFile64};
 use object::{FileKind, LittleEndian, ReadCache, ReadRef};
 
-use crate::elf::{self, Linkage};
 use crate::platform::{Format, Platform};
 
+pub mod elf;
 pub mod fat;
+
+/// How a binary gets loaded.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Linkage {
+    /// `ET_EXEC` with no interpreter and no needed libraries.
+    Static,
+    /// `ET_DYN` with no interpreter and no needed libraries: relocates itself.
+    StaticPie,
+    /// Has a `PT_INTERP` (the dynamic loader) or `DT_NEEDED` libraries, or both.
+    Dynamic {
+        interpreter: Option<String>,
+        needed: Vec<String>,
+    },
+}
 
 /// What [`read`] learns about a binary.
 #[derive(Debug, Clone, PartialEq, Eq)]

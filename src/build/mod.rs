@@ -156,7 +156,7 @@ pub fn build(
         ));
     }
 
-    let user = UserConfig::load(&ws.root);
+    let user = UserConfig::load();
     if let Some(t) = plan.targets.first()
         && user.rustflags_key(t.target.triple()).is_none()
     {

@@ -13,10 +13,9 @@ use std::process::ExitCode;
 use anyhow::Result;
 use camino::Utf8Path;
 
-use crate::binary;
+use crate::binary::{self, Linkage};
 use crate::cli::VerifyArgs;
 use crate::digest::Sha256;
-use crate::elf::Linkage;
 use crate::layout;
 use crate::layout::Kind;
 use crate::manifest::{Artifact, Manifest};

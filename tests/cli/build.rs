@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use camino::Utf8PathBuf;
-use cargo_multiarch::elf::{self, Linkage};
+use cargo_multiarch::binary::{Linkage, elf};
 use cargo_multiarch::platform::{EM_AARCH64, EM_X86_64};
 use serde_json::Value;
 

@@ -153,7 +153,8 @@ fn layout_is_accepted_by_skopeo_umoci_and_oci_image_tool_and_runs_under_qemu() {
             .arg(&bundle),
     );
     let bin = bundle.join("rootfs/usr/local/bin/alpha");
-    let info = cargo_multiarch::elf::read(camino::Utf8Path::from_path(&bin).unwrap()).unwrap();
+    let info =
+        cargo_multiarch::binary::elf::read(camino::Utf8Path::from_path(&bin).unwrap()).unwrap();
     assert_eq!(info.machine, cargo_multiarch::platform::EM_AARCH64);
     if let Some(qemu) = qemu_aarch64() {
         let text = tool(Command::new(qemu).arg(&bin));

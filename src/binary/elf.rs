@@ -2,15 +2,22 @@
 //! the binary is linked (static, static-pie, or dynamic with its interpreter and
 //! `DT_NEEDED` libraries).
 //!
-//! Only the ELF header, the program headers, `PT_INTERP`, the `PT_DYNAMIC` segment and
-//! the needed library names are read; [`read`] seeks to each of them instead of loading
-//! a multi-megabyte binary. Every offset and size comes from the file, so every one is
-//! bounds-checked: truncated or corrupt input is an error, never a panic.
+//! The structures are `object`'s ([`object::elf`] headers, program headers and dynamic
+//! entries read through [`object::read::elf`]'s traits, in the file's byte order); this
+//! module only decides which byte ranges to read. Only the ELF header, the program
+//! headers, `PT_INTERP`, the `PT_DYNAMIC` segment and the needed library names are read,
+//! through [`object::ReadCache`] for a file, instead of loading a multi-megabyte binary.
+//! Every offset and size comes from the file, so every range is checked against the
+//! file's length and a size bound before it is read: truncated or corrupt input is an
+//! error, never a panic or a huge allocation.
 
-use std::io::{Cursor, Read, Seek, SeekFrom};
-
-use anyhow::{Context as _, Result, bail, ensure};
+use anyhow::{Context as _, Result, bail};
 use camino::Utf8Path;
+use object::elf::{self as e, FileHeader32, FileHeader64};
+use object::read::elf::{Dyn as _, FileHeader, ProgramHeader as _};
+use object::{Endianness, ReadCache, ReadRef};
+
+use super::Linkage;
 
 /// What [`read`] and [`parse`] learn about an ELF file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -25,107 +32,76 @@ pub struct ElfInfo {
     pub linkage: Linkage,
 }
 
-/// How a binary gets loaded.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Linkage {
-    /// `ET_EXEC` with no interpreter and no needed libraries.
-    Static,
-    /// `ET_DYN` with no interpreter and no needed libraries: relocates itself.
-    StaticPie,
-    /// Has a `PT_INTERP` (the dynamic loader) or `DT_NEEDED` libraries, or both.
-    Dynamic {
-        interpreter: Option<String>,
-        needed: Vec<String>,
-    },
-}
-
 /// Name of an `e_machine` value, as `readelf` spells it.
 #[must_use]
 pub fn machine_name(machine: u16) -> &'static str {
-    match machine {
-        62 => "x86-64",
-        183 => "AArch64",
-        40 => "ARM",
-        243 => "RISC-V",
-        3 => "Intel 80386",
-        8 => "MIPS R3000",
-        20 => "PowerPC",
-        21 => "PowerPC64",
-        22 => "IBM S/390",
-        258 => "LoongArch",
+    match e::Machine(machine) {
+        e::EM_X86_64 => "x86-64",
+        e::EM_AARCH64 => "AArch64",
+        e::EM_ARM => "ARM",
+        e::EM_RISCV => "RISC-V",
+        e::EM_386 => "Intel 80386",
+        e::EM_MIPS => "MIPS R3000",
+        e::EM_PPC => "PowerPC",
+        e::EM_PPC64 => "PowerPC64",
+        e::EM_S390 => "IBM S/390",
+        e::EM_LOONGARCH => "LoongArch",
         _ => "unknown",
     }
 }
 
-/// Reads the ELF facts of the file at `path`, seeking to the parts it needs.
+/// Reads the ELF facts of the file at `path` (a regular file; never through a
+/// symlink), reading only the ranges it needs.
 pub fn read(path: &Utf8Path) -> Result<ElfInfo> {
     let file = crate::fs::open_regular(path)?;
     let meta = file
         .metadata()
         .with_context(|| format!("could not stat `{path}`"))?;
-    let parser = Parser::new(file, meta.len(), format!("`{path}`"));
-    // Bounds are checked before every read, so an I/O error here is a real one.
-    parser
-        .run()
-        .map_err(|e| match e.downcast::<std::io::Error>() {
-            Ok(io) => anyhow::Error::new(io).context(format!("could not read `{path}`")),
-            Err(e) => e,
-        })
+    let cache = ReadCache::new(file);
+    Input {
+        data: &cache,
+        len: meta.len(),
+        name: format!("`{path}`"),
+    }
+    .run()
 }
 
 /// Parses the ELF facts of an in-memory file.
 pub fn parse(bytes: &[u8]) -> Result<ElfInfo> {
-    Parser::new(Cursor::new(bytes), bytes.len() as u64, "the input".into()).run()
+    Input {
+        data: bytes,
+        len: bytes.len() as u64,
+        name: "the input".into(),
+    }
+    .run()
 }
 
-const MAGIC: &[u8; 4] = b"\x7fELF";
-const ET_EXEC: u16 = 2;
-const ET_DYN: u16 = 3;
-const PT_LOAD: u64 = 1;
-const PT_DYNAMIC: u64 = 2;
-const PT_INTERP: u64 = 3;
-const DT_NULL: u64 = 0;
-const DT_NEEDED: u64 = 1;
-const DT_STRTAB: u64 = 5;
-const DT_STRSZ: u64 = 10;
 /// Largest single read: program header tables, `PT_INTERP` and `PT_DYNAMIC` of real
-/// binaries are a few KiB at most, so anything bigger is corrupt.
+/// binaries are a few KiB at most, so anything bigger is corrupt. This also bounds the
+/// number of program headers (at most 1 MiB / 32 bytes) before any is looked at.
 const MAX_READ: u64 = 1 << 20;
 /// Longest library name read.
 const MAX_NAME: u64 = 4096;
 
-/// A program header, with the fields this module uses.
+/// A program header, with the fields this module uses, widened to 64 bits.
 struct Segment {
-    kind: u64,
+    kind: e::ProgramType,
     offset: u64,
     vaddr: u64,
     filesz: u64,
 }
 
-struct Parser<R> {
-    input: R,
+struct Input<R> {
+    data: R,
     len: u64,
     /// How errors name the input: "`path`" or "the input".
     name: String,
-    is64: bool,
-    le: bool,
 }
 
-impl<R: Read + Seek> Parser<R> {
-    fn new(input: R, len: u64, name: String) -> Self {
-        Self {
-            input,
-            len,
-            name,
-            is64: false,
-            le: false,
-        }
-    }
-
-    fn run(mut self) -> Result<ElfInfo> {
+impl<'data, R: ReadRef<'data>> Input<R> {
+    fn run(&self) -> Result<ElfInfo> {
         let magic = self.bytes("the magic number", 0, self.len.min(4))?;
-        if magic != MAGIC {
+        if magic != e::ELFMAG {
             let why = if magic.len() < 4 {
                 format!("only {} bytes long", magic.len())
             } else {
@@ -134,33 +110,39 @@ impl<R: Read + Seek> Parser<R> {
             };
             bail!("{} is not an ELF file ({why})", self.name);
         }
+        // `e_ident`: the class at 4, the byte order at 5.
         let ident = self.bytes("the ELF identification", 0, 16)?;
-        self.is64 = match ident[4] {
-            1 => false,
-            2 => true,
-            c => return Err(self.corrupt(format!("unknown ELF class {c}, expected 1 or 2"))),
+        let is64 = match e::FileClass(ident[4]) {
+            e::ELFCLASS32 => false,
+            e::ELFCLASS64 => true,
+            c => {
+                let c = c.0;
+                return Err(self.corrupt(format!("unknown ELF class {c}, expected 1 or 2")));
+            }
         };
-        self.le = match ident[5] {
-            1 => true,
-            2 => false,
-            d => return Err(self.corrupt(format!("unknown byte order {d}, expected 1 or 2"))),
+        let endian = match e::DataEncoding(ident[5]) {
+            e::ELFDATA2LSB => Endianness::Little,
+            e::ELFDATA2MSB => Endianness::Big,
+            d => {
+                let d = d.0;
+                return Err(self.corrupt(format!("unknown byte order {d}, expected 1 or 2")));
+            }
         };
-        let header = self.bytes("the ELF header", 0, if self.is64 { 64 } else { 52 })?;
-        let file_type = self.u16(&header, 16);
-        let machine = self.u16(&header, 18);
-        let [phoff, phentsize, phnum] = if self.is64 {
-            [32, 54, 56]
+        if is64 {
+            self.elf::<FileHeader64<Endianness>>(endian)
         } else {
-            [28, 42, 44]
-        };
-        let phoff = self.word(&header, phoff);
-        let segments = self.segments(
-            phoff,
-            self.uint(&header, phentsize, 2),
-            self.uint(&header, phnum, 2),
-        )?;
+            self.elf::<FileHeader32<Endianness>>(endian)
+        }
+    }
 
-        let interpreter = match segments.iter().find(|s| s.kind == PT_INTERP) {
+    fn elf<Elf: FileHeader<Endian = Endianness>>(&self, endian: Endianness) -> Result<ElfInfo> {
+        let size = std::mem::size_of::<Elf>() as u64;
+        let header: &Elf = self.pod(self.bytes("the ELF header", 0, size)?)?;
+        let file_type = header.e_type(endian);
+        let machine = header.e_machine(endian).0;
+        let segments = self.segments(header, endian)?;
+
+        let interpreter = match segments.iter().find(|s| s.kind == e::PT_INTERP) {
             Some(s) => {
                 let path = self.bytes("the interpreter path (PT_INTERP)", s.offset, s.filesz)?;
                 let path = path.split(|&b| b == 0).next().unwrap_or_default();
@@ -168,8 +150,8 @@ impl<R: Read + Seek> Parser<R> {
             }
             None => None,
         };
-        let needed = match segments.iter().find(|s| s.kind == PT_DYNAMIC) {
-            Some(s) => self.needed(s, &segments)?,
+        let needed = match segments.iter().find(|s| s.kind == e::PT_DYNAMIC) {
+            Some(s) => self.needed::<Elf>(endian, s, &segments)?,
             None => Vec::new(),
         };
         let linkage = match file_type {
@@ -177,19 +159,19 @@ impl<R: Read + Seek> Parser<R> {
                 interpreter,
                 needed,
             },
-            ET_EXEC => Linkage::Static,
-            ET_DYN => Linkage::StaticPie,
+            e::ET_EXEC => Linkage::Static,
+            e::ET_DYN => Linkage::StaticPie,
             t => bail!(
-                "{} is an ELF file of type {t}, not an executable (2) or shared object (3)",
-                self.name
+                "{} is an ELF file of type {}, not an executable (2) or shared object (3)",
+                self.name,
+                t.0
             ),
         };
-        let class = if self.is64 { 64 } else { 32 };
         Ok(ElfInfo {
-            class,
-            little_endian: self.le,
+            class: if header.is_type_64() { 64 } else { 32 },
+            little_endian: endian == Endianness::Little,
             machine,
-            file_type,
+            file_type: file_type.0,
             linkage,
         })
     }
@@ -198,86 +180,91 @@ impl<R: Read + Seek> Parser<R> {
         anyhow::anyhow!("{} is not a valid ELF file ({why})", self.name)
     }
 
-    /// Reads `len` bytes at `offset`, or fails naming `what` if they are not all there.
-    fn bytes(&mut self, what: &str, offset: u64, len: u64) -> Result<Vec<u8>> {
+    /// The `len` bytes at `offset`, or an error naming `what` if they are not all there
+    /// or more than [`MAX_READ`].
+    fn bytes(&self, what: &str, offset: u64, len: u64) -> Result<&'data [u8]> {
         if len > MAX_READ {
             return Err(self.corrupt(format!("{what} would be {len} bytes long")));
         }
         let end = offset.saturating_add(len);
-        ensure!(
-            end <= self.len,
-            "{} is truncated: {what} (bytes {offset}..{end}) lies beyond its end ({} bytes)",
-            self.name,
-            self.len
-        );
-        let mut buf = vec![0; usize::try_from(len)?];
-        self.input.seek(SeekFrom::Start(offset))?;
-        self.input.read_exact(&mut buf)?;
-        Ok(buf)
-    }
-
-    /// Unsigned integer of `size` bytes at `at`, in the file's byte order. Every caller
-    /// passes a buffer read with a length that covers the field.
-    fn uint(&self, buf: &[u8], at: usize, size: usize) -> u64 {
-        let field = &buf[at..at + size];
-        let fold = |v: u64, b: &u8| v << 8 | u64::from(*b);
-        if self.le {
-            field.iter().rev().fold(0, fold)
-        } else {
-            field.iter().fold(0, fold)
+        if end > self.len {
+            bail!(
+                "{} is truncated: {what} (bytes {offset}..{end}) lies beyond its end ({} bytes)",
+                self.name,
+                self.len
+            );
         }
+        // In range and bounded, so a failure is the file's I/O.
+        self.data
+            .read_bytes_at(offset, len)
+            .map_err(|()| anyhow::anyhow!("could not read {}", self.name))
     }
 
-    fn u16(&self, buf: &[u8], at: usize) -> u16 {
-        u16::from_le_bytes(if self.le {
-            [buf[at], buf[at + 1]]
-        } else {
-            [buf[at + 1], buf[at]]
-        })
+    /// `bytes` as one of `object`'s ELF structures (which need no alignment).
+    fn pod<T: object::Pod>(&self, bytes: &'data [u8]) -> Result<&'data T> {
+        object::pod::from_bytes(bytes)
+            .map(|(t, _)| t)
+            .map_err(|()| self.corrupt(format!("{} bytes is too short", bytes.len())))
     }
 
-    /// An address, offset or size: 8 bytes in ELF64, 4 in ELF32.
-    fn word(&self, buf: &[u8], at: usize) -> u64 {
-        self.uint(buf, at, if self.is64 { 8 } else { 4 })
-    }
-
-    fn segments(&mut self, phoff: u64, phentsize: u64, phnum: u64) -> Result<Vec<Segment>> {
+    fn segments<Elf: FileHeader<Endian = Endianness>>(
+        &self,
+        header: &Elf,
+        endian: Endianness,
+    ) -> Result<Vec<Segment>> {
+        let phnum = u64::from(header.e_phnum(endian));
         if phnum == 0 {
             return Ok(Vec::new());
         }
-        let min = if self.is64 { 56 } else { 32 };
+        let phentsize = u64::from(header.e_phentsize(endian));
+        let min = std::mem::size_of::<Elf::ProgramHeader>() as u64;
         if phentsize < min {
             return Err(self.corrupt(format!("program headers of {phentsize} bytes, not {min}")));
         }
-        let table = self.bytes("the program headers", phoff, phentsize * phnum)?;
-        let [offset, vaddr, filesz] = if self.is64 { [8, 16, 32] } else { [4, 8, 16] };
-        let segment = |ph: &[u8]| Segment {
-            kind: self.uint(ph, 0, 4),
-            offset: self.word(ph, offset),
-            vaddr: self.word(ph, vaddr),
-            filesz: self.word(ph, filesz),
-        };
-        Ok(table
+        // At most 65535 × 65535 bytes, refused by `bytes` above 1 MiB before any is read.
+        let table = self.bytes(
+            "the program headers",
+            header.e_phoff(endian).into(),
+            phentsize * phnum,
+        )?;
+        table
             .chunks_exact(usize::try_from(phentsize)?)
-            .map(segment)
-            .collect())
+            .map(|ph| {
+                let ph: &Elf::ProgramHeader = self.pod(ph)?;
+                Ok(Segment {
+                    kind: ph.p_type(endian),
+                    offset: ph.p_offset(endian).into(),
+                    vaddr: ph.p_vaddr(endian).into(),
+                    filesz: ph.p_filesz(endian).into(),
+                })
+            })
+            .collect()
     }
 
     /// Names of the `DT_NEEDED` libraries, looked up in the dynamic string table.
-    fn needed(&mut self, dynamic: &Segment, segments: &[Segment]) -> Result<Vec<String>> {
+    fn needed<Elf: FileHeader<Endian = Endianness>>(
+        &self,
+        endian: Endianness,
+        dynamic: &Segment,
+        segments: &[Segment],
+    ) -> Result<Vec<String>> {
         let table = self.bytes(
             "the dynamic segment (PT_DYNAMIC)",
             dynamic.offset,
             dynamic.filesz,
         )?;
+        let count = table.len() / std::mem::size_of::<Elf::Dyn>();
+        let entries: &[Elf::Dyn] = object::pod::slice_from_bytes(table, count)
+            .map_err(|()| self.corrupt("unreadable dynamic segment"))?
+            .0;
         let (mut needed, mut strtab, mut strsz) = (Vec::new(), None, None);
-        let step = if self.is64 { 16 } else { 8 };
-        for entry in table.chunks_exact(step) {
-            match (self.word(entry, 0), self.word(entry, step / 2)) {
-                (DT_NULL, _) => break,
-                (DT_NEEDED, name) => needed.push(name),
-                (DT_STRTAB, addr) => strtab = Some(addr),
-                (DT_STRSZ, size) => strsz = Some(size),
+        for entry in entries {
+            let value: u64 = entry.d_val(endian).into();
+            match entry.d_tag(endian) {
+                e::DT_NULL => break,
+                e::DT_NEEDED => needed.push(value),
+                e::DT_STRTAB => strtab = Some(value),
+                e::DT_STRSZ => strsz = Some(value),
                 _ => {}
             }
         }
@@ -288,7 +275,7 @@ impl<R: Read + Seek> Parser<R> {
         // DT_STRTAB is a virtual address; the PT_LOAD segment holding it gives its offset.
         let base = segments.iter().find_map(|s| {
             let delta = addr.checked_sub(s.vaddr)?;
-            (s.kind == PT_LOAD && delta < s.filesz)
+            (s.kind == e::PT_LOAD && delta < s.filesz)
                 .then(|| s.offset.checked_add(delta))
                 .flatten()
         });
@@ -301,7 +288,7 @@ impl<R: Read + Seek> Parser<R> {
     }
 
     /// The NUL-terminated string at `at` in the string table at file offset `base`.
-    fn string(&mut self, base: u64, at: u64, strsz: Option<u64>) -> Result<String> {
+    fn string(&self, base: u64, at: u64, strsz: Option<u64>) -> Result<String> {
         let limit = strsz.map_or(MAX_NAME, |size| size.saturating_sub(at).min(MAX_NAME));
         let start = base.saturating_add(at);
         // Names are short: read what is there, up to `limit`, in one go.
@@ -324,8 +311,19 @@ mod tests {
     use camino::Utf8PathBuf;
 
     use super::*;
+    use crate::binary::Linkage;
 
     const MACHINE: u16 = 0x1234;
+    const MAGIC: &[u8; 4] = b"\x7fELF";
+    const ET_EXEC: u16 = 2;
+    const ET_DYN: u16 = 3;
+    const PT_LOAD: u64 = 1;
+    const PT_DYNAMIC: u64 = 2;
+    const PT_INTERP: u64 = 3;
+    const DT_NULL: u64 = 0;
+    const DT_NEEDED: u64 = 1;
+    const DT_STRTAB: u64 = 5;
+    const DT_STRSZ: u64 = 10;
 
     /// A minimal ELF: header, program headers (`PT_INTERP`, `PT_DYNAMIC` when asked, then
     /// one `PT_LOAD` mapping the whole file at 0x400000), the interpreter, a string table
@@ -571,6 +569,37 @@ mod tests {
             }
             drop(parse(&mutated));
         }
+    }
+
+    #[test]
+    fn absurd_header_counts_are_refused_before_reading() {
+        // 65535 program headers of 56 bytes: 3.5 MiB claimed by a 300-byte file.
+        let mut elf = synth(true, true, ET_DYN, Some("/lib/ld.so.1"), &["libc.so"]);
+        elf[56..58].copy_from_slice(&u16::MAX.to_le_bytes());
+        assert_eq!(
+            err(&elf),
+            "the input is not a valid ELF file (the program headers would be 3669960 bytes long)"
+        );
+        // Entries too short for the class, and a table past the end.
+        let mut short = synth(false, false, ET_EXEC, None, &[]);
+        short[42..44].copy_from_slice(&16u16.to_be_bytes());
+        assert_eq!(
+            err(&short),
+            "the input is not a valid ELF file (program headers of 16 bytes, not 32)"
+        );
+        let mut far = synth(true, true, ET_EXEC, None, &[]);
+        far[32..40].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        assert!(
+            err(&far)
+                .starts_with("the input is truncated: the program headers (bytes 1099511627776.."),
+            "{}",
+            err(&far)
+        );
+        // Longer entries than the class needs are read at their own stride.
+        let mut wide = synth(true, true, ET_EXEC, None, &[]);
+        wide[54..56].copy_from_slice(&64u16.to_le_bytes());
+        wide.extend([0; 8]);
+        assert_eq!(parse(&wide).unwrap().linkage, Linkage::Static);
     }
 
     #[test]
