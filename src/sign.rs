@@ -61,11 +61,16 @@ fn trusted_comment(file: &RelPath) -> String {
 
 /// `cargo multiarch sign`: signs what the out dir's manifest lists, after `verify`.
 pub fn run(args: &SignArgs, shell: &Shell) -> Result<ExitCode> {
-    let key = read_secret_key(&args.key, args.password_file.as_deref())?;
     let out_dir = match &args.out_dir {
         Some(d) => d.clone(),
         None => crate::workspace::default_out_dir(args.manifest_path.as_deref())?,
     };
+    if !out_dir.exists() {
+        bail!(
+            "`{out_dir}` does not exist: there is nothing to sign (hint: run `cargo multiarch package` first, or pass `--out-dir` naming where it wrote)"
+        );
+    }
+    let key = read_secret_key(&args.key, args.password_file.as_deref())?;
     let out = OutDir::existing(&out_dir)?;
     let _lock = out.lock(
         LockMode::Exclusive {

@@ -99,6 +99,11 @@ pub fn run(args: &VerifyArgs, shell: &Shell) -> Result<ExitCode> {
         Some(d) => d.clone(),
         None => workspace::default_out_dir(args.manifest_path.as_deref())?,
     };
+    if !out_dir.exists() {
+        bail!(
+            "`{out_dir}` does not exist: there is nothing to verify (hint: run `cargo multiarch package` first, or pass `--out-dir` naming where it wrote)"
+        );
+    }
     let opts = Options {
         expect: platform::parse_expect(&args.expect)?,
         run: args.run,
