@@ -99,11 +99,6 @@ pub fn run(args: &VerifyArgs, shell: &Shell) -> Result<ExitCode> {
         Some(d) => d.clone(),
         None => workspace::default_out_dir(args.manifest_path.as_deref())?,
     };
-    if !out_dir.exists() {
-        bail!(
-            "`{out_dir}` does not exist: there is nothing to verify (hint: run `cargo multiarch package` first, or pass `--out-dir` naming where it wrote)"
-        );
-    }
     let opts = Options {
         expect: platform::parse_expect(&args.expect)?,
         run: args.run,
@@ -121,6 +116,12 @@ pub fn run(args: &VerifyArgs, shell: &Shell) -> Result<ExitCode> {
             .transpose()?,
         expect_sbom: args.expect_sbom,
     };
+    // After the flags are checked: a wrong flag is said first.
+    if !out_dir.exists() {
+        bail!(
+            "`{out_dir}` does not exist: there is nothing to verify (hint: run `cargo multiarch package` first, or pass `--out-dir` naming where it wrote)"
+        );
+    }
     let (m, report) = verify(&out_dir, &opts, shell)?;
     let out = OutDir::existing(&out_dir)?;
     for note in &report.notes {

@@ -4,19 +4,19 @@
 //! [`registry`] makes it a stand-in registry for `demo/app`: just enough of the
 //! distribution API (blob HEAD/POST/PUT, manifest PUT) and a token endpoint for the
 //! push tests; the real registry is Debian's `docker-registry` ([`super::Registry`]).
-//! Nothing here sends traffic anywhere but loopback.
+//! [`push_command`] runs `image --push` at it. Nothing here sends traffic anywhere but
+//! loopback.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-use std::path::Path;
-use std::process::Command;
 
 use super::{EPOCH, Run, multiarch, run};
 
