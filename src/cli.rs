@@ -63,7 +63,7 @@ impl GlobalArgs {
 pub enum Command {
     /// Show which binaries would be built for which targets, with which backend and why
     #[command(
-        after_help = "Example:\n  cargo multiarch plan --platform linux/amd64,linux/arm64 --format json",
+        after_help = "Example:\n  cargo multiarch plan --platform linux/amd64,linux/arm64 --message-format json\n  cargo multiarch plan --list-targets",
         arg(unlisted_verbose()),
         arg(unlisted_quiet())
     )]
@@ -183,9 +183,21 @@ pub struct PlanArgs {
     #[command(flatten)]
     pub select: SelectArgs,
 
-    /// Output format
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
+    /// `json`: the plan as one JSON document on stdout (schema `cargo-multiarch/plan/v1`)
+    #[arg(
+        long,
+        alias = "format",
+        value_enum,
+        default_value_t = Format::Human,
+        value_name = "FMT",
+        help_heading = "Output Options"
+    )]
+    pub message_format: Format,
+
+    /// Print every target rustc knows, one a line (those whose rust-std is installed
+    /// marked), and plan nothing
+    #[arg(long, help_heading = "Output Options")]
+    pub list_targets: bool,
 }
 
 /// The selection flags without the output ones (`--out-dir`, `--profile`, `--release`):
@@ -766,7 +778,7 @@ mod tests {
         };
         assert_eq!(plan.select.packages.specs, ["alpha"]);
         assert_eq!(plan.select.targets.targets.len(), 1);
-        assert_eq!(plan.format, Format::Json);
+        assert_eq!(plan.message_format, Format::Json);
         assert_eq!(cli.global.verbose, 2);
     }
 }

@@ -176,7 +176,7 @@ impl Rustc {
     fn builtin(&self, requested: &str, triple: &str) -> Result<Target> {
         if TargetName::new(requested).is_err() {
             bail!(
-                "`{}` is not a target (hint: name one of rustc's targets, e.g. `aarch64-unknown-linux-musl`; `rustc --print target-list` lists them)",
+                "`{}` is not a target (hint: name one of rustc's targets, e.g. `aarch64-unknown-linux-musl`; `cargo multiarch plan --list-targets` lists them)",
                 requested.escape_debug()
             );
         }
@@ -267,8 +267,8 @@ impl Rustc {
             }
         }
         bail!(
-            "no target rustc knows builds for platform `{p}` (hint: platforms with a target here include {}; or name the target with `--target`)",
-            known_platforms(self)
+            "no target rustc knows builds for platform `{p}` (hint: {}; or name the target with `--target`)",
+            known_platforms(self, &p.to_string())
         )
     }
 
@@ -349,28 +349,45 @@ fn parse_list_memo(bytes: &[u8], key: &str) -> Option<Vec<String>> {
 /// The error for a name rustc does not know: the closest of its targets first, then
 /// all of them, as `rustc --print target-list` prints them.
 fn unknown_target(requested: &str, list: &[String]) -> String {
+    // Within a third of the length (at least 3 edits): a triple has several parts.
     let most = (requested.len() / 3).max(3);
-    let mut close: Vec<(usize, &str)> = list
-        .iter()
-        .map(|t| (edit_distance(requested, t), t.as_str()))
-        .filter(|(d, _)| *d <= most)
+    let close = closest(requested, list.iter().map(String::as_str), most);
+    let list_them = format!(
+        "`cargo multiarch plan --list-targets` lists rustc's {} targets",
+        list.len()
+    );
+    if close.is_empty() {
+        format!(
+            "unknown target `{requested}` (hint: {list_them}; a custom target is a path to its `.json` file)"
+        )
+    } else {
+        format!(
+            "unknown target `{requested}` (hint: did you mean {}? {list_them})",
+            close.join(", ")
+        )
+    }
+}
+
+/// The names in `list` at most `most` edits from `given`, best first, at most five,
+/// each in backticks: the fewest edits, then the longest common prefix, then by name.
+fn closest<'a>(given: &str, list: impl Iterator<Item = &'a str>, most: usize) -> Vec<String> {
+    let prefix = |t: &str| {
+        given
+            .chars()
+            .zip(t.chars())
+            .take_while(|(a, b)| a == b)
+            .count()
+    };
+    let mut close: Vec<(usize, std::cmp::Reverse<usize>, &str)> = list
+        .map(|t| (edit_distance(given, t), std::cmp::Reverse(prefix(t)), t))
+        .filter(|(d, _, _)| *d <= most)
         .collect();
     close.sort_unstable();
-    let close: Vec<String> = close
+    close
         .iter()
         .take(5)
-        .map(|(_, t)| format!("`{t}`"))
-        .collect();
-    let hint = if close.is_empty() {
-        "name one of them, or a custom target's `.json` file".to_owned()
-    } else {
-        format!("did you mean {}?", close.join(", "))
-    };
-    format!(
-        "unknown target `{requested}`: rustc knows these {} targets: {} (hint: {hint})",
-        list.len(),
-        list.join(", ")
-    )
+        .map(|(_, _, t)| format!("`{t}`"))
+        .collect()
 }
 
 /// Levenshtein distance, by characters.
@@ -390,8 +407,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
 }
 
 /// The platforms of rustc's targets that [`map::candidates`] finds for common OCI
-/// platforms, for an error's hint.
-fn known_platforms(rustc: &Rustc) -> String {
+/// platforms, for an error's hint: those closest to `given` first, as a question.
+fn known_platforms(rustc: &Rustc, given: &str) -> String {
     const COMMON: &[&str] = &[
         "linux/amd64",
         "linux/arm64",
@@ -408,16 +425,29 @@ fn known_platforms(rustc: &Rustc) -> String {
         "darwin/arm64",
         "darwin/universal2",
     ];
-    let Ok(list) = rustc.target_list() else {
-        return COMMON.join(", ");
+    let known: Vec<&str> = match rustc.target_list() {
+        Ok(list) => COMMON
+            .iter()
+            .copied()
+            .filter(|p| {
+                *p == "darwin/universal2"
+                    || !map::candidates(&Platform::parse(p).expect("valid"), list).is_empty()
+            })
+            .collect(),
+        Err(_) => COMMON.to_vec(),
     };
-    COMMON
+    let close = closest(given, known.iter().copied(), 2);
+    let rest = known
         .iter()
-        .filter(|p| {
-            *p == &"darwin/universal2"
-                || !map::candidates(&Platform::parse(p).expect("valid"), list).is_empty()
-        })
         .map(|p| format!("`{p}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
+        .filter(|p| !close.contains(p));
+    let rest = rest.collect::<Vec<_>>().join(", ");
+    if close.is_empty() {
+        format!("platforms with a target here include {rest}")
+    } else {
+        format!(
+            "did you mean {}? other platforms with a target here: {rest}",
+            close.join(", ")
+        )
+    }
 }

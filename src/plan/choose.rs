@@ -15,6 +15,8 @@ use crate::zigcc;
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
     pub is_host: bool,
+    /// The host is itself a Windows MSVC target, with Microsoft's linker at hand.
+    pub host_msvc: bool,
     /// The target's CPU is the host's (`x86_64` musl on an `x86_64` gnu host): the host `cc` links it.
     pub host_arch: bool,
     pub has_rust_std: bool,
@@ -49,6 +51,7 @@ impl Facts {
     ) -> Self {
         Self {
             is_host: probes.is_host(target),
+            host_msvc: probes.host.ends_with("-windows-msvc"),
             host_arch: probes.host.split('-').next() == target.triple().split('-').next(),
             has_rust_std: probes.has_rust_std(target),
             rustup: probes.rustup.is_some(),
@@ -105,6 +108,22 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
         cc: None,
         fix: None,
     };
+    // MSVC targets link with Microsoft's linker against the Windows SDK: neither zig
+    // nor cross provides them, whatever backend is forced.
+    if is_msvc(triple) && !facts.host_msvc {
+        plan.reason = format!(
+            "`{triple}` links with Microsoft's linker against the MSVC libraries and Windows SDK, which no backend here provides (zig and cross cannot link MSVC targets)"
+        );
+        let xwin = format!(
+            "or run `cargo xwin build --target {triple}` on a machine that can download the MSVC SDK"
+        );
+        plan.install_rust_std = false;
+        plan.fix = Some(match gnu_twin(triple) {
+            Some(gnu) => format!("use `--target {gnu}` instead, which zig links, {xwin}"),
+            None => xwin.replacen("or run", "run", 1),
+        });
+        return plan;
+    }
     if plan.install_rust_std && !facts.rustup {
         plan.reason =
             format!("rust-std for `{triple}` is not installed and rustup is not available");
@@ -249,6 +268,24 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
     plan.fallbacks = order[1..].to_vec();
     set_toolchain(&mut plan, facts);
     plan
+}
+
+/// A Windows target of the MSVC ABI (`*-pc-windows-msvc`, `*-uwp-windows-msvc`, …).
+fn is_msvc(triple: &str) -> bool {
+    triple.ends_with("-windows-msvc")
+}
+
+/// The GNU-ABI target zig builds for the same Windows machine as an MSVC one:
+/// `<arch>-<vendor>-windows-gnu` for x86, `aarch64-pc-windows-gnullvm` for Arm.
+pub(super) fn gnu_twin(msvc: &str) -> Option<String> {
+    let (arch, rest) = msvc.split_once('-')?;
+    let vendor = rest.strip_suffix("-windows-msvc")?;
+    match arch {
+        "x86_64" => Some(format!("x86_64-{vendor}-windows-gnu")),
+        "i686" | "i586" => Some(format!("i686-{vendor}-windows-gnu")),
+        "aarch64" | "arm64ec" => Some("aarch64-pc-windows-gnullvm".to_owned()),
+        _ => None,
+    }
 }
 
 /// `` `a` links Apple framework `X` `` (and how many more).

@@ -345,3 +345,54 @@ fn i686_musl_links_with_rust_lld_and_windows_without_mingw_uses_zigbuild() {
         p.reason
     );
 }
+
+#[test]
+fn msvc_targets_are_refused_naming_the_gnu_target_or_cargo_xwin() {
+    let f = Facts {
+        has_rust_std: true,
+        rustup: true,
+        zig_ready: true,
+        zigbuild_ready: true,
+        cross_ready: true,
+        cross_linker: Some("x86_64-w64-mingw32-gcc".into()),
+        ..Facts::default()
+    };
+    for (msvc, gnu) in [
+        ("x86_64-pc-windows-msvc", "x86_64-pc-windows-gnu"),
+        ("aarch64-pc-windows-msvc", "aarch64-pc-windows-gnullvm"),
+    ] {
+        // Neither the automatic choice nor a forced backend builds it.
+        for forced in [None, Some((Backend::Zigbuild, "--backend"))] {
+            let p = choose(&t(msvc), &f, forced);
+            assert_eq!(p.backend, None, "{msvc}: {}", p.reason);
+            assert!(p.fallbacks.is_empty());
+            assert!(
+                p.reason.contains("zig and cross cannot link MSVC targets"),
+                "{}",
+                p.reason
+            );
+            let fix = p.fix.unwrap();
+            assert!(
+                fix.starts_with(&format!("use `--target {gnu}` instead, which zig links, or run `cargo xwin build --target {msvc}` on a machine that can download the MSVC SDK")),
+                "{fix}"
+            );
+        }
+        // Its gnu twin is built as before.
+        assert!(choose(&t(gnu), &f, None).backend.is_some());
+    }
+    assert_eq!(
+        choose::gnu_twin("i686-uwp-windows-msvc").as_deref(),
+        Some("i686-uwp-windows-gnu")
+    );
+    assert_eq!(choose::gnu_twin("thumbv7a-pc-windows-msvc"), None);
+    // On a Windows MSVC host, Microsoft's linker is there: cargo builds it.
+    let host = Facts {
+        host_msvc: true,
+        is_host: true,
+        ..f
+    };
+    assert_eq!(
+        choose(&t("x86_64-pc-windows-msvc"), &host, None).backend,
+        Some(Backend::Cargo)
+    );
+}

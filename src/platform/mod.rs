@@ -607,20 +607,35 @@ mod tests {
     }
 
     #[test]
-    fn unknown_targets_get_rustcs_list_and_unknown_platforms_a_hint() {
+    fn unknown_targets_and_platforms_get_the_closest_names_first() {
         let e = Rustc::for_tests()
             .target("mips-unknown-linux-musll")
             .unwrap_err()
             .to_string();
+        // One line: the closest names first, then where the whole list is; never the list.
         assert!(
-            e.starts_with("unknown target `mips-unknown-linux-musll`: rustc knows these "),
+            e.starts_with(
+                "unknown target `mips-unknown-linux-musll` (hint: did you mean `mips-unknown-linux-musl`, "
+            ),
             "{e}"
         );
-        // rustc's own list, whole, and the closest names as the hint.
-        assert!(e.contains("aarch64-unknown-linux-musl, "), "{e}");
         assert!(
-            e.contains("(hint: did you mean `mips-unknown-linux-musl`"),
+            e.contains("? `cargo multiarch plan --list-targets` lists rustc's "),
             "{e}"
+        );
+        assert!(!e.contains("aarch64-unknown-linux-musl"), "{e}");
+        assert!(e.len() < 400 && !e.contains('\n'), "{e}");
+        assert_eq!(e.matches('`').count() / 2, 5 + 2, "five suggestions: {e}");
+        let e = Rustc::for_tests()
+            .target("wholly-made-up")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            format!(
+                "unknown target `wholly-made-up` (hint: `cargo multiarch plan --list-targets` lists rustc's {} targets; a custom target is a path to its `.json` file)",
+                Rustc::for_tests().target_list().unwrap().len()
+            )
         );
         let e = Rustc::for_tests()
             .for_platform(&Platform::parse("linux/vax").unwrap())
@@ -631,6 +646,15 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("`linux/arm/v7`"), "{e}");
+        // A near miss is suggested first.
+        let e = Rustc::for_tests()
+            .for_platform(&Platform::parse("linux/amd65").unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("(hint: did you mean `linux/amd64`? other platforms with a target here: `linux/arm64`, "),
+            "{e}"
+        );
         for bad in ["../x", "a b", "-x"] {
             let e = Rustc::for_tests().target(bad).unwrap_err().to_string();
             assert!(e.contains("is not a target"), "{e}");

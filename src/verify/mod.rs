@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use camino::Utf8Path;
 
 use crate::binary::{self, Linkage};
@@ -117,6 +117,12 @@ pub fn run(args: &VerifyArgs, shell: &Shell) -> Result<ExitCode> {
             .transpose()?,
         expect_sbom: args.expect_sbom,
     };
+    // After the flags are checked: a wrong flag is said first.
+    if !out_dir.exists() {
+        bail!(
+            "`{out_dir}` does not exist: there is nothing to verify (hint: run `cargo multiarch package` first, or pass `--out-dir` naming where it wrote)"
+        );
+    }
     let (m, report) = verify(&out_dir, &opts, shell)?;
     let out = OutDir::existing(&out_dir)?;
     for note in &report.notes {

@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{edit_manifest, multiarch, run, shared_fixture, shared_target_dir};
+use crate::support::{
+    EPOCH, edit_manifest, json, multiarch, run, shared_fixture, shared_target_dir,
+};
 
-const EPOCH: &str = "1700000000";
 const X86: &str = "x86_64-unknown-linux-musl";
 
 /// `cargo multiarch ARGS --out-dir OUT` on the shared `hello` fixture.
@@ -69,10 +70,6 @@ fn sha256(path: &Path) -> (String, u64) {
     )
 }
 
-fn json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
 #[test]
 fn verify_run_never_executes_a_binary_whose_hash_does_not_match() {
     let out = packaged();
@@ -96,13 +93,12 @@ fn verify_run_never_executes_a_binary_whose_hash_does_not_match() {
     // Even --run-anyway runs only what passed its own checks: the arm64 binary.
     let r = verify(out.path(), &["--run", "--run-anyway"]).failure();
     assert!(!marker.exists());
-    if crate::support::qemu_aarch64().is_some() {
-        assert!(
-            r.stdout().contains("ok       linux/arm64/bin/hello"),
-            "{}",
-            r.stdout()
-        );
-    }
+    crate::support::require("qemu-aarch64");
+    assert!(
+        r.stdout().contains("ok       linux/arm64/bin/hello"),
+        "{}",
+        r.stdout()
+    );
 }
 
 #[test]

@@ -1,253 +1,23 @@
 //! Attacks on `image --push` from a hostile or misconfigured registry: every test is
-//! named after the attack it stops. A small stand-in server on 127.0.0.1 (a handler
-//! closure per test, one request per connection, bounded in connections and time)
-//! plays the registry and, on a second port, the place credentials must not reach.
+//! named after the attack it stops. The tests' fake HTTP server
+//! (`support::fake_http`, a handler closure per test) plays the registry and, on a
+//! second port, the place credentials must not reach.
 //! Nothing here sends traffic anywhere but loopback; the `--insecure` warning for other
 //! hosts is tested beside its code (`image::origin`).
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::net::{SocketAddr, TcpListener};
 
-use crate::support::{Run, multiarch, run};
-
-const USER: &str = "ci-bot";
-const PASSWORD: &str = "pw-Zq81-never-print-me";
-const TOKEN: &str = "tok-Hh27-never-print-me";
-
-/// `base64(USER:PASSWORD)`, as `printf %s ci-bot:pw-Zq81-never-print-me | base64` gives it.
-const USER_PASSWORD_BASE64: &str = "Y2ktYm90OnB3LVpxODEtbmV2ZXItcHJpbnQtbWU=";
-
-fn basic() -> String {
-    format!("Basic {USER_PASSWORD_BASE64}")
-}
-
-#[derive(Debug, Clone)]
-struct Request {
-    method: String,
-    target: String,
-    authorization: Option<String>,
-}
-
-struct Response {
-    status: u16,
-    headers: Vec<(&'static str, String)>,
-    body: String,
-}
-
-fn reply(status: u16) -> Response {
-    Response {
-        status,
-        headers: Vec::new(),
-        body: String::new(),
-    }
-}
-
-impl Request {
-    fn has_basic(&self) -> bool {
-        self.authorization.as_deref() == Some(basic().as_str())
-    }
-}
-
-impl Response {
-    fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
-        self
-    }
-
-    fn body(mut self, body: impl Into<String>) -> Self {
-        self.body = body.into();
-        self
-    }
-}
-
-type Handler = Box<dyn Fn(&Request) -> Response + Send>;
-
-/// An HTTP/1.1 stand-in on 127.0.0.1: one request per connection, at most 200
-/// connections and 60 s, stopped and joined on drop; it records every request.
-struct Server {
-    addr: SocketAddr,
-    seen: Arc<Mutex<Vec<Request>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Server {
-    fn listener() -> TcpListener {
-        TcpListener::bind("127.0.0.1:0").unwrap()
-    }
-
-    fn start(listener: TcpListener, handler: Handler) -> Self {
-        listener.set_nonblocking(true).unwrap();
-        let addr = listener.local_addr().unwrap();
-        assert!(addr.ip().is_loopback());
-        let seen = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (s, st) = (seen.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            let start = Instant::now();
-            let mut served = 0;
-            while !st.load(Ordering::SeqCst)
-                && served < 200
-                && start.elapsed() < Duration::from_secs(60)
-            {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        served += 1;
-                        let _ = serve(stream, &handler, &s);
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                }
-            }
-        });
-        Self {
-            addr,
-            seen,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn seen(&self) -> Vec<Request> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) -> std::io::Result<()> {
-    stream.set_nonblocking(false)?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new(stream.try_clone()?);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_owned();
-    let target = parts.next().unwrap_or_default().to_owned();
-    let (mut authorization, mut len) = (None, 0);
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h)? == 0 || h.trim().is_empty() {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':') {
-            match k.trim().to_ascii_lowercase().as_str() {
-                "authorization" => authorization = Some(v.trim().to_owned()),
-                "content-length" => len = v.trim().parse().unwrap_or(0),
-                _ => {}
-            }
-        }
-    }
-    std::io::copy(&mut reader.by_ref().take(len), &mut std::io::sink())?;
-    let request = Request {
-        method,
-        target,
-        authorization,
-    };
-    let response = handler(&request);
-    seen.lock().unwrap().push(request.clone());
-    let mut head = format!(
-        "HTTP/1.1 {} X\r\nConnection: close\r\nContent-Length: {}\r\n",
-        response.status,
-        response.body.len()
-    );
-    for (k, v) in &response.headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    let mut out = stream;
-    out.write_all(head.as_bytes())?;
-    if request.method != "HEAD" {
-        out.write_all(response.body.as_bytes())?;
-    }
-    out.flush()
-}
-
-/// A registry for `demo/app` that wants `Authorization: <expected>` (else answers
-/// 401 with `challenge`), lacks every blob, answers uploads with `location(n)` and
-/// accepts manifests. `token` answers `/token` requests when given.
-fn registry(
-    expected: String,
-    challenge: String,
-    location: impl Fn(u32) -> String + Send + 'static,
-) -> Handler {
-    let uploads = Mutex::new(0);
-    Box::new(move |r: &Request| {
-        if r.authorization.as_deref() != Some(expected.as_str()) {
-            return reply(401)
-                .header("WWW-Authenticate", challenge.clone())
-                .body(
-                    r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#,
-                );
-        }
-        let path = r.target.split('?').next().unwrap_or_default();
-        match (r.method.as_str(), path) {
-            ("HEAD", p) if p.starts_with("/v2/demo/app/blobs/") => reply(404),
-            ("POST", "/v2/demo/app/blobs/uploads/") => {
-                let mut n = uploads.lock().unwrap();
-                *n += 1;
-                reply(202).header("Location", location(*n))
-            }
-            ("PUT", p) if p.starts_with("/v2/demo/app/blobs/uploads/") => reply(201),
-            ("PUT", p) if p.starts_with("/v2/demo/app/manifests/") => reply(201),
-            _ => reply(404),
-        }
-    })
-}
-
-/// Records requests and answers `201` to anything: the place credentials must not reach.
-fn sink() -> Handler {
-    Box::new(|_| reply(201))
-}
+use crate::support::fake_http::{
+    PASSWORD, Request, Server, TOKEN, USER_PASSWORD_BASE64, basic, basic_challenge, push_in,
+    registry, reply, sink,
+};
+use crate::support::{Run, build};
 
 /// `image --push 127.0.0.1:PORT/demo/app:v1` of `hello` (built for real), with the
-/// credentials above, an empty Docker config and no proxy.
+/// stand-in's credentials, an empty Docker config and no proxy.
 fn push(registry: SocketAddr, extra: &[&str]) -> Run {
-    let (out, dir) = crate::build::build("hello", &[]);
+    let (out, dir) = build("hello", &[]);
     push_in(&dir, out.path(), &format!("{registry}/demo/app:v1"), extra)
-}
-
-fn push_in(dir: &Path, out: &Path, reference: &str, extra: &[&str]) -> Run {
-    let docker_config = tempfile::tempdir().unwrap();
-    std::fs::write(docker_config.path().join("config.json"), "{}").unwrap();
-    let mut cmd = multiarch(dir);
-    cmd.args([
-        "image",
-        "--no-build",
-        "--push",
-        reference,
-        "--username",
-        USER,
-        "--password",
-        PASSWORD,
-    ])
-    .args(extra)
-    .arg("--out-dir")
-    .arg(out)
-    .env("DOCKER_CONFIG", docker_config.path())
-    .env("SOURCE_DATE_EPOCH", "1700000000");
-    for var in [
-        "http_proxy",
-        "HTTP_PROXY",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-    ] {
-        cmd.env_remove(var);
-    }
-    run(&mut cmd)
 }
 
 /// Neither the password, `user:password`, its base64 nor the token in the output.
@@ -274,15 +44,11 @@ fn assert_never_authorized(server: &Server) {
     );
 }
 
-fn basic_challenge() -> String {
-    r#"Basic realm="stand-in""#.to_owned()
-}
-
 #[test]
 fn location_with_userinfo_gets_no_credentials() {
     // `http://127.0.0.1:P1@127.0.0.1:P2/…` starts with the registry's `http://127.0.0.1:P1`
     // but is user `127.0.0.1`, password `P1` at `127.0.0.1:P2`.
-    let other = Server::start(Server::listener(), sink());
+    let other = Server::serve(sink());
     let listener = Server::listener();
     let own = listener.local_addr().unwrap();
     let location = format!(
@@ -365,12 +131,9 @@ fn challenge_from_another_origin_is_not_answered() {
         }),
     );
     let to = other.addr;
-    let server = Server::start(
-        Server::listener(),
-        registry(basic(), basic_challenge(), move |n| {
-            format!("http://{to}/v2/demo/app/blobs/uploads/u{n}")
-        }),
-    );
+    let server = Server::serve(registry(basic(), basic_challenge(), move |n| {
+        format!("http://{to}/v2/demo/app/blobs/uploads/u{n}")
+    }));
     let r = push(server.addr, &["--insecure"]).failure();
     assert_never_authorized(&other);
     assert!(
@@ -391,26 +154,21 @@ fn challenge_from_another_origin_is_not_answered() {
 /// `Location`); the next one, to another origin, gets none.
 #[test]
 fn redirect_to_another_origin_gets_no_credentials() {
-    let other = Server::start(Server::listener(), Box::new(|_| reply(404)));
+    let other = Server::serve(Box::new(|_| reply(404)));
     let to = other.addr;
     let inner = registry(basic(), basic_challenge(), |n| {
         format!("/v2/demo/app/blobs/uploads/u{n}?_state=x")
     });
-    let server = Server::start(
-        Server::listener(),
-        Box::new(move |r: &Request| {
-            let authorized = r.authorization.as_deref() == Some(basic().as_str());
-            match r.target.strip_prefix("/moved") {
-                Some(rest) if authorized => {
-                    reply(307).header("Location", format!("http://{to}{rest}"))
-                }
-                _ if r.method == "HEAD" && authorized => {
-                    reply(307).header("Location", format!("/moved{}", r.target))
-                }
-                _ => inner(r),
+    let server = Server::serve(Box::new(move |r: &Request| {
+        let authorized = r.authorization.as_deref() == Some(basic().as_str());
+        match r.target.strip_prefix("/moved") {
+            Some(rest) if authorized => reply(307).header("Location", format!("http://{to}{rest}")),
+            _ if r.method == "HEAD" && authorized => {
+                reply(307).header("Location", format!("/moved{}", r.target))
             }
-        }),
-    );
+            _ => inner(r),
+        }
+    }));
     let r = push(server.addr, &["--insecure"]);
     let moved: Vec<_> = server
         .seen()
@@ -431,7 +189,7 @@ fn redirect_to_another_origin_gets_no_credentials() {
 
 #[test]
 fn bearer_realm_with_userinfo_gets_no_credentials() {
-    let other = Server::start(Server::listener(), sink());
+    let other = Server::serve(sink());
     let listener = Server::listener();
     let own = listener.local_addr().unwrap();
     let challenge = format!(
@@ -469,16 +227,13 @@ fn secrets_never_printed_at_vv() {
     };
 
     // Basic: the registry quotes `Basic base64(user:password)`.
-    let server = Server::start(
-        Server::listener(),
-        Box::new(move |r: &Request| {
-            if r.authorization.as_deref() == Some(basic().as_str()) {
-                echo(r)
-            } else {
-                reply(401).header("WWW-Authenticate", basic_challenge())
-            }
-        }),
-    );
+    let server = Server::serve(Box::new(move |r: &Request| {
+        if r.authorization.as_deref() == Some(basic().as_str()) {
+            echo(r)
+        } else {
+            reply(401).header("WWW-Authenticate", basic_challenge())
+        }
+    }));
     let r = push(server.addr, &["--insecure", "-vv"]).failure();
     assert!(
         r.stderr()

@@ -8,15 +8,15 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::sbom::{AMD, ARM, EPOCH, json, package, require_python};
-use crate::support::{multiarch, require, run, shared_fixture, shared_target_dir};
+use crate::support::{
+    EPOCH, SBOMAPP_AMD as AMD, SBOMAPP_ARM as ARM, json, multiarch, package, require,
+    require_python, run, shared_fixture, shared_target_dir,
+};
 
 /// The `.dep-v0` section of an ELF binary, read by pyelftools and inflated by zlib:
 /// cargo-auditable's own recipe (its PARSING.md), with a third-party ELF reader.
-fn dep_v0(binary: &Path) -> Option<Value> {
-    if !require_python("elftools") {
-        return None;
-    }
+fn dep_v0(binary: &Path) -> Value {
+    require_python("elftools");
     let script = "import sys, zlib\nfrom elftools.elf.elffile import ELFFile\ns = ELFFile(open(sys.argv[1], 'rb')).get_section_by_name('.dep-v0')\nsys.stdout.write('null' if s is None else zlib.decompress(s.data()).decode())\n";
     let out = Command::new("python3")
         .args(["-c", script])
@@ -28,7 +28,7 @@ fn dep_v0(binary: &Path) -> Option<Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    Some(serde_json::from_slice(&out.stdout).unwrap())
+    serde_json::from_slice(&out.stdout).unwrap()
 }
 
 /// (name, version, kind) of each crate an SBOM lists (its native libraries aside).
@@ -83,24 +83,22 @@ fn auditable_binaries_carry_their_sbom_s_crate_list_and_stay_reproducible() {
         let want = sbom_crates(&sbom);
         assert!(want.contains(&("muslonly".into(), "0.1.0".into(), "runtime".into())));
         assert!(want.contains(&("cc".into(), "1.11.3".into(), "build".into())));
-        if let Some(info) = dep_v0(&binary) {
-            assert_eq!(info["format"], 1);
-            assert_eq!(audit_crates(&info), want, "{bin}");
-            let roots: Vec<&Value> = info["packages"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|p| p["root"] == true)
-                .collect();
-            assert_eq!(roots.len(), 1);
-            assert_eq!(roots[0]["name"], "sbomapp");
-        }
+        let info = dep_v0(&binary);
+        assert_eq!(info["format"], 1);
+        assert_eq!(audit_crates(&info), want, "{bin}");
+        let roots: Vec<&Value> = info["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["root"] == true)
+            .collect();
+        assert_eq!(roots.len(), 1);
+        assert_eq!(roots[0]["name"], "sbomapp");
         // cargo-auditable's own reader (which also checks one root and no cycle).
-        if require("rust-audit-info") {
-            let r = run(Command::new("rust-audit-info").arg(&binary)).success();
-            let info: Value = serde_json::from_str(&r.stdout()).unwrap();
-            assert_eq!(audit_crates(&info), want, "{bin}");
-        }
+        require("rust-audit-info");
+        let r = run(Command::new("rust-audit-info").arg(&binary)).success();
+        let info: Value = serde_json::from_str(&r.stdout()).unwrap();
+        assert_eq!(audit_crates(&info), want, "{bin}");
     }
     // They still run.
     let text = run(&mut Command::new(
@@ -108,16 +106,13 @@ fn auditable_binaries_carry_their_sbom_s_crate_list_and_stay_reproducible() {
     ))
     .success();
     assert_eq!(text.stdout(), "sbomapp 0.2.0 musl 42\n");
-    if let Some(qemu) = crate::support::qemu_aarch64() {
-        let text =
-            run(Command::new(qemu).arg(out.path().join("linux/arm64/bin/sbomapp"))).success();
-        assert_eq!(text.stdout(), "sbomapp 0.2.0 musl 42\n");
-    }
+    let qemu = crate::support::qemu_aarch64();
+    let text = run(Command::new(qemu).arg(out.path().join("linux/arm64/bin/sbomapp"))).success();
+    assert_eq!(text.stdout(), "sbomapp 0.2.0 musl 42\n");
     // Without `--auditable`, no section.
     let plain = package("sbom", &["--platform", "linux/amd64"]);
-    if let Some(info) = dep_v0(&plain.path().join("linux/amd64/bin/sbomapp")) {
-        assert_eq!(info, Value::Null);
-    }
+    let info = dep_v0(&plain.path().join("linux/amd64/bin/sbomapp"));
+    assert_eq!(info, Value::Null);
     // The same bytes from another target dir (another machine's paths) and another
     // selection of targets.
     let other = tempfile::tempdir().unwrap();
@@ -145,12 +140,10 @@ fn each_package_s_binaries_carry_their_own_list() {
     let out = package("multi", &["--auditable", "--platform", "linux/arm64"]);
     let alpha = dep_v0(&out.path().join("linux/arm64/bin/alpha"));
     let beta = dep_v0(&out.path().join("linux/arm64/bin/beta-server"));
-    if let (Some(alpha), Some(beta)) = (alpha, beta) {
-        let names =
-            |v: &Value| -> Vec<String> { audit_crates(v).into_iter().map(|(n, _, _)| n).collect() };
-        assert_eq!(names(&alpha), ["alpha", "common"]);
-        assert_eq!(names(&beta), ["beta"]);
-    }
+    let names =
+        |v: &Value| -> Vec<String> { audit_crates(v).into_iter().map(|(n, _, _)| n).collect() };
+    assert_eq!(names(&alpha), ["alpha", "common"]);
+    assert_eq!(names(&beta), ["beta"]);
 }
 
 #[test]

@@ -10,26 +10,12 @@ use cargo_multiarch::platform::{EM_AARCH64, EM_X86_64};
 use serde_json::Value;
 
 use crate::support::{
-    multiarch, private_fixture, qemu_aarch64, require, run, shared_fixture, shared_target_dir,
+    build, multiarch, private_fixture, qemu_aarch64, require, run, shared_fixture,
+    shared_target_dir,
 };
 
 const X86: &str = "x86_64-unknown-linux-musl";
 const ARM: &str = "aarch64-unknown-linux-musl";
-
-/// Builds `fixture` (shared copy, shared target dir) into a fresh out dir.
-pub fn build(fixture: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf) {
-    let dir = shared_fixture(fixture);
-    let out = tempfile::tempdir().unwrap();
-    run(multiarch(&dir)
-        .arg("build")
-        .arg("--out-dir")
-        .arg(out.path())
-        .arg("--target-dir")
-        .arg(shared_target_dir(fixture))
-        .args(args))
-    .success();
-    (out, dir)
-}
 
 /// Checks a staged binary: ELF machine of its platform, statically linked.
 #[track_caller]
@@ -50,10 +36,9 @@ pub fn assert_static_elf(path: &Path, machine: u16) {
     );
 }
 
-/// Runs an aarch64 binary under qemu-user and returns its stdout (None when qemu is
-/// missing outside CI).
-pub fn run_arm64(path: &Path, args: &[&str]) -> Option<String> {
-    let qemu = qemu_aarch64()?;
+/// Runs an aarch64 binary under qemu-user and returns its stdout.
+fn run_arm64(path: &Path, args: &[&str]) -> String {
+    let qemu = qemu_aarch64();
     let out = Command::new(qemu).arg(path).args(args).output().unwrap();
     assert!(
         out.status.success(),
@@ -61,7 +46,7 @@ pub fn run_arm64(path: &Path, args: &[&str]) -> Option<String> {
         path.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    Some(String::from_utf8(out.stdout).unwrap())
+    String::from_utf8(out.stdout).unwrap()
 }
 
 fn record(out: &Path, target: &str) -> Value {
@@ -92,15 +77,14 @@ fn multi_stages_every_binary_for_both_platforms_and_each_runs() {
                 .unwrap(),
             format!("{bin} 0.3.0 x86_64")
         );
-        if let Some(text) = run_arm64(&arm, &[]) {
-            assert_eq!(
-                text.lines().next().unwrap(),
-                format!("{bin} 0.3.0 aarch64"),
-                "{bin}"
-            );
-            if bin == "alpha" {
-                assert_eq!(text.lines().nth(1), Some("hello from common"));
-            }
+        let text = run_arm64(&arm, &[]);
+        assert_eq!(
+            text.lines().next().unwrap(),
+            format!("{bin} 0.3.0 aarch64"),
+            "{bin}"
+        );
+        if bin == "alpha" {
+            assert_eq!(text.lines().nth(1), Some("hello from common"));
         }
         // The record lists the binary with its hash and size.
         for (target, platform, path) in [(X86, "linux/amd64", &amd), (ARM, "linux/arm64", &arm)] {
@@ -163,26 +147,22 @@ fn hello_runs_on_both_and_answers_version() {
     let out = out.path();
     assert_static_elf(&out.join("linux/amd64/bin/hello"), EM_X86_64);
     assert_static_elf(&out.join("linux/arm64/bin/hello"), EM_AARCH64);
-    if let Some(text) = run_arm64(&out.join("linux/arm64/bin/hello"), &["--version"]) {
-        assert_eq!(text, "hello 0.1.0\n");
-    }
+    let text = run_arm64(&out.join("linux/arm64/bin/hello"), &["--version"]);
+    assert_eq!(text, "hello 0.1.0\n");
     assert_no_build_paths(out, &dir);
 }
 
 #[test]
 fn cdep_goes_through_zig_for_aarch64_without_any_flag() {
-    if !require("cargo-zigbuild") {
-        return;
-    }
+    require("cargo-zigbuild");
     let (out, _) = build("cdep", &[]);
     let out = out.path();
     assert_eq!(record(out, ARM)["backend"], "zig");
     assert_eq!(record(out, X86)["backend"], "cargo");
     assert_static_elf(&out.join("linux/arm64/bin/cdep"), EM_AARCH64);
     assert_static_elf(&out.join("linux/amd64/bin/cdep"), EM_X86_64);
-    if let Some(text) = run_arm64(&out.join("linux/arm64/bin/cdep"), &[]) {
-        assert_eq!(text, "cdep 0.1.0 aarch64\nc says 42\n");
-    }
+    let text = run_arm64(&out.join("linux/arm64/bin/cdep"), &[]);
+    assert_eq!(text, "cdep 0.1.0 aarch64\nc says 42\n");
     let native = Command::new(out.join("linux/amd64/bin/cdep"))
         .output()
         .unwrap();
@@ -273,9 +253,7 @@ fn forced_cargo_backend_on_cdep_for_aarch64_fails_naming_zig() {
 
 #[test]
 fn auto_mode_falls_back_to_zig_when_the_c_compiler_fails() {
-    if !require("cargo-zigbuild") {
-        return;
-    }
+    require("cargo-zigbuild");
     // A broken C compiler for every target (cc-rs's `TARGET_CC`): cargo's C build fails,
     // cargo-zigbuild's own `CC_<target>` wins over it, so the retry succeeds.
     let dir = shared_fixture("cdep");
@@ -297,9 +275,8 @@ fn auto_mode_falls_back_to_zig_when_the_c_compiler_fails() {
     assert!(err.contains("warning: cargo failed for aarch64-unknown-linux-musl (error: failed to run custom build command for `cdep"), "{err}");
     assert!(err.contains("); retrying with zig"), "{err}");
     assert_eq!(record(out.path(), ARM)["backend"], "zig");
-    if let Some(text) = run_arm64(&out.path().join("linux/arm64/bin/cdep"), &[]) {
-        assert_eq!(text, "cdep 0.1.0 aarch64\nc says 42\n");
-    }
+    let text = run_arm64(&out.path().join("linux/arm64/bin/cdep"), &[]);
+    assert_eq!(text, "cdep 0.1.0 aarch64\nc says 42\n");
 }
 
 #[test]
@@ -594,9 +571,7 @@ fn relative_target_and_out_dirs_are_where_the_user_typed_them() {
 
 #[test]
 fn cdep_builds_both_targets_in_one_cargo_process_with_zig_for_aarch64() {
-    if !crate::support::require_zig() {
-        return;
-    }
+    crate::support::require_zig();
     let dir = shared_fixture("cdep");
     let target_dir = shared_target_dir("cdep-onecall");
     let out = tempfile::tempdir().unwrap();
@@ -636,9 +611,8 @@ fn cdep_builds_both_targets_in_one_cargo_process_with_zig_for_aarch64() {
     assert_eq!(record(out.path(), X86)["backend"], "cargo");
     assert_static_elf(&out.path().join("linux/arm64/bin/cdep"), EM_AARCH64);
     assert_static_elf(&out.path().join("linux/amd64/bin/cdep"), EM_X86_64);
-    if let Some(text) = run_arm64(&out.path().join("linux/arm64/bin/cdep"), &[]) {
-        assert_eq!(text, "cdep 0.1.0 aarch64\nc says 42\n");
-    }
+    let text = run_arm64(&out.path().join("linux/arm64/bin/cdep"), &[]);
+    assert_eq!(text, "cdep 0.1.0 aarch64\nc says 42\n");
     let native = Command::new(out.path().join("linux/amd64/bin/cdep"))
         .output()
         .unwrap();

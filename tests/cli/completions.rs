@@ -91,9 +91,7 @@ t cargo bu
 
 #[test]
 fn zsh_completes_cargo_multiarch_through_cargos_own_completion() {
-    if !require("zsh") {
-        return;
-    }
+    require("zsh");
     let tmp = tempfile::tempdir().unwrap();
     let fpath = tmp.path().join("functions");
     std::fs::create_dir(&fpath).unwrap();
@@ -151,9 +149,7 @@ print -r -- "$out"
 
 #[test]
 fn fish_completes_cargo_multiarch_next_to_its_own_cargo_completion() {
-    if !require("fish") {
-        return;
-    }
+    require("fish");
     let tmp = tempfile::tempdir().unwrap();
     let file = script("fish", tmp.path(), "cargo-multiarch.fish");
     run(Command::new("fish").arg("-n").arg(&file)).success();
@@ -205,9 +201,7 @@ fn powershell_and_elvish_complete_cargo_itself() {
 
 #[test]
 fn man_pages_render_with_every_command() {
-    if !require("man") {
-        return;
-    }
+    require("man");
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("man1");
     let r = run(multiarch(&repo()).args(["man", "--out-dir"]).arg(&dir)).success();

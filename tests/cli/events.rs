@@ -8,17 +8,16 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{multiarch, repo, require, run, shared_fixture, shared_target_dir};
-
-const EPOCH: &str = "1700000000";
+use crate::support::{
+    EPOCH, Registry, build, multiarch, repo, require, require_python, run, shared_fixture,
+    shared_target_dir,
+};
 
 /// Every line of `stdout` is one JSON object that validates against the event schema;
-/// returns them. None (skipped loudly) without python3 outside CI.
+/// returns them.
 #[track_caller]
-fn events(stdout: &str) -> Option<Vec<Value>> {
-    if !require("python3") {
-        return None;
-    }
+fn events(stdout: &str) -> Vec<Value> {
+    require_python("jsonschema");
     assert!(
         stdout.ends_with('\n'),
         "stdout does not end a line: {stdout:?}"
@@ -38,12 +37,10 @@ fn events(stdout: &str) -> Option<Vec<Value>> {
         .arg(repo().join("schema/event-v1.schema.json"))
         .arg(tmp.path()));
     assert!(r.out.status.success(), "{}", r.stderr());
-    Some(
-        stdout
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect(),
-    )
+    stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn of<'a>(events: &'a [Value], reason: &str) -> Vec<&'a Value> {
@@ -99,9 +96,7 @@ fn package_reports_each_binary_and_archive_with_the_hashes_of_sha256sums_and_a_s
     let summary = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(summary.path(), "# earlier step\n").unwrap();
     let (out, r) = package(&["--message-format", "json"], Some(summary.path()));
-    let Some(ev) = events(&r.stdout()) else {
-        return;
-    };
+    let ev = events(&r.stdout());
     bracketed(&ev, "package", true);
     let sums = sums(out.path());
     // 6 binaries, 4 archives, their 4 SBOMs and the provenance.
@@ -196,9 +191,7 @@ fn package_reports_each_binary_and_archive_with_the_hashes_of_sha256sums_and_a_s
         .arg(out.path())
         .env("SOURCE_DATE_EPOCH", EPOCH))
     .success();
-    let Some(ev) = events(&r.stdout()) else {
-        return;
-    };
+    let ev = events(&r.stdout());
     assert!(of(&ev, "building").is_empty());
     let artifacts = of(&ev, "artifact");
     assert_eq!(artifacts.len(), 6);
@@ -232,9 +225,7 @@ fn build_reports_targets_and_artifacts_and_a_failure_ends_with_its_error() {
         "{}",
         r.stderr()
     );
-    let Some(ev) = events(&r.stdout()) else {
-        return;
-    };
+    let ev = events(&r.stdout());
     bracketed(&ev, "build", true);
     let building = of(&ev, "building");
     assert_eq!(building.len(), 1);
@@ -264,9 +255,7 @@ fn build_reports_targets_and_artifacts_and_a_failure_ends_with_its_error() {
         .arg("--out-dir")
         .arg(out.path()))
     .failure();
-    let Some(ev) = events(&r.stdout()) else {
-        return;
-    };
+    let ev = events(&r.stdout());
     bracketed(&ev, "build", false);
     let error = ev.last().unwrap()["error"].as_str().unwrap();
     assert!(error.contains("no-such-bin"), "{error}");
@@ -287,9 +276,7 @@ fn verify_reports_every_artifact_and_a_tampered_tree_fails_with_problems() {
         run(&mut cmd)
     };
     let r = verify(None).success();
-    let Some(ev) = events(&r.stdout()) else {
-        return;
-    };
+    let ev = events(&r.stdout());
     bracketed(&ev, "verify", true);
     let sums = sums(out.path());
     let verified = of(&ev, "verified");
@@ -305,9 +292,7 @@ fn verify_reports_every_artifact_and_a_tampered_tree_fails_with_problems() {
     bytes.push(0);
     std::fs::write(&alpha, bytes).unwrap();
     let r = verify(Some(summary.path())).failure();
-    let Some(ev) = events(&r.stdout()) else {
-        return;
-    };
+    let ev = events(&r.stdout());
     bracketed(&ev, "verify", false);
     let problems = of(&ev, "problem");
     assert!(!problems.is_empty());
@@ -367,9 +352,7 @@ fn merge_and_image_report_the_joined_set_and_each_image_digest() {
         .args(["--message-format", "json"])
         .env("GITHUB_STEP_SUMMARY", summary.path()))
     .success();
-    let Some(ev) = events(&r.stdout()) else {
-        return;
-    };
+    let ev = events(&r.stdout());
     bracketed(&ev, "merge", true);
     let m = of(&ev, "merged");
     assert_eq!(m.len(), 1);
@@ -407,9 +390,7 @@ fn merge_and_image_report_the_joined_set_and_each_image_digest() {
         .env("SOURCE_DATE_EPOCH", EPOCH)
         .env("GITHUB_STEP_SUMMARY", summary.path()))
     .success();
-    let Some(ev) = events(&r.stdout()) else {
-        return;
-    };
+    let ev = events(&r.stdout());
     bracketed(&ev, "image", true);
     let index: Value =
         serde_json::from_slice(&std::fs::read(merged.path().join("oci/index.json")).unwrap())
@@ -460,9 +441,7 @@ fn merge_and_image_report_the_joined_set_and_each_image_digest() {
 #[test]
 fn doctor_reports_each_check() {
     let r = run(multiarch(&shared_fixture("multi")).args(["doctor", "--message-format", "json"]));
-    let Some(ev) = events(&r.stdout()) else {
-        return;
-    };
+    let ev = events(&r.stdout());
     bracketed(&ev, "doctor", r.out.status.success());
     let checks = of(&ev, "check");
     let rustc = checks.iter().find(|c| c["name"] == "rustc").unwrap();
@@ -479,11 +458,9 @@ fn doctor_reports_each_check() {
 }
 
 /// `cmd` run under a pseudo-terminal (`script -qec`), so its stderr is a terminal;
-/// what the terminal showed. None (skipped loudly) without `script` outside CI.
-pub fn on_a_terminal(cmd: &Command) -> Option<String> {
-    if !require("script") {
-        return None;
-    }
+/// what the terminal showed.
+fn on_a_terminal(cmd: &Command) -> String {
+    require("script");
     let quote = |s: &std::ffi::OsStr| format!("'{}'", s.to_str().unwrap().replace('\'', r"'\''"));
     let line: Vec<String> = std::iter::once(cmd.get_program())
         .chain(cmd.get_args())
@@ -500,8 +477,7 @@ pub fn on_a_terminal(cmd: &Command) -> Option<String> {
             None => script.env_remove(k),
         };
     }
-    let r = run(&mut script).success();
-    Some(r.stdout())
+    run(&mut script).success().stdout()
 }
 
 #[test]
@@ -513,9 +489,7 @@ fn a_build_on_a_terminal_draws_a_bar_per_target() {
         .arg(out.path())
         .arg("--target-dir")
         .arg(shared_target_dir("multi"));
-    let Some(screen) = on_a_terminal(&cmd) else {
-        return;
-    };
+    let screen = on_a_terminal(&cmd);
     // Each target's bar, ending complete: 4 units each (common, alpha's 2 bins,
     // beta-server), as estimated.
     for platform in ["linux/amd64", "linux/arm64"] {
@@ -540,9 +514,7 @@ fn a_build_on_a_terminal_draws_a_bar_per_target() {
 /// prints the counts.
 #[test]
 fn the_unit_estimate_matches_a_crate_with_a_build_script() {
-    if !require("x86_64-linux-musl-gcc") {
-        return;
-    }
+    require("x86_64-linux-musl-gcc");
     let dir = shared_fixture("cdep");
     let out = tempfile::tempdir().unwrap();
     let r = run(multiarch(&dir)
@@ -579,13 +551,9 @@ fn the_unit_estimate_matches_a_crate_with_a_build_script() {
 
 #[test]
 fn a_push_on_a_terminal_draws_its_bytes_and_reports_its_digest() {
-    if !require("skopeo") {
-        return;
-    }
-    let Some(registry) = crate::image::Registry::start() else {
-        return;
-    };
-    let (out, dir) = crate::build::build("multi", &[]);
+    require("skopeo");
+    let registry = Registry::start();
+    let (out, dir) = build("multi", &[]);
     let docker_config = tempfile::tempdir().unwrap();
     std::fs::write(docker_config.path().join("config.json"), "{}").unwrap();
     let reference = format!("{}/acme/alpha:0.3.0", registry.addr);
@@ -608,9 +576,7 @@ fn a_push_on_a_terminal_draws_its_bytes_and_reports_its_digest() {
         }
         cmd
     };
-    let Some(screen) = on_a_terminal(&push(false)) else {
-        return;
-    };
+    let screen = on_a_terminal(&push(false));
     assert!(screen.contains("     Pushing ["), "{screen}");
     assert!(screen.contains("KiB/"), "{screen}");
     assert!(
@@ -619,9 +585,7 @@ fn a_push_on_a_terminal_draws_its_bytes_and_reports_its_digest() {
     );
     // Again, for machines: every blob is there now.
     let r = run(&mut push(true)).success();
-    let Some(ev) = events(&r.stdout()) else {
-        return;
-    };
+    let ev = events(&r.stdout());
     bracketed(&ev, "image", true);
     let pushed = of(&ev, "pushed");
     assert_eq!(pushed.len(), 1);

@@ -64,13 +64,54 @@ fn every_command_has_an_example() {
 
 #[test]
 fn runs_as_cargo_subcommand_and_directly() {
-    // `cargo multiarch --version` as cargo runs it, and the binary's own name.
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_cargo-multiarch"));
-    let out = run(c.args(["multiarch", "--version"])).success().stdout();
+    // The binary run directly, with the `multiarch` argument cargo adds.
+    let bin = Path::new(env!("CARGO_BIN_EXE_cargo-multiarch"));
+    let direct = |args: &[&str]| {
+        let mut c = std::process::Command::new(bin);
+        c.arg("multiarch")
+            .args(args)
+            .env("COLUMNS", "100")
+            .env("NO_COLOR", "1");
+        run(&mut c).success().stdout()
+    };
+    let version = direct(&["--version"]);
     assert_eq!(
-        out,
+        version,
         format!("cargo-multiarch {}\n", env!("CARGO_PKG_VERSION"))
     );
+
+    // `cargo multiarch …` through real cargo, which finds this build first on PATH (and
+    // nothing in an empty `$CARGO_HOME/bin`): the same answers as the direct call.
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("bin")).unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(bin.parent().unwrap().to_owned())
+            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    let through_cargo = |args: &[&str]| {
+        let mut c = std::process::Command::new("cargo");
+        c.arg("multiarch")
+            .args(args)
+            .current_dir(tmp.path())
+            .env("PATH", &path)
+            .env("CARGO_HOME", tmp.path())
+            .env("COLUMNS", "100")
+            .env("NO_COLOR", "1");
+        if std::env::var_os("RUSTUP_HOME").is_none()
+            && let Some(h) = std::env::var_os("HOME")
+        {
+            c.env("RUSTUP_HOME", Path::new(&h).join(".rustup"));
+        }
+        for var in SCRUBBED_ENV {
+            c.env_remove(var);
+        }
+        run(&mut c).success().stdout()
+    };
+    assert_eq!(through_cargo(&["--version"]), version);
+    let help = direct(&["plan", "--help"]);
+    assert!(help.contains("--list-targets"), "{help}");
+    assert_eq!(through_cargo(&["plan", "--help"]), help);
 }
 
 /// Whether a help text lists `flag` (not merely a longer flag it begins).
@@ -107,6 +148,8 @@ fn each_help_lists_only_the_flags_its_command_uses() {
                 "--locked",
                 "--backend",
                 "--color",
+                "--message-format",
+                "--list-targets",
             ],
             &[
                 "--jobs",
@@ -115,6 +158,8 @@ fn each_help_lists_only_the_flags_its_command_uses() {
                 "--no-install",
                 "--keep-going",
                 "--strip",
+                // The old name of `--message-format`: accepted, not shown.
+                "--format",
             ],
         ),
         (

@@ -3,74 +3,20 @@
 //! digests, `image.tar`, and a push round trip through Debian's `docker-registry`;
 //! `image` building what it needs on a fresh clone, and `--no-build`.
 
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use serde_json::Value;
 
 use crate::support::{
-    multiarch, private_fixture, qemu_aarch64, require, run, shared_fixture, shared_target_dir,
+    EPOCH, Registry, build, multi_image, multiarch, packaged_image, private_fixture, qemu_aarch64,
+    require, run, sha256_hex, shared_fixture, shared_target_dir, tool,
 };
-
-pub(crate) const EPOCH: &str = "1700000000";
-
-/// `package` then `image` of `multi` into a fresh out dir; returns it and the
-/// `name:tag@digest` lines `image` printed.
-fn packaged_image(
-    dir: &Path,
-    target_dir: &Path,
-    image_args: &[&str],
-) -> (tempfile::TempDir, Vec<String>) {
-    let out = tempfile::tempdir().unwrap();
-    run(multiarch(dir)
-        .arg("package")
-        .arg("--out-dir")
-        .arg(out.path())
-        .arg("--target-dir")
-        .arg(target_dir)
-        .env("SOURCE_DATE_EPOCH", EPOCH))
-    .success();
-    let r = run(multiarch(dir)
-        .args(["image", "--no-build"])
-        .arg("--out-dir")
-        .arg(out.path())
-        .args(image_args)
-        .env("SOURCE_DATE_EPOCH", EPOCH))
-    .success();
-    (out, r.stdout().lines().map(str::to_owned).collect())
-}
-
-pub(crate) fn multi_image(image_args: &[&str]) -> (tempfile::TempDir, Vec<String>) {
-    packaged_image(
-        &shared_fixture("multi"),
-        &shared_target_dir("multi"),
-        image_args,
-    )
-}
-
-pub(crate) fn tool(cmd: &mut Command) -> String {
-    let line = format!("{cmd:?}");
-    let out = cmd.output().unwrap_or_else(|e| panic!("{line}: {e}"));
-    assert!(
-        out.status.success(),
-        "{line} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    cargo_multiarch::digest::Sha256::of(bytes).to_string()
-}
 
 #[test]
 fn layout_is_accepted_by_skopeo_umoci_and_oci_image_tool_and_runs_under_qemu() {
-    if !(require("skopeo") && require("umoci") && require("oci-image-tool")) {
-        return;
-    }
+    require("skopeo");
+    require("umoci");
+    require("oci-image-tool");
     let (out, digests) = multi_image(&[]);
     let oci = out.path().join("oci");
     assert_eq!(digests.len(), 3, "{digests:?}");
@@ -156,10 +102,9 @@ fn layout_is_accepted_by_skopeo_umoci_and_oci_image_tool_and_runs_under_qemu() {
     let info =
         cargo_multiarch::binary::elf::read(camino::Utf8Path::from_path(&bin).unwrap()).unwrap();
     assert_eq!(info.machine, cargo_multiarch::platform::EM_AARCH64);
-    if let Some(qemu) = qemu_aarch64() {
-        let text = tool(Command::new(qemu).arg(&bin));
-        assert_eq!(text, "alpha 0.3.0 aarch64\nhello from common\n");
-    }
+    let qemu = qemu_aarch64();
+    let text = tool(Command::new(qemu).arg(&bin));
+    assert_eq!(text, "alpha 0.3.0 aarch64\nhello from common\n");
 
     // Every platform of every image copies out completely.
     for name in ["alpha", "alpha-admin", "beta-server"] {
@@ -249,9 +194,7 @@ fn digests_are_identical_across_runs_and_directories() {
 
 #[test]
 fn one_combined_image_with_a_tag_and_an_archive() {
-    if !require("skopeo") {
-        return;
-    }
+    require("skopeo");
     let (out, digests) = multi_image(&["--combined", "--tag", "acme/multi:1.0", "--archive"]);
     assert_eq!(digests.len(), 1);
     assert!(
@@ -311,7 +254,7 @@ fn one_combined_image_with_a_tag_and_an_archive() {
 
 #[test]
 fn a_name_for_several_images_is_refused() {
-    let (out, dir) = crate::build::build("multi", &[]);
+    let (out, dir) = build("multi", &[]);
     let err = run(multiarch(&dir)
         .args(["image", "--tag", "acme/app:1.0", "--out-dir"])
         .arg(out.path()))
@@ -320,83 +263,11 @@ fn a_name_for_several_images_is_refused() {
     assert!(err.contains("`--tag acme/app:1.0` names one image, and 3 would be assembled (alpha:0.3.0, alpha-admin:0.3.0, beta-server:0.3.0) (hint: pick one with `--bin NAME`, pass `--combined`, or give only the tag: `--tag 1.0`)"), "{err}");
 }
 
-/// Debian's `docker-registry` on a free loopback port with a temp storage dir; killed on drop.
-pub(crate) struct Registry {
-    child: Child,
-    pub(crate) addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Registry {
-    pub(crate) fn start() -> Option<Self> {
-        if !require("docker-registry") {
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}/data\nhttp:\n  addr: {addr}\n",
-                dir.path().display()
-            ),
-        )
-        .unwrap();
-        let log = dir.path().join("registry.log");
-        let file = std::fs::File::create(&log).unwrap();
-        let child = Command::new("docker-registry")
-            .arg("serve")
-            .arg(&config)
-            .stdin(Stdio::null())
-            .stdout(file.try_clone().unwrap())
-            .stderr(file)
-            .spawn()
-            .unwrap();
-        let mut registry = Registry {
-            child,
-            addr: addr.clone(),
-            _dir: dir,
-        };
-        let socket: SocketAddr = addr.parse().unwrap();
-        let start = Instant::now();
-        while TcpStream::connect_timeout(&socket, Duration::from_millis(200)).is_err() {
-            let text = std::fs::read_to_string(&log).unwrap_or_default();
-            assert!(
-                registry.child.try_wait().unwrap().is_none(),
-                "docker-registry exited early:\n{text}"
-            );
-            assert!(
-                start.elapsed() < Duration::from_secs(20),
-                "docker-registry did not listen on {addr} within 20 s:\n{text}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(registry)
-    }
-}
-
 #[test]
 fn push_round_trips_through_a_local_registry() {
-    if !require("skopeo") {
-        return;
-    }
-    let Some(registry) = Registry::start() else {
-        return;
-    };
-    let (out, dir) = crate::build::build("multi", &[]);
+    require("skopeo");
+    let registry = Registry::start();
+    let (out, dir) = build("multi", &[]);
     // No credentials of the developer's: an empty Docker config.
     let docker_config = tempfile::tempdir().unwrap();
     std::fs::write(docker_config.path().join("config.json"), "{}").unwrap();
@@ -538,10 +409,8 @@ fn registry_serves_the_attestations(reference: &str, index: &[u8]) {
 
 #[test]
 fn image_table_shapes_the_image() {
-    if !require("skopeo") {
-        return;
-    }
-    let (out, dir) = crate::build::build("configured", &[]);
+    require("skopeo");
+    let (out, dir) = build("configured", &[]);
     let r = run(multiarch(&dir)
         .args(["image", "--no-build", "--out-dir"])
         .arg(out.path())

@@ -8,8 +8,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::image::{EPOCH, Registry, multi_image, sha256_hex, tool};
-use crate::support::{multiarch, private_fixture, require, run, shared_fixture, shared_target_dir};
+use crate::support::{
+    EPOCH, Registry, build, multi_image, multiarch, private_fixture, require, require_python, run,
+    sha256_hex, shared_fixture, shared_target_dir, tool,
+};
 
 /// The CA bundle of the image at `image` (an `oci:` reference to one platform's
 /// manifest), unpacked by umoci: its bytes and mode.
@@ -36,9 +38,9 @@ fn ca_bundle(image: &str, work: &Path) -> (Vec<u8>, u32) {
 
 #[test]
 fn tags_platform_tags_annotations_and_ca_certificates_in_the_layout() {
-    if !(require("skopeo") && require("umoci") && require("openssl")) {
-        return;
-    }
+    require("skopeo");
+    require("umoci");
+    require("openssl");
     let args = [
         "--bin",
         "alpha",
@@ -189,13 +191,12 @@ fn tags_platform_tags_annotations_and_ca_certificates_in_the_layout() {
         .arg(out.path()))
     .success();
     // The manifest, with its `ca-certificates` artifact, follows the schema.
-    if require("python3") {
-        let schema = crate::support::repo().join("schema/manifest-v1.schema.json");
-        tool(Command::new("python3").current_dir(out.path()).arg("-c").arg(format!(
-            "import json, jsonschema; jsonschema.Draft202012Validator(json.load(open('{}'))).validate(json.load(open('manifest.json')))",
-            schema.display()
-        )));
-    }
+    require_python("jsonschema");
+    let schema = crate::support::repo().join("schema/manifest-v1.schema.json");
+    tool(Command::new("python3").current_dir(out.path()).arg("-c").arg(format!(
+        "import json, jsonschema; jsonschema.Draft202012Validator(json.load(open('{}'))).validate(json.load(open('manifest.json')))",
+        schema.display()
+    )));
     // image.tar: `docker load` gets every name of the host's platform.
     let docker: Value = serde_json::from_str(&tool(
         Command::new("tar")
@@ -299,13 +300,9 @@ fn annotations_and_ca_certificates_from_the_image_table() {
 
 #[test]
 fn push_sends_every_tag_and_platform_tag_with_annotations() {
-    if !require("skopeo") {
-        return;
-    }
-    let Some(registry) = Registry::start() else {
-        return;
-    };
-    let (out, dir) = crate::build::build("multi", &[]);
+    require("skopeo");
+    let registry = Registry::start();
+    let (out, dir) = build("multi", &[]);
     let docker_config = tempfile::tempdir().unwrap();
     std::fs::write(docker_config.path().join("config.json"), "{}").unwrap();
     let push = |args: &[&str]| {

@@ -18,6 +18,7 @@ mod merge;
 mod package;
 mod plan;
 mod platforms;
+mod push;
 mod sbom;
 mod supply;
 mod workflow;

@@ -57,9 +57,7 @@ fn names(dir: &Path) -> Vec<String> {
 
 #[test]
 fn every_target_runs_the_documented_command_with_the_out_dir() {
-    if !require("make") {
-        return;
-    }
+    require("make");
     let (_tmp, dir) = private_fixture("multi");
     let bin = env!("CARGO_BIN_EXE_cargo-multiarch");
     let flags = format!("--target-dir {}", shared_target_dir("multi").display());
@@ -119,9 +117,7 @@ fn every_target_runs_the_documented_command_with_the_out_dir() {
 
 #[test]
 fn goals_given_together_run_in_pipeline_order() {
-    if !require("make") {
-        return;
-    }
+    require("make");
     let (_tmp, dir) = private_fixture("multi");
     // Under -j, unordered goals would start together; the snippet orders them.
     let r = run(&mut make(
@@ -152,9 +148,7 @@ fn goals_given_together_run_in_pipeline_order() {
 
 #[test]
 fn package_image_verify_then_clean_from_a_clean_workspace() {
-    if !require("make") {
-        return;
-    }
+    require("make");
     let (_tmp, dir) = private_fixture("multi");
     let out = dir.join("out");
     assert!(!out.exists());
@@ -190,9 +184,7 @@ fn package_image_verify_then_clean_from_a_clean_workspace() {
 
 #[test]
 fn build_linux_arm64_stages_only_arm64() {
-    if !require("make") {
-        return;
-    }
+    require("make");
     let (_tmp, dir) = private_fixture("multi");
     run(&mut make(&dir, &["build-linux-arm64", "OUT_DIR=dist"])).success();
 

@@ -3,9 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{edit_manifest, multiarch, run, shared_fixture, shared_target_dir, tree};
-
-const EPOCH: &str = "1700000000";
+use crate::support::{
+    EPOCH, edit_manifest, multiarch, run, shared_fixture, shared_target_dir, tree,
+};
 
 fn package(platforms: &str) -> tempfile::TempDir {
     let dir = shared_fixture("multi");

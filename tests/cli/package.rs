@@ -7,11 +7,9 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::support::{
-    edit_manifest, multiarch, private_fixture, require, run, sh, shared_fixture, shared_target_dir,
-    tree,
+    EPOCH, edit_manifest, multiarch, private_fixture, require, run, sh, shared_fixture,
+    shared_target_dir, tree, verify,
 };
-
-const EPOCH: &str = "1700000000";
 
 /// `package` of the shared `multi` fixture into a fresh out dir.
 fn package(fixture: &str, extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
@@ -120,9 +118,7 @@ fn sha256sums_and_sidecars_check_with_coreutils() {
 
 #[test]
 fn manifest_validates_against_the_schema_and_lists_everything() {
-    if !require("python3") {
-        return;
-    }
+    require("python3");
     let (out, _) = package("multi", &[]);
     let schema = crate::support::repo().join("schema/manifest-v1.schema.json");
     let script = format!(
@@ -272,14 +268,6 @@ fn no_build_without_records_names_the_fix() {
 
 // ---- verify -------------------------------------------------------------------------
 
-fn verify(out: &Path, args: &[&str]) -> crate::support::Run {
-    run(multiarch(out)
-        .arg("verify")
-        .arg("--out-dir")
-        .arg(out)
-        .args(args))
-}
-
 /// A packaged copy of multi to break in one way.
 fn packaged_copy() -> tempfile::TempDir {
     static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
@@ -305,13 +293,12 @@ fn verify_run_passes_on_multi() {
         stdout.contains("ok       linux/amd64/bin/alpha  (native): alpha 0.3.0"),
         "{stdout}"
     );
-    if crate::support::qemu_aarch64().is_some() {
-        assert!(
-            stdout.contains("ok       linux/arm64/bin/beta-server  (qemu-aarch64"),
-            "{stdout}"
-        );
-        assert!(stdout.contains("): beta-server 0.3.0"), "{stdout}");
-    }
+    crate::support::require("qemu-aarch64");
+    assert!(
+        stdout.contains("ok       linux/arm64/bin/beta-server  (qemu-aarch64"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("): beta-server 0.3.0"), "{stdout}");
     assert!(
         // 6 binaries, 4 archives, 4 SBOMs, the provenance.
         r.stderr().contains("Verified 15 artifacts in"),

@@ -7,7 +7,7 @@ use crate::support::{multiarch, run, shared_fixture};
 fn plan_json(fixture: &str, args: &[&str]) -> Value {
     let dir = shared_fixture(fixture);
     let r = run(multiarch(&dir)
-        .args(["plan", "--format", "json"])
+        .args(["plan", "--message-format", "json"])
         .args(args))
     .success();
     let mut v: Value = serde_json::from_str(&r.stdout()).unwrap();
@@ -264,20 +264,28 @@ fn targets_by_triple_or_platform_and_errors() {
     let err = run(multiarch(&dir).args(["plan", "--target", "mips-unknown-linux-muslx"]))
         .failure()
         .stderr();
-    // rustc's own list, whole, and the closest of its names.
+    // One line: the closest of rustc's names first, and where the whole list is.
     assert!(
-        err.contains("error: unknown target `mips-unknown-linux-muslx`: rustc knows these "),
+        err.starts_with(
+            "error: unknown target `mips-unknown-linux-muslx` (hint: did you mean `mips-unknown-linux-musl`, "
+        ),
         "{err}"
     );
-    assert!(err.contains(" targets: aarch64-apple-darwin, "), "{err}");
     assert!(
-        err.contains("(hint: did you mean `mips-unknown-linux-musl`"),
+        err.contains("? `cargo multiarch plan --list-targets` lists rustc's "),
         "{err}"
     );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.len() < 400, "{} bytes: {err}", err.len());
+    assert!(!err.contains("aarch64-apple-darwin"), "{err}");
     let err = run(multiarch(&dir).args(["plan", "--platform", "linux/vax"]))
         .failure()
         .stderr();
     assert!(err.contains("error: no target rustc knows builds for platform `linux/vax` (hint: platforms with a target here include `linux/amd64`, `linux/arm64`, `linux/386`,"), "{err}");
+    let err = run(multiarch(&dir).args(["plan", "--platform", "linux/amd65"]))
+        .failure()
+        .stderr();
+    assert!(err.contains("error: no target rustc knows builds for platform `linux/amd65` (hint: did you mean `linux/amd64`? other platforms with a target here: "), "{err}");
     let err = run(multiarch(&dir).args([
         "plan",
         "--target",
@@ -332,14 +340,17 @@ fn badconfig_names_file_and_key() {
 #[test]
 fn config_and_workspace_cargo_config_are_honoured() {
     let dir = shared_fixture("configured");
+    // `--format` is the old name of `--message-format`, kept as an alias.
     let r = run(multiarch(&dir).args(["plan", "--format", "json"])).success();
     let v: Value = serde_json::from_str(&r.stdout()).unwrap();
+    let again = run(multiarch(&dir).args(["plan", "--message-format", "json"])).success();
+    assert_eq!(again.stdout(), r.stdout());
     assert_eq!(v["out_dir"], json!(dir.join("dist").to_str().unwrap()));
     assert_eq!(pairs(&v), [("configured".to_owned(), ARM.to_owned())]);
     // The command line wins over the config.
     let r = run(multiarch(&dir).args([
         "plan",
-        "--format",
+        "--message-format",
         "json",
         "--platform",
         "linux/amd64",
@@ -479,6 +490,124 @@ fn package_globs_are_cargos() {
     assert!(
         err.contains(&format!(
             "warning: excluded package pattern(s) `zz*` not found in workspace `{root}`"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn list_targets_prints_rustcs_targets_one_a_line_marking_installed_rust_std() {
+    let dir = shared_fixture("hello");
+    let rustc = std::process::Command::new("rustc")
+        .args(["--print", "target-list"])
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    let want = String::from_utf8(rustc.stdout).unwrap();
+    let r = run(multiarch(&dir).args(["plan", "--list-targets"])).success();
+    let out = r.stdout();
+    let names: Vec<&str> = out
+        .lines()
+        .map(|l| l.trim_end_matches("  (rust-std installed)"))
+        .collect();
+    assert_eq!(names, want.lines().collect::<Vec<_>>());
+    // The host and the musl target the tests build for have rust-std; a tier-3 one has none.
+    let line = |t: &str| {
+        out.lines()
+            .find(|l| l.split(' ').next() == Some(t))
+            .unwrap()
+    };
+    assert_eq!(
+        line("x86_64-unknown-linux-musl"),
+        "x86_64-unknown-linux-musl  (rust-std installed)"
+    );
+    assert_eq!(
+        line("x86_64-unknown-linux-gnu"),
+        "x86_64-unknown-linux-gnu  (rust-std installed)"
+    );
+    assert_eq!(line("mips-unknown-linux-musl"), "mips-unknown-linux-musl");
+
+    let r =
+        run(multiarch(&dir).args(["plan", "--list-targets", "--message-format", "json"])).success();
+    let v: Value = serde_json::from_str(&r.stdout()).unwrap();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), names.len());
+    assert!(rows.contains(&json!({"target": "x86_64-unknown-linux-musl", "rust_std": true})));
+    assert!(rows.contains(&json!({"target": "mips-unknown-linux-musl", "rust_std": false})));
+}
+
+/// MSVC targets need Microsoft's linker and SDK, which neither zig nor cross brings:
+/// plan shows no backend and what would work, build and doctor refuse with it.
+#[test]
+fn msvc_targets_are_refused_naming_what_would_work() {
+    let dir = shared_fixture("hello");
+    let v = plan_json("hello", &["--target", "x86_64-pc-windows-msvc"]);
+    let t = &v["targets"][0];
+    assert_eq!(t["backend"], Value::Null, "{t:#}");
+    assert!(
+        t["reason"]
+            .as_str()
+            .unwrap()
+            .contains("zig and cross cannot link MSVC targets"),
+        "{t:#}"
+    );
+    let fix = "use `--target x86_64-pc-windows-gnu` instead, which zig links, or run `cargo xwin build --target x86_64-pc-windows-msvc` on a machine that can download the MSVC SDK";
+    assert_eq!(t["fix"], json!(fix));
+    assert_eq!(v["invocations"], json!([]));
+
+    let arm = plan_json(
+        "hello",
+        &["--target", "aarch64-pc-windows-msvc", "--backend", "zig"],
+    );
+    assert_eq!(arm["targets"][0]["backend"], Value::Null);
+    assert!(
+        arm["targets"][0]["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("use `--target aarch64-pc-windows-gnullvm` instead"),
+        "{arm:#}"
+    );
+
+    let err = run(multiarch(&dir).args(["build", "--target", "x86_64-pc-windows-msvc"]))
+        .failure()
+        .stderr();
+    assert!(
+        err.contains("error: cannot build `x86_64-pc-windows-msvc` (windows/amd64): ")
+            && err.contains(&format!("(hint: {fix})")),
+        "{err}"
+    );
+    let r = run(multiarch(&dir).args(["doctor", "--target", "x86_64-pc-windows-msvc"])).failure();
+    let out = format!("{}{}", r.stdout(), r.stderr());
+    assert!(
+        out.contains("backend x86_64-pc-windows-msvc") && out.contains(&format!("fix: {fix}")),
+        "{out}"
+    );
+}
+
+#[test]
+fn verify_and_sign_without_an_out_dir_say_to_package_first() {
+    let (_tmp, dir) = crate::support::private_fixture("hello");
+    let err = run(multiarch(&dir).arg("verify")).failure().stderr();
+    let out = dir.join("out");
+    assert_eq!(
+        err.trim_end(),
+        format!(
+            "error: `{}` does not exist: there is nothing to verify (hint: run `cargo multiarch package` first, or pass `--out-dir` naming where it wrote)",
+            out.display()
+        )
+    );
+    let err = run(multiarch(&dir).args(["verify", "--out-dir", "elsewhere"]))
+        .failure()
+        .stderr();
+    assert!(err.starts_with("error: `elsewhere` does not exist: there is nothing to verify (hint: run `cargo multiarch package` first"), "{err}");
+    // Said before the key is read: the out dir is the first thing missing.
+    let err = run(multiarch(&dir).args(["sign", "--key", "no-such.key"]))
+        .failure()
+        .stderr();
+    assert!(
+        err.starts_with(&format!(
+            "error: `{}` does not exist: there is nothing to sign (hint: run `cargo multiarch package` first",
+            out.display()
         )),
         "{err}"
     );

@@ -14,22 +14,25 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::support::{
-    multiarch, private_fixture, require, require_zig, run, sh, shared_fixture, shared_target_dir,
+    EPOCH, multiarch, private_fixture, require, require_zig, run, sh, shared_fixture,
+    shared_target_dir,
 };
 
-const EPOCH: &str = "1700000000";
-
 /// Every tool these tests check with or run under, under the rule of `require`.
-fn tools_here() -> bool {
-    require_zig()
-        && require("cargo-zigbuild")
-        && require("qemu-i386")
-        && require("qemu-aarch64")
-        && require("wine")
-        && require("unzip")
-        && require("zipinfo")
-        && require("python3")
-        && require("file")
+fn tools_here() {
+    require_zig();
+    for tool in [
+        "cargo-zigbuild",
+        "qemu-i386",
+        "qemu-aarch64",
+        "wine",
+        "unzip",
+        "zipinfo",
+        "python3",
+        "file",
+    ] {
+        require(tool);
+    }
 }
 
 fn manifest(out: &Path) -> Value {
@@ -50,9 +53,7 @@ fn artifact<'a>(m: &'a Value, path: &str) -> &'a Value {
 /// binary this machine can run, and the Linux ones as one image.
 #[test]
 fn multi_ships_to_linux_386_windows_and_macos_and_verify_runs_what_runs_here() {
-    if !tools_here() {
-        return;
-    }
+    tools_here();
     let (_tmp, dir) = private_fixture("multi");
     let target_dir = shared_target_dir("multi-platforms");
     let r = run(multiarch(&dir)
@@ -241,9 +242,7 @@ fn multi_ships_to_linux_386_windows_and_macos_and_verify_runs_what_runs_here() {
     );
 
     // The three Linux platforms as one image, read back by skopeo.
-    if !require("skopeo") {
-        return;
-    }
+    require("skopeo");
     run(multiarch(&dir).env("CARGO_TARGET_DIR", &target_dir).args([
         "image",
         "--bin",
@@ -290,9 +289,9 @@ fn multi_ships_to_linux_386_windows_and_macos_and_verify_runs_what_runs_here() {
 /// slice, filed under `darwin/universal2`.
 #[test]
 fn universal2_is_one_fat_binary_with_both_slices() {
-    if !(require_zig() && require("cargo-zigbuild") && require("file")) {
-        return;
-    }
+    require_zig();
+    require("cargo-zigbuild");
+    require("file");
     let dir = shared_fixture("hello");
     let out = tempfile::tempdir().unwrap();
     run(multiarch(&dir)
@@ -367,9 +366,8 @@ fn an_apple_framework_needs_sdkroot_and_the_plan_names_who_links_it() {
             .args(["build", "--platform", "darwin/arm64"]))
         .failure();
     assert!(r.stderr().contains("error: cannot build `aarch64-apple-darwin` (darwin/arm64): `cf` links Apple framework `CoreFoundation`"), "{}", r.stderr());
-    if !(require_zig() && require("cargo-zigbuild")) {
-        return;
-    }
+    require_zig();
+    require("cargo-zigbuild");
     let r = run(multiarch(&dir).env("SDKROOT", "/opt/MacOSX.sdk").args([
         "plan",
         "--platform",
@@ -421,18 +419,11 @@ fn a_custom_target_file_is_planned_with_a_note() {
         ])
         .args(["--target", "armv7-unknown-linux-musleabihf"])
         .output();
-    let Some(json) = nightly
+    let json = nightly
         .ok()
         .filter(|o| o.status.success())
         .map(|o| o.stdout)
-    else {
-        assert!(
-            !std::env::var("CI").is_ok_and(|v| v == "true"),
-            "a nightly toolchain is required in CI (hint: run `scripts/setup`)"
-        );
-        eprintln!("\n*** SKIPPED: no nightly toolchain (run `scripts/setup`) ***\n");
-        return;
-    };
+        .expect("a nightly toolchain is not installed (hint: run `scripts/setup`, which `scripts/test` runs)");
     std::fs::write(&spec, json).unwrap();
     let r = run(multiarch(&dir)
         .env("RUSTUP_TOOLCHAIN", "stable")

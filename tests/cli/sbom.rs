@@ -3,60 +3,21 @@
 //! manifest and SHA256SUMS, carried by `merge` and demanded by `verify --expect-sbom`.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use serde_json::Value;
 
 use crate::support::{
-    edit_manifest, multiarch, require, run, sh, shared_fixture, shared_target_dir,
+    EPOCH, SBOMAPP_AMD as AMD, SBOMAPP_ARM as ARM, edit_manifest, json, multiarch, package,
+    require, require_python, run, sh, shared_fixture,
 };
 
-pub const EPOCH: &str = "1700000000";
-pub const AMD: &str = "linux/amd64/sbomapp-0.2.0-x86_64-unknown-linux-musl.tar.gz";
-pub const ARM: &str = "linux/arm64/sbomapp-0.2.0-aarch64-unknown-linux-musl.tar.gz";
 const GNU: &str = "linux/amd64/sbomapp-0.2.0-x86_64-unknown-linux-gnu.tar.gz";
-
-/// `package` of a shared fixture into a fresh out dir.
-pub fn package(fixture: &str, extra: &[&str]) -> tempfile::TempDir {
-    let out = tempfile::tempdir().unwrap();
-    run(multiarch(&shared_fixture(fixture))
-        .arg("package")
-        .arg("--out-dir")
-        .arg(out.path())
-        .arg("--target-dir")
-        .arg(shared_target_dir(fixture))
-        .args(extra)
-        .env("SOURCE_DATE_EPOCH", EPOCH))
-    .success();
-    out
-}
-
-/// Whether python3 can import `module`, under the rule of [`require`]: a failure in CI.
-#[track_caller]
-pub fn require_python(module: &str) -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", &format!("import {module}")])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return true;
-    }
-    assert!(
-        !std::env::var("CI").is_ok_and(|v| v == "true"),
-        "python3 module `{module}` is required in CI but not installed (hint: run `scripts/setup`)"
-    );
-    eprintln!(
-        "\n*** SKIPPED: python3 module `{module}` is not installed (run `scripts/setup`) ***\n"
-    );
-    false
-}
 
 /// Runs cyclonedx-python-lib's strict JSON validator (`CycloneDX` 1.5) on each file.
 pub fn validate_cyclonedx(files: &[PathBuf]) {
-    if !require_python("cyclonedx.validation.json") {
-        return;
-    }
+    require_python("cyclonedx.validation.json");
     let script = "import sys\nfrom cyclonedx.validation.json import JsonStrictValidator\nfrom cyclonedx.schema import SchemaVersion\nv = JsonStrictValidator(SchemaVersion.V1_5)\nfor f in sys.argv[1:]:\n    e = v.validate_str(open(f).read())\n    if e is not None:\n        sys.exit(f'{f}: {e}')\n";
     let out = Command::new("python3")
         .args(["-c", script])
@@ -68,10 +29,6 @@ pub fn validate_cyclonedx(files: &[PathBuf]) {
         "CycloneDX validation failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-pub fn json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 /// name → (scope, properties as `name=value`) of every component.
@@ -265,19 +222,18 @@ fn spdx_sboms_validate_with_spdx_tools_and_replace_cyclonedx_ones() {
         !out.path().join(format!("{ARM}.cdx.json")).exists(),
         "the CycloneDX one is gone"
     );
-    if require("pyspdxtools") {
-        let r = Command::new("pyspdxtools")
-            .arg("-i")
-            .arg(&spdx)
-            .output()
-            .unwrap();
-        assert!(
-            r.status.success(),
-            "pyspdxtools: {}{}",
-            String::from_utf8_lossy(&r.stdout),
-            String::from_utf8_lossy(&r.stderr)
-        );
-    }
+    require("pyspdxtools");
+    let r = Command::new("pyspdxtools")
+        .arg("-i")
+        .arg(&spdx)
+        .output()
+        .unwrap();
+    assert!(
+        r.status.success(),
+        "pyspdxtools: {}{}",
+        String::from_utf8_lossy(&r.stdout),
+        String::from_utf8_lossy(&r.stderr)
+    );
     let doc = json(&spdx);
     assert_eq!(doc["spdxVersion"], "SPDX-2.3");
     let id = |name: &str| {

@@ -6,13 +6,10 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use serde_json::Value;
-
 use crate::support::{
-    edit_manifest, multiarch, require, run, sh, shared_fixture, shared_target_dir,
+    EPOCH, edit_manifest, json, multiarch, require, run, sh, shared_fixture, shared_target_dir,
+    verify,
 };
-
-const EPOCH: &str = "1700000000";
 
 /// `package` (then `image` when `image` is given) of `multi` into a fresh out dir.
 fn packaged(image: Option<&[&str]>) -> tempfile::TempDir {
@@ -34,18 +31,6 @@ fn packaged(image: Option<&[&str]>) -> tempfile::TempDir {
         .success();
     }
     out
-}
-
-fn json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
-}
-
-fn verify(out: &Path, args: &[&str]) -> crate::support::Run {
-    run(multiarch(out)
-        .arg("verify")
-        .arg("--out-dir")
-        .arg(out)
-        .args(args))
 }
 
 #[test]
@@ -235,10 +220,8 @@ fn merge_refuses_an_input_without_provenance_among_inputs_with_one() {
 }
 
 /// A key pair made by `minisign -G` in `dir`: `-W` (no password) unless `password`.
-fn keypair(dir: &Path, password: Option<&str>) -> bool {
-    if !require("minisign") {
-        return false;
-    }
+fn keypair(dir: &Path, password: Option<&str>) {
+    require("minisign");
     let mut cmd = Command::new("minisign");
     cmd.args(["-G", "-p"])
         .arg(dir.join("k.pub"))
@@ -257,7 +240,6 @@ fn keypair(dir: &Path, password: Option<&str>) -> bool {
     }
     drop(stdin);
     assert!(child.wait().unwrap().success(), "minisign -G failed");
-    true
 }
 
 fn minisign_verify(keys: &Path, file: &Path) -> String {
@@ -281,9 +263,7 @@ fn minisign_verify(keys: &Path, file: &Path) -> String {
 #[test]
 fn signatures_verify_with_minisign_and_verify_catches_tampering() {
     let keys = tempfile::tempdir().unwrap();
-    if !keypair(keys.path(), None) {
-        return;
-    }
+    keypair(keys.path(), None);
     let out = packaged(None);
     let sign = || {
         run(multiarch(out.path())
@@ -383,9 +363,7 @@ fn signatures_verify_with_minisign_and_verify_catches_tampering() {
 #[test]
 fn packaging_again_drops_signatures_that_no_longer_match() {
     let keys = tempfile::tempdir().unwrap();
-    if !keypair(keys.path(), None) {
-        return;
-    }
+    keypair(keys.path(), None);
     let out = packaged(None);
     run(multiarch(out.path())
         .args(["sign", "--key"])
@@ -416,9 +394,7 @@ fn packaging_again_drops_signatures_that_no_longer_match() {
 #[test]
 fn an_encrypted_key_signs_with_its_password_and_a_wrong_one_is_named() {
     let keys = tempfile::tempdir().unwrap();
-    if !keypair(keys.path(), Some("correct horse")) {
-        return;
-    }
+    keypair(keys.path(), Some("correct horse"));
     let out = packaged(None);
     let pw = keys.path().join("pw.txt");
     std::fs::write(&pw, "correct horse\n").unwrap();
@@ -456,9 +432,7 @@ fn an_encrypted_key_signs_with_its_password_and_a_wrong_one_is_named() {
 #[test]
 fn sign_refuses_an_out_dir_that_fails_verification() {
     let keys = tempfile::tempdir().unwrap();
-    if !keypair(keys.path(), None) {
-        return;
-    }
+    keypair(keys.path(), None);
     let out = packaged(None);
     let bin = out.path().join("linux/amd64/bin/alpha");
     let mut bytes = std::fs::read(&bin).unwrap();

@@ -1,11 +1,23 @@
 //! Test support: fixture copies, running the tool with a scrubbed environment, and
-//! tool requirements that fail in CI and skip loudly elsewhere.
+//! tool requirements that fail the test when the tool is missing.
 
 #![allow(dead_code, reason = "each test module uses a different subset")]
+
+pub mod fake_http;
+mod registry;
+
+pub use registry::Registry;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Mutex, OnceLock};
+
+/// The `SOURCE_DATE_EPOCH` every reproducible run uses.
+pub const EPOCH: &str = "1700000000";
+
+/// `sbomapp`'s archives for two platforms.
+pub const SBOMAPP_AMD: &str = "linux/amd64/sbomapp-0.2.0-x86_64-unknown-linux-musl.tar.gz";
+pub const SBOMAPP_ARM: &str = "linux/arm64/sbomapp-0.2.0-aarch64-unknown-linux-musl.tar.gz";
 
 /// The repository root.
 pub fn repo() -> PathBuf {
@@ -143,30 +155,40 @@ pub fn run(cmd: &mut Command) -> Run {
     Run { out, cmd: line }
 }
 
-/// Whether a tool the test needs is on PATH. In CI (`CI=true`) a missing tool fails
-/// the test; locally the test is skipped with a loud message.
+/// A tool the test needs, on PATH. `scripts/setup` (which `scripts/test` runs)
+/// installs every one, so a missing tool fails the test, everywhere, naming the fix:
+/// a test never passes having checked nothing.
 #[track_caller]
-pub fn require(tool: &str) -> bool {
-    if which::which(tool).is_ok() {
-        return true;
-    }
+pub fn require(tool: &str) {
     assert!(
-        !std::env::var("CI").is_ok_and(|v| v == "true"),
-        "`{tool}` is required in CI but not installed (hint: run `scripts/setup`)"
+        which::which(tool).is_ok(),
+        "`{tool}` is not installed (hint: run `scripts/setup`, which `scripts/test` runs)"
     );
-    eprintln!("\n*** SKIPPED: `{tool}` is not installed (run `scripts/setup`) ***\n");
-    false
 }
 
-/// `qemu-aarch64` or `qemu-aarch64-static`, under the same rule as [`require`].
+/// `qemu-aarch64` or `qemu-aarch64-static`, under the rule of [`require`].
 #[track_caller]
-pub fn qemu_aarch64() -> Option<PathBuf> {
-    for name in ["qemu-aarch64", "qemu-aarch64-static"] {
-        if let Ok(p) = which::which(name) {
-            return Some(p);
-        }
-    }
-    require("qemu-aarch64").then(|| unreachable!())
+pub fn qemu_aarch64() -> PathBuf {
+    ["qemu-aarch64", "qemu-aarch64-static"]
+        .into_iter()
+        .find_map(|name| which::which(name).ok())
+        .unwrap_or_else(|| {
+            panic!("`qemu-aarch64` is not installed (hint: run `scripts/setup`, which `scripts/test` runs)")
+        })
+}
+
+/// A python3 module the test needs, under the rule of [`require`].
+#[track_caller]
+pub fn require_python(module: &str) {
+    require("python3");
+    let ok = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "python3 module `{module}` is not installed (hint: run `scripts/setup`, which `scripts/test` runs)"
+    );
 }
 
 /// Runs a shell script in `dir`; its stdout, or a panic with what it printed.
@@ -251,18 +273,112 @@ pub fn edit_manifest(out: &Path, f: impl FnOnce(&mut serde_json::Value)) {
     std::fs::write(out.join("SHA256SUMS"), typed.sha256sums()).unwrap();
 }
 
-/// Whether zig is here, on PATH or as the `ziglang` Python package (what the zig
-/// wrappers need), under the same rule as [`require`].
+/// zig, on PATH or as the `ziglang` Python package (what the zig wrappers need),
+/// under the rule of [`require`].
 #[track_caller]
-pub fn require_zig() -> bool {
+pub fn require_zig() {
     let python_zig = || {
         Command::new("python3")
             .args(["-c", "import ziglang"])
             .output()
             .is_ok_and(|o| o.status.success())
     };
-    if which::which("zig").is_ok() || python_zig() {
-        return true;
-    }
-    require("zig")
+    assert!(
+        which::which("zig").is_ok() || python_zig(),
+        "zig is not installed, neither on PATH nor as the `ziglang` Python package (hint: run `scripts/setup`, which `scripts/test` runs)"
+    );
+}
+
+/// Builds `fixture` (shared copy, shared target dir) into a fresh out dir.
+pub fn build(fixture: &str, args: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = shared_fixture(fixture);
+    let out = tempfile::tempdir().unwrap();
+    run(multiarch(&dir)
+        .arg("build")
+        .arg("--out-dir")
+        .arg(out.path())
+        .arg("--target-dir")
+        .arg(shared_target_dir(fixture))
+        .args(args))
+    .success();
+    (out, dir)
+}
+
+/// `package` of a shared fixture into a fresh out dir.
+pub fn package(fixture: &str, extra: &[&str]) -> tempfile::TempDir {
+    let out = tempfile::tempdir().unwrap();
+    run(multiarch(&shared_fixture(fixture))
+        .arg("package")
+        .arg("--out-dir")
+        .arg(out.path())
+        .arg("--target-dir")
+        .arg(shared_target_dir(fixture))
+        .args(extra)
+        .env("SOURCE_DATE_EPOCH", EPOCH))
+    .success();
+    out
+}
+
+/// `verify --out-dir OUT ARGS…`, run in `out`.
+pub fn verify(out: &Path, args: &[&str]) -> Run {
+    run(multiarch(out)
+        .arg("verify")
+        .arg("--out-dir")
+        .arg(out)
+        .args(args))
+}
+
+/// A JSON file, parsed.
+pub fn json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// `package` then `image` of `multi` into a fresh out dir; returns it and the
+/// `name:tag@digest` lines `image` printed.
+pub fn packaged_image(
+    dir: &Path,
+    target_dir: &Path,
+    image_args: &[&str],
+) -> (tempfile::TempDir, Vec<String>) {
+    let out = tempfile::tempdir().unwrap();
+    run(multiarch(dir)
+        .arg("package")
+        .arg("--out-dir")
+        .arg(out.path())
+        .arg("--target-dir")
+        .arg(target_dir)
+        .env("SOURCE_DATE_EPOCH", EPOCH))
+    .success();
+    let r = run(multiarch(dir)
+        .args(["image", "--no-build"])
+        .arg("--out-dir")
+        .arg(out.path())
+        .args(image_args)
+        .env("SOURCE_DATE_EPOCH", EPOCH))
+    .success();
+    (out, r.stdout().lines().map(str::to_owned).collect())
+}
+
+pub fn multi_image(image_args: &[&str]) -> (tempfile::TempDir, Vec<String>) {
+    packaged_image(
+        &shared_fixture("multi"),
+        &shared_target_dir("multi"),
+        image_args,
+    )
+}
+
+pub fn tool(cmd: &mut Command) -> String {
+    let line = format!("{cmd:?}");
+    let out = cmd.output().unwrap_or_else(|e| panic!("{line}: {e}"));
+    assert!(
+        out.status.success(),
+        "{line} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    cargo_multiarch::digest::Sha256::of(bytes).to_string()
 }

@@ -14,24 +14,20 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::image::Registry;
-use crate::support::{qemu_aarch64, repo, require, require_zig, scratch, sh};
+use crate::support::{
+    Registry, qemu_aarch64, repo, require, require_python, require_zig, scratch, sh, sha256_hex,
+};
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// What `uses:` names in the template: mapped to this checkout.
 const ACTION: &str = "cargo-multiarch/cargo-multiarch";
 
-/// Whether the interpreter and what the action calls are here.
-fn tools_present() -> bool {
-    require("python3") && require("git") && require("jq") && require("curl") && python_has_yaml()
-}
-
-fn python_has_yaml() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import yaml"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    ok || require("python3-yaml")
+/// The interpreter and what the action calls, under the rule of `require`.
+fn tools_present() {
+    for tool in ["git", "jq", "curl"] {
+        require(tool);
+    }
+    require_python("yaml");
 }
 
 /// `fixture-workspaces/<name>` as a git repository with one commit at a fixed date,
@@ -224,10 +220,6 @@ fn skopeo(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-fn sha256_hex(bytes: &[u8]) -> String {
-    cargo_multiarch::digest::Sha256::of(bytes).to_string()
-}
-
 /// The digest of the image manifest a tag holds for one platform: the tag's own, or
 /// the one manifest of the index under it.
 fn platform_manifest_digest(reference: &str) -> String {
@@ -244,12 +236,11 @@ fn platform_manifest_digest(reference: &str) -> String {
 
 #[test]
 fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
-    if !(tools_present() && require("skopeo") && require("minisign") && require_zig()) {
-        return;
-    }
-    let Some(registry) = Registry::start() else {
-        return;
-    };
+    tools_present();
+    require("skopeo");
+    require("minisign");
+    require_zig();
+    let registry = Registry::start();
     // The release key, as a repository secret holds it (no password: `-W`).
     let keys = tempfile::tempdir().unwrap();
     sh(
@@ -435,13 +426,12 @@ fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
     // Both binaries were built with their C code: the answer comes from C.
     let native = sh(published.path(), "linux/amd64/bin/cdep");
     assert_eq!(native, format!("cdep {VERSION} x86_64\nc says 42\n"));
-    if let Some(qemu) = qemu_aarch64() {
-        let arm = sh(
-            published.path(),
-            &format!("'{}' linux/arm64/bin/cdep", qemu.display()),
-        );
-        assert_eq!(arm, format!("cdep {VERSION} aarch64\nc says 42\n"));
-    }
+    let qemu = qemu_aarch64();
+    let arm = sh(
+        published.path(),
+        &format!("'{}' linux/arm64/bin/cdep", qemu.display()),
+    );
+    assert_eq!(arm, format!("cdep {VERSION} aarch64\nc says 42\n"));
 
     // The registry holds the merged tree's image under the version and per platform.
     let tags: Value = serde_json::from_str(&skopeo(&[
@@ -537,9 +527,7 @@ jobs:
 
 #[test]
 fn action_installs_the_release_asset_only_when_its_checksum_matches() {
-    if !tools_present() {
-        return;
-    }
+    tools_present();
     let work = tempfile::tempdir().unwrap();
     let workflow = work.path().join("install.yml");
     std::fs::write(&workflow, INSTALL_ONLY).unwrap();
@@ -645,9 +633,8 @@ fn interpret(yaml: &str, extra: &[String]) -> (Output, String, tempfile::TempDir
 
 #[test]
 fn interpreter_carries_env_path_outputs_matrix_and_failures_as_actions_does() {
-    if !(require("python3") && require("git") && python_has_yaml()) {
-        return;
-    }
+    require("git");
+    require_python("yaml");
     let results = tempfile::NamedTempFile::new().unwrap();
     let yaml = r#"
 name: semantics
@@ -727,9 +714,8 @@ jobs:
 
 #[test]
 fn interpreter_fails_on_what_it_does_not_model() {
-    if !(require("python3") && require("git") && python_has_yaml()) {
-        return;
-    }
+    require("git");
+    require_python("yaml");
     let job = |steps: &str| {
         format!("name: t\non: push\njobs:\n  j:\n    runs-on: ubuntu-latest\n    steps:\n{steps}")
     };

@@ -74,34 +74,35 @@ fn zipinfo_lists_sorted_entries_with_unix_modes_and_one_time() {
     let (_t, dir) = tempdir();
     let zip = dir.join("app.zip");
     fs::write(&zip, to_vec(&sample(&dir), &OPTS)).unwrap();
-    if Command::new("zipinfo").arg("-h").output().is_err() {
-        eprintln!("*** zipinfo not installed: skipped its half of the test ***");
-    } else {
-        // `-T`: sortable decimal times; the DOS time has 2-second steps.
-        let listing = sh(&format!("zipinfo -T '{zip}'"));
-        let rows: Vec<String> = listing
-            .lines()
-            .filter(|l| l.starts_with(['-', 'd']))
-            .map(|l| {
-                let f: Vec<&str> = l.split_whitespace().collect();
-                format!("{} {} {}", f[0], f[f.len() - 2], f[f.len() - 1])
-            })
-            .collect();
-        assert_eq!(
-            rows,
-            [
-                "drwxr-xr-x 20231114.221320 app-1.0-x86_64-pc-windows-gnu/",
-                "-rw-r--r-- 20231114.221320 app-1.0-x86_64-pc-windows-gnu/LICENSE",
-                "-rw-r--r-- 20231114.221320 app-1.0-x86_64-pc-windows-gnu/README.md",
-                "-rwxr-xr-x 20231114.221320 app-1.0-x86_64-pc-windows-gnu/app.exe",
-            ],
-            "{listing}"
-        );
-        sh(&format!("unzip -tq '{zip}'"));
-        sh(&format!(
-            "cd '{dir}' && mkdir x && unzip -q '{zip}' -d x && cmp x/app-1.0-x86_64-pc-windows-gnu/LICENSE LICENSE && test -x x/app-1.0-x86_64-pc-windows-gnu/app.exe"
-        ));
-    }
+    assert!(
+        Command::new("zipinfo").arg("-h").output().is_ok(),
+        "`zipinfo` is not installed (hint: run `scripts/setup`, which `scripts/test` runs)"
+    );
+    // `-T`: sortable decimal times; the DOS time has 2-second steps.
+    let listing = sh(&format!("zipinfo -T '{zip}'"));
+    let rows: Vec<String> = listing
+        .lines()
+        .filter(|l| l.starts_with(['-', 'd']))
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            format!("{} {} {}", f[0], f[f.len() - 2], f[f.len() - 1])
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            "drwxr-xr-x 20231114.221320 app-1.0-x86_64-pc-windows-gnu/",
+            "-rw-r--r-- 20231114.221320 app-1.0-x86_64-pc-windows-gnu/LICENSE",
+            "-rw-r--r-- 20231114.221320 app-1.0-x86_64-pc-windows-gnu/README.md",
+            "-rwxr-xr-x 20231114.221320 app-1.0-x86_64-pc-windows-gnu/app.exe",
+        ],
+        "{listing}"
+    );
+    sh(&format!("unzip -tq '{zip}'"));
+    sh(&format!(
+        "cd '{dir}' && mkdir x && unzip -q '{zip}' -d x && cmp x/app-1.0-x86_64-pc-windows-gnu/LICENSE LICENSE && test -x x/app-1.0-x86_64-pc-windows-gnu/app.exe"
+    ));
+
     // Python's zipfile: no extra fields, no comment, deflated files, the same bytes.
     let py = format!(
         r"

@@ -1,5 +1,5 @@
-//! External tools for the tests: presence checks that skip loudly (or fail under
-//! `CI=true`), running commands, and real static binaries built with rust-lld.
+//! External tools for the tests: presence checks that fail the test when a tool is
+//! missing, running commands, and real static binaries built with rust-lld.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -14,33 +14,28 @@ use crate::process::Process;
 /// The string the real test binaries print.
 pub const HELLO: &str = "hello from a cargo-multiarch image";
 
-/// True when `tool` is on PATH. Otherwise the test must not pass silently: under
-/// `CI=true` it fails, elsewhere it says loudly that it skipped.
-pub fn require(tool: &str) -> bool {
-    if which::which(tool).is_ok() {
-        return true;
+/// A tool the test needs, on PATH. `scripts/setup` (which `scripts/test` runs)
+/// installs every one, so a missing tool fails the test, naming the fix.
+#[track_caller]
+pub fn require(tool: &str) {
+    if which::which(tool).is_err() {
+        missing(&format!("`{tool}`"));
     }
-    missing(&format!("`{tool}`"))
 }
 
-pub fn missing(what: &str) -> bool {
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{what} is not installed, and CI=true requires every check to run (run scripts/setup)"
-    );
-    eprintln!("SKIPPED: {what} not installed (run scripts/setup)");
-    false
+#[track_caller]
+pub fn missing(what: &str) -> ! {
+    panic!("{what} is not installed (hint: run `scripts/setup`, which `scripts/test` runs)")
 }
 
-/// An image whose `usr/local/bin/hello` is a real static musl binary per platform,
-/// or `None` (after the skip notice) when rustc cannot build them.
-pub fn hello_spec(name: &str) -> Option<ImageSpec> {
+/// An image whose `usr/local/bin/hello` is a real static musl binary per platform.
+pub fn hello_spec(name: &str) -> ImageSpec {
     let mut platforms = Vec::new();
     for (p, triple) in [
         ("linux/amd64", "x86_64-unknown-linux-musl"),
         ("linux/arm64", "aarch64-unknown-linux-musl"),
     ] {
-        let binary = hello_binary(triple)?;
+        let binary = hello_binary(triple);
         platforms.push(PlatformImage {
             platform: platform(p),
             files: vec![Entry {
@@ -50,7 +45,7 @@ pub fn hello_spec(name: &str) -> Option<ImageSpec> {
             }],
         });
     }
-    Some(ImageSpec {
+    ImageSpec {
         names: vec![name.into()],
         platforms,
         settings: settings(),
@@ -58,12 +53,12 @@ pub fn hello_spec(name: &str) -> Option<ImageSpec> {
         level: 6,
         attestations: Vec::new(),
         ..ImageSpec::default()
-    })
+    }
 }
 
 /// Builds (once per checkout) a static binary printing [`HELLO`] for `triple` with
 /// rust-lld, under `target/image-tests/`.
-fn hello_binary(triple: &str) -> Option<Utf8PathBuf> {
+fn hello_binary(triple: &str) -> Utf8PathBuf {
     static BUILD: Mutex<()> = Mutex::new(());
     let _guard = BUILD
         .lock()
@@ -71,14 +66,13 @@ fn hello_binary(triple: &str) -> Option<Utf8PathBuf> {
     let dir = Utf8Path::new(env!("CARGO_MANIFEST_DIR")).join("target/image-tests");
     let dest = dir.join(format!("hello-v1-{triple}"));
     if dest.is_file() {
-        return Some(dest);
+        return dest;
     }
     let Some(sysroot) = Process::new("rustc")
         .args(["--print", "sysroot"])
         .probe_stdout(Duration::from_secs(30))
     else {
         missing("`rustc`");
-        return None;
     };
     if !Utf8Path::new(&sysroot)
         .join("lib/rustlib")
@@ -86,7 +80,6 @@ fn hello_binary(triple: &str) -> Option<Utf8PathBuf> {
         .is_dir()
     {
         missing(&format!("rust-std for `{triple}`"));
-        return None;
     }
     std::fs::create_dir_all(&dir).unwrap();
     let src = dir.join("hello.rs");
@@ -111,7 +104,7 @@ fn hello_binary(triple: &str) -> Option<Utf8PathBuf> {
         .output()
         .unwrap();
     std::fs::rename(&temp, &dest).unwrap();
-    Some(dest)
+    dest
 }
 
 /// Runs a command that must succeed; returns its stdout.

@@ -1,10 +1,10 @@
 //! Tests of the image module. `layout` needs no external tool; `tools` checks the
-//! output with skopeo, umoci, oci-image-tool and qemu-aarch64; `registry` pushes to
-//! Debian's `docker-registry` and to an in-test stand-in server for the auth flows.
+//! output with skopeo, umoci, oci-image-tool and qemu-aarch64; `registry` checks the
+//! push client's plain-http rules (the pushes run through the CLI against the tests'
+//! fake HTTP server, in `tests/cli/push.rs`).
 
 mod attest;
 mod external;
-mod fake;
 mod layout;
 mod props;
 mod registry;

@@ -13,9 +13,7 @@ use crate::process::Process;
 /// copies every platform out completely.
 #[test]
 fn oci_image_tool_validates_the_layout_and_every_document() {
-    if !require("oci-image-tool") {
-        return;
-    }
+    require("oci-image-tool");
     let (_t, dir) = temp_dir();
     let result = write_layout(&[fake_spec("alpha:0.3.0")], &dir).unwrap();
     let validate = |kind: &str, path: &camino::Utf8Path| {
@@ -61,9 +59,7 @@ fn oci_image_tool_validates_the_layout_and_every_document() {
 
 #[test]
 fn skopeo_sees_a_two_platform_index() {
-    if !require("skopeo") {
-        return;
-    }
+    require("skopeo");
     let (_t, dir) = temp_dir();
     let result = write_layout(&[fake_spec("alpha:0.3.0")], &dir).unwrap();
     let raw = run(&Process::new("skopeo")
@@ -100,12 +96,10 @@ fn skopeo_sees_a_two_platform_index() {
 /// runs under qemu-aarch64; the amd64 one runs natively.
 #[test]
 fn unpacked_arm64_binary_runs_under_qemu() {
-    if !(require("skopeo") && require("umoci") && require("qemu-aarch64")) {
-        return;
-    }
-    let Some(spec) = hello_spec("hello:1.0.0") else {
-        return;
-    };
+    require("skopeo");
+    require("umoci");
+    require("qemu-aarch64");
+    let spec = hello_spec("hello:1.0.0");
     let (_t, root) = temp_dir();
     let dir = root.join("oci");
     write_layout(&[spec], &dir).unwrap();
@@ -139,9 +133,7 @@ fn unpacked_arm64_binary_runs_under_qemu() {
 
 #[test]
 fn skopeo_reads_the_archive_as_oci_and_as_docker() {
-    if !require("skopeo") {
-        return;
-    }
+    require("skopeo");
     let (_t, root) = temp_dir();
     let dir = root.join("oci");
     let result = write_layout(&[fake_spec("alpha:0.3.0")], &dir).unwrap();
