@@ -6,7 +6,9 @@ mod completions;
 mod doctor;
 mod man;
 mod merge;
+mod plan;
 mod sign;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -26,10 +28,10 @@ pub fn run(cli: Cli) -> Result<Exit> {
         .shell()
         .with_format(reporting.map_or_else(Default::default, |r| r.1));
     let code = crate::output::command(&shell, reporting.map(|r| r.0), || match cli.command {
-        Command::Plan(args) => crate::plan::run(&args),
+        Command::Plan(args) => plan::run(&args),
         Command::Build(args) => crate::build::run(&args, &shell),
         Command::Package(args) => crate::package::run(&args, &shell),
-        Command::Verify(args) => crate::verify::run(&args, &shell),
+        Command::Verify(args) => verify::run(&args, &shell),
         Command::Merge(args) => merge::run(&args, &shell),
         Command::Image(args) => crate::image::run(args, &shell),
         Command::Sign(args) => sign::run(&args, &shell),
