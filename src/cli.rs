@@ -330,9 +330,8 @@ pub struct PackageArgs {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The out dir to check [default: the workspace's out dir]
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: Option<Utf8PathBuf>,
+    #[command(flatten)]
+    pub out: OutDirArg,
 
     /// Path to Cargo.toml (to find the workspace's out dir)
     #[arg(long, value_name = "PATH")]
@@ -385,9 +384,8 @@ pub struct SignArgs {
     #[arg(long, value_name = "FILE")]
     pub password_file: Option<Utf8PathBuf>,
 
-    /// The out dir to sign [default: the workspace's out dir]
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: Option<Utf8PathBuf>,
+    #[command(flatten)]
+    pub out: OutDirArg,
 
     /// Path to Cargo.toml (to find the workspace's out dir)
     #[arg(long, value_name = "PATH")]
@@ -634,13 +632,20 @@ pub struct TargetArgs {
     pub target_dir: Option<Utf8PathBuf>,
 }
 
+/// `--out-dir`: the out dir a command writes or reads (declared once).
+#[derive(Debug, Clone, Default, Args)]
+pub struct OutDirArg {
+    /// The out dir [default: `out-dir` in `[workspace.metadata.multiarch]`, else out/ at the workspace root]
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<Utf8PathBuf>,
+}
+
 /// Where the outputs go and which profile builds them.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Targets and Output")]
 pub struct OutputArgs {
-    /// Directory for all outputs [default: out/ at the workspace root]
-    #[arg(long, value_name = "DIR")]
-    pub out_dir: Option<Utf8PathBuf>,
+    #[command(flatten)]
+    pub out: OutDirArg,
 
     /// Build with the given profile [default: release]
     #[arg(long, value_name = "PROFILE-NAME", conflicts_with = "release")]

@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use crate::outdir::RelPath;
 use crate::platform::{Platform, TargetName};
 
+/// The out dir, relative to the workspace root, unless `--out-dir` or `out-dir` says.
+pub const DEFAULT_OUT_DIR: &str = "out";
 /// `manifest.json`: every artifact with its hash, size and platform.
 pub const MANIFEST: &str = "manifest.json";
 /// `SHA256SUMS`: `sha256sum -c` checkable, one line per artifact.

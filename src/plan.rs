@@ -305,7 +305,11 @@ impl Plan {
             );
         }
 
-        let out_dir = out_dir(select.output.out_dir.as_deref(), &workspace)?;
+        let out_dir = workspace::out_dir(
+            select.output.out_dir.as_deref(),
+            &workspace.root,
+            &workspace.config,
+        )?;
         let mut entries = Vec::new();
         for (p, targets_of) in workspace.packages.iter().zip(&per_package) {
             for bin in &p.bins {
@@ -485,14 +489,6 @@ fn apple_frameworks(ws: &Workspace, rustc: &Rustc, t: &Target) -> Result<Vec<Fra
 }
 
 /// `--out-dir`, else `out-dir` from config (relative to the workspace root), else `out/`.
-fn out_dir(cli: Option<&Utf8Path>, ws: &Workspace) -> Result<Utf8PathBuf> {
-    Ok(match (cli, &ws.config.out_dir) {
-        (Some(d), _) => crate::workspace::absolute(d)?,
-        (None, Some(d)) => ws.root.join(d),
-        (None, None) => ws.root.join("out"),
-    })
-}
-
 /// A path as a user would type it: relative to the workspace root when inside it.
 pub fn display_dir(dir: &Utf8Path, root: &Utf8Path) -> String {
     dir.strip_prefix(root).map_or_else(

@@ -364,9 +364,17 @@ pub fn default_out_dir(manifest: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
         .to_owned();
     let metadata = metadata(&manifest_path, &dir, &[], &[], None, true, None)?;
     let (config, _) = configs(&metadata)?;
-    Ok(metadata
-        .workspace_root
-        .join(config.out_dir.unwrap_or_else(|| "out".into())))
+    out_dir(None, &metadata.workspace_root, &config)
+}
+
+/// The out dir: `given` (`--out-dir`, made absolute), else `out-dir` of the config,
+/// else [`layout::DEFAULT_OUT_DIR`], both relative to the workspace root.
+pub fn out_dir(given: Option<&Utf8Path>, root: &Utf8Path, config: &Config) -> Result<Utf8PathBuf> {
+    Ok(match (given, &config.out_dir) {
+        (Some(d), _) => absolute(d)?,
+        (None, Some(d)) => root.join(d),
+        (None, None) => root.join(crate::layout::DEFAULT_OUT_DIR),
+    })
 }
 
 /// The workspace-wide config (`[workspace.metadata.multiarch]`, filled in by a root

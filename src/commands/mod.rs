@@ -80,7 +80,7 @@ pub(crate) fn selection(s: &SelectArgs) -> Selection {
             target_dir: t.target_dir.clone(),
         },
         output: Output {
-            out_dir: s.output.out_dir.clone(),
+            out_dir: s.output.out.out_dir.clone(),
             profile: s.output.profile.clone(),
         },
         manifest: Manifest {

@@ -10,7 +10,7 @@ use crate::sign::{read_secret_key, sign};
 
 /// Signs what the out dir's manifest lists, after `verify`.
 pub(super) fn run(args: &SignArgs, shell: &Shell) -> Result<ExitCode> {
-    let out_dir = super::out_dir(args.out_dir.as_deref(), args.manifest_path.as_deref())?;
+    let out_dir = super::out_dir(args.out.out_dir.as_deref(), args.manifest_path.as_deref())?;
     if !out_dir.exists() {
         bail!(
             "`{out_dir}` does not exist: there is nothing to sign (hint: run `cargo multiarch package` first, or pass `--out-dir` naming where it wrote)"

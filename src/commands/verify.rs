@@ -12,7 +12,7 @@ use crate::verify::{Options, verify};
 
 /// `cargo multiarch verify`: prints each run and problem; fails when there is any.
 pub(super) fn run(args: &VerifyArgs, shell: &Shell) -> Result<ExitCode> {
-    let out_dir = super::out_dir(args.out_dir.as_deref(), args.manifest_path.as_deref())?;
+    let out_dir = super::out_dir(args.out.out_dir.as_deref(), args.manifest_path.as_deref())?;
     let opts = Options {
         expect: platform::parse_expect(&args.expect)?,
         run: args.run,
