@@ -122,26 +122,7 @@ fn format_of(cfg: &[Cfg]) -> BinaryFormat {
 /// as rustc writes its own metadata objects: the target's architecture, endianness and
 /// ELF flags (a linker refuses to mix ARM float ABIs or RISC-V ones).
 pub fn object_file(triple: &str, cfg: &[Cfg], contents: &[u8]) -> Result<Vec<u8>> {
-    let arch = cfg_value(cfg, "target_arch").unwrap_or("");
-    let bits = cfg_value(cfg, "target_pointer_width").unwrap_or("64");
-    let architecture = match (arch, bits) {
-        ("x86_64", "64") => Architecture::X86_64,
-        ("x86_64", _) => Architecture::X86_64_X32,
-        ("x86", _) => Architecture::I386,
-        ("aarch64", "64") => Architecture::Aarch64,
-        ("aarch64", _) => Architecture::Aarch64_Ilp32,
-        ("arm", _) => Architecture::Arm,
-        ("riscv64", _) => Architecture::Riscv64,
-        ("riscv32", _) => Architecture::Riscv32,
-        ("powerpc64", _) => Architecture::PowerPc64,
-        ("powerpc", _) => Architecture::PowerPc,
-        ("s390x", _) => Architecture::S390x,
-        ("loongarch64", _) => Architecture::LoongArch64,
-        ("sparc64", _) => Architecture::Sparc64,
-        _ => bail!(
-            "`--auditable` cannot embed a dependency list into `{triple}` binaries: no object file for architecture `{arch}` (hint: drop `--auditable` for this target)"
-        ),
-    };
+    let architecture = architecture_of(triple, cfg)?;
     let endian = match cfg_value(cfg, "target_endian") {
         Some("big") => Endianness::Big,
         _ => Endianness::Little,
@@ -149,61 +130,14 @@ pub fn object_file(triple: &str, cfg: &[Cfg], contents: &[u8]) -> Result<Vec<u8>
     let format = format_of(cfg);
     let mut file = Object::new(format, architecture, endian);
     if format == BinaryFormat::Elf {
-        let hard_float = cfg_value(cfg, "target_abi").is_some_and(|a| a.ends_with("hf"))
-            || triple.ends_with("hf");
-        let linux = cfg_value(cfg, "target_os").is_some_and(|o| o == "linux" || o == "android");
-        let e_flags: u32 = match architecture {
-            Architecture::Arm => {
-                elf::EF_ARM_EABI_VER5.0
-                    | if hard_float {
-                        elf::EF_ARM_ABI_FLOAT_HARD
-                    } else {
-                        elf::EF_ARM_ABI_FLOAT_SOFT
-                    }
-            }
-            Architecture::Riscv32 | Architecture::Riscv64 => {
-                // `gc` (and every Linux riscv target) means compressed and double floats.
-                let ext = triple.split('-').next().unwrap_or("");
-                let ext = ext.get(7..).unwrap_or("");
-                let c = ext.contains('c') || linux;
-                let d = ext.contains('d') || ext.contains('g') || linux;
-                let f = ext.contains('f');
-                let float = if d {
-                    elf::EF_RISCV_FLOAT_ABI_DOUBLE
-                } else if f {
-                    elf::EF_RISCV_FLOAT_ABI_SINGLE
-                } else {
-                    elf::EF_RISCV_FLOAT_ABI_SOFT
-                };
-                float.0 | if c { elf::EF_RISCV_RVC.0 } else { 0 }
-            }
-            Architecture::LoongArch64 => {
-                elf::EF_LARCH_OBJABI_V1.0 | elf::EF_LARCH_ABI_DOUBLE_FLOAT.0
-            }
-            _ => 0,
-        };
         file.flags = FileFlags::Elf {
             os_abi: elf::ELFOSABI_NONE,
             abi_version: 0,
-            e_flags: elf::FileFlags(e_flags),
+            e_flags: elf::FileFlags(elf_flags(triple, cfg, architecture)),
         };
     }
     if format == BinaryFormat::Coff {
-        // What lld wants of every input on i686 Windows (`@feat.00`, SAFESEH), as rustc
-        // writes it for its own metadata objects.
-        let mangling = file.mangling();
-        file.set_mangling(object::write::Mangling::None);
-        file.add_symbol(Symbol {
-            name: b"@feat.00".to_vec(),
-            value: u64::from(architecture == Architecture::I386),
-            size: 0,
-            kind: SymbolKind::Data,
-            scope: SymbolScope::Compilation,
-            weak: false,
-            section: SymbolSection::Absolute,
-            flags: SymbolFlags::None,
-        });
-        file.set_mangling(mangling);
+        add_feat_00(&mut file, architecture);
     }
     let section = file.add_section(
         file.segment_name(StandardSegment::Data).to_vec(),
@@ -230,6 +164,85 @@ pub fn object_file(triple: &str, cfg: &[Cfg], contents: &[u8]) -> Result<Vec<u8>
     });
     file.write()
         .with_context(|| format!("cannot write the `--auditable` object file for `{triple}`"))
+}
+
+/// The object file architecture of `triple` (whose cfg is `cfg`); an error for one
+/// `object` cannot write.
+fn architecture_of(triple: &str, cfg: &[Cfg]) -> Result<Architecture> {
+    let arch = cfg_value(cfg, "target_arch").unwrap_or("");
+    let bits = cfg_value(cfg, "target_pointer_width").unwrap_or("64");
+    Ok(match (arch, bits) {
+        ("x86_64", "64") => Architecture::X86_64,
+        ("x86_64", _) => Architecture::X86_64_X32,
+        ("x86", _) => Architecture::I386,
+        ("aarch64", "64") => Architecture::Aarch64,
+        ("aarch64", _) => Architecture::Aarch64_Ilp32,
+        ("arm", _) => Architecture::Arm,
+        ("riscv64", _) => Architecture::Riscv64,
+        ("riscv32", _) => Architecture::Riscv32,
+        ("powerpc64", _) => Architecture::PowerPc64,
+        ("powerpc", _) => Architecture::PowerPc,
+        ("s390x", _) => Architecture::S390x,
+        ("loongarch64", _) => Architecture::LoongArch64,
+        ("sparc64", _) => Architecture::Sparc64,
+        _ => bail!(
+            "`--auditable` cannot embed a dependency list into `{triple}` binaries: no object file for architecture `{arch}` (hint: drop `--auditable` for this target)"
+        ),
+    })
+}
+
+/// The ELF `e_flags` of `triple`'s objects: the ARM EABI and float ABI, RISC-V's float
+/// ABI and compressed instructions, `LoongArch`'s ABI; 0 elsewhere.
+fn elf_flags(triple: &str, cfg: &[Cfg], architecture: Architecture) -> u32 {
+    let hard_float =
+        cfg_value(cfg, "target_abi").is_some_and(|a| a.ends_with("hf")) || triple.ends_with("hf");
+    let linux = cfg_value(cfg, "target_os").is_some_and(|o| o == "linux" || o == "android");
+    match architecture {
+        Architecture::Arm => {
+            elf::EF_ARM_EABI_VER5.0
+                | if hard_float {
+                    elf::EF_ARM_ABI_FLOAT_HARD
+                } else {
+                    elf::EF_ARM_ABI_FLOAT_SOFT
+                }
+        }
+        Architecture::Riscv32 | Architecture::Riscv64 => {
+            // `gc` (and every Linux riscv target) means compressed and double floats.
+            let ext = triple.split('-').next().unwrap_or("");
+            let ext = ext.get(7..).unwrap_or("");
+            let c = ext.contains('c') || linux;
+            let d = ext.contains('d') || ext.contains('g') || linux;
+            let f = ext.contains('f');
+            let float = if d {
+                elf::EF_RISCV_FLOAT_ABI_DOUBLE
+            } else if f {
+                elf::EF_RISCV_FLOAT_ABI_SINGLE
+            } else {
+                elf::EF_RISCV_FLOAT_ABI_SOFT
+            };
+            float.0 | if c { elf::EF_RISCV_RVC.0 } else { 0 }
+        }
+        Architecture::LoongArch64 => elf::EF_LARCH_OBJABI_V1.0 | elf::EF_LARCH_ABI_DOUBLE_FLOAT.0,
+        _ => 0,
+    }
+}
+
+/// Adds the `@feat.00` symbol lld wants of every input on i686 Windows (SAFESEH), as
+/// rustc writes it for its own metadata objects.
+fn add_feat_00(file: &mut Object, architecture: Architecture) {
+    let mangling = file.mangling();
+    file.set_mangling(object::write::Mangling::None);
+    file.add_symbol(Symbol {
+        name: b"@feat.00".to_vec(),
+        value: u64::from(architecture == Architecture::I386),
+        size: 0,
+        kind: SymbolKind::Data,
+        scope: SymbolScope::Compilation,
+        weak: false,
+        section: SymbolSection::Absolute,
+        flags: SymbolFlags::None,
+    });
+    file.set_mangling(mangling);
 }
 
 /// How the linker is told to keep the section: the symbol over it is declared

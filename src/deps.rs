@@ -132,25 +132,64 @@ pub fn graph(
         .find(|id| id.repr == root)
         .copied()
         .with_context(|| format!("package `{root}` is not in the dependency resolve"))?;
-    let is_proc_macro = |id: &PackageId| {
-        metadata[id]
-            .targets
-            .iter()
-            .any(cargo_metadata::Target::is_proc_macro)
+    let Walk {
+        used,
+        edges_of,
+        mut c_code,
+    } = walk(metadata, &nodes, root_id, edges);
+    let mut crates: Vec<(&PackageId, Crate)> = used
+        .iter()
+        .map(|(id, kind)| {
+            let why = c_code.remove(id).unwrap_or_default();
+            (
+                *id,
+                described(metadata, id, *kind, *id == root_id, why, ws_root, lock),
+            )
+        })
+        .collect();
+    crates.sort_by(|(_, a), (_, b)| {
+        (&a.name, &a.version, &a.source).cmp(&(&b.name, &b.version, &b.source))
+    });
+    let g = Graph {
+        package: metadata[root_id].name.to_string(),
+        crates: linked(crates, &edges_of),
     };
+    g.check()
+        .with_context(|| format!("the dependency graph of `{}`", g.package))?;
+    Ok(g)
+}
 
-    // Units as (package, compiled for the host), walked from the root's target unit.
+/// What a walk of the unit graph reached.
+struct Walk<'a> {
+    /// Each package reached, `Runtime` when a unit compiled for the target reaches it.
+    used: BTreeMap<&'a PackageId, Kind>,
+    /// Each package's dependencies followed.
+    edges_of: BTreeMap<&'a PackageId, BTreeSet<&'a PackageId>>,
+    /// Why a package compiles C code, when a build-dependency says so.
+    c_code: BTreeMap<&'a PackageId, BTreeSet<String>>,
+}
+
+/// Walks the units as (package, compiled for the host) from `root_id`'s target unit,
+/// following the dependencies `edges` keeps (see the module doc).
+fn walk<'a>(
+    metadata: &'a Metadata,
+    nodes: &HashMap<&'a PackageId, &'a cargo_metadata::Node>,
+    root_id: &'a PackageId,
+    edges: Edges,
+) -> Walk<'a> {
     let mut seen: BTreeSet<(&PackageId, bool)> = BTreeSet::new();
     let mut stack = vec![(root_id, false)];
-    let mut used: BTreeMap<&PackageId, Kind> = BTreeMap::new();
-    let mut edges_of: BTreeMap<&PackageId, BTreeSet<&PackageId>> = BTreeMap::new();
-    let mut c_code: BTreeMap<&PackageId, BTreeSet<String>> = BTreeMap::new();
+    let mut w = Walk {
+        used: BTreeMap::new(),
+        edges_of: BTreeMap::new(),
+        c_code: BTreeMap::new(),
+    };
     while let Some((id, host)) = stack.pop() {
         if !seen.insert((id, host)) {
             continue;
         }
         let kind = if host { Kind::Build } else { Kind::Runtime };
-        let k = used.entry(id).or_insert(kind);
+        let k = w.used.entry(id).or_insert(kind);
         *k = (*k).max(kind);
         let Some(node) = nodes.get(id) else { continue };
         for dep in &node.deps {
@@ -158,55 +197,75 @@ pub fn graph(
             // A build script is compiled for the host, whatever its package is for.
             let build = edges.keeps(dep, DependencyKind::Build, true);
             if normal {
-                stack.push((&dep.pkg, host || is_proc_macro(&dep.pkg)));
+                stack.push((&dep.pkg, host || is_proc_macro(metadata, &dep.pkg)));
             }
             if build {
                 stack.push((&dep.pkg, true));
                 let name = metadata[&dep.pkg].name.as_str();
                 if C_BUILD_DEPS.contains(&name) {
-                    c_code
+                    w.c_code
                         .entry(id)
                         .or_default()
                         .insert(format!("build-dependency `{name}`"));
                 }
             }
             if normal || build {
-                edges_of.entry(id).or_default().insert(&dep.pkg);
+                w.edges_of.entry(id).or_default().insert(&dep.pkg);
             }
         }
     }
+    w
+}
 
-    let mut crates: Vec<(&PackageId, Crate)> = Vec::new();
-    for (id, kind) in &used {
-        let p = &metadata[*id];
-        let dir = p.manifest_path.parent().unwrap_or(ws_root);
-        let source_repr = p.source.as_ref().map(|s| s.repr.as_str());
-        let mut why: Vec<String> = c_code.remove(id).unwrap_or_default().into_iter().collect();
-        if let Some(l) = &p.links {
-            why.insert(0, format!("links = \"{l}\""));
-        }
-        crates.push((
-            id,
-            Crate {
-                name: p.name.to_string(),
-                version: p.version.to_string(),
-                source: Source::of(source_repr, dir, ws_root),
-                kind: *kind,
-                root: *id == root_id,
-                proc_macro: is_proc_macro(id),
-                license: p.license.as_deref().map(normalize_license),
-                checksum: source_repr
-                    .and_then(|s| lock.checksum(&p.name, &p.version.to_string(), s))
-                    .cloned(),
-                links: p.links.clone(),
-                c_code: why,
-                dependencies: Vec::new(),
-            },
-        ));
+/// Whether the package `id` is a proc-macro (so compiled for the host).
+fn is_proc_macro(metadata: &Metadata, id: &PackageId) -> bool {
+    metadata[id]
+        .targets
+        .iter()
+        .any(cargo_metadata::Target::is_proc_macro)
+}
+
+/// The crate `id` as the graph describes it (without its dependencies yet); `why` says
+/// why it compiles C code (its `links` goes first).
+fn described(
+    metadata: &Metadata,
+    id: &PackageId,
+    kind: Kind,
+    root: bool,
+    why: BTreeSet<String>,
+    ws_root: &Utf8Path,
+    lock: &Lock,
+) -> Crate {
+    let p = &metadata[id];
+    let dir = p.manifest_path.parent().unwrap_or(ws_root);
+    let source_repr = p.source.as_ref().map(|s| s.repr.as_str());
+    let mut why: Vec<String> = why.into_iter().collect();
+    if let Some(l) = &p.links {
+        why.insert(0, format!("links = \"{l}\""));
     }
-    crates.sort_by(|(_, a), (_, b)| {
-        (&a.name, &a.version, &a.source).cmp(&(&b.name, &b.version, &b.source))
-    });
+    Crate {
+        name: p.name.to_string(),
+        version: p.version.to_string(),
+        source: Source::of(source_repr, dir, ws_root),
+        kind,
+        root,
+        proc_macro: is_proc_macro(metadata, id),
+        license: p.license.as_deref().map(normalize_license),
+        checksum: source_repr
+            .and_then(|s| lock.checksum(&p.name, &p.version.to_string(), s))
+            .cloned(),
+        links: p.links.clone(),
+        c_code: why,
+        dependencies: Vec::new(),
+    }
+}
+
+/// The crates in their order, each with its dependencies of `edges_of` as sorted
+/// indexes into that order.
+fn linked<'a>(
+    crates: Vec<(&'a PackageId, Crate)>,
+    edges_of: &BTreeMap<&'a PackageId, BTreeSet<&'a PackageId>>,
+) -> Vec<Crate> {
     let index: HashMap<&PackageId, usize> = crates
         .iter()
         .enumerate()
@@ -223,13 +282,7 @@ pub fn graph(
         c.dependencies.sort_unstable();
         out.push(c);
     }
-    let g = Graph {
-        package: metadata[root_id].name.to_string(),
-        crates: out,
-    };
-    g.check()
-        .with_context(|| format!("the dependency graph of `{}`", g.package))?;
-    Ok(g)
+    out
 }
 
 /// cargo's old `MIT/Apache-2.0` is the SPDX expression `MIT OR Apache-2.0`.

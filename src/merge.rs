@@ -129,85 +129,125 @@ pub fn merge(
 /// Decides the merged manifest, refusing whatever would make it lie; writes nothing.
 fn join(inputs: &[Input], opts: &Options) -> Result<Manifest> {
     let first = &inputs[0];
-    let first_dir = first.dir.shown();
     let mut git: Option<Git> = first.manifest.git.clone();
     let mut versions: BTreeMap<String, (String, &Utf8Path)> = BTreeMap::new();
     let mut artifacts: BTreeMap<RelPath, (Artifact, &Utf8Path)> = BTreeMap::new();
     let mut platforms: Vec<Platform> = Vec::new();
     for input in inputs {
-        let (dir, m) = (input.dir.shown(), &input.manifest);
-        if m.source_date_epoch != first.manifest.source_date_epoch {
-            bail!(
-                "`{dir}` was built with source date {} but `{first_dir}` with {} (hint: build both from the same commit, or set the same `SOURCE_DATE_EPOCH`)",
-                m.source_date_epoch,
-                first.manifest.source_date_epoch
-            );
-        }
-        match (&git, &m.git) {
-            (Some(a), Some(b)) if a.commit != b.commit => bail!(
-                "`{dir}` was built from commit {} but `{first_dir}` from {} (hint: build every platform from the same commit)",
-                b.commit,
-                a.commit
-            ),
-            (Some(a), Some(b)) => {
-                git = Some(Git {
-                    commit: a.commit.clone(),
-                    dirty: a.dirty || b.dirty,
-                });
-            }
-            (None, Some(_)) | (Some(_), None) => bail!(
-                "`{dir}` and `{first_dir}` disagree on whether they were built from a git checkout (hint: build every platform from the same checkout)"
-            ),
-            (None, None) => {}
-        }
-        platforms.extend(m.platforms.iter().copied());
-        for a in m
-            .artifacts
-            .iter()
-            .filter(|a| matches!(a.kind, Kind::Binary | Kind::Archive | Kind::Sbom))
-        {
-            if let (Some(pkg), Some(v)) = (&a.package, &a.version) {
-                match versions.get(pkg) {
-                    Some((seen, at)) if seen != v => bail!(
-                        "package `{pkg}` is version {v} in `{dir}` but {seen} in `{at}` (hint: build every platform from the same commit)"
-                    ),
-                    Some(_) => {}
-                    None => {
-                        versions.insert(pkg.clone(), (v.clone(), dir));
-                    }
-                }
-            }
-            match artifacts.get(&a.path) {
-                Some((seen, at)) if seen.sha256 != a.sha256 || seen.kind != a.kind => bail!(
-                    "`{}` differs between `{at}` (sha256 {}) and `{dir}` (sha256 {}): the same artifact was built twice, differently (hint: build each platform on one machine only)",
-                    a.path,
-                    seen.sha256,
-                    a.sha256
+        git = same_source(first, input, git)?;
+        platforms.extend(input.manifest.platforms.iter().copied());
+        add_artifacts(input, &mut versions, &mut artifacts)?;
+        records_listed(input)?;
+    }
+    records_agree(inputs)?;
+    platforms.sort();
+    platforms.dedup();
+    let expected: Vec<Platform> = opts.expect.clone().unwrap_or(platforms);
+    complete(&expected, &artifacts)?;
+    Ok(Manifest {
+        schema: first.manifest.schema.clone(),
+        tool: first.manifest.tool.clone(),
+        source_date_epoch: first.manifest.source_date_epoch,
+        git,
+        platforms: expected,
+        artifacts: artifacts.into_values().map(|(a, _)| a).collect(),
+    })
+}
+
+/// `git` (the inputs' so far) joined with `input`'s: an error unless it was built from
+/// the same source date and commit as `first`; dirty when either is.
+fn same_source(first: &Input, input: &Input, git: Option<Git>) -> Result<Option<Git>> {
+    let (first_dir, dir, m) = (first.dir.shown(), input.dir.shown(), &input.manifest);
+    if m.source_date_epoch != first.manifest.source_date_epoch {
+        bail!(
+            "`{dir}` was built with source date {} but `{first_dir}` with {} (hint: build both from the same commit, or set the same `SOURCE_DATE_EPOCH`)",
+            m.source_date_epoch,
+            first.manifest.source_date_epoch
+        );
+    }
+    match (&git, &m.git) {
+        (Some(a), Some(b)) if a.commit != b.commit => bail!(
+            "`{dir}` was built from commit {} but `{first_dir}` from {} (hint: build every platform from the same commit)",
+            b.commit,
+            a.commit
+        ),
+        (Some(a), Some(b)) => Ok(Some(Git {
+            commit: a.commit.clone(),
+            dirty: a.dirty || b.dirty,
+        })),
+        (None, Some(_)) | (Some(_), None) => bail!(
+            "`{dir}` and `{first_dir}` disagree on whether they were built from a git checkout (hint: build every platform from the same checkout)"
+        ),
+        (None, None) => Ok(git),
+    }
+}
+
+/// Adds `input`'s binaries, archives and SBOMs to `artifacts` (by path, with the dir
+/// that has it first), refusing a package in another version than `versions` has, or
+/// a path with another hash or kind.
+fn add_artifacts<'a>(
+    input: &'a Input,
+    versions: &mut BTreeMap<String, (String, &'a Utf8Path)>,
+    artifacts: &mut BTreeMap<RelPath, (Artifact, &'a Utf8Path)>,
+) -> Result<()> {
+    let (dir, m) = (input.dir.shown(), &input.manifest);
+    for a in m
+        .artifacts
+        .iter()
+        .filter(|a| matches!(a.kind, Kind::Binary | Kind::Archive | Kind::Sbom))
+    {
+        if let (Some(pkg), Some(v)) = (&a.package, &a.version) {
+            match versions.get(pkg) {
+                Some((seen, at)) if seen != v => bail!(
+                    "package `{pkg}` is version {v} in `{dir}` but {seen} in `{at}` (hint: build every platform from the same commit)"
                 ),
                 Some(_) => {}
                 None => {
-                    artifacts.insert(a.path.clone(), (a.clone(), dir));
+                    versions.insert(pkg.clone(), (v.clone(), dir));
                 }
             }
         }
-        // A build record must describe binaries this input's manifest lists, as they are.
-        for r in &input.records {
-            for b in &r.binaries {
-                let listed = m
-                    .artifacts
-                    .iter()
-                    .any(|a| a.kind == Kind::Binary && a.path == b.path && a.sha256 == b.sha256);
-                if !listed {
-                    bail!(
-                        "the build record of `{}` in `{dir}` lists `{}` (sha256 {}), which its manifest does not (hint: rebuild `{dir}` with `cargo multiarch package`)",
-                        r.target,
-                        b.path,
-                        b.sha256
-                    );
-                }
+        match artifacts.get(&a.path) {
+            Some((seen, at)) if seen.sha256 != a.sha256 || seen.kind != a.kind => bail!(
+                "`{}` differs between `{at}` (sha256 {}) and `{dir}` (sha256 {}): the same artifact was built twice, differently (hint: build each platform on one machine only)",
+                a.path,
+                seen.sha256,
+                a.sha256
+            ),
+            Some(_) => {}
+            None => {
+                artifacts.insert(a.path.clone(), (a.clone(), dir));
             }
         }
     }
+    Ok(())
+}
+
+/// An error unless each build record of `input` describes binaries its manifest lists,
+/// as they are.
+fn records_listed(input: &Input) -> Result<()> {
+    let (dir, m) = (input.dir.shown(), &input.manifest);
+    for r in &input.records {
+        for b in &r.binaries {
+            let listed = m
+                .artifacts
+                .iter()
+                .any(|a| a.kind == Kind::Binary && a.path == b.path && a.sha256 == b.sha256);
+            if !listed {
+                bail!(
+                    "the build record of `{}` in `{dir}` lists `{}` (sha256 {}), which its manifest does not (hint: rebuild `{dir}` with `cargo multiarch package`)",
+                    r.target,
+                    b.path,
+                    b.sha256
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An error unless the inputs' build records of one target are the same.
+fn records_agree(inputs: &[Input]) -> Result<()> {
     let mut records: BTreeMap<String, (&BuildRecord, &Utf8Path)> = BTreeMap::new();
     for input in inputs {
         for r in &input.records {
@@ -224,9 +264,14 @@ fn join(inputs: &[Input], opts: &Options) -> Result<Manifest> {
             }
         }
     }
-    platforms.sort();
-    platforms.dedup();
-    let expected: Vec<Platform> = opts.expect.clone().unwrap_or(platforms);
+    Ok(())
+}
+
+/// An error naming each platform of `expected` that no binary of `artifacts` is for.
+fn complete(
+    expected: &[Platform],
+    artifacts: &BTreeMap<RelPath, (Artifact, &Utf8Path)>,
+) -> Result<()> {
     let present: Vec<Platform> = artifacts
         .values()
         .filter(|(a, _)| a.kind == Kind::Binary)
@@ -248,14 +293,7 @@ fn join(inputs: &[Input], opts: &Options) -> Result<Manifest> {
                 .join(", ")
         );
     }
-    Ok(Manifest {
-        schema: first.manifest.schema.clone(),
-        tool: first.manifest.tool.clone(),
-        source_date_epoch: first.manifest.source_date_epoch,
-        git,
-        platforms: expected,
-        artifacts: artifacts.into_values().map(|(a, _)| a).collect(),
-    })
+    Ok(())
 }
 
 /// The inputs' provenance joined into one (see [`provenance::combine`]); None when no

@@ -112,6 +112,14 @@ pub fn staged_events(shell: &Shell, out: &OutDir, records: &[BuildRecord]) {
     }
 }
 
+/// Each archive's docs (README, license files) as (name in the archive, source path),
+/// by package name (`None`: the workspace's, with `per-target` archives).
+type Docs = HashMap<Option<String>, Vec<(String, Utf8PathBuf)>>;
+
+/// The (sha256, size) of each file archived, by its path: hashed once, however many
+/// archives hold it.
+type Known = HashMap<Utf8PathBuf, (Sha256, u64)>;
+
 /// Packages the records' binaries; returns the manifest written.
 pub fn package(
     plan: &Plan,
@@ -130,8 +138,43 @@ pub fn package(
     };
     let ws = &plan.workspace;
     let source = Source::read(&ws.root, &plan.out_dir)?;
+    let mut artifacts = staged_artifacts(out, records)?;
+    let docs = archive_docs(ws, out, records, opts.mode)?;
+    let known = known_hashes(out, &artifacts, &docs)?;
 
-    // Binaries: re-hash what is staged (it must still be what `build` recorded) and read its linkage.
+    let mut specs = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        specs.extend(archive_specs(ws, out, i, r, opts.mode, &docs)?);
+    }
+    let archive_opts = ArchiveOptions {
+        mtime: source.date,
+        level: opts.level,
+    };
+    let written = write_archives(out, &specs, &archive_opts, &known);
+    artifacts.extend(record_archives(
+        out,
+        *shell,
+        &specs,
+        records,
+        written,
+        source.date,
+        opts.sbom,
+    )?);
+
+    let m = Manifest {
+        schema: manifest::SCHEMA.to_owned(),
+        tool: manifest::tool(),
+        source_date_epoch: source.date,
+        git: source.git,
+        platforms: records.iter().map(|r| r.platform).collect(),
+        artifacts,
+    };
+    write_manifest(&ws.root, out, records, m, toolchain, opts, *shell)
+}
+
+/// The staged binaries as the manifest lists them: re-hashed (each must still be what
+/// `build` recorded) with their linkage read; an error when there are none.
+fn staged_artifacts(out: &OutDir, records: &[BuildRecord]) -> Result<Vec<Artifact>> {
     let mut artifacts = Vec::new();
     for r in records {
         for b in &r.binaries {
@@ -145,12 +188,21 @@ pub fn package(
             out.root()
         );
     }
+    Ok(artifacts)
+}
 
-    // Each package's docs are found and hashed once, whatever the number of targets.
-    let mut docs: HashMap<Option<String>, Vec<(String, Utf8PathBuf)>> = HashMap::new();
+/// The docs of each archive's package (or of the workspace, with `mode` per target),
+/// found once whatever the number of targets.
+fn archive_docs(
+    ws: &Workspace,
+    out: &OutDir,
+    records: &[BuildRecord],
+    mode: ArchiveMode,
+) -> Result<Docs> {
+    let mut docs = Docs::new();
     for r in records {
         for b in &r.binaries {
-            let key = (opts.mode == ArchiveMode::PerPackage).then(|| b.package.clone());
+            let key = (mode == ArchiveMode::PerPackage).then(|| b.package.clone());
             if let std::collections::hash_map::Entry::Vacant(slot) = docs.entry(key) {
                 let pkg = slot
                     .key()
@@ -160,8 +212,14 @@ pub fn package(
             }
         }
     }
-    let mut known: HashMap<Utf8PathBuf, (Sha256, u64)> = HashMap::new();
-    for a in &artifacts {
+    Ok(docs)
+}
+
+/// The hashes of every file the archives hold: the binaries' from `artifacts`, the
+/// docs' hashed now, each once.
+fn known_hashes(out: &OutDir, artifacts: &[Artifact], docs: &Docs) -> Result<Known> {
+    let mut known = Known::new();
+    for a in artifacts {
         known.insert(out.file(&a.path)?, (a.sha256.clone(), a.size));
     }
     for (_, src) in docs.values().flatten() {
@@ -169,22 +227,24 @@ pub fn package(
             slot.insert(crate::digest::sha256_file(src)?);
         }
     }
+    Ok(known)
+}
 
-    let mut specs = Vec::new();
-    for (i, r) in records.iter().enumerate() {
-        specs.extend(archive_specs(ws, out, i, r, opts.mode, &docs)?);
-    }
-    let archive_opts = ArchiveOptions {
-        mtime: source.date,
-        level: opts.level,
-    };
-    let written: Vec<(WriteResult, std::time::Duration)> = std::thread::scope(|s| {
+/// Writes the archives of `specs` in parallel, one thread each; returns each one's
+/// result and how long it took, in `specs`' order.
+fn write_archives(
+    out: &OutDir,
+    specs: &[Spec],
+    opts: &ArchiveOptions,
+    known: &Known,
+) -> Vec<(WriteResult, std::time::Duration)> {
+    std::thread::scope(|s| {
         let handles: Vec<_> = specs
             .iter()
             .map(|spec| {
                 s.spawn(|| {
                     let start = std::time::Instant::now();
-                    let w = write_archive(out, spec, &archive_opts, &known);
+                    let w = write_archive(out, spec, opts, known);
                     (w, start.elapsed())
                 })
             })
@@ -193,7 +253,21 @@ pub fn package(
             .into_iter()
             .map(|h| h.join().expect("archive thread panicked"))
             .collect()
-    });
+    })
+}
+
+/// Reports each archive written and lists it, followed by its SBOM in `sbom`'s format
+/// (written now; one of another format goes); the first failed write is the error.
+fn record_archives(
+    out: &OutDir,
+    shell: Shell,
+    specs: &[Spec],
+    records: &[BuildRecord],
+    written: Vec<(WriteResult, std::time::Duration)>,
+    source_date: u64,
+    sbom: Option<sbom::Format>,
+) -> Result<Vec<Artifact>> {
+    let mut artifacts = Vec::new();
     for (spec, (w, elapsed)) in specs.iter().zip(written) {
         let (w, contents) = w?;
         let r = &records[spec.record];
@@ -222,13 +296,13 @@ pub fn package(
         // An SBOM of another format (or any, with `--no-sbom`) left by an earlier run
         // would describe this archive unchecked: it goes.
         for f in [sbom::Format::CycloneDx, sbom::Format::Spdx] {
-            if opts.sbom != Some(f) {
+            if sbom != Some(f) {
                 out.remove(&sbom::path(&spec.path, f))?;
             }
         }
-        if let Some(format) = opts.sbom {
+        if let Some(format) = sbom {
             let start = std::time::Instant::now();
-            let sbom = write_sbom(out, spec, r, source.date, format)?;
+            let sbom = write_sbom(out, spec, r, source_date, format)?;
             shell.event(Event::Packaged(sbom.event(
                 out,
                 Some(&r.backend),
@@ -237,15 +311,20 @@ pub fn package(
             artifacts.push(sbom);
         }
     }
+    Ok(artifacts)
+}
 
-    let mut m = Manifest {
-        schema: manifest::SCHEMA.to_owned(),
-        tool: manifest::tool(),
-        source_date_epoch: source.date,
-        git: source.git,
-        platforms: records.iter().map(|r| r.platform).collect(),
-        artifacts,
-    };
+/// Keeps the images `m` still describes, records the provenance (with the compilers
+/// `toolchain` found) and writes `SHA256SUMS` and the manifest.
+fn write_manifest(
+    root: &Utf8Path,
+    out: &OutDir,
+    records: &[BuildRecord],
+    mut m: Manifest,
+    toolchain: std::thread::JoinHandle<provenance::Toolchain>,
+    opts: Options,
+    shell: Shell,
+) -> Result<Manifest> {
     let image = keep_image_artifacts(out, &mut m);
     let params = provenance::PackageParams {
         archive: match opts.mode {
@@ -257,9 +336,9 @@ pub fn package(
     let mut predicate = provenance::describe(
         records,
         Some(&params),
-        source.date,
+        m.source_date_epoch,
         m.git.as_ref(),
-        provenance::cargo_lock(&ws.root)?,
+        provenance::cargo_lock(root)?,
         &toolchain
             .join()
             .expect("the toolchain probe does not panic"),
@@ -409,7 +488,7 @@ fn archive_specs(
     index: usize,
     r: &BuildRecord,
     mode: ArchiveMode,
-    docs: &HashMap<Option<String>, Vec<(String, Utf8PathBuf)>>,
+    docs: &Docs,
 ) -> Result<Vec<Spec>> {
     let mut specs = Vec::new();
     let groups: Vec<(Option<&Package>, Vec<&StagedBinary>)> = match mode {

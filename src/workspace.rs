@@ -98,122 +98,18 @@ impl Workspace {
         )?;
         let root = metadata.workspace_root.clone();
 
-        let (config, mut pkg_configs) = configs(&metadata)?;
+        let (config, pkg_configs) = configs(&metadata)?;
 
         let selected = select::packages(&metadata, &manifest_path, &select.packages)?;
-        let mut packages = Vec::new();
-        let mut skipped = Vec::new();
-        for id in selected {
-            let p = &metadata[&id];
-            let enabled = enabled_features(p, &select.features);
-            let mut bins = Vec::new();
-            for t in p.targets.iter().filter(|t| t.is_bin()) {
-                let missing: Vec<String> = t
-                    .required_features
-                    .iter()
-                    .filter(|f| !enabled.contains(f.as_str()))
-                    .cloned()
-                    .collect();
-                if missing.is_empty() {
-                    bins.push(t.name.clone());
-                } else {
-                    skipped.push(SkippedBin {
-                        package: p.name.to_string(),
-                        bin: t.name.clone(),
-                        missing_features: missing,
-                    });
-                }
-            }
-            packages.push(Package {
-                id: id.repr.clone(),
-                name: p.name.to_string(),
-                version: p.version.to_string(),
-                manifest_path: p.manifest_path.clone(),
-                dir: p
-                    .manifest_path
-                    .parent()
-                    .expect("manifest has a parent")
-                    .to_owned(),
-                bins,
-                readme: p.readme(),
-                license_file: p.license_file(),
-                license: p.license.clone(),
-                repository: p.repository.clone(),
-                config: pkg_configs.remove(&id).unwrap_or_default(),
-            });
-        }
-
+        let (mut packages, mut skipped) =
+            selected_packages(&metadata, selected, &select.features, pkg_configs);
         // `--bin` narrows to the named binaries; each must exist among the selected packages.
         if !select.packages.bins.is_empty() {
-            for b in &select.packages.bins {
-                if !packages.iter().any(|p| p.bins.contains(b)) {
-                    let available: Vec<String> = packages
-                        .iter()
-                        .flat_map(|p| p.bins.iter().cloned())
-                        .collect();
-                    let skipped_note = skipped
-                        .iter()
-                        .find(|s| &s.bin == b)
-                        .map(|s| {
-                            format!(
-                                " (`{b}` needs features {}: pass `--features {}`)",
-                                s.missing_features.join(", "),
-                                s.missing_features.join(",")
-                            )
-                        })
-                        .unwrap_or_default();
-                    let hint = if skipped_note.is_empty() {
-                        " (hint: pass `--bin` one of the available binaries)"
-                    } else {
-                        ""
-                    };
-                    bail!(
-                        "no bin target named `{b}` in the selected packages{skipped_note}; available binaries: {}{hint}",
-                        if available.is_empty() {
-                            "none".to_owned()
-                        } else {
-                            available.join(", ")
-                        }
-                    );
-                }
-            }
-            for p in &mut packages {
-                p.bins.retain(|b| select.packages.bins.contains(b));
-            }
-            skipped.retain(|s| select.packages.bins.contains(&s.bin));
+            narrow_to_bins(&mut packages, &mut skipped, &select.packages.bins)?;
         }
         packages.retain(|p| !p.bins.is_empty());
-
         if packages.is_empty() {
-            let names: Vec<String> = metadata
-                .workspace_packages()
-                .iter()
-                .map(|p| p.name.to_string())
-                .collect();
-            let mut msg = format!(
-                "no binaries to build in `{manifest_path}`: the selected packages have no `bin` targets"
-            );
-            if !skipped.is_empty() {
-                let s = &skipped[0];
-                msg.push_str(&format!(
-                    " (`{}` needs features {}: pass `--features {}`)",
-                    s.bin,
-                    s.missing_features.join(", "),
-                    s.missing_features.join(",")
-                ));
-            } else if metadata
-                .workspace_packages()
-                .iter()
-                .any(|p| p.targets.iter().any(cargo_metadata::Target::is_bin))
-            {
-                msg.push_str(&format!(
-                    " (hint: select members with binaries via `-p NAME` or `--workspace`; members are {})",
-                    names.join(", ")
-                ));
-            } else {
-                msg.push_str(" (hint: add `src/main.rs` or a `[[bin]]` section to a package)");
-            }
-            bail!(msg);
+            return Err(no_binaries(&metadata, &manifest_path, &skipped));
         }
 
         let name = config
@@ -352,6 +248,142 @@ impl Workspace {
             .iter()
             .flat_map(|p| p.bins.iter().map(move |b| (p, b.as_str())))
     }
+}
+
+/// The `selected` packages with their configs (from `configs`), each with the binaries
+/// `features` enable; then the binaries left out for their `required-features`.
+fn selected_packages(
+    metadata: &Metadata,
+    selected: Vec<PackageId>,
+    features: &FeatureArgs,
+    mut configs: HashMap<PackageId, Config>,
+) -> (Vec<Package>, Vec<SkippedBin>) {
+    let mut packages = Vec::new();
+    let mut skipped = Vec::new();
+    for id in selected {
+        let p = &metadata[&id];
+        let enabled = enabled_features(p, features);
+        let mut bins = Vec::new();
+        for t in p.targets.iter().filter(|t| t.is_bin()) {
+            let missing: Vec<String> = t
+                .required_features
+                .iter()
+                .filter(|f| !enabled.contains(f.as_str()))
+                .cloned()
+                .collect();
+            if missing.is_empty() {
+                bins.push(t.name.clone());
+            } else {
+                skipped.push(SkippedBin {
+                    package: p.name.to_string(),
+                    bin: t.name.clone(),
+                    missing_features: missing,
+                });
+            }
+        }
+        packages.push(Package {
+            id: id.repr.clone(),
+            name: p.name.to_string(),
+            version: p.version.to_string(),
+            manifest_path: p.manifest_path.clone(),
+            dir: p
+                .manifest_path
+                .parent()
+                .expect("manifest has a parent")
+                .to_owned(),
+            bins,
+            readme: p.readme(),
+            license_file: p.license_file(),
+            license: p.license.clone(),
+            repository: p.repository.clone(),
+            config: configs.remove(&id).unwrap_or_default(),
+        });
+    }
+    (packages, skipped)
+}
+
+/// `--bin` (`bins`): keeps only the named binaries (and skipped ones); an error for a
+/// name no selected package has, saying which features it needs when it was skipped.
+fn narrow_to_bins(
+    packages: &mut [Package],
+    skipped: &mut Vec<SkippedBin>,
+    bins: &[String],
+) -> Result<()> {
+    for b in bins {
+        if !packages.iter().any(|p| p.bins.contains(b)) {
+            let available: Vec<String> = packages
+                .iter()
+                .flat_map(|p| p.bins.iter().cloned())
+                .collect();
+            let skipped_note = skipped
+                .iter()
+                .find(|s| &s.bin == b)
+                .map(|s| {
+                    format!(
+                        " (`{b}` needs features {}: pass `--features {}`)",
+                        s.missing_features.join(", "),
+                        s.missing_features.join(",")
+                    )
+                })
+                .unwrap_or_default();
+            let hint = if skipped_note.is_empty() {
+                " (hint: pass `--bin` one of the available binaries)"
+            } else {
+                ""
+            };
+            bail!(
+                "no bin target named `{b}` in the selected packages{skipped_note}; available binaries: {}{hint}",
+                if available.is_empty() {
+                    "none".to_owned()
+                } else {
+                    available.join(", ")
+                }
+            );
+        }
+    }
+    for p in packages {
+        p.bins.retain(|b| bins.contains(b));
+    }
+    skipped.retain(|s| bins.contains(&s.bin));
+    Ok(())
+}
+
+/// The error when no selected package has a binary to build: the features a skipped
+/// one needs, else how to select members with binaries, else how to add one.
+fn no_binaries(
+    metadata: &Metadata,
+    manifest_path: &Utf8Path,
+    skipped: &[SkippedBin],
+) -> anyhow::Error {
+    let names: Vec<String> = metadata
+        .workspace_packages()
+        .iter()
+        .map(|p| p.name.to_string())
+        .collect();
+    let mut msg = format!(
+        "no binaries to build in `{manifest_path}`: the selected packages have no `bin` targets"
+    );
+    if !skipped.is_empty() {
+        let s = &skipped[0];
+        msg.push_str(&format!(
+            " (`{}` needs features {}: pass `--features {}`)",
+            s.bin,
+            s.missing_features.join(", "),
+            s.missing_features.join(",")
+        ));
+    } else if metadata
+        .workspace_packages()
+        .iter()
+        .any(|p| p.targets.iter().any(cargo_metadata::Target::is_bin))
+    {
+        msg.push_str(&format!(
+            " (hint: select members with binaries via `-p NAME` or `--workspace`; members are {})",
+            names.join(", ")
+        ));
+    } else {
+        msg.push_str(" (hint: add `src/main.rs` or a `[[bin]]` section to a package)");
+    }
+    anyhow::anyhow!(msg)
 }
 
 /// The out dir of the workspace at `manifest` (or found from the current directory)

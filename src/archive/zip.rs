@@ -252,6 +252,20 @@ const MAX_CENTRAL: u64 = 16 << 20;
 
 /// Every entry of the zip archive `r`, hashed (see the module doc).
 pub fn list<R: Read + Seek>(mut file: R) -> Result<Vec<Listed>> {
+    let (cd, count, cd_offset) = central_directory(&mut file)?;
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    for _ in 0..count {
+        let entry = CentralEntry::parse(&cd, pos)?;
+        pos = entry.next;
+        out.push(entry.read(&mut file, cd_offset)?);
+    }
+    Ok(out)
+}
+
+/// The central directory of `file`, found from its end record: its bytes, its number
+/// of entries and its offset (where the entries' data must end).
+fn central_directory<R: Read + Seek>(file: &mut R) -> Result<(Vec<u8>, u16, u64)> {
     let len = file.seek(SeekFrom::End(0))?;
     ensure!(
         len >= 22,
@@ -281,25 +295,49 @@ pub fn list<R: Read + Seek>(mut file: R) -> Result<Vec<Listed>> {
     let mut cd = vec![0; usize::try_from(cd_size).expect("checked")];
     file.seek(SeekFrom::Start(cd_offset))?;
     file.read_exact(&mut cd)?;
-    let mut out = Vec::new();
-    let mut pos = 0usize;
-    for _ in 0..count {
+    Ok((cd, count, cd_offset))
+}
+
+/// One entry of the central directory, as its record there says.
+struct CentralEntry<'a> {
+    method: u16,
+    crc: u32,
+    /// Compressed size.
+    csize: u64,
+    /// Uncompressed size.
+    usize_: u64,
+    /// The name's bytes, and as text.
+    raw: &'a [u8],
+    name: String,
+    /// The Unix mode (file type and permission bits).
+    mode: u32,
+    dir: bool,
+    /// Offset of its local header.
+    local: u64,
+    /// Offset in the central directory of the next record.
+    next: usize,
+}
+
+impl<'a> CentralEntry<'a> {
+    /// The record at `pos` of the central directory `cd`; an error unless it is whole,
+    /// named in UTF-8, and a regular file or directory with Unix permissions.
+    fn parse(cd: &'a [u8], pos: usize) -> Result<Self> {
         ensure!(
-            pos + 46 <= cd.len() && le32(&cd, pos) == CENTRAL,
+            pos + 46 <= cd.len() && le32(cd, pos) == CENTRAL,
             "its central directory is cut short"
         );
-        let made_by = le16(&cd, pos + 4);
-        let method = le16(&cd, pos + 10);
-        let crc = le32(&cd, pos + 16);
-        let csize = u64::from(le32(&cd, pos + 20));
-        let usize_ = u64::from(le32(&cd, pos + 24));
+        let made_by = le16(cd, pos + 4);
+        let method = le16(cd, pos + 10);
+        let crc = le32(cd, pos + 16);
+        let csize = u64::from(le32(cd, pos + 20));
+        let usize_ = u64::from(le32(cd, pos + 24));
         let (name_len, extra_len, comment_len) = (
-            usize::from(le16(&cd, pos + 28)),
-            usize::from(le16(&cd, pos + 30)),
-            usize::from(le16(&cd, pos + 32)),
+            usize::from(le16(cd, pos + 28)),
+            usize::from(le16(cd, pos + 30)),
+            usize::from(le16(cd, pos + 32)),
         );
-        let attrs = le32(&cd, pos + 38);
-        let local = u64::from(le32(&cd, pos + 42));
+        let attrs = le32(cd, pos + 38);
+        let local = u64::from(le32(cd, pos + 42));
         ensure!(
             pos + 46 + name_len + extra_len + comment_len <= cd.len(),
             "its central directory is cut short"
@@ -313,7 +351,7 @@ pub fn list<R: Read + Seek>(mut file: R) -> Result<Vec<Listed>> {
                 )
             })?
             .to_owned();
-        pos += 46 + name_len + extra_len + comment_len;
+        let next = pos + 46 + name_len + extra_len + comment_len;
         ensure!(
             made_by >> 8 == 3,
             "`{}` has no Unix permissions (made by host {})",
@@ -327,6 +365,35 @@ pub fn list<R: Read + Seek>(mut file: R) -> Result<Vec<Listed>> {
             "`{}` is neither a regular file nor a directory (mode {mode:o})",
             name.escape_debug()
         );
+        Ok(Self {
+            method,
+            crc,
+            csize,
+            usize_,
+            raw,
+            name,
+            mode,
+            dir,
+            local,
+            next,
+        })
+    }
+
+    /// The entry as listed: its local header checked against this record, its data
+    /// (before `cd_offset`) read, checked against its size and CRC, and hashed.
+    fn read<R: Read + Seek>(self, mut file: &mut R, cd_offset: u64) -> Result<Listed> {
+        let Self {
+            method,
+            crc,
+            csize,
+            usize_,
+            raw,
+            name,
+            mode,
+            dir,
+            local,
+            next: _,
+        } = self;
         // The local header must name the same entry, and the data must be in the file.
         let mut lh = [0u8; 30];
         ensure!(
@@ -344,12 +411,12 @@ pub fn list<R: Read + Seek>(mut file: R) -> Result<Vec<Listed>> {
                 && le32(&lh, 14) == crc
                 && u64::from(le32(&lh, 18)) == csize
                 && u64::from(le32(&lh, 22)) == usize_
-                && ln == name_len as u64
+                && ln == raw.len() as u64
                 && data + csize <= cd_offset,
             "the local header of `{}` does not match its central directory entry",
             name.escape_debug()
         );
-        let mut lname = vec![0; name_len];
+        let mut lname = vec![0; raw.len()];
         file.read_exact(&mut lname)?;
         ensure!(
             lname == raw,
@@ -374,15 +441,14 @@ pub fn list<R: Read + Seek>(mut file: R) -> Result<Vec<Listed>> {
             "`{}` does not hold the {usize_} bytes (CRC-32 {crc:08x}) its header says",
             name.escape_debug()
         );
-        out.push(Listed {
+        Ok(Listed {
             name: name.trim_end_matches('/').to_owned(),
             dir,
             mode: mode & 0o7777,
             sha256: (!dir).then_some(sha256),
             size,
-        });
+        })
     }
-    Ok(out)
 }
 
 struct CrcReader<R> {

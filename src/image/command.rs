@@ -137,15 +137,48 @@ pub fn assemble(
     shell: &Shell,
     opts: &Options,
 ) -> Result<Vec<ImageResult>> {
-    let ws = &plan.workspace;
     // Every staged binary must still be what `build` recorded.
     let binaries: Vec<Artifact> = records
         .iter()
         .flat_map(|r| &r.binaries)
         .map(|b| crate::package::binary_artifact(out, b))
         .collect::<Result<_>>()?;
-    let existing = Manifest::read(out).ok().filter(|m| {
-        let fresh = lists_as_staged(m, &binaries);
+    let existing = fresh_manifest(out, &binaries, *shell);
+    let mut assembly = Assembly::new(plan, out, records, existing.as_ref(), opts)?;
+    let planned = decide(plan, opts)?;
+    let specs = planned
+        .iter()
+        .map(|img| assembly.spec(img))
+        .collect::<Result<Vec<_>>>()?;
+
+    let oci = out.create_subdir(&crate::layout::oci_dir())?;
+    let layout = super::write_layout(&specs, oci.root())?;
+    report_images(out, &layout, *shell);
+    write_image_archive(out, oci.root(), &layout, opts.archive, *shell)?;
+    let Assembly {
+        created,
+        git,
+        predicate,
+        ca_layer,
+        ..
+    } = assembly;
+    let ca = ca_layer.map(|(_, sha256, size)| (sha256, size));
+    let m = base_manifest(existing, binaries, created, git);
+    let m = record_in_manifest(out, m, &layout, opts.archive, ca, &predicate)?;
+    for a in m.artifacts.iter().filter(|a| a.kind == Kind::ImageArchive) {
+        shell.event(Event::ImageArchive(a.event(out, None, None)));
+    }
+    if let Some(push) = &opts.push {
+        push_images(oci.root(), &layout, push.as_deref(), opts, *shell)?;
+    }
+    Ok(layout.images)
+}
+
+/// The manifest in the out dir when it lists the binaries staged now (else a note
+/// that it is written afresh, and `None`).
+fn fresh_manifest(out: &OutDir, binaries: &[Artifact], shell: Shell) -> Option<Manifest> {
+    Manifest::read(out).ok().filter(|m| {
+        let fresh = lists_as_staged(m, binaries);
         if !fresh {
             shell.note(format!(
                 "`{}` lists other binaries than the ones staged now, so it is written afresh, without the archives (hint: run `cargo multiarch package` to list them again)",
@@ -153,42 +186,111 @@ pub fn assemble(
             ));
         }
         fresh
-    });
-    // The images carry the same date and commit as the archives beside them; git is
-    // asked only when `package` has not written a manifest yet.
-    let (created, git) = if let Some(m) = &existing {
-        (m.source_date_epoch, m.git.clone())
-    } else {
-        let source = crate::source::Source::read(&ws.root, &plan.out_dir)?;
-        (source.date, source.git)
-    };
-    let revision = git.as_ref().map(|g| g.commit.clone());
-    let mut predicate = image_provenance(
-        plan,
-        out,
-        records,
-        existing.as_ref(),
-        created,
-        git.as_ref(),
-        opts,
-    )?;
-    predicate.build_definition.external_parameters.image = Some(provenance::ImageParams {
-        combined: opts.combined || ws.config.image.combined == Some(true),
-        compression: opts.level,
-    });
-    let inputs = existing.as_ref().map(attest::inputs).unwrap_or_default();
+    })
+}
 
-    let planned = decide(plan, opts)?;
-    let mut ca_layer: Option<(Vec<Entry>, Sha256, u64)> = None;
-    let mut specs = Vec::new();
-    for img in &planned {
+/// What every image of one run shares: the staged binaries' records, the date,
+/// commit and provenance they carry, the attestations to attach, and the CA layer.
+struct Assembly<'a> {
+    out: &'a OutDir,
+    records: &'a [BuildRecord],
+    opts: &'a Options,
+    created: u64,
+    git: Option<manifest::Git>,
+    predicate: provenance::Predicate,
+    inputs: Vec<attest::AttestationInput>,
+    /// The CA certificates layer with the bundle's (sha256, size), made for the first
+    /// image that has it.
+    ca_layer: Option<(Vec<Entry>, Sha256, u64)>,
+}
+
+impl<'a> Assembly<'a> {
+    /// Gathers the date, commit, provenance and attestation inputs from `existing` (or
+    /// from git and the records when `package` has not written a manifest yet).
+    fn new(
+        plan: &Plan,
+        out: &'a OutDir,
+        records: &'a [BuildRecord],
+        existing: Option<&Manifest>,
+        opts: &'a Options,
+    ) -> Result<Self> {
+        // The images carry the same date and commit as the archives beside them; git is
+        // asked only when `package` has not written a manifest yet.
+        let (created, git) = if let Some(m) = existing {
+            (m.source_date_epoch, m.git.clone())
+        } else {
+            let source = crate::source::Source::read(&plan.workspace.root, &plan.out_dir)?;
+            (source.date, source.git)
+        };
+        let mut predicate =
+            image_provenance(plan, out, records, existing, created, git.as_ref(), opts)?;
+        predicate.build_definition.external_parameters.image = Some(provenance::ImageParams {
+            combined: opts.combined || plan.workspace.config.image.combined == Some(true),
+            compression: opts.level,
+        });
+        let inputs = existing.map(attest::inputs).unwrap_or_default();
+        Ok(Self {
+            out,
+            records,
+            opts,
+            created,
+            git,
+            predicate,
+            inputs,
+            ca_layer: None,
+        })
+    }
+
+    /// The spec of one planned image: its files per platform, settings, annotations,
+    /// attestations and base layers.
+    fn spec(&mut self, img: &Planned) -> Result<ImageSpec> {
         let bin_dir = img
             .config
             .bin_dir
             .clone()
             .unwrap_or_else(|| DEFAULT_BIN_DIR.to_owned());
+        let platforms = self.platform_images(img, &bin_dir)?;
+        let defaults = self.default_annotations(img);
+        let mut labels = defaults.clone();
+        labels.extend(img.config.labels.clone());
+        let annotations =
+            naming::annotations(&defaults, &img.config.annotations, &self.opts.annotations);
+        let attestations = self.attestations(img)?;
+        let first = &img.binaries[0];
+        let entrypoint = img
+            .config
+            .entrypoint
+            .clone()
+            .or_else(|| Some(vec![format!("{}/{first}", bin_dir.trim_end_matches('/'))]));
+        let mut base_layers = Vec::new();
+        if self.opts.ca_certificates || img.config.ca_certificates == Some(true) {
+            base_layers.push(self.ca_layer.get_or_insert_with(certs::layer).0.clone());
+        }
+        Ok(ImageSpec {
+            names: img.names.clone(),
+            platform_names: self.opts.platform_tags,
+            platforms,
+            base_layers,
+            settings: Settings {
+                entrypoint,
+                cmd: img.config.cmd.clone(),
+                env: img.config.env.clone(),
+                labels,
+                user: img.config.user.clone(),
+                workdir: img.config.workdir.clone(),
+            },
+            annotations,
+            created: self.created,
+            level: self.opts.level,
+            attestations,
+        })
+    }
+
+    /// Per platform staged, the image's binaries under `bin_dir` and the config's
+    /// `files`; an error for a non-Linux platform or when no binary is staged.
+    fn platform_images(&self, img: &Planned, bin_dir: &str) -> Result<Vec<PlatformImage>> {
         let mut platforms = Vec::new();
-        for r in records {
+        for r in self.records {
             let platform = r.platform;
             // A container image here is Linux binaries on scratch or a Linux base.
             if platform.os != "linux" {
@@ -204,32 +306,14 @@ pub fn assemble(
                 };
                 files.push(Entry {
                     path: format!("{}/{}", bin_dir.trim_matches('/'), bin),
-                    source: Source::File(out.file(&b.path)?),
+                    source: Source::File(self.out.file(&b.path)?),
                     mode: 0o755,
                 });
             }
             if files.is_empty() {
                 continue;
             }
-            for (dest, src) in &img.config.files {
-                let src_path = img.base.join(src);
-                if !src_path.is_file() {
-                    bail!(
-                        "image file `{src}` (for `{dest}`) does not exist under `{}` (hint: fix `files` in `[metadata.multiarch.image]`)",
-                        img.base
-                    );
-                }
-                let mode = if is_executable(&src_path) {
-                    0o755
-                } else {
-                    0o644
-                };
-                files.push(Entry {
-                    path: dest.trim_start_matches('/').to_owned(),
-                    source: Source::File(src_path),
-                    mode,
-                });
-            }
+            files.extend(config_files(img)?);
             platforms.push(PlatformImage { platform, files });
         }
         if platforms.is_empty() {
@@ -238,7 +322,12 @@ pub fn assemble(
                 img.names[0]
             );
         }
-        let first = &img.binaries[0];
+        Ok(platforms)
+    }
+
+    /// The OCI annotations every image has (source, version, revision, created), also
+    /// its labels under the config's.
+    fn default_annotations(&self, img: &Planned) -> BTreeMap<String, String> {
         let mut defaults = BTreeMap::new();
         if let Some(repo) = &img.repository {
             defaults.insert("org.opencontainers.image.source".to_owned(), repo.clone());
@@ -247,62 +336,70 @@ pub fn assemble(
             "org.opencontainers.image.version".to_owned(),
             img.version.clone(),
         );
-        if let Some(rev) = &revision {
-            defaults.insert("org.opencontainers.image.revision".to_owned(), rev.clone());
+        if let Some(g) = &self.git {
+            defaults.insert(
+                "org.opencontainers.image.revision".to_owned(),
+                g.commit.clone(),
+            );
         }
         defaults.insert(
             "org.opencontainers.image.created".to_owned(),
-            crate::date::rfc3339(created),
+            crate::date::rfc3339(self.created),
         );
-        let mut labels = defaults.clone();
-        labels.extend(img.config.labels.clone());
-        let annotations =
-            naming::annotations(&defaults, &img.config.annotations, &opts.annotations);
+        defaults
+    }
+
+    /// The image's attestations (unless `--no-attest`): the provenance, then each input
+    /// attestation of a platform and package whose binaries the image holds.
+    fn attestations(&self, img: &Planned) -> Result<Vec<Attestation>> {
         let mut attestations = Vec::new();
-        if !opts.no_attest {
-            attestations.push(Attestation::provenance(&predicate.for_image()));
+        if self.opts.no_attest {
+            return Ok(attestations);
         }
-        for input in inputs.iter().filter(|_| !opts.no_attest) {
-            let held = records.iter().flat_map(|r| &r.binaries).any(|b| {
+        attestations.push(Attestation::provenance(&self.predicate.for_image()));
+        for input in &self.inputs {
+            let held = self.records.iter().flat_map(|r| &r.binaries).any(|b| {
                 b.platform == input.platform
                     && img.binaries.contains(&b.binary)
                     && input.package.as_ref().is_none_or(|p| *p == b.package)
             });
             if held {
-                attestations.push(Attestation::read(out, input)?);
+                attestations.push(Attestation::read(self.out, input)?);
             }
         }
-        let entrypoint = img
-            .config
-            .entrypoint
-            .clone()
-            .or_else(|| Some(vec![format!("{}/{first}", bin_dir.trim_end_matches('/'))]));
-        let mut base_layers = Vec::new();
-        if opts.ca_certificates || img.config.ca_certificates == Some(true) {
-            base_layers.push(ca_layer.get_or_insert_with(certs::layer).0.clone());
+        Ok(attestations)
+    }
+}
+
+/// The config's `files` of `img`, each from under its base directory (executable ones
+/// keep mode 0755); an error names a missing one.
+fn config_files(img: &Planned) -> Result<Vec<Entry>> {
+    let mut files = Vec::new();
+    for (dest, src) in &img.config.files {
+        let src_path = img.base.join(src);
+        if !src_path.is_file() {
+            bail!(
+                "image file `{src}` (for `{dest}`) does not exist under `{}` (hint: fix `files` in `[metadata.multiarch.image]`)",
+                img.base
+            );
         }
-        specs.push(ImageSpec {
-            names: img.names.clone(),
-            platform_names: opts.platform_tags,
-            platforms,
-            base_layers,
-            settings: Settings {
-                entrypoint,
-                cmd: img.config.cmd.clone(),
-                env: img.config.env.clone(),
-                labels,
-                user: img.config.user.clone(),
-                workdir: img.config.workdir.clone(),
-            },
-            annotations,
-            created,
-            level: opts.level,
-            attestations,
+        let mode = if is_executable(&src_path) {
+            0o755
+        } else {
+            0o644
+        };
+        files.push(Entry {
+            path: dest.trim_start_matches('/').to_owned(),
+            source: Source::File(src_path),
+            mode,
         });
     }
+    Ok(files)
+}
 
-    let oci = out.create_subdir(&crate::layout::oci_dir())?;
-    let layout = super::write_layout(&specs, oci.root())?;
+/// Reports each image written: a status line, then its digests on stdout (an event
+/// per name with `--message-format json`).
+fn report_images(out: &OutDir, layout: &LayoutResult, shell: Shell) {
     for img in &layout.images {
         let platforms: Vec<String> = img
             .manifests
@@ -347,10 +444,21 @@ pub fn assemble(
             }
         }
     }
+}
+
+/// Writes `out/image.tar` from the layout in `oci` when `archive`, else removes a
+/// stale one.
+fn write_image_archive(
+    out: &OutDir,
+    oci: &Utf8Path,
+    layout: &LayoutResult,
+    archive: bool,
+    shell: Shell,
+) -> Result<()> {
     let archive_rel = RelPath::new(crate::layout::IMAGE_ARCHIVE)?;
-    if opts.archive {
+    if archive {
         let dest = out.writable(&archive_rel)?;
-        super::write_archive(oci.root(), &layout, host_platform(), &dest)?;
+        super::write_archive(oci, layout, host_platform(), &dest)?;
         shell.status(
             "Wrote",
             format!(
@@ -361,61 +469,64 @@ pub fn assemble(
     } else {
         out.remove(&archive_rel)?;
     }
-    let ca = ca_layer.map(|(_, sha256, size)| (sha256, size));
-    let m = base_manifest(existing, binaries, created, git);
-    let m = record_in_manifest(out, m, &layout, opts.archive, ca, &predicate)?;
-    for a in m.artifacts.iter().filter(|a| a.kind == Kind::ImageArchive) {
-        shell.event(Event::ImageArchive(a.event(out, None, None)));
-    }
+    Ok(())
+}
 
-    if let Some(push) = &opts.push {
-        let views: Vec<(Vec<String>, Vec<Platform>)> = layout
-            .images
-            .iter()
-            .map(|i| {
-                let platforms = i.manifests.iter().filter_map(|m| m.platform).collect();
-                (i.names.clone(), platforms)
-            })
-            .collect();
-        let views: Vec<(&[String], &[Platform])> = views
-            .iter()
-            .map(|(n, p)| (n.as_slice(), p.as_slice()))
-            .collect();
-        for (i, to) in naming::push_plan(&views, push.as_deref(), opts.platform_tags)? {
-            let img = &layout.images[i];
+/// Pushes the images of the layout in `oci` where `--push` (`push`: its value) says,
+/// reporting each index pushed and each tag set.
+fn push_images(
+    oci: &Utf8Path,
+    layout: &LayoutResult,
+    push: Option<&str>,
+    opts: &Options,
+    shell: Shell,
+) -> Result<()> {
+    let views: Vec<(Vec<String>, Vec<Platform>)> = layout
+        .images
+        .iter()
+        .map(|i| {
+            let platforms = i.manifests.iter().filter_map(|m| m.platform).collect();
+            (i.names.clone(), platforms)
+        })
+        .collect();
+    let views: Vec<(&[String], &[Platform])> = views
+        .iter()
+        .map(|(n, p)| (n.as_slice(), p.as_slice()))
+        .collect();
+    for (i, to) in naming::push_plan(&views, push, opts.platform_tags)? {
+        let img = &layout.images[i];
+        shell.status(
+            "Pushing",
+            format!("{} to {}", img.reference_name, to.repository),
+        );
+        let report = super::push_tags(oci, img, &to, &opts.auth, opts.insecure, &shell)?;
+        let (index_tags, platform_tags): (Vec<_>, Vec<_>) =
+            to.tags.iter().partition(|(_, what)| what.is_none());
+        let mut tags = index_tags.iter();
+        if let Some((tag, _)) = tags.next() {
+            shell.event(Event::Pushed {
+                reference: format!("{}:{tag}", to.repository),
+                digest: report.index_digest.clone(),
+                uploaded: report.uploaded.len(),
+                skipped: report.skipped.len(),
+            });
             shell.status(
-                "Pushing",
-                format!("{} to {}", img.reference_name, to.repository),
+                "Pushed",
+                format!(
+                    "{}:{tag}@{} ({} blobs uploaded, {} already there)",
+                    to.repository,
+                    report.index_digest,
+                    report.uploaded.len(),
+                    report.skipped.len()
+                ),
             );
-            let report = super::push_tags(oci.root(), img, &to, &opts.auth, opts.insecure, shell)?;
-            let (index_tags, platform_tags): (Vec<_>, Vec<_>) =
-                to.tags.iter().partition(|(_, what)| what.is_none());
-            let mut tags = index_tags.iter();
-            if let Some((tag, _)) = tags.next() {
-                shell.event(Event::Pushed {
-                    reference: format!("{}:{tag}", to.repository),
-                    digest: report.index_digest.clone(),
-                    uploaded: report.uploaded.len(),
-                    skipped: report.skipped.len(),
-                });
-                shell.status(
-                    "Pushed",
-                    format!(
-                        "{}:{tag}@{} ({} blobs uploaded, {} already there)",
-                        to.repository,
-                        report.index_digest,
-                        report.uploaded.len(),
-                        report.skipped.len()
-                    ),
-                );
-            }
-            for (tag, what) in tags.chain(&platform_tags) {
-                let digest = what.map_or(&img.index.digest, |m| &img.manifests[m].digest);
-                shell.status("Tagged", format!("{}:{tag}@{digest}", to.repository));
-            }
+        }
+        for (tag, what) in tags.chain(&platform_tags) {
+            let digest = what.map_or(&img.index.digest, |m| &img.manifests[m].digest);
+            shell.status("Tagged", format!("{}:{tag}@{digest}", to.repository));
         }
     }
-    Ok(layout.images)
+    Ok(())
 }
 
 /// Whether `m` lists each of `binaries` it lists at all with the same hash: else it

@@ -15,94 +15,14 @@ pub(super) fn packages(
     select: &Packages,
 ) -> Result<Vec<PackageId>> {
     let members = &metadata.workspace_members;
-    let root = &metadata.workspace_root;
-    let matching = |spec: &Spec| -> Vec<&PackageId> {
-        members
-            .iter()
-            .filter(|id| {
-                let p = &metadata[*id];
-                spec.matches(&id.repr, &p.name, &p.version.to_string())
-            })
-            .collect()
-    };
     if !select.exclude.is_empty() && !select.workspace {
         bail!("`--exclude` can only be used together with `--workspace`");
     }
     if !select.specs.is_empty() {
-        let specs = select
-            .specs
-            .iter()
-            .map(|s| Spec::parse(s))
-            .collect::<Result<Vec<_>>>()?;
-        // As cargo: every pattern that matches nothing in one error, before the specs.
-        let lost: Vec<&str> = specs
-            .iter()
-            .filter(|s| s.is_glob() && matching(s).is_empty())
-            .map(|s| s.arg)
-            .collect();
-        if !lost.is_empty() {
-            bail!(
-                "package pattern(s) `{}` not found in workspace `{root}` (hint: members are: {}; a pattern matches whole names with `*`, `?`, `[ab]` and `[!a]`)",
-                lost.join(", "),
-                member_names(metadata, members)
-            );
-        }
-        let mut out = Vec::new();
-        for spec in &specs {
-            let matched = matching(spec);
-            if matched.is_empty() {
-                bail!(
-                    "package ID specification `{}` did not match any packages in the workspace; members are: {} (hint: pass a member's name, `name@version` or a glob such as `-p 'svc-*'`)",
-                    spec.arg,
-                    member_names(metadata, members)
-                );
-            }
-            for id in matched {
-                if !out.contains(id) {
-                    out.push(id.clone());
-                }
-            }
-        }
-        return Ok(out);
+        return specified(metadata, &select.specs);
     }
     if select.workspace {
-        let excludes = select
-            .exclude
-            .iter()
-            .map(|s| Spec::parse(s))
-            .collect::<Result<Vec<_>>>()?;
-        // cargo warns and carries on, in the same words; so do we.
-        for (globs, what) in [(false, "package(s)"), (true, "package pattern(s)")] {
-            let lost: Vec<&str> = excludes
-                .iter()
-                .filter(|s| s.is_glob() == globs && matching(s).is_empty())
-                .map(|s| s.arg)
-                .collect();
-            if !lost.is_empty() {
-                eprintln!(
-                    "warning: excluded {what} `{}` not found in workspace `{root}`",
-                    lost.join(", ")
-                );
-            }
-        }
-        let kept: Vec<PackageId> = members
-            .iter()
-            .filter(|id| !excludes.iter().any(|s| matching(s).contains(id)))
-            .cloned()
-            .collect();
-        if kept.is_empty() {
-            let flags: Vec<String> = select
-                .exclude
-                .iter()
-                .map(|s| format!("--exclude {s}"))
-                .collect();
-            bail!(
-                "`{}` excludes every package of the workspace ({}), so nothing would be built (hint: exclude fewer packages)",
-                flags.join(" "),
-                member_names(metadata, members)
-            );
-        }
-        return Ok(kept);
+        return all_but(metadata, &select.exclude);
     }
     // A member's own manifest (not the root's) selects that member, as in cargo.
     if let Some(id) = members
@@ -117,6 +37,96 @@ pub(super) fn packages(
     Ok(metadata
         .root_package()
         .map_or_else(|| members.clone(), |p| vec![p.id.clone()]))
+}
+
+/// The members `spec` matches, in the workspace's order.
+fn matching<'a>(metadata: &'a Metadata, spec: &Spec) -> Vec<&'a PackageId> {
+    metadata
+        .workspace_members
+        .iter()
+        .filter(|id| {
+            let p = &metadata[*id];
+            spec.matches(&id.repr, &p.name, &p.version.to_string())
+        })
+        .collect()
+}
+
+/// `-p` (`args`): the members each matches, in their order, each once; an error for a
+/// spec that matches nothing.
+fn specified(metadata: &Metadata, args: &[String]) -> Result<Vec<PackageId>> {
+    let (members, root) = (&metadata.workspace_members, &metadata.workspace_root);
+    let specs = args
+        .iter()
+        .map(|s| Spec::parse(s))
+        .collect::<Result<Vec<_>>>()?;
+    // As cargo: every pattern that matches nothing in one error, before the specs.
+    let lost: Vec<&str> = specs
+        .iter()
+        .filter(|s| s.is_glob() && matching(metadata, s).is_empty())
+        .map(|s| s.arg)
+        .collect();
+    if !lost.is_empty() {
+        bail!(
+            "package pattern(s) `{}` not found in workspace `{root}` (hint: members are: {}; a pattern matches whole names with `*`, `?`, `[ab]` and `[!a]`)",
+            lost.join(", "),
+            member_names(metadata, members)
+        );
+    }
+    let mut out = Vec::new();
+    for spec in &specs {
+        let matched = matching(metadata, spec);
+        if matched.is_empty() {
+            bail!(
+                "package ID specification `{}` did not match any packages in the workspace; members are: {} (hint: pass a member's name, `name@version` or a glob such as `-p 'svc-*'`)",
+                spec.arg,
+                member_names(metadata, members)
+            );
+        }
+        for id in matched {
+            if !out.contains(id) {
+                out.push(id.clone());
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `--workspace` with `--exclude` (`args`): every member no exclusion matches
+/// (warning as cargo of one that matches nothing); an error when none is left.
+fn all_but(metadata: &Metadata, args: &[String]) -> Result<Vec<PackageId>> {
+    let (members, root) = (&metadata.workspace_members, &metadata.workspace_root);
+    let excludes = args
+        .iter()
+        .map(|s| Spec::parse(s))
+        .collect::<Result<Vec<_>>>()?;
+    // cargo warns and carries on, in the same words; so do we.
+    for (globs, what) in [(false, "package(s)"), (true, "package pattern(s)")] {
+        let lost: Vec<&str> = excludes
+            .iter()
+            .filter(|s| s.is_glob() == globs && matching(metadata, s).is_empty())
+            .map(|s| s.arg)
+            .collect();
+        if !lost.is_empty() {
+            eprintln!(
+                "warning: excluded {what} `{}` not found in workspace `{root}`",
+                lost.join(", ")
+            );
+        }
+    }
+    let kept: Vec<PackageId> = members
+        .iter()
+        .filter(|id| !excludes.iter().any(|s| matching(metadata, s).contains(id)))
+        .cloned()
+        .collect();
+    if kept.is_empty() {
+        let flags: Vec<String> = args.iter().map(|s| format!("--exclude {s}")).collect();
+        bail!(
+            "`{}` excludes every package of the workspace ({}), so nothing would be built (hint: exclude fewer packages)",
+            flags.join(" "),
+            member_names(metadata, members)
+        );
+    }
+    Ok(kept)
 }
 
 /// The members' names, sorted and comma-separated, for error messages.
