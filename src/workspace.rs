@@ -255,7 +255,7 @@ impl Workspace {
 fn selected_packages(
     metadata: &Metadata,
     selected: Vec<PackageId>,
-    features: &FeatureArgs,
+    features: &Features,
     mut configs: HashMap<PackageId, Config>,
 ) -> (Vec<Package>, Vec<SkippedBin>) {
     let mut packages = Vec::new();

@@ -56,38 +56,40 @@ fn out_dir(given: Option<&Utf8Path>, manifest_path: Option<&Utf8Path>) -> Result
 }
 
 /// The selection flags as the stages take them.
-pub(crate) fn selection(s: &SelectArgs) -> Selection {
-    let p = &s.packages;
-    let f = &s.features;
-    let t = &s.targets;
-    let m = &s.manifest;
+pub(crate) fn selection(args: &SelectArgs) -> Selection {
+    let (pkgs, feats, tgts, man) = (
+        &args.packages,
+        &args.features,
+        &args.targets,
+        &args.manifest,
+    );
     Selection {
         packages: Packages {
-            specs: p.specs.clone(),
-            workspace: p.workspace,
-            exclude: p.exclude.clone(),
-            bins: p.bins.clone(),
+            specs: pkgs.specs.clone(),
+            workspace: pkgs.workspace,
+            exclude: pkgs.exclude.clone(),
+            bins: pkgs.bins.clone(),
         },
         features: Features {
-            features: f.features.clone(),
-            all_features: f.all_features,
-            no_default_features: f.no_default_features,
+            features: feats.features.clone(),
+            all_features: feats.all_features,
+            no_default_features: feats.no_default_features,
         },
         targets: Targets {
-            targets: t.targets.clone(),
-            platforms: t.platforms.clone(),
-            backend: t.backend,
-            target_dir: t.target_dir.clone(),
+            targets: tgts.targets.clone(),
+            platforms: tgts.platforms.clone(),
+            backend: tgts.backend,
+            target_dir: tgts.target_dir.clone(),
         },
         output: Output {
-            out_dir: s.output.out.out_dir.clone(),
-            profile: s.output.profile.clone(),
+            out_dir: args.output.out.out_dir.clone(),
+            profile: args.output.profile.clone(),
         },
         manifest: Manifest {
-            manifest_path: m.manifest_path.clone(),
-            locked: m.locked,
-            offline: m.offline,
-            frozen: m.frozen,
+            manifest_path: man.manifest_path.clone(),
+            locked: man.locked,
+            offline: man.offline,
+            frozen: man.frozen,
         },
     }
 }
