@@ -3,6 +3,8 @@
 use camino::Utf8PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use crate::plan::BackendChoice;
+
 /// `cargo multiarch …` as cargo runs it: `cargo-multiarch multiarch …`.
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", styles = clap_cargo_styles())]
@@ -543,21 +545,6 @@ pub enum Format {
     #[default]
     Human,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendChoice {
-    /// Pick per target: cargo, else zig, else cross
-    Auto,
-    /// Plain `cargo build` (non-host musl links with rust-lld)
-    Cargo,
-    /// `zig cc` as C compiler and linker, in the shared `cargo build`
-    Zig,
-    /// `cargo zigbuild` (for what the zig wrappers do not handle: macOS, Windows)
-    Zigbuild,
-    /// `cross build` (a container with the target's toolchain)
-    Cross,
 }
 
 /// What to build: the workspace, its packages and binaries, features, profile and

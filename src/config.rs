@@ -9,7 +9,8 @@ use anyhow::{Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde_json::Value;
 
-use crate::cli::{BackendChoice, SbomFormat};
+use crate::cli::SbomFormat;
+use crate::plan::BackendChoice;
 
 /// The keys one `metadata.multiarch` table may hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -102,18 +103,13 @@ impl Config {
                 "out-dir" => config.out_dir = Some(f.string(value)?.into()),
                 "backend" => {
                     let s = f.string(value)?;
-                    config.backend = Some(match s.as_str() {
-                        "auto" => BackendChoice::Auto,
-                        "cargo" => BackendChoice::Cargo,
-                        "zig" => BackendChoice::Zig,
-                        "zigbuild" => BackendChoice::Zigbuild,
-                        "cross" => BackendChoice::Cross,
-                        _ => {
-                            return Err(f.error(&format!(
+                    config.backend = Some(
+                        <BackendChoice as clap::ValueEnum>::from_str(&s, false).map_err(|_| {
+                            f.error(&format!(
                                 "unknown backend `{s}`; expected one of auto, cargo, zig, zigbuild, cross"
-                            )));
-                        }
-                    });
+                            ))
+                        })?,
+                    );
                 }
                 "include" => config.include = f.strings(value)?,
                 "archive-name" => config.archive_name = Some(f.string(value)?),
@@ -342,7 +338,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.targets.unwrap(), ["aarch64-unknown-linux-musl"]);
         assert_eq!(c.out_dir.unwrap(), "dist");
-        assert_eq!(c.backend, Some(BackendChoice::Zig));
+        assert_eq!(
+            c.backend,
+            Some(BackendChoice::Forced(crate::plan::Backend::Zig))
+        );
         assert_eq!(c.include, ["extra/*.txt"]);
         assert_eq!(c.image.entrypoint.unwrap(), ["/usr/local/bin/app"]);
         assert_eq!(c.image.labels["a"], "b");

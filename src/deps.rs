@@ -28,8 +28,10 @@ use crate::platform::Target;
 use crate::probe::Probes;
 
 mod lock;
+pub mod syslib;
 
 pub use lock::Lock;
+pub use syslib::SystemLib;
 
 /// The dependency graph of one package's binaries on one target.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -42,7 +42,7 @@ pub mod sign;
 pub mod source;
 pub mod verify;
 pub mod workspace;
-pub mod zigcc;
+pub mod zig;
 
 #[cfg(test)]
 mod testgen;

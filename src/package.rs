@@ -59,7 +59,6 @@ struct Spec {
 
 /// `cargo multiarch package`: builds (unless `--no-build`), then packages.
 pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
-    let head = (!args.no_build).then(build::HeadStart::begin).flatten();
     // What `build` staged needs no resolve and no backend choice.
     let detail = if args.no_build {
         crate::plan::Detail::Staged
@@ -78,7 +77,7 @@ pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
         records
     } else {
         let opts = build::Options::new(&plan, &args.select, &args.build);
-        build::build(&plan, &out, &probes, shell, &opts, head)?
+        build::build(&plan, &out, &probes, shell, &opts)?
     };
     let mode = match args.archive {
         ArchiveLayout::PerPackage => ArchiveMode::PerPackage,

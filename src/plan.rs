@@ -6,10 +6,12 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
-use serde::Serialize;
+use clap::ValueEnum;
+use clap::builder::PossibleValue;
+use serde::{Deserialize, Serialize};
 
 use crate::apple::FrameworkUse;
-use crate::cli::{BackendChoice, Format, PlanArgs, SelectArgs};
+use crate::cli::{Format, PlanArgs, SelectArgs};
 use crate::platform::{self, Platform, Rustc, Target};
 use crate::probe::Probes;
 use crate::workspace::{self, CCode, Workspace};
@@ -20,18 +22,78 @@ pub use choose::{Facts, choose, next_backend};
 
 pub const SCHEMA: &str = "cargo-multiarch/plan/v1";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+/// How a target is built: `--backend`'s values (besides `auto`), `backend = "…"` in
+/// `[metadata.multiarch]`, and what the plan chose.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     /// Plain cargo: the host's or a musl C compiler, `rust-lld` for non-host musl.
+    #[value(help = "Plain `cargo build` (non-host musl links with rust-lld)")]
     Cargo,
     /// zig as the target's C compiler and linker, through the wrappers the tool writes,
     /// inside the same `cargo build` as the `cargo` targets.
+    #[value(help = "`zig cc` as C compiler and linker, in the shared `cargo build`")]
     Zig,
     /// `cargo zigbuild`, for what the wrappers do not handle (macOS, Windows).
+    #[value(help = "`cargo zigbuild` (for what the zig wrappers do not handle: macOS, Windows)")]
     Zigbuild,
     /// `cross build`, one container per target.
+    #[value(help = "`cross build` (a container with the target's toolchain)")]
     Cross,
+}
+
+/// `--backend` and `backend = "…"`: pick per target (`auto`), or one backend for every
+/// target, which then never falls back.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BackendChoice {
+    #[default]
+    Auto,
+    Forced(Backend),
+}
+
+impl BackendChoice {
+    const ALL: [BackendChoice; 5] = [
+        BackendChoice::Auto,
+        BackendChoice::Forced(Backend::Cargo),
+        BackendChoice::Forced(Backend::Zig),
+        BackendChoice::Forced(Backend::Zigbuild),
+        BackendChoice::Forced(Backend::Cross),
+    ];
+
+    /// The forced backend, if any.
+    pub fn forced(self) -> Option<Backend> {
+        match self {
+            BackendChoice::Auto => None,
+            BackendChoice::Forced(b) => Some(b),
+        }
+    }
+}
+
+impl ValueEnum for BackendChoice {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        match self {
+            BackendChoice::Auto => Some(
+                PossibleValue::new("auto").help("Pick per target: cargo, else zig, else cross"),
+            ),
+            BackendChoice::Forced(b) => b.to_possible_value(),
+        }
+    }
+}
+
+/// The same words as `--backend` (`auto`, `cargo`, `zig`, `zigbuild`, `cross`).
+impl<'de> Deserialize<'de> for BackendChoice {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        <Self as ValueEnum>::from_str(&s, false).map_err(|_| {
+            serde::de::Error::unknown_variant(&s, &["auto", "cargo", "zig", "zigbuild", "cross"])
+        })
+    }
 }
 
 impl Backend {
@@ -71,8 +133,15 @@ pub struct TargetPlan {
     pub reason: String,
     /// Backends to retry with, in order, when the chosen one fails to link or compile C.
     pub fallbacks: Vec<Backend>,
+    /// The backend was forced (`--backend`, `backend = "…"`): it never falls back.
+    #[serde(skip)]
+    pub forced: bool,
     /// Packages in this target's graph that compile C.
     pub c_code: Vec<CCode>,
+    /// Libraries of the build machine that `-sys` crates of its graph link, which this
+    /// target lacks (no backend brings them): each with the feature that bundles it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub system_libs: Vec<crate::deps::SystemLib>,
     /// Packages in a macOS target's graph that link an Apple framework (which only the
     /// macOS SDK provides).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -134,8 +203,6 @@ pub struct Plan {
     pub skipped: Vec<Skipped>,
     #[serde(skip)]
     pub workspace: Workspace,
-    #[serde(skip)]
-    pub forced: Option<BackendChoice>,
 }
 
 /// One process `build` runs, for several targets.
@@ -270,22 +337,17 @@ impl Plan {
         }
         platform::check_distinct_platforms(&all)?;
 
-        let forced = select
-            .targets
-            .backend
-            .or(workspace.config.backend)
-            .filter(|b| *b != BackendChoice::Auto);
         let forced_source = if select.targets.backend.is_some() {
             "--backend"
         } else {
             "`backend` in [metadata.multiarch]"
         };
-        let forced_backend = forced.map(|b| match b {
-            BackendChoice::Cargo | BackendChoice::Auto => Backend::Cargo,
-            BackendChoice::Zig => Backend::Zig,
-            BackendChoice::Zigbuild => Backend::Zigbuild,
-            BackendChoice::Cross => Backend::Cross,
-        });
+        let forced = select
+            .targets
+            .backend
+            .or(workspace.config.backend)
+            .and_then(BackendChoice::forced)
+            .map(|b| (b, forced_source));
 
         let c_code = if detail == Detail::Staged {
             all.iter().map(|_| Ok(Vec::new())).collect()
@@ -300,7 +362,6 @@ impl Plan {
             } else {
                 apple_frameworks(&workspace, &rustc, t)?
             };
-            let forced = forced_backend.map(|b| (b, forced_source));
             let cheap = choose(
                 t,
                 &Facts::gather(t, c.clone(), f.clone(), probes, false),
@@ -375,7 +436,6 @@ impl Plan {
             entries,
             skipped,
             workspace,
-            forced,
         })
     }
 

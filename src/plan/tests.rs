@@ -8,6 +8,7 @@ fn cdep() -> Vec<CCode> {
     vec![CCode {
         package: "cdep".into(),
         why: "build-dependency `cc`".into(),
+        system_lib: None,
     }]
 }
 
