@@ -137,6 +137,21 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
                 required: true,
             });
         }
+        for s in plan
+            .and_then(|p| p.targets.iter().find(|tp| &tp.target == t))
+            .map_or(&[][..], |tp| tp.system_libs.as_slice())
+        {
+            out.push(Check {
+                name: format!("{} {triple}", s.package),
+                ok: false,
+                detail: format!(
+                    "links the system's {}, which this machine lacks for `{triple}` and no backend brings",
+                    s.library
+                ),
+                fix: Some(s.fix.clone()),
+                required: true,
+            });
+        }
         if t.is_musl() && !probes.is_host(t) {
             let cc = probes.c_compiler(t);
             out.push(Check {

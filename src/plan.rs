@@ -504,6 +504,11 @@ impl Plan {
                 }
             }
         }
+        for t in &self.targets {
+            for s in &t.system_libs {
+                out.push_str(&format!("\nwarning: {}", s.lacking(&t.target.to_string())));
+            }
+        }
         out.push_str("\n\n");
         let rel = display_dir(&self.out_dir, &self.workspace_root);
         let mut rows = vec![vec![

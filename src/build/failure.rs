@@ -272,10 +272,7 @@ impl Failure {
     /// when it would help.
     pub fn hint(&self, t: &TargetPlan, probes: &Probes) -> Option<String> {
         if let Some(s) = self.system_lib(t) {
-            return Some(format!(
-                "`{}` links the system's {} through `{}`, which this machine lacks for it and no backend brings: {}",
-                t.target, s.library, s.package, s.fix
-            ));
+            return Some(s.lacking(&t.target.to_string()));
         }
         if !self.fixable_by_fallback(t) || matches!(self.backend, Backend::Zig | Backend::Zigbuild)
         {

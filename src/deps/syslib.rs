@@ -17,6 +17,14 @@ pub struct SystemLib {
 }
 
 impl SystemLib {
+    /// What it means for `target`, and the fix.
+    pub fn lacking(&self, target: &str) -> String {
+        format!(
+            "`{target}` links the system's {} through `{}`, which this machine lacks for it and no backend brings (hint: {})",
+            self.library, self.package, self.fix
+        )
+    }
+
     /// Whether the user pointed the build script at a copy for `triple` (`OPENSSL_DIR`,
     /// `AARCH64_UNKNOWN_LINUX_MUSL_OPENSSL_DIR`, …), so it may well be there.
     pub fn configured(&self, triple: &str) -> bool {

@@ -612,3 +612,134 @@ fn cdep_builds_both_targets_in_one_cargo_process_with_zig_for_aarch64() {
         );
     }
 }
+
+/// A `$CARGO` that appends each call's arguments to `log` (one line a call), then runs
+/// the real cargo.
+fn logging_cargo(dir: &Path, log: &Path) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let path = dir.join("cargo");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{cargo}' \"$@\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    path
+}
+
+/// The `build` calls a logging cargo saw (`cargo metadata` and others are not counted).
+fn cargo_builds(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("build "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_rust_compile_error_runs_cargo_once_and_is_printed_once() {
+    let dir = shared_fixture("moved");
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("calls");
+    let r = run(multiarch(&dir)
+        .env("CARGO", logging_cargo(tmp.path(), &log))
+        .args(["build", "--target-dir"])
+        .arg(shared_target_dir("moved"))
+        .arg("--out-dir")
+        .arg(tmp.path().join("out")))
+    .failure();
+    let err = r.stderr();
+    let builds = cargo_builds(&log);
+    assert_eq!(builds.len(), 1, "{builds:#?}\n{err}");
+    assert!(builds[0].contains(&format!("--target={X86} --target={ARM}")));
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.starts_with("error[E0382]: borrow of moved value"))
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(!err.contains("retrying"), "{err}");
+    assert!(!err.contains("Rebuilding"), "{err}");
+    assert!(
+        !err.contains("help: `"),
+        "no backend fixes a compile error:\n{err}"
+    );
+    assert!(err.contains("aarch64-unknown-linux-musl  linux/arm64  cargo    FAILED  error[E0382]: borrow of moved value: `s`"), "{err}");
+    assert!(
+        err.contains(
+            "error: build failed for `x86_64-unknown-linux-musl`, `aarch64-unknown-linux-musl`"
+        ),
+        "{err}"
+    );
+}
+
+/// `openssl-sys` without `vendored` (a stand-in with the same name, `links` and failing
+/// build script): `plan` and `doctor` name it with the feature before any build; the
+/// build runs cargo once, is not retried with zig, and ends with the same fix; with the
+/// feature it builds.
+#[test]
+fn a_sys_crate_without_its_bundled_library_is_named_with_the_feature_and_never_retried() {
+    let dir = shared_fixture("sysdep");
+    let warning = "`x86_64-unknown-linux-musl` links the system's OpenSSL through `openssl-sys`, which this machine lacks for it and no backend brings (hint: enable feature `vendored` of `openssl-sys`";
+    let plan = run(multiarch(&dir).args(["plan", "--target", X86])).success();
+    assert!(
+        plan.stdout().contains(&format!("warning: {warning}")),
+        "{}",
+        plan.stdout()
+    );
+    let json = run(multiarch(&dir).args(["plan", "--format", "json", "--target", X86])).success();
+    let v: Value = serde_json::from_str(&json.stdout()).unwrap();
+    assert_eq!(v["targets"][0]["system_libs"][0]["package"], "openssl-sys");
+    assert_eq!(v["targets"][0]["system_libs"][0]["library"], "OpenSSL");
+    let doctor = run(multiarch(&dir).args(["doctor", "--target", X86])).failure();
+    assert!(
+        doctor
+            .stdout()
+            .contains("MISSING  openssl-sys x86_64-unknown-linux-musl"),
+        "{}",
+        doctor.stdout()
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("calls");
+    let build = |features: &[&str]| {
+        run(multiarch(&dir)
+            .env("CARGO", logging_cargo(tmp.path(), &log))
+            .args(["build", "--target", X86, "--target-dir"])
+            .arg(shared_target_dir("sysdep"))
+            .arg("--out-dir")
+            .arg(tmp.path().join("out"))
+            .args(features))
+    };
+    let err = build(&[]).failure().stderr();
+    assert_eq!(cargo_builds(&log).len(), 1, "{err}");
+    assert!(!err.contains("retrying"), "{err}");
+    assert_eq!(
+        err.matches("Could not find directory of OpenSSL installation")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains(&format!("help: {warning}")), "{err}");
+
+    let plan = run(multiarch(&dir).args([
+        "plan",
+        "--target",
+        X86,
+        "--features",
+        "openssl-sys/vendored",
+    ]))
+    .success();
+    assert!(
+        !plan.stdout().contains("links the system's"),
+        "{}",
+        plan.stdout()
+    );
+    build(&["--features", "openssl-sys/vendored"]).success();
+    assert!(tmp.path().join("out/linux/amd64/bin/sysdep").exists());
+}
