@@ -271,9 +271,7 @@ impl Probes {
         if self.env.contains_key("CARGO_ZIGBUILD_ZIG_PATH") {
             return None;
         }
-        self.zig()
-            .filter(|z| z.from_python)
-            .map(|z| z.path.as_path())
+        self.zig().and_then(Zig::zigbuild_path)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use camino::Utf8PathBuf;
+use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::cache::stamp;
 use crate::process::{Process, which};
@@ -17,6 +17,14 @@ pub struct Zig {
     pub version: String,
     /// True when found through `python3 -m ziglang` rather than PATH.
     pub from_python: bool,
+}
+
+impl Zig {
+    /// The zig cargo-zigbuild must be told of (`CARGO_ZIGBUILD_ZIG_PATH`): one that only
+    /// a Python package provides, which it does not find itself.
+    pub fn zigbuild_path(&self) -> Option<&Utf8Path> {
+        self.from_python.then_some(self.path.as_path())
+    }
 }
 
 /// What [`probe_zig`] found, remembered with everything its answer depends on (finding
