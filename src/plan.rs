@@ -504,10 +504,17 @@ impl Plan {
                 }
             }
         }
+        let mut libs: Vec<(&crate::deps::SystemLib, Vec<String>)> = Vec::new();
         for t in &self.targets {
             for s in &t.system_libs {
-                out.push_str(&format!("\nwarning: {}", s.lacking(&t.target.to_string())));
+                match libs.iter_mut().find(|(l, _)| *l == s) {
+                    Some((_, targets)) => targets.push(t.target.to_string()),
+                    None => libs.push((s, vec![t.target.to_string()])),
+                }
             }
+        }
+        for (s, targets) in libs {
+            out.push_str(&format!("\nwarning: {}", s.lacking(&targets)));
         }
         out.push_str("\n\n");
         let rel = display_dir(&self.out_dir, &self.workspace_root);

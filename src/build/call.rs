@@ -16,6 +16,7 @@ use super::{Options, Status, TargetResult, building, describe, progress, spawn_h
 use crate::backend::{self, Invocation};
 use crate::cargo_config::UserConfig;
 use crate::cli::Color;
+use crate::deps::SystemLib;
 use crate::output::{Event, Severity};
 use crate::plan::{self, Backend, Plan, TargetPlan};
 use crate::probe::Probes;
@@ -61,7 +62,20 @@ pub(super) struct Ctx<'a> {
 pub(super) struct Outcome {
     pub built: Built,
     pub failed: Vec<TargetResult>,
-    pub hints: Vec<String>,
+    hints: Vec<String>,
+    /// Missing system libraries, each with the targets that lack it.
+    system_libs: Vec<(SystemLib, Vec<String>)>,
+}
+
+impl Outcome {
+    /// What to do about the failures, each said once.
+    pub fn hints(&self) -> Vec<String> {
+        self.system_libs
+            .iter()
+            .map(|(s, targets)| s.lacking(targets))
+            .chain(self.hints.iter().cloned())
+            .collect()
+    }
 }
 
 impl Ctx<'_> {
@@ -135,7 +149,13 @@ impl Ctx<'_> {
     }
 
     fn report(&self, t: &TargetPlan, err: &Failure, outcome: &mut Outcome) {
-        if let Some(h) = err.hint(t, self.probes)
+        if let Some(s) = err.system_lib(t) {
+            let target = t.target.to_string();
+            match outcome.system_libs.iter_mut().find(|(l, _)| *l == s) {
+                Some((_, targets)) => targets.push(target),
+                None => outcome.system_libs.push((s, vec![target])),
+            }
+        } else if let Some(h) = err.hint(t, self.probes)
             && !outcome.hints.contains(&h)
         {
             outcome.hints.push(h);

@@ -255,7 +255,7 @@ impl Failure {
 
     /// The system library behind the failure, if one is: a known `-sys` crate's build
     /// script failed, or its `-l` name was not found.
-    fn system_lib(&self, t: &TargetPlan) -> Option<SystemLib> {
+    pub fn system_lib(&self, t: &TargetPlan) -> Option<SystemLib> {
         self.causes().into_iter().find_map(|c| match c {
             Cause::MissingLibrary { package, lib } => package
                 .as_deref()
@@ -268,13 +268,12 @@ impl Failure {
         })
     }
 
-    /// What to do about it: the feature that bundles a missing system library, or zig
-    /// when it would help.
+    /// What to do about it when zig would help (a missing system library is
+    /// [`Failure::system_lib`]'s).
     pub fn hint(&self, t: &TargetPlan, probes: &Probes) -> Option<String> {
-        if let Some(s) = self.system_lib(t) {
-            return Some(s.lacking(&t.target.to_string()));
-        }
-        if !self.fixable_by_fallback(t) || matches!(self.backend, Backend::Zig | Backend::Zigbuild)
+        if self.system_lib(t).is_some()
+            || !self.fixable_by_fallback(t)
+            || matches!(self.backend, Backend::Zig | Backend::Zigbuild)
         {
             return None;
         }

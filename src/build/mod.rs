@@ -131,6 +131,7 @@ pub fn build(
         .filter(|t| t.backend.is_some())
         .collect();
     let outcome = ctx.build_all(&buildable)?;
+    let hints = outcome.hints();
     results.extend(outcome.failed);
     let any_failed = !results.is_empty();
     let mut built = outcome.built;
@@ -164,7 +165,7 @@ pub fn build(
             .position(|t| t.target.to_string() == r.target)
     });
     if any_failed {
-        return Err(fail(&results, &outcome.hints, *shell));
+        return Err(fail(&results, &hints, *shell));
     }
     if !shell.quiet {
         eprint!("{}", staged_table(&records, out.shown(), &ws.root));

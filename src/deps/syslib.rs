@@ -17,10 +17,20 @@ pub struct SystemLib {
 }
 
 impl SystemLib {
-    /// What it means for `target`, and the fix.
-    pub fn lacking(&self, target: &str) -> String {
+    /// What it means for `targets` (named as the user wrote them), and the fix.
+    pub fn lacking(&self, targets: &[String]) -> String {
+        let names = targets
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let (verb, them) = if targets.len() == 1 {
+            ("links", "it")
+        } else {
+            ("link", "them")
+        };
         format!(
-            "`{target}` links the system's {} through `{}`, which this machine lacks for it and no backend brings (hint: {})",
+            "{names} {verb} the system's {} through `{}`, which this machine lacks for {them} and no backend brings (hint: {})",
             self.library, self.package, self.fix
         )
     }

@@ -692,6 +692,10 @@ fn a_sys_crate_without_its_bundled_library_is_named_with_the_feature_and_never_r
         "{}",
         plan.stdout()
     );
+    // Said once for every target that lacks it.
+    let both = run(multiarch(&dir).arg("plan")).success().stdout();
+    assert_eq!(both.matches("links the system's").count(), 0, "{both}");
+    assert!(both.contains("warning: `x86_64-unknown-linux-musl`, `aarch64-unknown-linux-musl` link the system's OpenSSL through `openssl-sys`, which this machine lacks for them"), "{both}");
     let json = run(multiarch(&dir).args(["plan", "--format", "json", "--target", X86])).success();
     let v: Value = serde_json::from_str(&json.stdout()).unwrap();
     assert_eq!(v["targets"][0]["system_libs"][0]["package"], "openssl-sys");
