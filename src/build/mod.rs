@@ -135,7 +135,7 @@ pub fn build(
     results.extend(outcome.failed);
     let any_failed = !results.is_empty();
     let mut built = outcome.built;
-    let mut records = Vec::new();
+    let mut to_stage = Vec::new();
     for t in &buildable {
         let Some((backend, artifacts)) = built.remove(&t.target.to_string()) else {
             continue;
@@ -147,16 +147,18 @@ pub fn build(
                 backend: Some(backend),
                 status: Status::NotStaged,
             });
-            continue;
+        } else {
+            to_stage.push((*t, backend, artifacts));
         }
-        let rec = stage_target(&ctx, out, t, (backend, &artifacts), &graphs)?;
+    }
+    let records = stage_all(&ctx, out, &to_stage, &graphs)?;
+    for ((t, backend, _), rec) in to_stage.iter().zip(&records) {
         results.push(TargetResult {
             target: t.target.to_string(),
             platform: t.platform.to_string(),
-            backend: Some(backend),
+            backend: Some(*backend),
             status: Status::Staged(Box::new(rec.clone())),
         });
-        records.push(rec);
     }
     withdraw_unstaged(plan, out, &records)?;
     results.sort_by_key(|r| {
@@ -173,7 +175,42 @@ pub fn build(
     Ok(records)
 }
 
-/// Stages what `t` built and reports each staged binary.
+/// Stages what each target built, the targets side by side (each copies, hashes and
+/// syncs its own binaries, or only compares them on a no-op), then reports each staged
+/// binary in plan order.
+fn stage_all(
+    ctx: &Ctx,
+    out: &OutDir,
+    to_stage: &[(&TargetPlan, Backend, Vec<Artifact>)],
+    graphs: &[TargetGraphs],
+) -> Result<Vec<BuildRecord>> {
+    let records: Vec<Result<BuildRecord>> = std::thread::scope(|s| {
+        let handles: Vec<_> = to_stage
+            .iter()
+            .map(|(t, backend, artifacts)| {
+                s.spawn(move || stage_target(ctx, out, t, (*backend, artifacts), graphs))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a staging thread panicked"))
+            .collect()
+    });
+    let records = records.into_iter().collect::<Result<Vec<_>>>()?;
+    for ((_, _, artifacts), rec) in to_stage.iter().zip(&records) {
+        for b in &rec.binaries {
+            let elapsed = artifacts
+                .iter()
+                .find(|a| a.binary == b.binary)
+                .map(|a| a.elapsed);
+            ctx.shell
+                .event(Event::Artifact(FileEvent::staged(out, b, elapsed)));
+        }
+    }
+    Ok(records)
+}
+
+/// Stages what `t` built.
 fn stage_target(
     ctx: &Ctx,
     out: &OutDir,
@@ -189,7 +226,7 @@ fn stage_target(
     let zig = matches!(backend, Backend::Zig | Backend::Zigbuild)
         .then(|| ctx.probes.zig().map(|z| z.version.clone()))
         .flatten();
-    let rec = stage(
+    stage(
         ctx.plan,
         out,
         t,
@@ -197,16 +234,7 @@ fn stage_target(
         (ctx.opts.strip, zig.as_deref()),
         artifacts,
         graphs,
-    )?;
-    for b in &rec.binaries {
-        let elapsed = artifacts
-            .iter()
-            .find(|a| a.binary == b.binary)
-            .map(|a| a.elapsed);
-        ctx.shell
-            .event(Event::Artifact(FileEvent::staged(out, b, elapsed)));
-    }
-    Ok(rec)
+    )
 }
 
 /// Nothing staged earlier for a target this run did not stage may pass for fresh.
