@@ -162,17 +162,15 @@ def goal_cell(goal, value):
 # each goal a run did not meet (keyed by the start of the section's title).
 WHY = {
     "No-op overhead": (
-        "The floor is one `cargo metadata` (~20 ms here, through rustup's proxy), which "
-        "runs while the last identical run's cargo call already starts (the head start); "
-        "the rustc and zig probes are remembered. Tried: one full-resolve metadata instead "
+        "The floor is one `cargo metadata` (~20 ms here, through rustup's proxy) before "
+        "the cargo call; the rustc and zig probes are remembered. Tried: one full-resolve metadata instead "
         "of one per target, C detection in-process, no rewrite of an unchanged staging."
     ),
     "Clean build of multi": (
         "A clean build of `multi` is ~0.5 s, and the tool adds ~20 ms to it that raw "
         "cargo does not spend: staging copies, hashes and syncs the six fresh binaries "
         "(3.6 MB) into the out dir, and `cargo metadata` (~25 ms of CPU) runs on the "
-        "second core beside the build (the head start already runs cargo from the first "
-        "millisecond). On a build of seconds this is below 1 %; the ratio of medians also "
+        "second core beside the probes, before the build starts. On a build of seconds this is below 1 %; the ratio of medians also "
         "moves by a few percent between runs on this 2-core machine."
     ),
     "Clean build of a real crate": (
@@ -183,8 +181,9 @@ WHY = {
         "percent on a crate with a few C files. The 0.8× goal was set against a two-call "
         "split whose tails each idled a core on a 40-crate service; the row against that "
         "split shows what one process gains here. Tried: one cargo process with "
-        "per-target `zig cc` wrappers, a head start for the cargo call, no probe a build "
-        "does not need. Not tried, on purpose: anything that changes what rustc compiles "
+        "per-target `zig cc` wrappers, no probe a build does not need; a head start that "
+        "ran the last identical run's cargo call before planning (removed: a terminal and "
+        "CI must behave alike). Not tried, on purpose: anything that changes what rustc compiles "
         "(codegen units, profile), which would change the user's binaries."
     ),
     "Packaging": (

@@ -3,6 +3,7 @@
 use camino::Utf8PathBuf;
 use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::BackendChoice;
 use crate::output::{Color, Exit, Format, Shell};
 
 /// `cargo multiarch …` as cargo runs it: `cargo-multiarch multiarch …`.
@@ -538,21 +539,6 @@ fn parse_annotation(s: &str) -> Result<(String, String), String> {
         return Err(format!("annotation key `{}` {problem}", key.escape_debug()));
     }
     Ok((key.to_owned(), value.to_owned()))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendChoice {
-    /// Pick per target: cargo, else zig, else cross
-    Auto,
-    /// Plain `cargo build` (non-host musl links with rust-lld)
-    Cargo,
-    /// `zig cc` as C compiler and linker, in the shared `cargo build`
-    Zig,
-    /// `cargo zigbuild` (for what the zig wrappers do not handle: macOS, Windows)
-    Zigbuild,
-    /// `cross build` (a container with the target's toolchain)
-    Cross,
 }
 
 /// What to build: the workspace, its packages and binaries, features, profile and

@@ -11,8 +11,11 @@ use camino::{Utf8Path, Utf8PathBuf};
 use serde::{Deserialize, Deserializer, de::Error as _};
 use serde_json::Value;
 
-use crate::cli::BackendChoice;
 use crate::sbom::Format as SbomFormat;
+
+mod backend;
+
+pub use backend::{Backend, BackendChoice};
 
 /// The keys one `metadata.multiarch` table may hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -264,7 +267,10 @@ mod tests {
         .unwrap();
         assert_eq!(c.targets.unwrap(), ["aarch64-unknown-linux-musl"]);
         assert_eq!(c.out_dir.unwrap(), "dist");
-        assert_eq!(c.backend, Some(BackendChoice::Zig));
+        assert_eq!(
+            c.backend,
+            Some(BackendChoice::Forced(crate::plan::Backend::Zig))
+        );
         assert_eq!(c.include, ["extra/*.txt"]);
         assert_eq!(c.image.entrypoint.unwrap(), ["/usr/local/bin/app"]);
         assert_eq!(c.image.labels["a"], "b");

@@ -44,7 +44,7 @@ pub mod source;
 pub mod targets;
 pub mod verify;
 pub mod workspace;
-pub mod zigcc;
+pub mod zig;
 
 #[cfg(test)]
 mod testgen;

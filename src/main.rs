@@ -10,9 +10,9 @@ fn main() -> ExitCode {
     if args.get(1).is_some_and(|a| a == "multiarch")
         && args
             .get(2)
-            .is_some_and(|a| a == cargo_multiarch::zigcc::HIDDEN)
+            .is_some_and(|a| a == cargo_multiarch::zig::HIDDEN)
     {
-        let err = cargo_multiarch::zigcc::exec(&args[3..]);
+        let err = cargo_multiarch::zig::exec(&args[3..]);
         eprintln!("error: {err:#}");
         return ExitCode::FAILURE;
     }

@@ -61,7 +61,6 @@ struct Spec {
 
 /// `cargo multiarch package`: builds (unless `--no-build`), then packages.
 pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
-    let head = (!args.no_build).then(build::HeadStart::begin).flatten();
     // What `build` staged needs no resolve and no backend choice.
     let detail = if args.no_build {
         crate::plan::Detail::Staged
@@ -84,7 +83,7 @@ pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
             &crate::commands::selection(&args.select),
             &args.build,
         );
-        build::build(&plan, &out, &probes, shell, &opts, head)?
+        build::build(&plan, &out, &probes, shell, &opts)?
     };
     let mode = match args.archive {
         ArchiveLayout::PerPackage => ArchiveMode::PerPackage,

@@ -1,14 +1,11 @@
 //! The plan: every (binary × target), the backend chosen per target and why, and the
 //! outputs each will produce. Made from the workspace and probes only; nothing runs.
 
-use std::fmt;
-
 use anyhow::{Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 use serde::Serialize;
 
 use crate::apple::FrameworkUse;
-use crate::cli::BackendChoice;
 use crate::platform::{self, Platform, Target};
 use crate::probe::Probes;
 use crate::targets::Rustc;
@@ -18,48 +15,9 @@ mod choose;
 
 pub use choose::{Facts, choose, next_backend};
 
+pub use crate::config::{Backend, BackendChoice};
+
 pub const SCHEMA: &str = "cargo-multiarch/plan/v1";
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Backend {
-    /// Plain cargo: the host's or a musl C compiler, `rust-lld` for non-host musl.
-    Cargo,
-    /// zig as the target's C compiler and linker, through the wrappers the tool writes,
-    /// inside the same `cargo build` as the `cargo` targets.
-    Zig,
-    /// `cargo zigbuild`, for what the wrappers do not handle (macOS, Windows).
-    Zigbuild,
-    /// `cross build`, one container per target.
-    Cross,
-}
-
-impl Backend {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Backend::Cargo => "cargo",
-            Backend::Zig => "zig",
-            Backend::Zigbuild => "zigbuild",
-            Backend::Cross => "cross",
-        }
-    }
-
-    /// The program that runs a build with this backend: `cargo` targets and `zig`
-    /// targets share one `cargo build`.
-    #[must_use]
-    pub fn program(self) -> Backend {
-        match self {
-            Backend::Cargo | Backend::Zig => Backend::Cargo,
-            b => b,
-        }
-    }
-}
-
-impl fmt::Display for Backend {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// How one target will be built.
 #[derive(Debug, Clone, Serialize)]
@@ -71,8 +29,15 @@ pub struct TargetPlan {
     pub reason: String,
     /// Backends to retry with, in order, when the chosen one fails to link or compile C.
     pub fallbacks: Vec<Backend>,
+    /// The backend was forced (`--backend`, `backend = "…"`): it never falls back.
+    #[serde(skip)]
+    pub forced: bool,
     /// Packages in this target's graph that compile C.
     pub c_code: Vec<CCode>,
+    /// Libraries of the build machine that `-sys` crates of its graph link, which this
+    /// target lacks (no backend brings them): each with the feature that bundles it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub system_libs: Vec<crate::deps::SystemLib>,
     /// Packages in a macOS target's graph that link an Apple framework (which only the
     /// macOS SDK provides).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -134,8 +99,6 @@ pub struct Plan {
     pub skipped: Vec<Skipped>,
     #[serde(skip)]
     pub workspace: Workspace,
-    #[serde(skip)]
-    pub forced: Option<BackendChoice>,
 }
 
 /// One process `build` runs, for several targets.
@@ -260,22 +223,17 @@ impl Plan {
         }
         platform::check_distinct_platforms(&all)?;
 
-        let forced = select
-            .targets
-            .backend
-            .or(workspace.config.backend)
-            .filter(|b| *b != BackendChoice::Auto);
         let forced_source = if select.targets.backend.is_some() {
             "--backend"
         } else {
             "`backend` in [metadata.multiarch]"
         };
-        let forced_backend = forced.map(|b| match b {
-            BackendChoice::Cargo | BackendChoice::Auto => Backend::Cargo,
-            BackendChoice::Zig => Backend::Zig,
-            BackendChoice::Zigbuild => Backend::Zigbuild,
-            BackendChoice::Cross => Backend::Cross,
-        });
+        let forced = select
+            .targets
+            .backend
+            .or(workspace.config.backend)
+            .and_then(BackendChoice::forced)
+            .map(|b| (b, forced_source));
 
         let c_code = if detail == Detail::Staged {
             all.iter().map(|_| Ok(Vec::new())).collect()
@@ -290,7 +248,6 @@ impl Plan {
             } else {
                 apple_frameworks(&workspace, &rustc, t)?
             };
-            let forced = forced_backend.map(|b| (b, forced_source));
             let cheap = choose(
                 t,
                 &Facts::gather(t, c.clone(), f.clone(), probes, false),
@@ -369,7 +326,6 @@ impl Plan {
             entries,
             skipped,
             workspace,
-            forced,
         })
     }
 
@@ -437,6 +393,18 @@ impl Plan {
                     out.push_str(&format!("\n  {}: {}", t.target, parts.join(", ")));
                 }
             }
+        }
+        let mut libs: Vec<(&crate::deps::SystemLib, Vec<String>)> = Vec::new();
+        for t in &self.targets {
+            for s in &t.system_libs {
+                match libs.iter_mut().find(|(l, _)| *l == s) {
+                    Some((_, targets)) => targets.push(t.target.to_string()),
+                    None => libs.push((s, vec![t.target.to_string()])),
+                }
+            }
+        }
+        for (s, targets) in libs {
+            out.push_str(&format!("\nwarning: {}", s.lacking(&targets)));
         }
         out.push_str("\n\n");
         let rel = display_dir(&self.out_dir, &self.workspace_root);

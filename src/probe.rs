@@ -12,8 +12,11 @@ use std::time::Duration;
 
 use camino::{Utf8Path, Utf8PathBuf};
 
+use crate::fs::cache::stamp;
 use crate::platform::Target;
 use crate::process::Process;
+pub use crate::process::which;
+use crate::zig::{self, Zig};
 
 const LIMIT: Duration = Duration::from_secs(5);
 
@@ -55,7 +58,7 @@ struct Tools {
 
 impl Tools {
     fn zig(&self) -> Option<&Zig> {
-        self.zig.get_or_init(probe_zig_cached).as_ref()
+        self.zig.get_or_init(zig::find).as_ref()
     }
 
     fn cargo_zigbuild(&self) -> Option<&Utf8PathBuf> {
@@ -71,15 +74,6 @@ impl Tools {
     fn engine(&self) -> Option<&String> {
         self.engine.get_or_init(probe_engine).as_ref()
     }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Zig {
-    /// The zig executable (inside the `ziglang` package when it came from Python).
-    pub path: Utf8PathBuf,
-    pub version: String,
-    /// True when found through `python3 -m ziglang` rather than PATH.
-    pub from_python: bool,
 }
 
 /// A C compiler for a target and where it came from.
@@ -277,9 +271,7 @@ impl Probes {
         if self.env.contains_key("CARGO_ZIGBUILD_ZIG_PATH") {
             return None;
         }
-        self.zig()
-            .filter(|z| z.from_python)
-            .map(|z| z.path.as_path())
+        self.zig().and_then(Zig::zigbuild_path)
     }
 }
 
@@ -329,12 +321,6 @@ fn known_c_compilers(triple: &str) -> &'static [&'static str] {
         "x86_64-pc-windows-gnu" => &["x86_64-w64-mingw32-gcc"],
         _ => &[],
     }
-}
-
-pub fn which(name: &str) -> Option<Utf8PathBuf> {
-    which::which(name)
-        .ok()
-        .and_then(|p| Utf8PathBuf::try_from(p).ok())
 }
 
 /// The rustc cargo will use: `$RUSTC`, else the one beside `$CARGO`, else `rustc`.
@@ -516,124 +502,6 @@ fn installed_targets(sysroot: &Utf8Path) -> Vec<String> {
     out
 }
 
-/// A file's path, size, mtime and inode: what changes when it is replaced.
-#[cfg(unix)]
-fn stamp(p: &std::path::Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt as _;
-    let m = std::fs::metadata(p).ok()?;
-    Some(format!(
-        "{} {} {}.{} {}",
-        p.display(),
-        m.len(),
-        m.mtime(),
-        m.mtime_nsec(),
-        m.ino()
-    ))
-}
-
-#[cfg(not(unix))]
-fn stamp(p: &std::path::Path) -> Option<String> {
-    let m = std::fs::metadata(p).ok()?;
-    Some(format!(
-        "{} {} {:?}",
-        p.display(),
-        m.len(),
-        m.modified().ok()?
-    ))
-}
-
-/// What [`probe_zig`] found, remembered with everything its answer depends on (finding
-/// zig through Python costs ~100 ms of interpreter and version-manager start-up).
-#[derive(Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ZigMemo {
-    key: String,
-    path: Utf8PathBuf,
-    version: String,
-    from_python: bool,
-    /// zig's [`stamp`]: a replaced or removed zig is probed again.
-    stamp: String,
-}
-
-/// What the probe's answer depends on: `PATH` and what `zig` and `python3` resolve to on
-/// it, the variables that select a Python (pyenv, virtualenv, conda), and the current
-/// directory (pyenv reads `.python-version` files from it upwards).
-fn zig_key() -> String {
-    let var = |k: &str| std::env::var_os(k).map(|v| v.to_string_lossy().into_owned());
-    format!(
-        "PATH={:?}\nzig={:?}\npython3={:?}\nPYENV_VERSION={:?}\nVIRTUAL_ENV={:?}\nCONDA_PREFIX={:?}\ncwd={:?}",
-        var("PATH"),
-        which("zig"),
-        which("python3"),
-        var("PYENV_VERSION"),
-        var("VIRTUAL_ENV"),
-        var("CONDA_PREFIX"),
-        std::env::current_dir().ok(),
-    )
-}
-
-/// [`probe_zig`], remembered in the user's cache dir (`zig.json`) while its key holds
-/// and the zig it found is the same file.
-fn probe_zig_cached() -> Option<Zig> {
-    let memo_path = crate::fs::cache::dir()?.join("zig.json");
-    let key = zig_key();
-    if let Some(zig) = crate::fs::cache::read_private(&memo_path, 16 * 1024)
-        .and_then(|bytes| zig_from_memo(&bytes, &key))
-    {
-        return Some(zig);
-    }
-    let zig = probe_zig()?;
-    if let Some(stamp) = stamp(zig.path.as_std_path())
-        && let Ok(json) = serde_json::to_vec(&ZigMemo {
-            key,
-            path: zig.path.clone(),
-            version: zig.version.clone(),
-            from_python: zig.from_python,
-            stamp,
-        })
-    {
-        crate::fs::cache::write_private(&memo_path, &json);
-    }
-    Some(zig)
-}
-
-/// The zig a memo names, when the memo is well-formed, made under `key`, and its zig is
-/// still the same file.
-fn zig_from_memo(bytes: &[u8], key: &str) -> Option<Zig> {
-    let m: ZigMemo = serde_json::from_slice(bytes).ok()?;
-    (m.key == key && stamp(m.path.as_std_path()).as_ref() == Some(&m.stamp)).then_some(Zig {
-        path: m.path,
-        version: m.version,
-        from_python: m.from_python,
-    })
-}
-
-fn probe_zig() -> Option<Zig> {
-    if let Some(path) = which("zig")
-        && let Some(version) = Process::new(&path).arg("version").probe_stdout(LIMIT)
-    {
-        return Some(Zig {
-            path,
-            version,
-            from_python: false,
-        });
-    }
-    let python = which("python3")?;
-    let script =
-        "import os, ziglang; print(os.path.join(os.path.dirname(ziglang.__file__), 'zig'))";
-    let path = Utf8PathBuf::from(
-        Process::new(&python)
-            .args(["-c", script])
-            .probe_stdout(LIMIT)?,
-    );
-    let version = Process::new(&path).arg("version").probe_stdout(LIMIT)?;
-    Some(Zig {
-        path,
-        version,
-        from_python: true,
-    })
-}
-
 fn probe_engine() -> Option<String> {
     for engine in ["docker", "podman"] {
         if which(engine).is_some()
@@ -693,36 +561,6 @@ mod tests {
         )
         .unwrap();
         assert_ne!(rustc_key(&dir).unwrap(), before);
-    }
-
-    #[test]
-    fn a_zig_memo_holds_only_for_its_key_and_the_same_zig_file() {
-        let t = tempfile::tempdir().unwrap();
-        let zig = Utf8PathBuf::from_path_buf(t.path().join("zig")).unwrap();
-        std::fs::write(&zig, "#!/bin/sh\necho 0.15.1\n").unwrap();
-        let memo = |key: &str, stamp: String| {
-            serde_json::to_vec(&ZigMemo {
-                key: key.to_owned(),
-                path: zig.clone(),
-                version: "0.15.1".into(),
-                from_python: true,
-                stamp,
-            })
-            .unwrap()
-        };
-        let good = memo("k", stamp(zig.as_std_path()).unwrap());
-        let found = zig_from_memo(&good, "k").unwrap();
-        assert_eq!(
-            (found.path, found.version.as_str(), found.from_python),
-            (zig.clone(), "0.15.1", true)
-        );
-        assert!(zig_from_memo(&good, "another PATH").is_none());
-        assert!(zig_from_memo(&memo("k", "old stamp".into()), "k").is_none());
-        assert!(zig_from_memo(b"{\"key\":\"k\"}", "k").is_none());
-        // A replaced zig (another inode, size or mtime) is probed again.
-        std::fs::remove_file(&zig).unwrap();
-        std::fs::write(&zig, "#!/bin/sh\necho 0.16.0 new\n").unwrap();
-        assert!(zig_from_memo(&good, "k").is_none());
     }
 
     #[test]

@@ -307,6 +307,13 @@ fn drain(
     });
 }
 
+/// `name` on `PATH`, when it is there (and its path is UTF-8).
+pub fn which(name: &str) -> Option<Utf8PathBuf> {
+    which::which(name)
+        .ok()
+        .and_then(|p| Utf8PathBuf::try_from(p).ok())
+}
+
 /// Quotes a word for a POSIX shell only when it needs it.
 pub fn shell_quote(word: &str) -> String {
     let safe = !word.is_empty()

@@ -468,6 +468,10 @@ pub struct CCode {
     pub package: String,
     /// `links = "sqlite3"` or `build-dependency cc`.
     pub why: String,
+    /// The library of the build machine it links, which a cross build cannot use (see
+    /// [`crate::deps::syslib`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub system_lib: Option<crate::deps::SystemLib>,
 }
 
 /// The C code reachable from `roots` in the full resolve `metadata` on the platform
@@ -522,9 +526,11 @@ fn c_code_in_graph<'a>(
         let Some(node) = nodes.get(id) else { continue };
         let pkg = &metadata[id];
         if let Some(links) = &pkg.links {
+            let features: Vec<String> = node.features.iter().map(ToString::to_string).collect();
             found.insert(CCode {
                 package: pkg.name.to_string(),
                 why: format!("links = \"{links}\""),
+                system_lib: crate::deps::syslib::unbundled(&pkg.name, &features),
             });
         }
         for dep in node.deps.iter().filter(|d| keep(d)) {
@@ -541,6 +547,7 @@ fn c_code_in_graph<'a>(
                 found.insert(CCode {
                     package: pkg.name.to_string(),
                     why: format!("build-dependency `{dep_name}`"),
+                    system_lib: None,
                 });
             }
             stack.push(&dep.pkg);

@@ -6,14 +6,14 @@
 use super::{Invocation, toml_string};
 use crate::plan::Backend;
 use crate::process::Process;
-use crate::zigcc::{self, Tool};
+use crate::zig::{self, Tool};
 
 pub fn command(inv: &Invocation) -> Process {
     let mut p = inv.common_args(Process::cargo().arg("build"));
     for t in &inv.targets {
         let triple = t.target.triple();
-        if inv.backend_of(t) == Backend::Zig && zigcc::zig_target(&t.target).is_some() {
-            let path = |tool| zigcc::wrapper_path(inv.resolved_target_dir, &t.target, tool);
+        if inv.backend_of(t) == Backend::Zig && zig::zig_target(&t.target).is_some() {
+            let path = |tool| zig::wrapper_path(inv.resolved_target_dir, &t.target, tool);
             if !inv.user.has_linker(triple) {
                 p = p.arg("--config").arg(format!(
                     "target.{triple}.linker={}",

@@ -221,6 +221,7 @@ fn cdep_plans() -> Vec<TargetPlan> {
         c_code: vec![crate::workspace::CCode {
             package: "cdep".into(),
             why: "build-dependency `cc`".into(),
+            system_lib: None,
         }],
         ..Facts::default()
     };

@@ -99,7 +99,7 @@ mod tests {
                 assert!(s.contains(cmd), "{shell}: no `{cmd}`");
             }
             assert!(
-                !s.contains(crate::zigcc::HIDDEN),
+                !s.contains(crate::zig::HIDDEN),
                 "{shell}: hidden mode shows"
             );
         }

@@ -138,6 +138,9 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
                 required: true,
             });
         }
+        if let Some(tp) = plan.and_then(|p| p.targets.iter().find(|tp| &tp.target == t)) {
+            out.extend(system_lib_checks(tp));
+        }
         if t.is_musl() && !probes.is_host(t) {
             let cc = probes.c_compiler(t);
             out.push(Check {
@@ -260,6 +263,21 @@ pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<C
     }
     out.dedup_by(|a, b| a.name == b.name);
     out
+}
+
+/// A failing check for each library of the build machine a `-sys` crate of `tp`'s
+/// graph links, which the target lacks: the build would fail, whatever the backend.
+fn system_lib_checks(tp: &crate::plan::TargetPlan) -> impl Iterator<Item = Check> + '_ {
+    tp.system_libs.iter().map(move |s| Check {
+        name: format!("{} {}", s.package, tp.target),
+        ok: false,
+        detail: format!(
+            "links the system's {}, which this machine lacks for `{}` and no backend brings",
+            s.library, tp.target
+        ),
+        fix: Some(s.fix.clone()),
+        required: true,
+    })
 }
 
 /// Prints the checks; returns whether every required one passed.

@@ -108,7 +108,7 @@ mod tests {
             );
         }
         assert!(!commands().contains(&"help".to_owned()));
-        assert!(!root.contains(crate::zigcc::HIDDEN));
+        assert!(!root.contains(crate::zig::HIDDEN));
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The user's cache dir for what the tool remembers between runs (head starts, where
-//! zig is, which zig targets are warm), and the one way to read and write it: private
-//! files of the user's, read back as untrusted input.
+//! The user's cache dir for what the tool remembers between runs (where zig is, which
+//! zig targets are warm), and the one way to read and write it: private files of the
+//! user's, read back as untrusted input.
 
 use std::io::{Read as _, Write as _};
 use std::os::unix::fs::MetadataExt as _;
@@ -75,6 +75,32 @@ pub fn prune(dir: &Utf8Path, keep: usize) {
     for (_, path) in &memos[..memos.len() - keep] {
         let _ = std::fs::remove_file(path);
     }
+}
+
+/// A file's path, size, mtime and inode: what changes when it is replaced.
+#[cfg(unix)]
+pub fn stamp(p: &std::path::Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let m = std::fs::metadata(p).ok()?;
+    Some(format!(
+        "{} {} {}.{} {}",
+        p.display(),
+        m.len(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ino()
+    ))
+}
+
+#[cfg(not(unix))]
+pub fn stamp(p: &std::path::Path) -> Option<String> {
+    let m = std::fs::metadata(p).ok()?;
+    Some(format!(
+        "{} {} {:?}",
+        p.display(),
+        m.len(),
+        m.modified().ok()?
+    ))
 }
 
 #[cfg(test)]

@@ -56,9 +56,6 @@ pub struct Options {
 /// `cargo multiarch image`: builds (unless `--no-build`), then assembles (and pushes)
 /// the images.
 pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
-    let head = (!args.no_build)
-        .then(crate::build::HeadStart::begin)
-        .flatten();
     // What `build` staged needs no resolve and no backend choice.
     let detail = if args.no_build {
         Detail::Staged
@@ -108,7 +105,7 @@ pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
             &crate::commands::selection(&args.select),
             &args.build,
         );
-        crate::build::build(&plan, &out, &opts.probes, shell, &build, head)?
+        crate::build::build(&plan, &out, &opts.probes, shell, &build)?
     };
     assemble(&plan, &out, &records, shell, &opts)?;
     Ok(ExitCode::SUCCESS)

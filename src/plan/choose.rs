@@ -8,7 +8,7 @@ use crate::apple::FrameworkUse;
 use crate::platform::Target;
 use crate::probe::Probes;
 use crate::workspace::CCode;
-use crate::zigcc;
+use crate::zig;
 
 /// What the backend choice depends on, gathered from the probes (so the rules can be
 /// tested without a machine).
@@ -49,6 +49,14 @@ impl Facts {
         probes: &Probes,
         slow: bool,
     ) -> Self {
+        // A library the user pointed the build script at may well be there.
+        let c_code = c_code
+            .into_iter()
+            .map(|mut c| {
+                c.system_lib = c.system_lib.filter(|s| !s.configured(target.triple()));
+                c
+            })
+            .collect();
         Self {
             is_host: probes.is_host(target),
             host_msvc: probes.host.ends_with("-windows-msvc"),
@@ -69,8 +77,11 @@ impl Facts {
 }
 
 /// The backend to retry `t` with after `failed` failed: the next one in the full order
-/// (probing zig and cross now, if the plan did not).
+/// (probing zig and cross now, if the plan did not); none for a forced backend.
 pub fn next_backend(t: &TargetPlan, probes: &Probes, failed: Backend) -> Option<Backend> {
+    if t.forced {
+        return None;
+    }
     let facts = Facts::gather(
         &t.target,
         t.c_code.clone(),
@@ -100,7 +111,18 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
         backend: None,
         reason: String::new(),
         fallbacks: Vec::new(),
+        forced: forced.is_some(),
         c_code: facts.c_code.clone(),
+        // The host's own libraries serve a host build.
+        system_libs: if facts.is_host {
+            Vec::new()
+        } else {
+            facts
+                .c_code
+                .iter()
+                .filter_map(|c| c.system_lib.clone())
+                .collect()
+        },
         frameworks: facts.frameworks.clone(),
         install_rust_std: !facts.has_rust_std && !facts.is_host && target.spec().is_none(),
         linker: None,
@@ -132,7 +154,7 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
         ));
         return plan;
     }
-    let wrappers = zigcc::zig_target(target);
+    let wrappers = zig::zig_target(target);
     if let Some((backend, source)) = forced {
         // `--backend zig` means zig as the C toolchain: through cargo-zigbuild where
         // the wrappers do not apply.
@@ -358,7 +380,7 @@ fn set_toolchain(plan: &mut TargetPlan, facts: &Facts) {
             }
         }
         Some(Backend::Zig) => {
-            if let Some((zig_target, _)) = zigcc::zig_target(target) {
+            if let Some((zig_target, _)) = zig::zig_target(target) {
                 let zig_cc = format!("zig cc -target {zig_target}");
                 plan.linker = Some(zig_cc.clone());
                 plan.cc = Some(zig_cc);

@@ -8,6 +8,7 @@ fn cdep() -> Vec<CCode> {
     vec![CCode {
         package: "cdep".into(),
         why: "build-dependency `cc`".into(),
+        system_lib: None,
     }]
 }
 
@@ -395,4 +396,39 @@ fn msvc_targets_are_refused_naming_the_gnu_target_or_cargo_xwin() {
         choose(&t("x86_64-pc-windows-msvc"), &host, None).backend,
         Some(Backend::Cargo)
     );
+}
+
+#[test]
+fn backend_choice_is_one_enum_for_the_command_line_and_the_config() {
+    use clap::ValueEnum as _;
+    let de = |s: &str| serde_json::from_value::<BackendChoice>(serde_json::json!(s));
+    assert_eq!(de("auto").unwrap(), BackendChoice::Auto);
+    assert_eq!(de("zig").unwrap(), BackendChoice::Forced(Backend::Zig));
+    assert_eq!(
+        de("zigbuild").unwrap(),
+        BackendChoice::Forced(Backend::Zigbuild)
+    );
+    let err = de("ziggy").unwrap_err().to_string();
+    assert!(
+        err.contains("`ziggy`") && err.contains("`auto`, `cargo`, `zig`, `zigbuild`, `cross`"),
+        "{err}"
+    );
+    let words: Vec<String> = BackendChoice::value_variants()
+        .iter()
+        .map(|v| v.to_possible_value().unwrap().get_name().to_owned())
+        .collect();
+    assert_eq!(words, ["auto", "cargo", "zig", "zigbuild", "cross"]);
+    // The words are the plan's own (what `plan --format json` prints).
+    for b in [
+        Backend::Cargo,
+        Backend::Zig,
+        Backend::Zigbuild,
+        Backend::Cross,
+    ] {
+        assert_eq!(
+            BackendChoice::from_str(b.as_str(), false),
+            Ok(BackendChoice::Forced(b))
+        );
+        assert_eq!(serde_json::to_value(b).unwrap(), b.as_str());
+    }
 }

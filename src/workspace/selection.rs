@@ -4,7 +4,7 @@
 
 use camino::Utf8PathBuf;
 
-use crate::cli::BackendChoice;
+use crate::config::BackendChoice;
 
 /// Everything that selects what a command builds or reads.
 #[derive(Debug, Clone, Default)]

@@ -360,76 +360,6 @@ fn binaries_of_a_target_that_now_fails_do_not_pass_for_fresh() {
     );
 }
 
-/// A repeated run starts the last identical run's cargo call before planning and adopts
-/// it only when planning makes exactly that call; a changed plan kills it; a memo that
-/// is not a cargo build of ours is never started.
-#[test]
-fn a_repeated_run_adopts_the_early_cargo_call_only_when_the_plan_makes_it() {
-    use std::os::unix::fs::PermissionsExt as _;
-    let (tmp, dir) = private_fixture("hello");
-    let cache = tmp.path().join("cache");
-    let build = || {
-        let r = run(multiarch(&dir)
-            .env("XDG_CACHE_HOME", &cache)
-            .env_remove("CARGO_MULTIARCH_HEAD_START")
-            .args(["build", "-v", "--target", X86, "--out-dir"])
-            .arg(tmp.path().join("out"))
-            .arg("--target-dir")
-            .arg(tmp.path().join("target")))
-        .success();
-        assert_eq!(
-            r.stderr()
-                .lines()
-                .filter(|l| l.contains("Running `") && l.contains(" build --message-format="))
-                .count(),
-            1,
-            "{}",
-            r.stderr()
-        );
-        r
-    };
-    let first = build();
-    assert!(!first.stderr().contains("Adopted"), "{}", first.stderr());
-    let memos: Vec<PathBuf> = std::fs::read_dir(cache.join("cargo-multiarch/head-start"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    assert_eq!(memos.len(), 1, "{memos:?}");
-    let memo = &memos[0];
-    assert_eq!(
-        std::fs::metadata(memo).unwrap().permissions().mode() & 0o777,
-        0o600
-    );
-
-    let second = build();
-    assert!(second.stderr().contains("Adopted"), "{}", second.stderr());
-    assert!(tmp.path().join("out/linux/amd64/bin/hello").is_file());
-
-    // A new binary: planning makes another call; the early one is killed, the new one runs.
-    std::fs::create_dir_all(dir.join("src/bin")).unwrap();
-    std::fs::write(dir.join("src/bin/extra.rs"), "fn main() {}\n").unwrap();
-    let third = build();
-    assert!(third.stderr().contains("Discarded"), "{}", third.stderr());
-    assert!(!third.stderr().contains("Adopted"), "{}", third.stderr());
-    assert!(tmp.path().join("out/linux/amd64/bin/extra").is_file());
-
-    // A memo naming anything but this run's `cargo build` is never started.
-    let marker = tmp.path().join("ran");
-    let mut m: Value = serde_json::from_slice(&std::fs::read(memo).unwrap()).unwrap();
-    m["program"] = "sh".into();
-    m["args"] = serde_json::json!(["-c", format!("touch '{}'", marker.display())]);
-    std::fs::write(memo, serde_json::to_vec(&m).unwrap()).unwrap();
-    let fourth = build();
-    assert!(!marker.exists(), "the memo's command ran");
-    assert!(
-        !fourth.stderr().contains("Discarded"),
-        "{}",
-        fourth.stderr()
-    );
-    // Rewritten by that run: the next one adopts again.
-    assert!(build().stderr().contains("Adopted"));
-}
-
 #[test]
 fn a_no_op_rebuild_writes_nothing_and_a_damaged_staging_is_redone() {
     use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
@@ -654,4 +584,139 @@ fn cdep_builds_both_targets_in_one_cargo_process_with_zig_for_aarch64() {
             w.display()
         );
     }
+}
+
+/// A `$CARGO` that appends each call's arguments to `log` (one line a call), then runs
+/// the real cargo.
+fn logging_cargo(dir: &Path, log: &Path) -> PathBuf {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let path = dir.join("cargo");
+    std::fs::write(
+        &path,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{cargo}' \"$@\"\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    path
+}
+
+/// The `build` calls a logging cargo saw (`cargo metadata` and others are not counted).
+fn cargo_builds(log: &Path) -> Vec<String> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("build "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn a_rust_compile_error_runs_cargo_once_and_is_printed_once() {
+    let dir = shared_fixture("moved");
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("calls");
+    let r = run(multiarch(&dir)
+        .env("CARGO", logging_cargo(tmp.path(), &log))
+        .args(["build", "--target-dir"])
+        .arg(shared_target_dir("moved"))
+        .arg("--out-dir")
+        .arg(tmp.path().join("out")))
+    .failure();
+    let err = r.stderr();
+    let builds = cargo_builds(&log);
+    assert_eq!(builds.len(), 1, "{builds:#?}\n{err}");
+    assert!(builds[0].contains(&format!("--target={X86} --target={ARM}")));
+    assert_eq!(
+        err.lines()
+            .filter(|l| l.starts_with("error[E0382]: borrow of moved value"))
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(!err.contains("retrying"), "{err}");
+    assert!(!err.contains("Rebuilding"), "{err}");
+    assert!(
+        !err.contains("help: `"),
+        "no backend fixes a compile error:\n{err}"
+    );
+    assert!(err.contains("aarch64-unknown-linux-musl  linux/arm64  cargo    FAILED  error[E0382]: borrow of moved value: `s`"), "{err}");
+    assert!(
+        err.contains(
+            "error: build failed for `x86_64-unknown-linux-musl`, `aarch64-unknown-linux-musl`"
+        ),
+        "{err}"
+    );
+}
+
+/// `openssl-sys` without `vendored` (a stand-in with the same name, `links` and failing
+/// build script): `plan` and `doctor` name it with the feature before any build; the
+/// build runs cargo once, is not retried with zig, and ends with the same fix; with the
+/// feature it builds.
+#[test]
+fn a_sys_crate_without_its_bundled_library_is_named_with_the_feature_and_never_retried() {
+    let dir = shared_fixture("sysdep");
+    let warning = "`x86_64-unknown-linux-musl` links the system's OpenSSL through `openssl-sys`, which this machine lacks for it and no backend brings (hint: enable feature `vendored` of `openssl-sys`";
+    let plan = run(multiarch(&dir).args(["plan", "--target", X86])).success();
+    assert!(
+        plan.stdout().contains(&format!("warning: {warning}")),
+        "{}",
+        plan.stdout()
+    );
+    // Said once for every target that lacks it.
+    let both = run(multiarch(&dir).arg("plan")).success().stdout();
+    assert_eq!(both.matches("links the system's").count(), 0, "{both}");
+    assert!(both.contains("warning: `x86_64-unknown-linux-musl`, `aarch64-unknown-linux-musl` link the system's OpenSSL through `openssl-sys`, which this machine lacks for them"), "{both}");
+    let json = run(multiarch(&dir).args(["plan", "--format", "json", "--target", X86])).success();
+    let v: Value = serde_json::from_str(&json.stdout()).unwrap();
+    assert_eq!(v["targets"][0]["system_libs"][0]["package"], "openssl-sys");
+    assert_eq!(v["targets"][0]["system_libs"][0]["library"], "OpenSSL");
+    let doctor = run(multiarch(&dir).args(["doctor", "--target", X86])).failure();
+    assert!(
+        doctor
+            .stdout()
+            .contains("MISSING  openssl-sys x86_64-unknown-linux-musl"),
+        "{}",
+        doctor.stdout()
+    );
+
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("calls");
+    let build = |features: &[&str]| {
+        run(multiarch(&dir)
+            .env("CARGO", logging_cargo(tmp.path(), &log))
+            .args(["build", "--target", X86, "--target-dir"])
+            .arg(shared_target_dir("sysdep"))
+            .arg("--out-dir")
+            .arg(tmp.path().join("out"))
+            .args(features))
+    };
+    let err = build(&[]).failure().stderr();
+    assert_eq!(cargo_builds(&log).len(), 1, "{err}");
+    assert!(!err.contains("retrying"), "{err}");
+    assert_eq!(
+        err.matches("Could not find directory of OpenSSL installation")
+            .count(),
+        1,
+        "{err}"
+    );
+    assert!(err.contains(&format!("help: {warning}")), "{err}");
+
+    let plan = run(multiarch(&dir).args([
+        "plan",
+        "--target",
+        X86,
+        "--features",
+        "openssl-sys/vendored",
+    ]))
+    .success();
+    assert!(
+        !plan.stdout().contains("links the system's"),
+        "{}",
+        plan.stdout()
+    );
+    build(&["--features", "openssl-sys/vendored"]).success();
+    assert!(tmp.path().join("out/linux/amd64/bin/sysdep").exists());
 }

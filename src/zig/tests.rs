@@ -1,4 +1,5 @@
 use super::*;
+use crate::platform::Target;
 
 fn t(s: &str) -> Target {
     crate::testgen::known(s)

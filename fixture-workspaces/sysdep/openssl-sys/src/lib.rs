@@ -1,0 +1,1 @@
+pub const VERSION: &str = "0.9.109";

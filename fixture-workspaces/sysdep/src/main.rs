@@ -1,0 +1,3 @@
+fn main() {
+    println!("sysdep {}", openssl_sys::VERSION);
+}

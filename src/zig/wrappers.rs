@@ -1,0 +1,121 @@
+//! The wrapper scripts a `zig` target's linker and `CC_`/`CXX_`/`AR_<triple>` point at:
+//! their names, their text, and writing them under the target dir (the same bytes on
+//! every run, rewritten atomically only when they changed, so cargo's fingerprints
+//! never churn).
+
+use anyhow::{Context as _, Result, anyhow};
+use camino::{Utf8Path, Utf8PathBuf};
+
+use super::{HIDDEN, Zig};
+use crate::platform::Target;
+use crate::process::shell_quote;
+
+/// A wrapper the tool writes per target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    Cc,
+    Cxx,
+    Ar,
+}
+
+impl Tool {
+    pub const ALL: [Tool; 3] = [Tool::Cc, Tool::Cxx, Tool::Ar];
+
+    /// zig's subcommand, and the wrapper's file name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tool::Cc => "cc",
+            Tool::Cxx => "c++",
+            Tool::Ar => "ar",
+        }
+    }
+
+    /// The variable cc-rs reads for this tool, for `triple` (`CC_aarch64_unknown_linux_musl`).
+    pub fn env_var(self, triple: &str) -> String {
+        let prefix = match self {
+            Tool::Cc => "CC",
+            Tool::Cxx => "CXX",
+            Tool::Ar => "AR",
+        };
+        format!("{prefix}_{}", triple.replace(['-', '.'], "_"))
+    }
+
+    pub(super) fn parse(s: &str) -> Option<Self> {
+        Tool::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+/// zig's `-target` and `-mcpu` for a Rust target the wrappers handle: Linux, musl or
+/// glibc (a `.2.17`-style glibc version suffix is zig's own syntax). `None` for the
+/// others (macOS, Windows), which cargo-zigbuild builds.
+pub fn zig_target(target: &Target) -> Option<(String, Option<&'static str>)> {
+    if !target.is_linux() {
+        return None;
+    }
+    let triple = target.triple();
+    let mut parts = triple.split('-');
+    let arch = parts.next()?;
+    let env = parts.next_back()?;
+    if !(env.starts_with("musl") || env.starts_with("gnu")) {
+        return None;
+    }
+    let (zig_arch, mcpu) = match arch {
+        "armv7" => ("arm", Some("generic+v7a+vfp3-d32+thumb2-neon")),
+        "arm" => ("arm", Some("generic+v6+strict_align")),
+        "i686" => ("x86", Some("pentium4")),
+        "i586" => ("x86", Some("pentium")),
+        "riscv64gc" => ("riscv64", Some("generic_rv64+m+a+f+d+c")),
+        "aarch64" | "x86_64" | "powerpc64le" | "s390x" => (arch, None),
+        _ => return None,
+    };
+    let suffix = target.requested.strip_prefix(triple).unwrap_or("");
+    Some((format!("{zig_arch}-linux-{env}{suffix}"), mcpu))
+}
+
+/// `<target-dir>/cargo-multiarch/zig/<target>/<tool>`: where the wrapper for `tool`
+/// lives. Named by the target as requested, so a new glibc suffix is a new linker path
+/// (which cargo sees, and relinks).
+pub fn wrapper_path(target_dir: &Utf8Path, target: &Target, tool: Tool) -> Utf8PathBuf {
+    target_dir
+        .join("cargo-multiarch/zig")
+        .join(&target.requested)
+        .join(tool.as_str())
+}
+
+/// The wrapper script: the same bytes for the same tool, zig and target on every run,
+/// so rewriting it only when it changed never makes cargo rebuild.
+pub fn wrapper_script(exe: &Utf8Path, zig: &Utf8Path, tool: Tool, target: &Target) -> String {
+    let (zig_target, mcpu) = zig_target(target).unwrap_or_else(|| (target.to_string(), None));
+    format!(
+        "#!/bin/sh\n# Written by cargo-multiarch: `zig {tool}` for {target}.\nexec {exe} multiarch {HIDDEN} {zig} {tool} {zig_target} {mcpu} \"$@\"\n",
+        tool = tool.as_str(),
+        exe = shell_quote(exe.as_str()),
+        zig = shell_quote(zig.as_str()),
+        zig_target = shell_quote(&zig_target),
+        mcpu = mcpu.unwrap_or("-"),
+    )
+}
+
+/// Writes `target`'s wrappers below `target_dir`, where `backend::cargo` expects them,
+/// each running `zig`.
+pub fn write_wrappers(target_dir: &Utf8Path, target: &Target, zig: Option<&Zig>) -> Result<()> {
+    let zig = zig.ok_or_else(|| {
+        anyhow!(
+            "zig is needed to build `{target}` but is neither on `PATH` nor importable as `python3 -m ziglang` (hint: run `pip install ziglang`)"
+        )
+    })?;
+    let exe = std::env::current_exe()
+        .context("cannot find the path of the running cargo-multiarch")
+        .and_then(|p| {
+            Utf8PathBuf::try_from(p)
+                .map_err(|e| anyhow!("the path of cargo-multiarch is not UTF-8: {e} (hint: install it under a UTF-8 path)"))
+        })?;
+    for tool in Tool::ALL {
+        let path = wrapper_path(target_dir, target, tool);
+        let script = wrapper_script(&exe, &zig.path, tool, target);
+        // Rewritten only when changed; a FIFO, a link or a huge file in its place is
+        // replaced, never followed or waited on.
+        crate::fs::write_if_changed(&path, script.as_bytes(), 0o755)?;
+    }
+    Ok(())
+}
