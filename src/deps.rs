@@ -27,10 +27,8 @@ use crate::sbom::graph::{Crate, Graph, Kind, Source, union};
 use crate::workspace::C_BUILD_DEPS;
 
 mod lock;
-pub mod syslib;
 
 pub use lock::Lock;
-pub use syslib::SystemLib;
 
 impl Source {
     /// From `cargo metadata`'s source id (`registry+…`, `sparse+…`, `git+…#rev`); a

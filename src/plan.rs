@@ -37,7 +37,7 @@ pub struct TargetPlan {
     /// Libraries of the build machine that `-sys` crates of its graph link, which this
     /// target lacks (no backend brings them): each with the feature that bundles it.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub system_libs: Vec<crate::deps::SystemLib>,
+    pub system_libs: Vec<crate::workspace::syslib::SystemLib>,
     /// Packages in a macOS target's graph that link an Apple framework (which only the
     /// macOS SDK provides).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -394,7 +394,7 @@ impl Plan {
                 }
             }
         }
-        let mut libs: Vec<(&crate::deps::SystemLib, Vec<String>)> = Vec::new();
+        let mut libs: Vec<(&crate::workspace::syslib::SystemLib, Vec<String>)> = Vec::new();
         for t in &self.targets {
             for s in &t.system_libs {
                 match libs.iter_mut().find(|(l, _)| *l == s) {

@@ -17,6 +17,7 @@ pub const C_BUILD_DEPS: &[&str] = &["cc", "cmake", "bindgen", "pkg-config", "aut
 
 mod select;
 mod selection;
+pub mod syslib;
 
 pub use selection::{Features, Manifest, Output, Packages, Selection, Targets};
 
@@ -469,9 +470,9 @@ pub struct CCode {
     /// `links = "sqlite3"` or `build-dependency cc`.
     pub why: String,
     /// The library of the build machine it links, which a cross build cannot use (see
-    /// [`crate::deps::syslib`]).
+    /// [`syslib`]).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub system_lib: Option<crate::deps::SystemLib>,
+    pub system_lib: Option<syslib::SystemLib>,
 }
 
 /// The C code reachable from `roots` in the full resolve `metadata` on the platform
@@ -530,7 +531,7 @@ fn c_code_in_graph<'a>(
             found.insert(CCode {
                 package: pkg.name.to_string(),
                 why: format!("links = \"{links}\""),
-                system_lib: crate::deps::syslib::unbundled(&pkg.name, &features),
+                system_lib: syslib::unbundled(&pkg.name, &features),
             });
         }
         for dep in node.deps.iter().filter(|d| keep(d)) {

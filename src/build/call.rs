@@ -15,7 +15,7 @@ use super::failure::{Collector, Failure, Report, strip_ansi};
 use super::{Options, Status, TargetResult, building, describe, progress, spawn_hint};
 use crate::backend::{self, Invocation};
 use crate::cargo_config::UserConfig;
-use crate::deps::SystemLib;
+use crate::workspace::syslib::SystemLib;
 use crate::output::Color;
 use crate::output::Shell;
 use crate::output::{Event, Severity};

@@ -3,7 +3,7 @@
 //! Rust compile error or a library the machine lacks for the target.
 
 use super::{Backend, Probes, TargetPlan};
-use crate::deps::{SystemLib, syslib};
+use crate::workspace::syslib::{self, SystemLib};
 
 /// Reports kept of one call, and lines of one report: enough to classify and hint.
 const MAX_REPORTS: usize = 64;
