@@ -1,10 +1,11 @@
 //! The command line, declared with clap's derive API. No I/O happens here.
 
 use camino::Utf8PathBuf;
-use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::config::BackendChoice;
 use crate::output::{Color, Exit, Format, Shell};
+use crate::package::ArchiveMode;
 
 /// `cargo multiarch …` as cargo runs it: `cargo-multiarch multiarch …`.
 #[derive(Debug, Parser)]
@@ -302,8 +303,8 @@ pub struct PackageArgs {
     pub no_build: bool,
 
     /// One archive per package and target, or one per target with every binary
-    #[arg(long, value_enum, default_value_t = ArchiveLayout::PerPackage, help_heading = "Package Options")]
-    pub archive: ArchiveLayout,
+    #[arg(long, value_enum, default_value_t = ArchiveMode::PerPackage, help_heading = "Package Options")]
+    pub archive: ArchiveMode,
 
     /// gzip compression: fast, default, best, or a level 0-9
     #[arg(long, default_value = "default", value_parser = parse_compression, value_name = "LEVEL", help_heading = "Package Options")]
@@ -509,12 +510,6 @@ pub struct ImageArgs {
 
     #[command(flatten)]
     pub message: MessageArgs,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ArchiveLayout {
-    PerPackage,
-    PerTarget,
 }
 
 fn parse_compression(s: &str) -> Result<u32, String> {

@@ -4,14 +4,12 @@
 //! targets are written in parallel.
 
 use std::collections::HashMap;
-use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::archive::{self, Entry, Options as ArchiveOptions};
-use crate::build;
-use crate::cli::{ArchiveLayout, PackageArgs};
+
 use crate::digest::Sha256;
 use crate::layout;
 use crate::layout::Kind;
@@ -21,12 +19,13 @@ use crate::output::Event;
 use crate::output::Shell;
 use crate::plan::Plan;
 use crate::provenance;
-use crate::record::{self, BuildRecord, StagedBinary};
+use crate::record::{BuildRecord, StagedBinary};
 use crate::sbom;
 use crate::source::Source;
 use crate::workspace::{Package, Workspace};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// `--archive`: how binaries are grouped into archives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ArchiveMode {
     /// One archive per (package, target): `<package>-<version>-<target>.tar.gz` (`.zip`
     /// for Windows).
@@ -57,51 +56,6 @@ struct Spec {
     entries: Vec<Entry>,
     /// Binary names by their path in the archive.
     binaries: Vec<(String, String)>,
-}
-
-/// `cargo multiarch package`: builds (unless `--no-build`), then packages.
-pub fn run(args: &PackageArgs, shell: &Shell) -> Result<ExitCode> {
-    // What `build` staged needs no resolve and no backend choice.
-    let detail = if args.no_build {
-        crate::plan::Detail::Staged
-    } else {
-        crate::plan::Detail::Lazy
-    };
-    let (plan, probes) = Plan::load(&crate::commands::selection(&args.select), detail)?;
-    let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
-    let records = if args.no_build {
-        let records = crate::build::staged_records(
-            &plan,
-            &out,
-            "run `cargo multiarch build` first, or drop `--no-build`",
-        )?;
-        staged_events(shell, &out, &records);
-        records
-    } else {
-        let opts = build::Options::new(
-            &plan,
-            &crate::commands::selection(&args.select),
-            &args.build,
-        );
-        build::build(&plan, &out, &probes, shell, &opts)?
-    };
-    let mode = match args.archive {
-        ArchiveLayout::PerPackage => ArchiveMode::PerPackage,
-        ArchiveLayout::PerTarget => ArchiveMode::PerTarget,
-    };
-    let config = &plan.workspace.config;
-    let sbom = match (args.no_sbom, args.sbom_format, config.sbom) {
-        (false, Some(f), _) => Some(f),
-        (true, _, _) | (false, None, Some(false)) => None,
-        (false, None, _) => Some(config.sbom_format.unwrap_or_default()),
-    };
-    let opts = Options {
-        mode,
-        level: args.compression,
-        sbom,
-    };
-    package(&plan, &out, &records, &probes, shell, opts)?;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// An `artifact` event for each binary of `records`, staged by an earlier `build`.

@@ -15,12 +15,12 @@ use super::failure::{Collector, Failure, Report, strip_ansi};
 use super::{Options, Status, TargetResult, building, describe, progress, spawn_hint};
 use crate::backend::{self, Invocation};
 use crate::cargo_config::UserConfig;
-use crate::workspace::syslib::SystemLib;
 use crate::output::Color;
 use crate::output::Shell;
 use crate::output::{Event, Severity};
 use crate::plan::{self, Backend, Plan, TargetPlan};
 use crate::probe::Probes;
+use crate::workspace::syslib::SystemLib;
 use crate::zig;
 
 /// The selected binaries a backend call reported, by target triple.

@@ -4,20 +4,17 @@
 //! target. A target whose linker or C compiler failed is retried once with the next
 //! backend; any other failure is reported once, with its fix.
 
-use std::process::ExitCode;
-
 use anyhow::Result;
 use camino::Utf8PathBuf;
 
 use crate::cargo_config::{self, UserConfig};
-use crate::cli::{BuildArgs, BuildOptions};
 use crate::deps::TargetGraphs;
 use crate::outdir::{OutDir, RelPath};
-use crate::output::Event;
 use crate::output::Shell;
-use crate::plan::{self, Backend, Plan, TargetPlan};
+use crate::output::{Event, Exit, Failed};
+use crate::plan::{Backend, Plan, TargetPlan};
 use crate::probe::Probes;
-use crate::record::{self, BuildRecord};
+use crate::record::BuildRecord;
 
 mod call;
 mod failure;
@@ -38,40 +35,6 @@ pub struct Options {
     pub target_dir: Option<Utf8PathBuf>,
     /// Link each binary's dependency list into it (`--auditable`, `auditable = true`).
     pub auditable: bool,
-}
-
-impl Options {
-    pub fn new(plan: &Plan, select: &crate::workspace::Selection, b: &BuildOptions) -> Self {
-        Self {
-            no_install: b.no_install,
-            keep_going: b.keep_going,
-            strip: b.strip,
-            jobs: b.jobs.clone(),
-            auditable: b.auditable || plan.workspace.config.auditable == Some(true),
-            // Resolved against the user's directory by the workspace.
-            target_dir: select
-                .targets
-                .target_dir
-                .as_ref()
-                .map(|_| plan.workspace.target_dir.clone()),
-        }
-    }
-}
-
-/// `cargo multiarch build`: builds and stages every planned target.
-pub fn run(args: &BuildArgs, shell: &Shell) -> Result<ExitCode> {
-    let (plan, probes) = Plan::load(
-        &crate::commands::selection(&args.select),
-        plan::Detail::Lazy,
-    )?;
-    let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
-    let opts = Options::new(
-        &plan,
-        &crate::commands::selection(&args.select),
-        &args.build,
-    );
-    build(&plan, &out, &probes, shell, &opts)?;
-    Ok(ExitCode::SUCCESS)
 }
 
 /// What happened to one target.
@@ -275,7 +238,11 @@ fn fail(results: &[TargetResult], hints: &[String], shell: Shell) -> anyhow::Err
     } else {
         ""
     };
-    anyhow::anyhow!("build failed for {}{hint}", failed.join(", "))
+    Failed {
+        exit: Exit::BuildFailed,
+        message: format!("build failed for {}{hint}", failed.join(", ")),
+    }
+    .into()
 }
 
 fn describe(backend: Backend, t: &TargetPlan, probes: &Probes) -> String {

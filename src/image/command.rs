@@ -5,7 +5,6 @@
 //! registries.
 
 use std::collections::BTreeMap;
-use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use camino::Utf8Path;
@@ -14,17 +13,16 @@ use super::attest::{self, Attestation};
 use super::naming::{self, Planned};
 use super::{Auth, ImageResult, ImageSpec, LayoutResult, PlatformImage, Settings, certs};
 use crate::archive::{Entry, Source};
-use crate::cli::ImageArgs;
 use crate::digest::Sha256;
 use crate::layout::Kind;
 use crate::manifest::{self, Artifact, Content, Manifest};
 use crate::outdir::{OutDir, RelPath};
 use crate::output::Shell;
 use crate::output::{Event, ImageManifest};
-use crate::plan::{Detail, Plan};
+use crate::plan::Plan;
 use crate::platform::Platform;
 use crate::provenance;
-use crate::record::{self, BuildRecord};
+use crate::record::BuildRecord;
 
 const DEFAULT_BIN_DIR: &str = "/usr/local/bin";
 
@@ -53,62 +51,10 @@ pub struct Options {
     pub probes: crate::probe::Probes,
 }
 
-/// `cargo multiarch image`: builds (unless `--no-build`), then assembles (and pushes)
-/// the images.
-pub fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
-    // What `build` staged needs no resolve and no backend choice.
-    let detail = if args.no_build {
-        Detail::Staged
-    } else {
-        Detail::Lazy
-    };
-    let (plan, probes) = Plan::load(&crate::commands::selection(&args.select), detail)?;
-    let mut password = args.password;
-    if args.password_stdin {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-            .context("cannot read the password from standard input")?;
-        password = Some(s.trim_end_matches(['\n', '\r']).to_owned());
-    }
-    let opts = Options {
-        tags: args.tags,
-        platform_tags: args.platform_tags,
-        annotations: args.annotations,
-        ca_certificates: args.ca_certificates,
-        combined: args.combined,
-        archive: args.archive,
-        no_attest: args.no_attest,
-        push: args.push,
-        auth: Auth {
-            username: args.username,
-            password,
-            docker_config: None,
-        },
-        insecure: args.insecure,
-        level: args.compression,
-        probes,
-    };
-    // Names and push destinations are decided before anything is built.
-    decide(&plan, &opts)?;
-    let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
-    let records = if args.no_build {
-        let records = crate::build::staged_records(
-            &plan,
-            &out,
-            "run `cargo multiarch build` with the same selection first, or drop `--no-build` to build now",
-        )?;
-        crate::package::staged_events(shell, &out, &records);
-        records
-    } else {
-        let build = crate::build::Options::new(
-            &plan,
-            &crate::commands::selection(&args.select),
-            &args.build,
-        );
-        crate::build::build(&plan, &out, &opts.probes, shell, &build)?
-    };
-    assemble(&plan, &out, &records, shell, &opts)?;
-    Ok(ExitCode::SUCCESS)
+/// Checks the image names and, when pushing, every destination: what `image` decides
+/// before anything is built.
+pub fn check_names(plan: &Plan, opts: &Options) -> Result<()> {
+    decide(plan, opts).map(drop)
 }
 
 /// The images to assemble and, when pushing, that every destination is well-formed.

@@ -33,7 +33,7 @@ use crate::archive::Entry;
 use crate::platform::Platform;
 
 pub use attest::{Attestation, AttestationInput};
-pub use command::{Options, assemble, run};
+pub use command::{Options, assemble, check_names};
 pub use credentials::Auth;
 pub use layout::{verify_layout, write_layout};
 pub use naming::PushTo;

@@ -289,7 +289,7 @@ fn verify_checks_every_sidecar() {
         .path()
         .join("linux/arm64/hello-0.1.0-aarch64-unknown-linux-musl.tar.gz.sha256");
     std::fs::write(&side, format!("{}  x.tar.gz\n", "0".repeat(64))).unwrap();
-    let stdout = verify(out.path(), &[]).failure().stdout();
+    let stdout = verify(out.path(), &[]).exit(4).stdout();
     assert!(
         stdout.contains(".tar.gz.sha256: does not hold the archive's sha256"),
         "{stdout}"
@@ -545,7 +545,7 @@ fn a_second_run_waits_for_the_out_dir_lock_or_fails_with_no_wait() {
         out.path(),
         &["package", "--no-build", "--no-wait"],
     ))
-    .failure();
+    .exit(5);
     assert!(
         r.stderr().contains("holds the lock on out dir"),
         "{}",

@@ -624,7 +624,7 @@ fn a_rust_compile_error_runs_cargo_once_and_is_printed_once() {
         .arg(shared_target_dir("moved"))
         .arg("--out-dir")
         .arg(tmp.path().join("out")))
-    .failure();
+    .exit(3);
     let err = r.stderr();
     let builds = cargo_builds(&log);
     assert_eq!(builds.len(), 1, "{builds:#?}\n{err}");

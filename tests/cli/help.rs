@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{SCRUBBED_ENV, repo, run};
+use crate::support::{SCRUBBED_ENV, multiarch, repo, run};
 
 const COMMANDS: &[&str] = &[
     "",
@@ -48,6 +48,31 @@ fn help_matches_golden_files() {
         stale.is_empty(),
         "help text differs from {stale:?} (hint: rerun with CARGO_MULTIARCH_BLESS=1 and review the diff)"
     );
+}
+
+/// The exit statuses `--help` documents: a command line that is not understood is 2
+/// (clap's), and the table is in the top-level help.
+#[test]
+fn usage_errors_exit_2_and_the_help_lists_every_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(multiarch(dir.path()).arg("no-such-command")).exit(2);
+    assert!(
+        r.stderr().contains("unrecognized subcommand"),
+        "{}",
+        r.stderr()
+    );
+    run(multiarch(dir.path()).args(["build", "--no-such-flag"])).exit(2);
+    let help = run(multiarch(dir.path()).arg("--help")).success().stdout();
+    for line in [
+        "0    success",
+        "2    usage",
+        "3    build failed",
+        "4    verify found problems",
+        "5    out dir locked",
+        "101  internal error",
+    ] {
+        assert!(help.contains(line), "{line:?} in:\n{help}");
+    }
 }
 
 #[test]

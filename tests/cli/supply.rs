@@ -443,7 +443,7 @@ fn sign_refuses_an_out_dir_that_fails_verification() {
         .arg(keys.path().join("k.key"))
         .arg("--out-dir")
         .arg(out.path()))
-    .failure()
+    .exit(4)
     .stderr();
     assert!(
         err.contains("fails verification, so nothing was signed"),

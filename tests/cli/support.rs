@@ -147,6 +147,22 @@ impl Run {
     }
 }
 
+impl Run {
+    /// Failed with exactly this exit status (the kinds of `cargo multiarch --help`).
+    #[track_caller]
+    pub fn exit(self, code: i32) -> Self {
+        assert_eq!(
+            self.out.status.code(),
+            Some(code),
+            "`{}` should have exited {code}:\n--- stdout\n{}\n--- stderr\n{}",
+            self.cmd,
+            self.stdout(),
+            self.stderr()
+        );
+        self
+    }
+}
+
 pub fn run(cmd: &mut Command) -> Run {
     let line = format!("{cmd:?}");
     let out = cmd
