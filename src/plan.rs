@@ -167,6 +167,8 @@ impl Plan {
         Ok((plan, probes))
     }
 
+    /// Plans `workspace` for the selected targets: the targets per package, a backend
+    /// per target, and an entry per (binary × target).
     pub fn new(
         select: &Selection,
         workspace: Workspace,
@@ -174,47 +176,7 @@ impl Plan {
         detail: Detail,
     ) -> Result<Self> {
         let rustc = Rustc::new(&workspace.root, Some(&workspace.target_dir), probes);
-        let cli_targets = rustc.resolve(&select.targets.targets, &select.targets.platforms)?;
-        // A custom target file named in a config is relative to the workspace root.
-        let in_root = |list: &[String]| -> Vec<String> {
-            list.iter()
-                .flat_map(|s| s.split(','))
-                .map(|t| {
-                    let t = t.trim();
-                    if Utf8Path::new(t).extension() == Some("json")
-                        && Utf8Path::new(t).is_relative()
-                    {
-                        workspace.root.join(t).into_string()
-                    } else {
-                        t.to_owned()
-                    }
-                })
-                .collect()
-        };
-        let ws_targets = std::cell::OnceCell::new();
-        let ws_targets = || -> Result<Vec<Target>> {
-            if let Some(t) = ws_targets.get() {
-                return Ok(Vec::clone(t));
-            }
-            let t = match &workspace.config.targets {
-                Some(list) => rustc.resolve_config(&in_root(list))?,
-                None => rustc.defaults()?,
-            };
-            Ok(ws_targets.get_or_init(|| t).clone())
-        };
-
-        // Targets per package: the command line, else the package's config, else the workspace's.
-        let mut per_package = Vec::new();
-        for p in &workspace.packages {
-            let targets = if !cli_targets.is_empty() {
-                cli_targets.clone()
-            } else if let Some(list) = &p.config.targets {
-                rustc.resolve_config(&in_root(list))?
-            } else {
-                ws_targets()?
-            };
-            per_package.push(targets);
-        }
+        let per_package = targets_per_package(select, &workspace, &rustc)?;
         let mut all: Vec<Target> = Vec::new();
         for t in per_package.iter().flatten() {
             if !all.contains(t) {
@@ -222,91 +184,14 @@ impl Plan {
             }
         }
         platform::check_distinct_platforms(&all)?;
-
-        let forced_source = if select.targets.backend.is_some() {
-            "--backend"
-        } else {
-            "`backend` in [metadata.multiarch]"
-        };
-        let forced = select
-            .targets
-            .backend
-            .or(workspace.config.backend)
-            .and_then(BackendChoice::forced)
-            .map(|b| (b, forced_source));
-
-        let c_code = if detail == Detail::Staged {
-            all.iter().map(|_| Ok(Vec::new())).collect()
-        } else {
-            crate::ccode::per_target(&workspace, probes, &all)
-        };
-        let mut targets = Vec::new();
-        for (t, c) in all.iter().zip(c_code) {
-            let c = c?;
-            let f = if detail == Detail::Staged || !t.is_apple() {
-                Vec::new()
-            } else {
-                apple_frameworks(&workspace, &rustc, t)?
-            };
-            let cheap = choose(
-                t,
-                &Facts::gather(t, c.clone(), f.clone(), probes, false),
-                forced,
-            );
-            targets.push(
-                if detail != Detail::Full && cheap.backend.is_some() || detail == Detail::Staged {
-                    cheap
-                } else {
-                    choose(t, &Facts::gather(t, c, f, probes, true), forced)
-                },
-            );
-        }
-
+        let forced = forced_backend(select, &workspace);
+        let targets = plan_targets(&workspace, &rustc, probes, &all, forced, detail)?;
         let out_dir = workspace::out_dir(
             select.output.out_dir.as_deref(),
             &workspace.root,
             &workspace.config,
         )?;
-        let mut entries = Vec::new();
-        for (p, targets_of) in workspace.packages.iter().zip(&per_package) {
-            for bin in &p.bins {
-                for t in targets_of {
-                    let tp = targets
-                        .iter()
-                        .find(|tp| &tp.target == t)
-                        .expect("every target is planned");
-                    let dir = Utf8PathBuf::from(t.platform().dir());
-                    entries.push(Entry {
-                        package: p.name.clone(),
-                        version: p.version.clone(),
-                        binary: bin.clone(),
-                        target: t.clone(),
-                        platform: t.platform(),
-                        backend: tp.backend,
-                        reason: tp.reason.clone(),
-                        outputs: Outputs {
-                            binary: dir.join("bin").join(format!("{bin}{}", t.exe_suffix())),
-                            archive: dir.join(format!(
-                                "{}-{}-{}.{}",
-                                p.name,
-                                p.version,
-                                t,
-                                t.platform().archive_ext()
-                            )),
-                        },
-                    });
-                }
-            }
-        }
-        // Unreachable from the command line (an empty selection or target list is an
-        // error where it is read), and kept so: an empty plan must never build and
-        // package nothing as if it were a release.
-        if entries.is_empty() {
-            bail!(
-                "nothing to build in `{}`: no binary × target pair was selected (hint: check `--target`/`--platform`, `targets` in the config and the package selection)",
-                workspace.manifest_path
-            );
-        }
+        let entries = entries(&workspace, &per_package, &targets)?;
         let skipped = workspace
             .skipped
             .iter()
@@ -439,6 +324,159 @@ impl Plan {
         }
         out
     }
+}
+
+/// The targets of each package, in `workspace.packages` order: the command line's, else
+/// the package's config, else the workspace's (resolved only when a package needs it).
+fn targets_per_package(
+    select: &Selection,
+    workspace: &Workspace,
+    rustc: &Rustc,
+) -> Result<Vec<Vec<Target>>> {
+    let cli_targets = rustc.resolve(&select.targets.targets, &select.targets.platforms)?;
+    // A custom target file named in a config is relative to the workspace root.
+    let in_root = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .flat_map(|s| s.split(','))
+            .map(|t| {
+                let t = t.trim();
+                if Utf8Path::new(t).extension() == Some("json") && Utf8Path::new(t).is_relative() {
+                    workspace.root.join(t).into_string()
+                } else {
+                    t.to_owned()
+                }
+            })
+            .collect()
+    };
+    let ws_targets = std::cell::OnceCell::new();
+    let ws_targets = || -> Result<Vec<Target>> {
+        if let Some(t) = ws_targets.get() {
+            return Ok(Vec::clone(t));
+        }
+        let t = match &workspace.config.targets {
+            Some(list) => rustc.resolve_config(&in_root(list))?,
+            None => rustc.defaults()?,
+        };
+        Ok(ws_targets.get_or_init(|| t).clone())
+    };
+    let mut per_package = Vec::new();
+    for p in &workspace.packages {
+        let targets = if !cli_targets.is_empty() {
+            cli_targets.clone()
+        } else if let Some(list) = &p.config.targets {
+            rustc.resolve_config(&in_root(list))?
+        } else {
+            ws_targets()?
+        };
+        per_package.push(targets);
+    }
+    Ok(per_package)
+}
+
+/// The backend forced by `--backend`, else by `backend` in the config, with where it
+/// was forced (for the reason); none when the choice is `auto`.
+fn forced_backend(select: &Selection, workspace: &Workspace) -> Option<(Backend, &'static str)> {
+    let forced_source = if select.targets.backend.is_some() {
+        "--backend"
+    } else {
+        "`backend` in [metadata.multiarch]"
+    };
+    select
+        .targets
+        .backend
+        .or(workspace.config.backend)
+        .and_then(BackendChoice::forced)
+        .map(|b| (b, forced_source))
+}
+
+/// A [`TargetPlan`] per target of `all`: its C code and Apple frameworks (unless
+/// `detail` is `Staged`), then the backend, probing zig and cross only when `detail`
+/// asks for every fallback or cargo alone cannot build it.
+fn plan_targets(
+    workspace: &Workspace,
+    rustc: &Rustc,
+    probes: &Probes,
+    all: &[Target],
+    forced: Option<(Backend, &str)>,
+    detail: Detail,
+) -> Result<Vec<TargetPlan>> {
+    let c_code = if detail == Detail::Staged {
+        all.iter().map(|_| Ok(Vec::new())).collect()
+    } else {
+        crate::ccode::per_target(workspace, probes, all)
+    };
+    let mut targets = Vec::new();
+    for (t, c) in all.iter().zip(c_code) {
+        let c = c?;
+        let f = if detail == Detail::Staged || !t.is_apple() {
+            Vec::new()
+        } else {
+            apple_frameworks(workspace, rustc, t)?
+        };
+        let cheap = choose(
+            t,
+            &Facts::gather(t, c.clone(), f.clone(), probes, false),
+            forced,
+        );
+        targets.push(
+            if detail != Detail::Full && cheap.backend.is_some() || detail == Detail::Staged {
+                cheap
+            } else {
+                choose(t, &Facts::gather(t, c, f, probes, true), forced)
+            },
+        );
+    }
+    Ok(targets)
+}
+
+/// An [`Entry`] per (package binary × its target), with the paths it will produce;
+/// an error when there is none.
+fn entries(
+    workspace: &Workspace,
+    per_package: &[Vec<Target>],
+    targets: &[TargetPlan],
+) -> Result<Vec<Entry>> {
+    let mut entries = Vec::new();
+    for (p, targets_of) in workspace.packages.iter().zip(per_package) {
+        for bin in &p.bins {
+            for t in targets_of {
+                let tp = targets
+                    .iter()
+                    .find(|tp| &tp.target == t)
+                    .expect("every target is planned");
+                let dir = Utf8PathBuf::from(t.platform().dir());
+                entries.push(Entry {
+                    package: p.name.clone(),
+                    version: p.version.clone(),
+                    binary: bin.clone(),
+                    target: t.clone(),
+                    platform: t.platform(),
+                    backend: tp.backend,
+                    reason: tp.reason.clone(),
+                    outputs: Outputs {
+                        binary: dir.join("bin").join(format!("{bin}{}", t.exe_suffix())),
+                        archive: dir.join(format!(
+                            "{}-{}-{}.{}",
+                            p.name,
+                            p.version,
+                            t,
+                            t.platform().archive_ext()
+                        )),
+                    },
+                });
+            }
+        }
+    }
+    // Unreachable from the command line (an empty selection or target list is an
+    // error where it is read), and kept so: an empty plan must never build and
+    // package nothing as if it were a release.
+    if entries.is_empty() {
+        bail!(
+            "nothing to build in `{}`: no binary × target pair was selected (hint: check `--target`/`--platform`, `targets` in the config and the package selection)",
+            workspace.manifest_path
+        );
+    }
+    Ok(entries)
 }
 
 /// The Apple frameworks linked in a macOS target's graph (both halves' for a universal

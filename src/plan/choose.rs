@@ -94,24 +94,43 @@ pub fn next_backend(t: &TargetPlan, probes: &Probes, failed: Backend) -> Option<
     order.iter().skip_while(|b| **b != failed).nth(1).copied()
 }
 
-/// The backend for one target: DESIGN.md's order (cargo, zig, cross), or the forced one.
+/// The backend for one target: ARCHITECTURE.md's order (cargo, zig, cross), or the
+/// forced one; a target no backend can build says why and what fixes it.
 pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -> TargetPlan {
+    let mut plan = unchosen(target, facts, forced.is_some());
     let triple = target.triple();
-    let c_list = || {
-        facts
-            .c_code
-            .iter()
-            .map(|c| format!("{} ({})", c.package, c.why))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut plan = TargetPlan {
+    // MSVC targets link with Microsoft's linker against the Windows SDK: neither zig
+    // nor cross provides them, whatever backend is forced.
+    if is_msvc(triple) && !facts.host_msvc {
+        plan.install_rust_std = false;
+        return refused(plan, msvc_refusal(triple));
+    }
+    if plan.install_rust_std && !facts.rustup {
+        return refused(plan, rust_std_refusal(triple));
+    }
+    if let Some((backend, source)) = forced {
+        force(&mut plan, facts, backend, source);
+        return plan;
+    }
+    // A framework without the SDK: no backend here can link it.
+    if target.is_apple() && !facts.frameworks.is_empty() && facts.sdkroot.is_none() {
+        return refused(plan, framework_refusal(&facts.frameworks));
+    }
+    let (cargo_ok, why) = cargo_alone(target, facts);
+    let order = ready_backends(target, facts, cargo_ok);
+    pick(plan, facts, &order, why)
+}
+
+/// The plan of `target` before any backend is chosen: what the facts say about its C
+/// code, system libraries, frameworks and rust-std.
+fn unchosen(target: &Target, facts: &Facts, forced: bool) -> TargetPlan {
+    TargetPlan {
         target: target.clone(),
         platform: target.platform(),
         backend: None,
         reason: String::new(),
         fallbacks: Vec::new(),
-        forced: forced.is_some(),
+        forced,
         c_code: facts.c_code.clone(),
         // The host's own libraries serve a host build.
         system_libs: if facts.is_host {
@@ -129,61 +148,70 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
         c_compiler_env: None,
         cc: None,
         fix: None,
+    }
+}
+
+/// `plan` with no backend, the reason it has none and the fix.
+fn refused(mut plan: TargetPlan, (reason, fix): (String, String)) -> TargetPlan {
+    plan.reason = reason;
+    plan.fix = Some(fix);
+    plan
+}
+
+/// Why an MSVC target cannot be built here, and what would build it instead.
+fn msvc_refusal(triple: &str) -> (String, String) {
+    let reason = format!(
+        "`{triple}` links with Microsoft's linker against the MSVC libraries and Windows SDK, which no backend here provides (zig and cross cannot link MSVC targets)"
+    );
+    let xwin = format!(
+        "or run `cargo xwin build --target {triple}` on a machine that can download the MSVC SDK"
+    );
+    let fix = match gnu_twin(triple) {
+        Some(gnu) => format!("use `--target {gnu}` instead, which zig links, {xwin}"),
+        None => xwin.replacen("or run", "run", 1),
     };
-    // MSVC targets link with Microsoft's linker against the Windows SDK: neither zig
-    // nor cross provides them, whatever backend is forced.
-    if is_msvc(triple) && !facts.host_msvc {
-        plan.reason = format!(
-            "`{triple}` links with Microsoft's linker against the MSVC libraries and Windows SDK, which no backend here provides (zig and cross cannot link MSVC targets)"
-        );
-        let xwin = format!(
-            "or run `cargo xwin build --target {triple}` on a machine that can download the MSVC SDK"
-        );
-        plan.install_rust_std = false;
-        plan.fix = Some(match gnu_twin(triple) {
-            Some(gnu) => format!("use `--target {gnu}` instead, which zig links, {xwin}"),
-            None => xwin.replacen("or run", "run", 1),
-        });
-        return plan;
-    }
-    if plan.install_rust_std && !facts.rustup {
-        plan.reason =
-            format!("rust-std for `{triple}` is not installed and rustup is not available");
-        plan.fix = Some(format!(
+    (reason, fix)
+}
+
+/// Why a target whose rust-std is missing cannot be built without rustup, and the fix.
+fn rust_std_refusal(triple: &str) -> (String, String) {
+    (
+        format!("rust-std for `{triple}` is not installed and rustup is not available"),
+        format!(
             "install rust-std for {triple} into your toolchain's sysroot (with rustup: `rustup target add {triple}`)"
-        ));
-        return plan;
-    }
-    let wrappers = zig::zig_target(target);
-    if let Some((backend, source)) = forced {
-        // `--backend zig` means zig as the C toolchain: through cargo-zigbuild where
-        // the wrappers do not apply.
-        let backend = match backend {
-            Backend::Zig if wrappers.is_none() => Backend::Zigbuild,
-            b => b,
-        };
-        plan.backend = Some(backend);
-        plan.reason = format!("forced by {source}");
-        set_toolchain(&mut plan, facts);
-        return plan;
-    }
+        ),
+    )
+}
 
-    // A framework without the SDK: no backend here can link it.
-    let apple = target.is_apple();
-    if apple && !facts.frameworks.is_empty() && facts.sdkroot.is_none() {
-        plan.reason = format!(
+/// Why a macOS target linking Apple frameworks cannot be built without `SDKROOT`, and the fix.
+fn framework_refusal(frameworks: &[FrameworkUse]) -> (String, String) {
+    (
+        format!(
             "{}, which only the macOS SDK provides, and `SDKROOT` is not set",
-            framework_list(&facts.frameworks)
-        );
-        plan.fix = Some(
-            "set `SDKROOT` to a macOS SDK (a `MacOSX.sdk` directory from Xcode or its Command Line Tools), then build again"
-                .to_owned(),
-        );
-        return plan;
-    }
+            framework_list(frameworks)
+        ),
+        "set `SDKROOT` to a macOS SDK (a `MacOSX.sdk` directory from Xcode or its Command Line Tools), then build again"
+            .to_owned(),
+    )
+}
 
-    // Can plain cargo build it, and why (not)?
-    let (cargo_ok, why) = if let Some(spec) = target.spec() {
+/// Sets the forced backend, never falling back.
+fn force(plan: &mut TargetPlan, facts: &Facts, backend: Backend, source: &str) {
+    // `--backend zig` means zig as the C toolchain: through cargo-zigbuild where
+    // the wrappers do not apply.
+    let backend = match backend {
+        Backend::Zig if zig::zig_target(&plan.target).is_none() => Backend::Zigbuild,
+        b => b,
+    };
+    plan.backend = Some(backend);
+    plan.reason = format!("forced by {source}");
+    set_toolchain(plan, facts);
+}
+
+/// Whether plain cargo can build `target`, and why (not), in words.
+fn cargo_alone(target: &Target, facts: &Facts) -> (bool, String) {
+    let triple = target.triple();
+    if let Some(spec) = target.spec() {
         (
             true,
             format!(
@@ -200,7 +228,7 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
         )
     } else if facts.is_host {
         (true, "host target".to_owned())
-    } else if apple {
+    } else if target.is_apple() {
         (
             false,
             if facts.frameworks.is_empty() {
@@ -214,71 +242,107 @@ pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -
             },
         )
     } else if target.is_musl() {
-        let links = if facts.host_arch {
-            "the host `cc`"
-        } else {
-            "rust-lld"
-        };
-        match (&facts.c_code.is_empty(), &facts.c_compiler) {
-            (true, _) => (
-                true,
-                format!("no C code in the dependency graph; links with {links}"),
-            ),
-            (false, Some((cc, source))) => (
-                true,
-                format!("C code in {}; C compiler `{cc}` (from {source})", c_list()),
-            ),
-            (false, None) => (
-                false,
-                format!(
-                    "C code in {} and no musl C compiler for `{triple}`",
-                    c_list()
-                ),
-            ),
-        }
+        cargo_alone_musl(triple, facts)
     } else {
-        match (
-            &facts.cross_linker,
-            facts.c_code.is_empty(),
-            &facts.c_compiler,
-        ) {
-            (None, _, _) => (false, format!("no linker for `{triple}`")),
-            (Some(l), true, _) => (
-                true,
-                format!("no C code in the dependency graph; links with `{l}`"),
-            ),
-            (Some(l), false, Some((cc, _))) => (
-                true,
-                format!(
-                    "C code in {}; C compiler `{cc}`, links with `{l}`",
-                    c_list()
-                ),
-            ),
-            (Some(_), false, None) => (
-                false,
-                format!("C code in {} and no C compiler for `{triple}`", c_list()),
-            ),
-        }
-    };
+        cargo_alone_cross_linker(triple, facts)
+    }
+}
 
+/// Whether cargo builds a (non-host) musl target: rust-lld or the host `cc` links it,
+/// but C code needs a musl C compiler.
+fn cargo_alone_musl(triple: &str, facts: &Facts) -> (bool, String) {
+    let links = if facts.host_arch {
+        "the host `cc`"
+    } else {
+        "rust-lld"
+    };
+    match (&facts.c_code.is_empty(), &facts.c_compiler) {
+        (true, _) => (
+            true,
+            format!("no C code in the dependency graph; links with {links}"),
+        ),
+        (false, Some((cc, source))) => (
+            true,
+            format!(
+                "C code in {}; C compiler `{cc}` (from {source})",
+                c_list(&facts.c_code)
+            ),
+        ),
+        (false, None) => (
+            false,
+            format!(
+                "C code in {} and no musl C compiler for `{triple}`",
+                c_list(&facts.c_code)
+            ),
+        ),
+    }
+}
+
+/// Whether cargo builds a non-host glibc or Windows target: it needs a cross linker,
+/// and a C compiler for C code.
+fn cargo_alone_cross_linker(triple: &str, facts: &Facts) -> (bool, String) {
+    match (
+        &facts.cross_linker,
+        facts.c_code.is_empty(),
+        &facts.c_compiler,
+    ) {
+        (None, _, _) => (false, format!("no linker for `{triple}`")),
+        (Some(l), true, _) => (
+            true,
+            format!("no C code in the dependency graph; links with `{l}`"),
+        ),
+        (Some(l), false, Some((cc, _))) => (
+            true,
+            format!(
+                "C code in {}; C compiler `{cc}`, links with `{l}`",
+                c_list(&facts.c_code)
+            ),
+        ),
+        (Some(_), false, None) => (
+            false,
+            format!(
+                "C code in {} and no C compiler for `{triple}`",
+                c_list(&facts.c_code)
+            ),
+        ),
+    }
+}
+
+/// `a (why), b (why)`: the packages that compile C.
+fn c_list(c_code: &[CCode]) -> String {
+    c_code
+        .iter()
+        .map(|c| format!("{} ({})", c.package, c.why))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The backends ready to build `target`, best first: cargo (when it can alone), zig or
+/// cargo-zigbuild, cross.
+fn ready_backends(target: &Target, facts: &Facts, cargo_ok: bool) -> Vec<Backend> {
     let mut order = Vec::new();
     if cargo_ok {
         order.push(Backend::Cargo);
     }
-    if facts.zig_ready && wrappers.is_some() {
+    if facts.zig_ready && zig::zig_target(target).is_some() {
         order.push(Backend::Zig);
     } else if facts.zigbuild_ready {
         order.push(Backend::Zigbuild);
     }
     // cross has no images for Apple targets.
-    if facts.cross_ready && !apple {
+    if facts.cross_ready && !target.is_apple() {
         order.push(Backend::Cross);
     }
+    order
+}
+
+/// The first of `order` with the others as fallbacks and the reason; with none ready,
+/// what is missing and the fix.
+fn pick(mut plan: TargetPlan, facts: &Facts, order: &[Backend], why: String) -> TargetPlan {
     let Some(b) = order.first().copied() else {
-        let (missing, fix) = missing_tools(facts, wrappers.is_some(), apple);
-        plan.reason = format!("{why}; {missing}");
-        plan.fix = Some(fix);
-        return plan;
+        let wrappers = zig::zig_target(&plan.target).is_some();
+        let (missing, fix) = missing_tools(facts, wrappers, plan.target.is_apple());
+        return refused(plan, (format!("{why}; {missing}"), fix));
     };
     plan.backend = Some(b);
     plan.reason = match b {
