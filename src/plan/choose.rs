@@ -1,4 +1,4 @@
-//! The backend of one target: DESIGN.md's order (cargo, zig, cross) over the facts
+//! The backend of one target: ARCHITECTURE.md's order (cargo, zig, cross) over the facts
 //! the probes gathered, the reason in words, the fallbacks, and the linker and C
 //! compiler cargo is told to use. The facts are gathered once ([`Facts::gather`]);
 //! the rules over them are pure, so every rule is tested without a machine.
