@@ -20,5 +20,6 @@ mod plan;
 mod platforms;
 mod push;
 mod sbom;
+mod shape;
 mod supply;
 mod workflow;
