@@ -164,7 +164,9 @@ fn join(inputs: &[Input], opts: &Options) -> Result<Manifest> {
         for a in m
             .artifacts
             .iter()
-            .filter(|a| matches!(a.kind, Kind::Binary | Kind::Archive | Kind::Sbom))
+            // The release's files but the images (assembled after the merge) and the
+            // provenance (the inputs' are joined into one).
+            .filter(|a| !a.kind.is_image() && a.kind != Kind::Provenance)
         {
             if let (Some(pkg), Some(v)) = (&a.package, &a.version) {
                 match versions.get(pkg) {
