@@ -51,7 +51,7 @@ pub const LOCK: &str = ".multiarch/lock";
 pub const SIGNATURE_SUFFIX: &str = ".minisig";
 /// What an archive's checksum sidecar adds to its name.
 pub const SIDECAR_SUFFIX: &str = ".sha256";
-/// What a CycloneDX SBOM adds to its archive's name.
+/// What a `CycloneDX` SBOM adds to its archive's name.
 pub const CYCLONEDX_SUFFIX: &str = ".cdx.json";
 /// What an SPDX SBOM adds to its archive's name.
 pub const SPDX_SUFFIX: &str = ".spdx.json";

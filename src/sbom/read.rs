@@ -149,7 +149,7 @@ struct Property {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct Bom {
+struct CdxDocument {
     bom_format: String,
     spec_version: String,
     metadata: Metadata,
@@ -193,7 +193,8 @@ fn property<'a>(props: &'a [Property], name: &str) -> Option<&'a str> {
 }
 
 fn cyclonedx(bytes: &[u8]) -> Result<Described> {
-    let bom: Bom = serde_json::from_slice(bytes).context("it is not a CycloneDX JSON document")?;
+    let bom: CdxDocument =
+        serde_json::from_slice(bytes).context("it is not a CycloneDX JSON document")?;
     if bom.bom_format != "CycloneDX" || bom.spec_version != "1.5" {
         bail!(
             "it is `{}` {}, not CycloneDX 1.5",
