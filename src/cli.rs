@@ -361,7 +361,8 @@ pub struct VerifyArgs {
     )]
     pub run_args: String,
 
-    /// Fail when an archive has no SBOM (`<archive>.cdx.json` or `.spdx.json`) in the manifest
+    /// Fail when an archive has no SBOM (`<archive>.cdx.json` or `.spdx.json`) in the manifest,
+    /// or one whose crates are not its build record's dependency graph
     #[arg(long)]
     pub expect_sbom: bool,
 

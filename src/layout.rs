@@ -12,6 +12,12 @@
 //!   oci/ (index.json, oci-layout, blobs/sha256/<hex>)   image.tar
 //!   .multiarch/<target>.json  .multiarch/<target>.json.pending  .multiarch/lock
 //! ```
+//!
+//! Which of these files make the *release* (what `SHA256SUMS` lists, `sign` covers and
+//! `verify` checks) is decided once, by `manifest::Manifest::release_files`: every
+//! artifact of `manifest.json` and each archive's `.sha256`. `oci/index.json` and
+//! `oci/oci-layout` are artifacts (kind `oci-layout`); the blobs are content-addressed,
+//! so the digests listed reach every one, and `verify` refuses any other file in `oci/`.
 
 use anyhow::{Result, bail};
 use serde::{Deserialize, Serialize};
@@ -29,6 +35,12 @@ pub const SUMS: &str = "SHA256SUMS";
 pub const PROVENANCE: &str = "provenance.intoto.json";
 /// The OCI image layout written by `image`.
 pub const OCI_DIR: &str = "oci";
+/// The OCI layout's `index.json` (the images' names), inside [`OCI_DIR`].
+pub const OCI_INDEX: &str = "index.json";
+/// The OCI layout's `oci-layout` marker, inside [`OCI_DIR`].
+pub const OCI_LAYOUT_FILE: &str = "oci-layout";
+/// Where the OCI layout keeps its blobs, inside [`OCI_DIR`].
+pub const OCI_BLOBS: &str = "blobs/sha256";
 /// `image --archive`: the OCI layout as one tar, loadable by `docker load`.
 pub const IMAGE_ARCHIVE: &str = "image.tar";
 /// The tool's own state: build records, staging journals, the lock.
@@ -66,6 +78,9 @@ pub enum Kind {
     Sbom,
     /// `provenance.intoto.json`: SLSA provenance over every other artifact.
     Provenance,
+    /// A file of the OCI image layout outside its blobs: `oci/index.json` (each image's
+    /// names, `org.opencontainers.image.ref.name`, and digests) and `oci/oci-layout`.
+    OciLayout,
 }
 
 impl Kind {
@@ -73,7 +88,11 @@ impl Kind {
     pub fn is_image(self) -> bool {
         matches!(
             self,
-            Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive | Kind::CaCertificates
+            Kind::OciIndex
+                | Kind::OciManifest
+                | Kind::OciLayout
+                | Kind::ImageArchive
+                | Kind::CaCertificates
         )
     }
 }
@@ -115,6 +134,18 @@ fn beside(file: &RelPath, suffix: &str) -> RelPath {
         None => RelPath::new(&name),
     }
     .expect("a plain name with a suffix")
+}
+
+/// Whether the files named after `archive` (its `.sha256` and SBOMs) are paths too:
+/// an archive read back whose name leaves them no room is refused, so that
+/// [`sidecar`] and [`sbom`] never meet one.
+pub fn check_archive_name(archive: &RelPath) -> Result<()> {
+    for suffix in [SIDECAR_SUFFIX, CYCLONEDX_SUFFIX, SPDX_SUFFIX] {
+        if let Err(e) = RelPath::new(&format!("{archive}{suffix}")) {
+            bail!("archive `{archive}` leaves no room for its `{suffix}` file: {e:#}");
+        }
+    }
+    Ok(())
 }
 
 /// `<archive>.sha256`, beside the archive.
@@ -165,7 +196,12 @@ pub fn oci_dir() -> RelPath {
 /// `blobs/sha256/<hex>` inside an OCI layout, for a checked hex digest.
 pub fn oci_blob(hex: &str) -> Result<RelPath> {
     crate::digest::Sha256::parse(hex)?;
-    RelPath::new(&format!("blobs/sha256/{hex}"))
+    RelPath::new(&format!("{OCI_BLOBS}/{hex}"))
+}
+
+/// `oci/<name>`: a file of the out dir's OCI layout (`index.json`, `oci-layout`, a blob).
+pub fn in_oci(name: &str) -> Result<RelPath> {
+    oci_dir().join(name)
 }
 
 #[cfg(test)]

@@ -194,6 +194,9 @@ impl Manifest {
         plain_text("tool.name", &self.tool.name)?;
         plain_text("tool.version", &self.tool.version)?;
         for a in &self.artifacts {
+            if a.kind == Kind::Archive {
+                layout::check_archive_name(&a.path)?;
+            }
             for (field, value) in [
                 ("package", &a.package),
                 ("version", &a.version),
@@ -221,27 +224,33 @@ impl Manifest {
         Ok(())
     }
 
-    /// The `SHA256SUMS` text: binaries, archives, SBOMs, `image.tar` and the provenance,
-    /// `<hex>  <path>` sorted by path.
+    /// The release: every file `SHA256SUMS` lists, `sign` covers (through its one
+    /// signature of `SHA256SUMS`) and `verify` checks, with its sha256, sorted by path.
+    /// That is every artifact (binaries, archives, SBOMs, the provenance, `image.tar`,
+    /// `oci/index.json` and `oci/oci-layout`, the image indexes and manifests and the CA
+    /// certificate layer in `oci/blobs/`) and each archive's `.sha256`, whose bytes
+    /// follow from the archive's hash ([`sidecar_text`]). The other blobs of `oci/`
+    /// (configs, layers, attestations) are named by their digests inside the listed
+    /// indexes and manifests, so the listed hashes reach them too; `verify` refuses
+    /// any file of `oci/` they do not reach.
+    pub fn release_files(&self) -> Vec<(RelPath, Sha256)> {
+        let mut files: Vec<(RelPath, Sha256)> = Vec::new();
+        for a in &self.artifacts {
+            files.push((a.path.clone(), a.sha256.clone()));
+            if a.kind == Kind::Archive {
+                let text = sidecar_text(&a.path, &a.sha256);
+                files.push((layout::sidecar(&a.path), Sha256::of(text.as_bytes())));
+            }
+        }
+        files.sort();
+        files.dedup();
+        files
+    }
+
+    /// The `SHA256SUMS` text: [`Manifest::release_files`], `<hex>  <path>` per line.
     pub fn sha256sums(&self) -> String {
-        let mut lines: Vec<(&RelPath, &Sha256)> = self
-            .artifacts
-            .iter()
-            .filter(|a| {
-                matches!(
-                    a.kind,
-                    Kind::Binary
-                        | Kind::Archive
-                        | Kind::ImageArchive
-                        | Kind::Sbom
-                        | Kind::Provenance
-                )
-            })
-            .map(|a| (&a.path, &a.sha256))
-            .collect();
-        lines.sort();
         let mut text = String::new();
-        for (path, sha) in lines {
+        for (path, sha) in self.release_files() {
             text.push_str(&format!("{sha}  {path}\n"));
         }
         text
@@ -274,6 +283,12 @@ pub fn plain_text(field: &str, s: &str) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// The text of `<archive>.sha256`: the archive's line of `sha256sum`, by file name (so
+/// `sha256sum -c` works in the archive's directory).
+pub fn sidecar_text(archive: &RelPath, sha256: &Sha256) -> String {
+    format!("{sha256}  {}\n", archive.file_name())
 }
 
 /// The tool itself, as recorded in manifests.
@@ -340,13 +355,18 @@ mod props {
                 Kind::CaCertificates,
                 Kind::Sbom,
                 Kind::Provenance,
+                Kind::OciLayout,
             ][..],
         )
     }
 
     fn artifact() -> impl Strategy<Value = Artifact> {
+        let fits = |(kind, path, _, _): &(Kind, RelPath, Sha256, u64)| {
+            *kind != Kind::Archive || layout::check_archive_name(path).is_ok()
+        };
         (
-            (kind(), rel_path(), sha256(), any::<u64>()),
+            (kind(), rel_path(), sha256(), any::<u64>())
+                .prop_filter("an archive has room for its sidecar", fits),
             (of(target()), of(platform()), of(plain()), of(plain())),
             (
                 of(plain()),
@@ -470,6 +490,53 @@ mod props {
                 check_parsed(&m);
             }
         }
+    }
+
+    /// `SHA256SUMS` is the release: every artifact, each archive's `.sha256` (with the
+    /// hash of the bytes `package` writes into it) and `oci/index.json`.
+    #[test]
+    fn the_release_is_every_artifact_and_each_archive_sidecar() {
+        let rel = |s: &str| RelPath::new(s).unwrap();
+        let archive = rel("linux/amd64/app-1.0-x86_64-unknown-linux-musl.tar.gz");
+        let sha = Sha256::of(b"archive");
+        let m = Manifest {
+            schema: SCHEMA.to_owned(),
+            tool: tool(),
+            source_date_epoch: 0,
+            git: None,
+            platforms: vec![Platform::parse("linux/amd64").unwrap()],
+            artifacts: vec![
+                Artifact::new(Kind::OciLayout, rel("oci/index.json"), Sha256::of(b"i"), 1),
+                Artifact::new(Kind::Archive, archive.clone(), sha.clone(), 7),
+                Artifact::new(
+                    Kind::OciIndex,
+                    rel("oci/blobs/sha256/ab"),
+                    Sha256::of(b"x"),
+                    1,
+                ),
+            ],
+        };
+        let files: Vec<String> = m
+            .release_files()
+            .iter()
+            .map(|(p, _)| p.to_string())
+            .collect();
+        assert_eq!(
+            files,
+            [
+                "linux/amd64/app-1.0-x86_64-unknown-linux-musl.tar.gz",
+                "linux/amd64/app-1.0-x86_64-unknown-linux-musl.tar.gz.sha256",
+                "oci/blobs/sha256/ab",
+                "oci/index.json",
+            ]
+        );
+        let side = Sha256::of(sidecar_text(&archive, &sha).as_bytes());
+        assert!(
+            m.sha256sums()
+                .contains(&format!("{side}  {}\n", layout::sidecar(&archive))),
+            "{}",
+            m.sha256sums()
+        );
     }
 
     /// The seeds of the `manifest` fuzz target (`fuzz/corpus/manifest/`), through the

@@ -182,7 +182,7 @@ fn same_source(first: &Input, input: &Input, git: Option<Git>) -> Result<Option<
     }
 }
 
-/// Adds `input`'s binaries, archives and SBOMs to `artifacts` (by path, with the dir
+/// Adds `input`'s release files (but images and provenance) to `artifacts` (by path, with the dir
 /// that has it first), refusing a package in another version than `versions` has, or
 /// a path with another hash or kind.
 fn add_artifacts<'a>(
@@ -194,7 +194,9 @@ fn add_artifacts<'a>(
     for a in m
         .artifacts
         .iter()
-        .filter(|a| matches!(a.kind, Kind::Binary | Kind::Archive | Kind::Sbom))
+        // The release's files but the images (assembled after the merge) and the
+        // provenance (the inputs' are joined into one).
+        .filter(|a| !a.kind.is_image() && a.kind != Kind::Provenance)
     {
         if let (Some(pkg), Some(v)) = (&a.package, &a.version) {
             match versions.get(pkg) {

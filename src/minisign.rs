@@ -307,8 +307,11 @@ fn pick_params(opslimit: u64, memlimit: u64) -> (u8, u32, u32) {
 /// The largest key or signature file read.
 const MAX_KEY_BYTES: u64 = 64 << 10;
 
-/// The files of an out dir that are signed: `SHA256SUMS` (which lists every binary,
-/// archive and the provenance) and the provenance, when the manifest lists one.
+/// The files of an out dir that are signed: `SHA256SUMS`, which lists every file of
+/// the release with its hash ([`Manifest::release_files`]: binaries, archives and
+/// their `.sha256`, SBOMs, the provenance, `image.tar`, `oci/index.json` and the image
+/// blobs, which name every other blob by digest), so its one signature covers them all;
+/// and the provenance, when the manifest lists one, for those who fetch it alone.
 pub fn signed_files(m: &Manifest) -> Vec<RelPath> {
     let mut files = vec![RelPath::new(layout::SUMS).expect("a plain name")];
     files.extend(

@@ -650,7 +650,5 @@ fn write_archive(
 /// What writing one archive gave: the archive and what it holds.
 type WriteResult = Result<(Packed, Vec<Content>)>;
 
-/// What a `.sha256` sidecar holds: `sha256sum -c` checkable from its own directory.
-pub fn sidecar_text(archive: &RelPath, sha256: &Sha256) -> String {
-    format!("{sha256}  {}\n", archive.file_name())
-}
+/// What a `.sha256` sidecar holds (defined with the release's files, in `manifest`).
+pub use crate::manifest::sidecar_text;

@@ -336,13 +336,19 @@ fn is_commit(s: &str) -> bool {
 }
 
 /// What the statement of an out dir must be about: every artifact of the manifest
-/// but the image manifests (reached through their index) and the provenance itself,
-/// by path, image indexes by image name; sorted by name.
+/// but the image manifests (reached through their index), the OCI layout's own files
+/// (`index.json` names the indexes the statement names) and the provenance itself, by
+/// path, image indexes by image name; sorted by name.
 pub fn expected_subjects(m: &Manifest) -> Vec<Subject> {
     let mut subjects: Vec<Subject> = m
         .artifacts
         .iter()
-        .filter(|a| !matches!(a.kind, Kind::OciManifest | Kind::Provenance))
+        .filter(|a| {
+            !matches!(
+                a.kind,
+                Kind::OciManifest | Kind::OciLayout | Kind::Provenance
+            )
+        })
         .map(|a| Subject {
             name: match (a.kind, &a.reference) {
                 (Kind::OciIndex, Some(reference)) => reference.clone(),

@@ -16,6 +16,7 @@ use crate::platform::{Platform, TargetName};
 
 mod cyclonedx;
 pub mod graph;
+pub mod read;
 mod spdx;
 
 /// The format of the SBOMs `package` writes: `--sbom-format` and the config's

@@ -1,10 +1,13 @@
 //! `cargo multiarch sign`: minisign signatures of an out dir's `SHA256SUMS` and
 //! `provenance.intoto.json`, as `<file>.minisig` beside each, which Debian's
 //! `minisign -V` verifies (the format and what is signed: [`crate::minisign`]).
+//! `SHA256SUMS` lists every file of the release, the OCI layout's `index.json` and
+//! image blobs included, so its signature covers the whole release.
 //!
 //! Signing decides first: the out dir must pass `verify` (hashes, archives, the
-//! provenance's subjects), so only a set that checks out is ever signed. Signatures
-//! are deterministic (Ed25519, trusted comment without a time), so signing the same
+//! provenance's subjects, an `oci/` holding nothing the manifest does not list), so
+//! only a set that checks out is ever signed. Signatures are deterministic (Ed25519,
+//! trusted comment without a time), so signing the same
 //! files with the same key twice gives the same bytes.
 
 use std::io::IsTerminal as _;

@@ -547,6 +547,13 @@ fn record_in_manifest(
             m.artifacts.push(oci(Kind::OciManifest, d)?);
         }
     }
+    // `index.json` (the images' names) and `oci-layout`: in the release like a blob.
+    for name in [crate::layout::OCI_INDEX, crate::layout::OCI_LAYOUT_FILE] {
+        let path = crate::layout::in_oci(name)?;
+        let (sha256, size) = out.hash(&path)?;
+        m.artifacts
+            .push(Artifact::new(Kind::OciLayout, path, sha256, size));
+    }
     // The CA layer, shared by every image that has it: listed once, with the bundle.
     if let Some((sha256, size)) = ca
         && let Some(layer) = layout.images.iter().find_map(|i| i.base_layers.first())

@@ -313,16 +313,54 @@ impl BlobWriter<'_> {
 /// names, and that the attestations are about the manifests they annotate. Returns
 /// one line per problem; empty means the layout is sound.
 pub fn verify_layout(dir: &Utf8Path) -> Result<Vec<String>> {
-    let mut problems = check(dir)?.problems;
-    problems.extend(super::attest::check(&OutDir::existing(dir)?));
-    Ok(problems)
+    Ok(walk_layout(dir)?.problems)
+}
+
+/// [`verify_layout`], with what the walk reached and the names `index.json` gives:
+/// what `verify` compares with the manifest.
+pub fn walk_layout(dir: &Utf8Path) -> Result<Checked> {
+    let mut checked = check(dir)?;
+    checked
+        .problems
+        .extend(super::attest::check(&OutDir::existing(dir)?));
+    Ok(checked)
 }
 
 /// The result of walking a layout from `index.json`.
-pub(super) struct Checked {
+#[derive(Debug)]
+pub struct Checked {
     pub problems: Vec<String>,
     /// Hex digests of every blob reached (sound or not).
     pub reached: BTreeSet<String>,
+    /// Each entry of `index.json`, in its order.
+    pub refs: Vec<Ref>,
+}
+
+/// One entry of `index.json`: the name it gives its image, if any
+/// (`org.opencontainers.image.ref.name`), and the digest it points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ref {
+    pub name: Option<String>,
+    /// `sha256:<hex>`, as written (checked by the walk).
+    pub digest: String,
+}
+
+/// The entries of a parsed `index.json` that are descriptors with a digest.
+fn refs_of(index: &Value) -> Vec<Ref> {
+    let Some(Value::Array(list)) = index.get("manifests") else {
+        return Vec::new();
+    };
+    list.iter()
+        .filter_map(|d| {
+            let digest = d.get("digest")?.as_str()?.to_owned();
+            let name = d
+                .get("annotations")
+                .and_then(|a| a.get(REF_NAME_ANNOTATION))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            Some(Ref { name, digest })
+        })
+        .collect()
 }
 
 pub(super) fn check(dir: &Utf8Path) -> Result<Checked> {
@@ -343,9 +381,13 @@ pub(super) fn check(dir: &Utf8Path) -> Result<Checked> {
         },
         Err(e) => walk.problem(format!("`oci-layout` could not be read: {e:#}")),
     }
+    let mut refs = Vec::new();
     match walk.layout.read(&rel("index.json"), MAX_JSON) {
         Ok(bytes) => match serde_json::from_slice::<Value>(&bytes) {
-            Ok(index) => walk.children("`index.json`", &index, MEDIA_TYPE_INDEX, 0),
+            Ok(index) => {
+                walk.children("`index.json`", &index, MEDIA_TYPE_INDEX, 0);
+                refs = refs_of(&index);
+            }
             Err(e) => walk.problem(format!("`index.json` is not valid JSON: {e}")),
         },
         Err(e) => walk.problem(format!("`index.json` could not be read: {e:#}")),
@@ -354,6 +396,7 @@ pub(super) fn check(dir: &Utf8Path) -> Result<Checked> {
     Ok(Checked {
         problems: walk.problems,
         reached,
+        refs,
     })
 }
 

@@ -35,7 +35,7 @@ use crate::platform::Platform;
 pub use attest::{Attestation, AttestationInput};
 pub use command::{Options, assemble, check_names};
 pub use credentials::Auth;
-pub use layout::{verify_layout, write_layout};
+pub use layout::{Checked, Ref, verify_layout, walk_layout, write_layout};
 pub use naming::PushTo;
 pub use registry::{PushReport, push, push_tags};
 pub use tarball::write_archive;

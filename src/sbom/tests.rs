@@ -245,3 +245,80 @@ fn purls_names_and_expressions() {
         "windows/amd64/app-1.0.0-x86_64-pc-windows-gnu.zip.spdx.json"
     );
 }
+
+const ARCHIVE: &str = "app-1.0.0-aarch64-unknown-linux-musl.tar.gz";
+
+#[test]
+fn what_package_writes_reads_back_as_the_graph_in_both_formats() {
+    let g = graph();
+    let crates = graph::union(&[&g]);
+    for format in [Format::CycloneDx, Format::Spdx] {
+        let (bytes, _) = render_json(&g, format);
+        let d = read::parse(&bytes, format).unwrap();
+        assert_eq!(d.archive, ARCHIVE, "{format:?}");
+        assert_eq!(d.crates.len(), 3, "{format:?}: {d:?}");
+        assert!(d.natives.contains("answer"), "{format:?}");
+        let cc = d.crates.iter().find(|c| c.name == "cc").unwrap();
+        assert!(!cc.runtime, "{format:?}: cc is build-time only");
+        assert_eq!(cc.source, "crates.io");
+        let problems = read::compare(&d, ARCHIVE, "aarch64-unknown-linux-musl", &crates);
+        assert!(problems.is_empty(), "{format:?}: {problems:?}");
+        // Another archive's name, or (for CycloneDX) another target, is said.
+        let problems = read::compare(&d, "other.tar.gz", "x86_64-unknown-linux-musl", &crates);
+        assert!(problems[0].contains("not `other.tar.gz`"), "{problems:?}");
+        if format == Format::CycloneDx {
+            assert!(problems[1].contains("not `x86_64-unknown-linux-musl`"));
+        }
+    }
+}
+
+#[test]
+fn an_sbom_of_other_crates_is_told_from_the_graph() {
+    let g = graph();
+    let crates = graph::union(&[&g]);
+    let mut other = graph();
+    other.crates[2].name = "evil".to_owned();
+    other.crates[2].checksum = Some(Sha256::of(b"evil"));
+    other.crates[1].kind = Kind::Runtime;
+    other.crates[1].links = None;
+    for format in [Format::CycloneDx, Format::Spdx] {
+        let (bytes, _) = render_json(&other, format);
+        let d = read::parse(&bytes, format).unwrap();
+        let problems = read::compare(&d, ARCHIVE, "aarch64-unknown-linux-musl", &crates);
+        let all = problems.join("\n");
+        assert!(
+            all.contains("it lists, but the build record does not have, `evil` 1.0.0"),
+            "{format:?}: {all}"
+        );
+        assert!(
+            all.contains("it leaves out, though the build record has, `lib` 1.0.0"),
+            "{format:?}: {all}"
+        );
+        // `cc` marked as shipped at runtime: another crate than the graph's build-time one.
+        assert!(
+            all.contains("`cc` 1.0.0 (runtime, from crates.io)"),
+            "{format:?}: {all}"
+        );
+        assert!(
+            all.contains("it leaves out native library `answer`"),
+            "{format:?}: {all}"
+        );
+    }
+}
+
+#[test]
+fn sboms_of_another_shape_are_errors_not_matches() {
+    for (bytes, format) in [
+        (&b"[]"[..], Format::CycloneDx),
+        (br#"{"bomFormat":"CycloneDX","specVersion":"1.4","metadata":{"component":{"name":"x"}}}"#, Format::CycloneDx),
+        (br#"{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"component":{"name":"x"},"properties":[{"name":"cargo-multiarch:archive","value":"a"}]},"components":[{"name":"y"}]}"#, Format::CycloneDx),
+        (br#"{"spdxVersion":"SPDX-2.2","name":"a","packages":[]}"#, Format::Spdx),
+        (br#"{"spdxVersion":"SPDX-2.3","name":"a","packages":[{"SPDXID":"p","name":"y"}]}"#, Format::Spdx),
+    ] {
+        assert!(
+            read::parse(bytes, format).is_err(),
+            "{}",
+            String::from_utf8_lossy(bytes)
+        );
+    }
+}

@@ -16,14 +16,15 @@ use crate::binary::{self, Linkage};
 use crate::digest::Sha256;
 use crate::layout;
 use crate::layout::Kind;
+use crate::manifest::sidecar_text;
 use crate::manifest::{Artifact, Manifest};
 use crate::outdir::{LockMode, OutDir, RelPath};
 use crate::output::{RunOutcome, Shell};
-use crate::package::sidecar_text;
 use crate::platform::Platform;
-use crate::sbom;
 
+mod oci;
 mod run;
+mod sbom;
 
 /// The wine forwarder DLL (see `run`), for the binary-format tests.
 #[cfg(test)]
@@ -117,23 +118,10 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
             passed.push(a);
         }
     }
-    if m.artifacts.iter().any(|a| a.kind == Kind::OciIndex) {
-        let oci = RelPath::new(layout::OCI_DIR).expect("a plain name");
-        match out
-            .subdir(&oci)
-            .and_then(|layout| crate::image::verify_layout(layout.root()))
-        {
-            Ok(problems) => r.problems.extend(
-                problems
-                    .into_iter()
-                    .map(|p| format!("{}: {p}", layout::OCI_DIR)),
-            ),
-            Err(e) => r.problems.push(format!("{}: {e:#}", layout::OCI_DIR)),
-        }
-    }
+    oci::check(out, &m, &mut r.problems);
     r.passed = passed.iter().map(|a| a.path.clone()).collect();
     check_sums(out, &m, &mut r.problems);
-    check_sboms(&m, opts.expect_sbom, &mut r.problems);
+    sbom::check(out, &m, opts.expect_sbom, &mut r.problems);
     check_provenance(out, &m, &passed, &mut r.problems);
     if let Some(key) = &opts.public_key {
         r.problems.extend(crate::minisign::check(out, &m, key));
@@ -218,7 +206,7 @@ fn check_artifact(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
         // A layer is a tar.gz like an archive: its entries are what `contents` lists.
         Kind::CaCertificates => check_archive(out, a, problems),
         // What an SBOM describes is checked with the whole manifest: `check_sboms`.
-        Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive | Kind::Sbom => {}
+        Kind::OciIndex | Kind::OciManifest | Kind::OciLayout | Kind::ImageArchive | Kind::Sbom => {}
     }
 }
 
@@ -427,56 +415,6 @@ fn check_archive(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
             a.path,
             name.escape_debug()
         ));
-    }
-}
-
-/// Each SBOM sits beside an archive of the manifest and is listed for the same
-/// package, version, target and platform; with `expect`, every archive has one.
-fn check_sboms(m: &Manifest, expect: bool, problems: &mut Vec<String>) {
-    let archives: Vec<&Artifact> = m
-        .artifacts
-        .iter()
-        .filter(|a| a.kind == Kind::Archive)
-        .collect();
-    let sboms: Vec<&Artifact> = m
-        .artifacts
-        .iter()
-        .filter(|a| a.kind == Kind::Sbom)
-        .collect();
-    let describes = |sbom: &Artifact, archive: &Artifact| {
-        [sbom::Format::CycloneDx, sbom::Format::Spdx]
-            .into_iter()
-            .any(|f| sbom::path(&archive.path, f) == sbom.path)
-    };
-    for s in &sboms {
-        match archives.iter().find(|a| describes(s, a)) {
-            None => problems.push(format!(
-                "{}: an SBOM of no archive this manifest lists (hint: re-run `cargo multiarch package`)",
-                s.path
-            )),
-            Some(a)
-                if (&a.target, a.platform, &a.package, &a.version)
-                    != (&s.target, s.platform, &s.package, &s.version) =>
-            {
-                problems.push(format!(
-                    "{}: the manifest lists it for another package, version or target than `{}`",
-                    s.path, a.path
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    if expect {
-        for a in &archives {
-            if !sboms.iter().any(|s| describes(s, a)) {
-                problems.push(format!(
-                    "{}: has no SBOM (`{}` or `{}` listed in the manifest) (hint: run `cargo multiarch package` without `--no-sbom`)",
-                    a.path,
-                    sbom::path(&a.path, sbom::Format::CycloneDx).file_name(),
-                    sbom::path(&a.path, sbom::Format::Spdx).file_name()
-                ));
-            }
-        }
     }
 }
 

@@ -97,8 +97,8 @@ fn archives_have_the_exact_layout_owners_modes_and_mtime() {
 fn sha256sums_and_sidecars_check_with_coreutils() {
     let (out, _) = package("multi", &[]);
     let ok = sh(out.path(), "sha256sum -c SHA256SUMS");
-    // 6 binaries, 4 archives, their 4 SBOMs and the provenance.
-    assert_eq!(ok.lines().count(), 15, "{ok}");
+    // 6 binaries, 4 archives, their 4 sidecars and 4 SBOMs, and the provenance.
+    assert_eq!(ok.lines().count(), 19, "{ok}");
     assert!(
         ok.contains("linux/arm64/beta-0.3.0-aarch64-unknown-linux-musl.tar.gz.cdx.json: OK"),
         "{ok}"

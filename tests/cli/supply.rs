@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use crate::support::{
-    EPOCH, edit_manifest, json, multiarch, require, run, sh, shared_fixture, shared_target_dir,
+    EPOCH, edit_manifest, json, keypair, multiarch, run, sh, shared_fixture, shared_target_dir,
     verify,
 };
 
@@ -217,29 +217,6 @@ fn merge_refuses_an_input_without_provenance_among_inputs_with_one() {
         )),
         "{err}"
     );
-}
-
-/// A key pair made by `minisign -G` in `dir`: `-W` (no password) unless `password`.
-fn keypair(dir: &Path, password: Option<&str>) {
-    require("minisign");
-    let mut cmd = Command::new("minisign");
-    cmd.args(["-G", "-p"])
-        .arg(dir.join("k.pub"))
-        .arg("-s")
-        .arg(dir.join("k.key"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    if password.is_none() {
-        cmd.arg("-W");
-    }
-    let mut child = cmd.spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    if let Some(pw) = password {
-        std::io::Write::write_all(&mut stdin, format!("{pw}\n{pw}\n").as_bytes()).unwrap();
-    }
-    drop(stdin);
-    assert!(child.wait().unwrap().success(), "minisign -G failed");
 }
 
 fn minisign_verify(keys: &Path, file: &Path) -> String {

@@ -9,7 +9,7 @@ mod registry;
 pub use registry::Registry;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::{Mutex, OnceLock};
 
 /// The `SOURCE_DATE_EPOCH` every reproducible run uses.
@@ -397,4 +397,27 @@ pub fn tool(cmd: &mut Command) -> String {
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
     cargo_multiarch::digest::Sha256::of(bytes).to_string()
+}
+
+/// A key pair made by `minisign -G` in `dir`: `-W` (no password) unless `password`.
+pub fn keypair(dir: &Path, password: Option<&str>) {
+    require("minisign");
+    let mut cmd = Command::new("minisign");
+    cmd.args(["-G", "-p"])
+        .arg(dir.join("k.pub"))
+        .arg("-s")
+        .arg(dir.join("k.key"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    if password.is_none() {
+        cmd.arg("-W");
+    }
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    if let Some(pw) = password {
+        std::io::Write::write_all(&mut stdin, format!("{pw}\n{pw}\n").as_bytes()).unwrap();
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success(), "minisign -G failed");
 }
