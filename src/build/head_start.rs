@@ -15,17 +15,16 @@
 
 use std::ffi::OsStr;
 use std::io::{BufRead as _, BufReader, IsTerminal as _};
-use std::os::unix::process::CommandExt as _;
-use std::process::{Child, Stdio};
+use std::process::Stdio;
 use std::sync::mpsc::{self, Receiver};
 
 use camino::{Utf8Path, Utf8PathBuf};
-use rustix::process::{Pid, Signal, kill_process_group};
+use rustix::process::{Signal, kill_process_group};
 use serde::{Deserialize, Serialize};
 
 use crate::digest::Sha256;
 use crate::fs::cache;
-use crate::process::Process;
+use crate::process::{Child, Process};
 
 /// A remembered call is a few KiB; anything larger is not ours.
 const MAX_BYTES: u64 = 64 * 1024;
@@ -97,7 +96,7 @@ impl Drop for Early {
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
             // The group's id is the child's pid, not reaped yet, so not reused.
-            let _ = kill_process_group(Pid::from_child(&child), Signal::KILL);
+            let _ = kill_process_group(child.group(), Signal::KILL);
             let _ = child.wait();
         }
     }
@@ -178,15 +177,15 @@ fn read(memo: &Utf8Path) -> Option<Remembered> {
 /// Starts `process` in `dir`, in a process group of its own, stdin closed, its stdout
 /// piped (unread until adopted) and its stderr held back line by line.
 fn start(process: Process, dir: Utf8PathBuf) -> Option<Early> {
-    let mut child = process
-        .command()
-        .current_dir(&dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .spawn()
-        .ok()?;
+    let mut child = crate::process::spawn(
+        process
+            .command()
+            .current_dir(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .ok()?;
     let stderr = lines(child.stderr.take()?);
     Some(Early {
         process,

@@ -594,13 +594,14 @@ impl Ctx<'_> {
                     "the last run's call, started before planning: this run plans another",
                 );
             }
-            let mut child = cmd
-                .command()
-                .current_dir(inv.root)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .with_context(|| format!("could not run `{cmd}`{}", spawn_hint(inv.backend)))?;
+            let mut child = crate::process::spawn(
+                cmd.command()
+                    .current_dir(inv.root)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped()),
+            )
+            .with_context(|| format!("could not run `{cmd}`{}", spawn_hint(inv.backend)))?;
             if let Some(h) = &head {
                 h.remember(&cmd, inv.root);
             }

@@ -20,5 +20,6 @@ mod plan;
 mod platforms;
 mod push;
 mod sbom;
+mod signals;
 mod supply;
 mod workflow;
