@@ -185,3 +185,57 @@ fn bin_named_dash_reaches_cargo_as_a_value() {
         "{err}"
     );
 }
+
+/// The text of `markdown` outside its code spans (CommonMark: a span opens at a
+/// backtick run and closes at the next run of the same length), which is all GitHub
+/// renders as markup.
+fn outside_code_spans(markdown: &str) -> String {
+    let mut out = String::new();
+    let mut rest = markdown;
+    while let Some(start) = rest.find('`') {
+        out.push_str(&rest[..start]);
+        let run = rest[start..].len() - rest[start..].trim_start_matches('`').len();
+        let after = &rest[start + run..];
+        let fence = "`".repeat(run);
+        let close = after
+            .match_indices(&fence)
+            .find(|(i, _)| !after[..*i].ends_with('`') && !after[i + run..].starts_with('`'));
+        if let Some((i, _)) = close {
+            rest = &after[i + run..];
+        } else {
+            out.push_str(&fence);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Issue 21, finding 8: a value from the command line or configuration (here a target
+/// name, which reaches the summary in the error) is shown verbatim in the GitHub step
+/// summary, never rendered as HTML, an image or a link.
+#[test]
+fn step_summary_never_renders_a_crafted_value_as_markup() {
+    let (_tmp, dir) = private_fixture("hello");
+    let summary = dir.join("summary.md");
+    let evil = "<img src=https://evil.example/x.png>[click](https://evil.example) `x` **b**";
+    for target in [evil.to_owned(), format!("`{evil}``")] {
+        std::fs::write(&summary, "").unwrap();
+        run(multiarch(&dir)
+            .args(["build", "--target", &target])
+            .env("GITHUB_STEP_SUMMARY", &summary))
+        .failure();
+        let text = std::fs::read_to_string(&summary).unwrap();
+        assert!(
+            text.contains("<img src="),
+            "the summary shows the value: {text}"
+        );
+        let bare = outside_code_spans(&text);
+        for markup in ["<", "[", "](", "http", "**b**"] {
+            assert!(
+                !bare.contains(markup),
+                "{markup:?} outside a code span:\n{bare}\n--- the summary:\n{text}"
+            );
+        }
+    }
+}
