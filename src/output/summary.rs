@@ -317,7 +317,7 @@ mod tests {
         assert!(s.contains("| `linux/amd64` |\n"), "{s}");
     }
 
-    /// The text of `markdown` outside its code spans (CommonMark: a span opens at a
+    /// The text of `markdown` outside its code spans (`CommonMark`: a span opens at a
     /// backtick run and closes at the next run of the same length).
     fn outside_code_spans(markdown: &str) -> String {
         let mut out = String::new();
@@ -331,12 +331,11 @@ mod tests {
             let close = after
                 .match_indices(&fence)
                 .find(|(i, _)| !after[..*i].ends_with('`') && !after[i + run..].starts_with('`'));
-            match close {
-                Some((i, _)) => rest = &after[i + run..],
-                None => {
-                    out.push_str(&fence);
-                    rest = after;
-                }
+            if let Some((i, _)) = close {
+                rest = &after[i + run..];
+            } else {
+                out.push_str(&fence);
+                rest = after;
             }
         }
         out.push_str(rest);

@@ -186,7 +186,7 @@ fn bin_named_dash_reaches_cargo_as_a_value() {
     );
 }
 
-/// The text of `markdown` outside its code spans (CommonMark: a span opens at a
+/// The text of `markdown` outside its code spans (`CommonMark`: a span opens at a
 /// backtick run and closes at the next run of the same length), which is all GitHub
 /// renders as markup.
 fn outside_code_spans(markdown: &str) -> String {
