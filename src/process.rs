@@ -120,6 +120,18 @@ impl Process {
             .with_context(|| format!("could not run `{self}`"))
     }
 
+    /// Spawns in `dir` with stdin closed and stdout and stderr piped, for a caller
+    /// that reads both as they come and adds its own context to an error.
+    pub fn spawn_piped(&self, dir: &Utf8Path) -> std::io::Result<Child> {
+        spawn(
+            self.command()
+                .current_dir(dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+    }
+
     /// Runs to completion with inherited stdout and stderr, stdin closed (as
     /// [`Process::spawn_with_stdout`]); fails on a non-zero exit.
     pub fn run(&self) -> Result<()> {

@@ -15,7 +15,6 @@
 
 use std::ffi::OsStr;
 use std::io::{BufRead as _, BufReader, IsTerminal as _};
-use std::process::Stdio;
 use std::sync::mpsc::{self, Receiver};
 
 use camino::{Utf8Path, Utf8PathBuf};
@@ -177,15 +176,7 @@ fn read(memo: &Utf8Path) -> Option<Remembered> {
 /// Starts `process` in `dir`, in a process group of its own, stdin closed, its stdout
 /// piped (unread until adopted) and its stderr held back line by line.
 fn start(process: Process, dir: Utf8PathBuf) -> Option<Early> {
-    let mut child = crate::process::spawn(
-        process
-            .command()
-            .current_dir(&dir)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped()),
-    )
-    .ok()?;
+    let mut child = process.spawn_piped(&dir).ok()?;
     let stderr = lines(child.stderr.take()?);
     Some(Early {
         process,

@@ -7,7 +7,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::BufReader;
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 
 use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -594,14 +594,9 @@ impl Ctx<'_> {
                     "the last run's call, started before planning: this run plans another",
                 );
             }
-            let mut child = crate::process::spawn(
-                cmd.command()
-                    .current_dir(inv.root)
-                    .stdin(Stdio::null())
-                    .stdout(Stdio::piped())
-                    .stderr(Stdio::piped()),
-            )
-            .with_context(|| format!("could not run `{cmd}`{}", spawn_hint(inv.backend)))?;
+            let mut child = cmd
+                .spawn_piped(inv.root)
+                .with_context(|| format!("could not run `{cmd}`{}", spawn_hint(inv.backend)))?;
             if let Some(h) = &head {
                 h.remember(&cmd, inv.root);
             }

@@ -41,13 +41,22 @@ impl Drop for Slow {
     }
 }
 
+/// A `build.rs` that does nothing.
+const QUICK_BUILD_RS: &str = "fn main() { println!(\"cargo:rerun-if-changed=build.rs\"); }\n";
+
 /// `hello` with the slow `build.rs`, its `build` started and its build script running.
 fn slow_build() -> Slow {
     let (tmp, dir) = private_fixture("hello");
+    slow_build_in(tmp, dir, &[])
+}
+
+/// [`slow_build`] in a prepared `dir`, with `args` after `build --target`.
+fn slow_build_in(tmp: tempfile::TempDir, dir: PathBuf, args: &[&str]) -> Slow {
     std::fs::write(dir.join("build.rs"), SLOW_BUILD_RS).unwrap();
     let log = std::fs::File::create(dir.join("tool.log")).unwrap();
     let tool = multiarch(&dir)
         .args(["build", "--target", TARGET])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
@@ -165,11 +174,7 @@ fn sigterm_stops_the_build_and_the_next_run_does_not_wait() {
     slow.assert_nothing_left();
 
     // cargo's lock on the target dir went with it: the next run starts at once.
-    std::fs::write(
-        slow.dir.join("build.rs"),
-        "fn main() { println!(\"cargo:rerun-if-changed=build.rs\"); }\n",
-    )
-    .unwrap();
+    std::fs::write(slow.dir.join("build.rs"), QUICK_BUILD_RS).unwrap();
     let next = run(multiarch(&slow.dir)
         .args(["build", "--no-wait", "--target", TARGET])
         .stdin(Stdio::null()))
@@ -208,4 +213,31 @@ fn what_the_run_did_not_start_is_left_alone() {
     let _ = bystander.kill();
     let _ = bystander.wait();
     assert!(alive, "the tool's stop killed a process it did not start");
+}
+
+/// The finding's own case: a repeated run's cargo call, started early (the head start)
+/// and adopted, is stopped too.
+#[test]
+fn sigterm_stops_an_adopted_head_start() {
+    let (tmp, dir) = private_fixture("hello");
+    std::fs::write(dir.join("build.rs"), QUICK_BUILD_RS).unwrap();
+    // The first run remembers its cargo call; the same command starts it early.
+    run(multiarch(&dir)
+        .args(["build", "--target", TARGET, "-v"])
+        .env_remove("CARGO_MULTIARCH_HEAD_START")
+        .stdin(Stdio::null()))
+    .success();
+    let mut slow = slow_build_in(tmp, dir, &["-v"]);
+    let start = Instant::now();
+    while !slow.log().contains("Adopted") {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the early call was not adopted:\n{}",
+            slow.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = slow.signal(Signal::TERM);
+    assert_eq!(status.code(), Some(143), "{status}:\n{}", slow.log());
+    slow.assert_nothing_left();
 }
