@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use cargo_multiarch::cli::Cargo;
 use cargo_multiarch::output::Exit;
+use cargo_multiarch::process;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
@@ -18,10 +19,18 @@ fn main() -> ExitCode {
     }
     let Cargo::Multiarch(cli) = Cargo::parse();
     let shell = cli.global.shell();
-    cargo_multiarch::commands::run(cli)
-        .unwrap_or_else(|err| {
-            shell.error(format!("{err:#}"));
-            Exit::of(&err)
-        })
-        .into()
+    // SIGINT, SIGTERM, SIGHUP stop what this run started and exit 130, 143, 129.
+    if let Err(e) = process::stop_on_signals() {
+        shell.warn(format!(
+            "a signal will not stop the processes this run starts: {e}"
+        ));
+    }
+    let exit = cargo_multiarch::commands::run(cli).unwrap_or_else(|err| {
+        // A failure caused by a stop is not reported: the stop decides the exit.
+        process::settle();
+        shell.error(format!("{err:#}"));
+        Exit::of(&err)
+    });
+    process::settle();
+    exit.into()
 }

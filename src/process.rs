@@ -3,12 +3,19 @@
 //! A [`Process`] remembers its program, arguments, environment changes and working
 //! directory, and its `Display` prints them as a shell line, so every spawn or exit
 //! error says exactly what ran (the idea of cargo-hack's `ProcessBuilder`).
+//!
+//! Every child starts through [`spawn`], in a process group of its own that is
+//! registered while it runs, so that a signal stops everything the run started
+//! ([`group`]).
+
+mod group;
+
+pub use group::{Child, GRACE, settle, spawn, stop_on_signals};
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::io::Read;
-use std::os::unix::process::CommandExt as _;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc::{self, Sender};
 use std::time::{Duration, Instant};
 
@@ -106,31 +113,51 @@ impl Process {
         cmd
     }
 
-    /// Spawns with the given stdout; stderr and stdin are inherited.
+    /// Spawns with the given stdout; stderr is inherited, stdin closed (the child is in
+    /// a process group of its own, where reading the terminal would stop it).
     pub fn spawn_with_stdout(&self, stdout: Stdio) -> Result<Child> {
-        self.command()
-            .stdout(stdout)
-            .spawn()
+        spawn(self.command().stdin(Stdio::null()).stdout(stdout))
             .with_context(|| format!("could not run `{self}`"))
     }
 
-    /// Runs to completion with inherited stdio; fails on a non-zero exit.
+    /// Spawns in `dir` with stdin closed and stdout and stderr piped, for a caller
+    /// that reads both as they come and adds its own context to an error.
+    pub fn spawn_piped(&self, dir: &Utf8Path) -> std::io::Result<Child> {
+        spawn(
+            self.command()
+                .current_dir(dir)
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+    }
+
+    /// Runs to completion with inherited stdout and stderr, stdin closed (as
+    /// [`Process::spawn_with_stdout`]); fails on a non-zero exit.
     pub fn run(&self) -> Result<()> {
-        let status = self
-            .command()
-            .status()
+        let status = spawn(self.command().stdin(Stdio::null()))
+            .and_then(|mut c| c.wait())
             .with_context(|| format!("could not run `{self}`"))?;
         self.check(status)
+    }
+
+    /// Runs to completion with stdin closed, capturing stdout and stderr, whatever its
+    /// exit status.
+    pub fn capture(&self) -> Result<Output> {
+        spawn(
+            self.command()
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .and_then(Child::wait_with_output)
+        .with_context(|| format!("could not run `{self}`"))
     }
 
     /// Runs to completion capturing stdout and stderr; fails on a non-zero exit with
     /// the command line and what it printed on stderr.
     pub fn output(&self) -> Result<Output> {
-        let out = self
-            .command()
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("could not run `{self}`"))?;
+        let out = self.capture()?;
         if !out.status.success() {
             let stderr = String::from_utf8_lossy(&out.stderr);
             bail!("`{self}` failed ({}):\n{}", out.status, stderr.trim_end());
@@ -172,14 +199,13 @@ impl Process {
     /// group still holding them cannot make this wait. Fails only when the program
     /// cannot be started.
     pub fn run_limited(&self, limit: Duration) -> Result<Limited> {
-        let mut child = self
-            .command()
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("could not run `{self}`"))?;
+        let mut child = spawn(
+            self.command()
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped()),
+        )
+        .with_context(|| format!("could not run `{self}`"))?;
         let (tx, rx) = mpsc::channel();
         if let Some(pipe) = child.stdout.take() {
             drain(Stream::Out, pipe, tx.clone());

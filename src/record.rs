@@ -10,7 +10,9 @@
 //! state or the new one: new binaries are written to temporary names, a journal
 //! (`<target>.json.pending`) lists the renames, then the renames happen, the record is
 //! written and the journal removed. A run that finds a journal (under the out dir's
-//! lock, so its writer is dead) finishes it: [`recover`].
+//! lock, so its writer is dead) finishes it: [`recover`], which first hashes each
+//! temporary file against the journal, so only the bytes the journal names are ever
+//! renamed into place.
 
 use anyhow::{Context as _, Result, bail};
 use camino::Utf8Path;
@@ -312,6 +314,10 @@ impl Journal {
             if *dest != b.path || tmp.parent() != dest.parent() {
                 bail!("it moves `{tmp}` to `{dest}`, not to a binary of its record");
             }
+            // Only a temporary file of ours is moved (or removed): never another binary.
+            if !crate::fs::is_temp(tmp.file_name()) {
+                bail!("it moves `{tmp}`, which is not a temporary file");
+            }
         }
         let bin_dir = layout::bin_dir(j.record.platform);
         if let Some(p) = j
@@ -328,8 +334,47 @@ impl Journal {
     }
 }
 
-/// Finishes (or, when its files are not all there, undoes) every staging a killed run
-/// left. Call with the out dir's exclusive lock held.
+/// How far an interrupted staging got, judged by its files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Progress {
+    /// Every binary is there with the journal's hash and size: at its temporary name,
+    /// or already renamed into place.
+    Complete,
+    /// Nothing was renamed yet (every temporary file is there), but a temporary file
+    /// is not what the journal says: the previous staging is still whole.
+    Untouched,
+    /// Neither: some binaries are missing or wrong and some were renamed.
+    Broken,
+}
+
+impl Journal {
+    fn progress(&self, out: &OutDir) -> Progress {
+        let matches = |rel: &RelPath, b: &StagedBinary| {
+            out.hash(rel)
+                .is_ok_and(|(sha, size)| sha == b.sha256 && size == b.size)
+        };
+        let present = |tmp: &RelPath| out.kind(tmp).ok().flatten() == Some(Kind::File);
+        let pairs = || self.moves.iter().zip(&self.record.binaries);
+        if pairs().all(|((tmp, dest), b)| {
+            if present(tmp) {
+                matches(tmp, b)
+            } else {
+                matches(dest, b)
+            }
+        }) {
+            Progress::Complete
+        } else if pairs().all(|((tmp, _), _)| present(tmp)) {
+            Progress::Untouched
+        } else {
+            Progress::Broken
+        }
+    }
+}
+
+/// Finishes every staging a killed run left when each of its files is what its journal
+/// says (hashed, size and sha256); otherwise drops it: when nothing was renamed yet,
+/// the previous staging stays; else the target's record is withdrawn. Call with the
+/// out dir's exclusive lock held.
 pub fn recover(out: &OutDir, shell: &Shell) -> Result<()> {
     let dir = layout::state_dir();
     for (child, _) in out.list(Some(&dir))? {
@@ -343,28 +388,31 @@ pub fn recover(out: &OutDir, shell: &Shell) -> Result<()> {
                 .and_then(|b| Journal::parse(&b, t)),
             None => Err(anyhow::anyhow!("`{stem}` is not a known target")),
         };
-        let complete = match &journal {
-            Ok(j) => j
-                .moves
-                .iter()
-                .zip(&j.record.binaries)
-                .all(|((tmp, dest), b)| {
-                    out.kind(tmp).ok().flatten() == Some(Kind::File)
-                        || out.hash(dest).is_ok_and(|(sha, _)| sha == b.sha256)
-                }),
-            Err(_) => false,
-        };
+        let progress = journal
+            .as_ref()
+            .map_or(Progress::Broken, |j| j.progress(out));
         match journal {
-            Ok(j) if complete => {
+            Ok(j) if progress == Progress::Complete => {
                 j.apply(out)?;
                 shell.note(format!(
                     "finished staging `{}` that an interrupted run had begun",
                     j.record.target
                 ));
             }
+            Ok(j) if progress == Progress::Untouched => {
+                for (tmp, _) in &j.moves {
+                    out.remove(tmp)?;
+                }
+                out.remove(&child)?;
+                shell.warn(format!(
+                    "removed `{}`: an interrupted staging whose temporary files do not match its sha256 and sizes; the previous staging is kept (hint: run `cargo multiarch build` again)",
+                    out.display(&child)
+                ));
+            }
             _ => {
-                // Someone else's file, or a staging whose files are gone: drop it, and the
-                // record of that target with it, so nothing half-staged passes for fresh.
+                // Someone else's file, or a staging whose files are gone or wrong: drop
+                // it, and the record of that target with it, so nothing half-staged
+                // passes for fresh.
                 if let (Ok(j), Some(t)) = (&journal, &target) {
                     for (tmp, _) in &j.moves {
                         out.remove(tmp)?;

@@ -215,13 +215,9 @@ impl Rustc {
             .args(["-Zunstable-options", "--print", "cfg", "--target"])
             .arg(path.as_str())
             .cwd(&self.dir);
-        let out = p
-            .command()
-            .stdin(std::process::Stdio::null())
-            .output()
-            .with_context(|| {
-                format!("could not read custom target `{given}` (hint: check that `{p}` works)")
-            })?;
+        let out = p.capture().with_context(|| {
+            format!("could not read custom target `{given}` (hint: check that `{p}` works)")
+        })?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             bail!(

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead as _, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Child;
 
 use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
@@ -310,11 +310,7 @@ impl Ctx<'_> {
         self.shell.verbose("Running", format!("`{cmd}`"));
         let started = std::time::Instant::now();
         let mut child = cmd
-            .command()
-            .current_dir(inv.root)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
+            .spawn_piped(inv.root)
             .with_context(|| format!("could not run `{cmd}`{}", spawn_hint(inv.backend)))?;
         let mut progress = progress::Tracker::new(self, &inv.targets);
         let printer = progress

@@ -248,13 +248,14 @@ struct HelperReply {
 }
 
 pub(crate) fn helper_get(process: &Process, server_url: &str) -> Result<Option<Credentials>> {
-    let mut child = process
-        .command()
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .with_context(|| format!("could not run credential helper `{process}` (hint: install it, or remove it from the Docker config)"))?;
+    let mut child = crate::process::spawn(
+        process
+            .command()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped()),
+    )
+    .with_context(|| format!("could not run credential helper `{process}` (hint: install it, or remove it from the Docker config)"))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A helper that exits early closes its stdin; its exit status tells why.
         let _ = stdin.write_all(server_url.as_bytes());

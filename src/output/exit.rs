@@ -64,7 +64,10 @@ Exit status:
   3    build failed: a target did not build
   4    verify found problems in an out dir
   5    out dir locked by another run (with --no-wait)
-  101  internal error (a bug: please report it)";
+  101  internal error (a bug: please report it)
+  129  stopped by SIGHUP, after stopping every process it started
+  130  stopped by SIGINT (Ctrl-C), after stopping every process it started
+  143  stopped by SIGTERM, after stopping every process it started";
 }
 
 impl From<Exit> for ExitCode {
@@ -127,6 +130,13 @@ mod tests {
             assert!(
                 Exit::HELP.contains(&format!("  {:<4} ", e.code())),
                 "{e:?} is in --help"
+            );
+        }
+        // A stop on a signal exits 128 + its number (`process::group`).
+        for (code, signal) in [(129, "SIGHUP"), (130, "SIGINT"), (143, "SIGTERM")] {
+            assert!(
+                Exit::HELP.contains(&format!("  {code}  stopped by {signal}")),
+                "{code} is in --help"
             );
         }
     }

@@ -4,6 +4,11 @@
 //! file, size, sha256, backend, time), the images, and the problems — made from the
 //! same events `--message-format json` prints. Nothing else is ever written there,
 //! and a summary that cannot be written is a warning, never a failure.
+//!
+//! GitHub renders the summary as markdown with HTML, so every value the tool did not
+//! write itself (platforms, names, paths, digests, references, messages, which come
+//! from configuration, the command line or an out dir) is shown in a code span that
+//! it cannot close ([`code`]): rendered verbatim, never as a link, an image or HTML.
 
 use std::fmt::Write as _;
 use std::io::Write as _;
@@ -130,7 +135,7 @@ impl Collector {
             seconds(elapsed_ms)
         );
         if let Some(e) = error {
-            let _ = writeln!(s, "> {}\n", cell(e));
+            let _ = writeln!(s, "> {}\n", code(e));
         }
         if !self.files.is_empty() {
             s.push_str("| Platform | Binary | File | Size | SHA-256 | Backend | Time |\n");
@@ -146,13 +151,13 @@ impl Collector {
                 };
                 let _ = writeln!(
                     s,
-                    "| {} | {} | `{}` | {} | `{}` | {} | {} |",
-                    cell(f.platform.as_deref().unwrap_or("—")),
+                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    f.platform.as_deref().map_or_else(|| "—".to_owned(), cell),
                     cell(&binary),
                     cell(&f.path),
                     crate::output::human_size(f.size),
-                    f.sha256,
-                    cell(f.backend.as_deref().unwrap_or("—")),
+                    cell(&f.sha256),
+                    f.backend.as_deref().map_or_else(|| "—".to_owned(), cell),
                     f.elapsed_ms.map_or_else(|| "—".to_owned(), seconds)
                 );
             }
@@ -163,15 +168,16 @@ impl Collector {
             for (reference, digest, platforms) in &self.images {
                 let _ = writeln!(
                     s,
-                    "| `{}` | `{digest}` | {} |",
+                    "| {} | {} | {} |",
                     cell(reference),
+                    cell(digest),
                     cell(&platforms.join(", "))
                 );
             }
             s.push('\n');
         }
         for p in &self.pushed {
-            let _ = writeln!(s, "Pushed `{}`\n", cell(p));
+            let _ = writeln!(s, "Pushed {}\n", code(p));
         }
         if !self.problems.is_empty() {
             for (severity, message) in &self.problems {
@@ -179,7 +185,7 @@ impl Collector {
                     Severity::Error => "error",
                     Severity::Warning => "warning",
                 };
-                let _ = writeln!(s, "- **{label}**: {}", cell(message));
+                let _ = writeln!(s, "- **{label}**: {}", code(message));
             }
             s.push('\n');
         }
@@ -191,12 +197,30 @@ fn seconds(ms: u64) -> String {
     format!("{:.1} s", ms as f64 / 1000.0)
 }
 
-/// Text safe inside a table cell (and a code span): one line, no `|` or backtick to
-/// end either early.
+/// `text` as a code span on one line that nothing in it can close: GitHub renders it
+/// verbatim (no HTML, link, image, emphasis or autolink). Its fence is a backtick run
+/// longer than any in `text` (a span ends only at a run of the same length), and a
+/// space pads a text that starts or ends with a backtick or a space (one is stripped
+/// from each side). Line breaks become spaces; an empty text is `—`.
+fn code(text: &str) -> String {
+    let line = text.replace(['\r', '\n'], " ");
+    if line.is_empty() {
+        return "—".to_owned();
+    }
+    let longest = line.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if line.starts_with(['`', ' ']) || line.ends_with(['`', ' ']) {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{line}{pad}{fence}")
+}
+
+/// [`code`] inside a table cell: `|` would end the cell even inside a code span, so it
+/// is escaped (`\|`, which GitHub turns back into `|` inside the span).
 fn cell(text: &str) -> String {
-    text.replace(['\r', '\n'], " ")
-        .replace('|', "\\|")
-        .replace('`', "'")
+    code(text).replace('|', "\\|")
 }
 
 #[cfg(test)]
@@ -253,9 +277,9 @@ mod tests {
                 "### `cargo multiarch package` ✅ succeeded in 12.3 s\n\n\
                  | Platform | Binary | File | Size | SHA-256 | Backend | Time |\n\
                  | --- | --- | --- | ---: | --- | --- | ---: |\n\
-                 | linux/arm64 | alpha | `linux/arm64/bin/alpha` | 1.5 KiB | `{hash}` | zig | 2.5 s |\n\
-                 | linux/arm64 | alpha, alpha-admin | `linux/arm64/alpha-0.3.0-aarch64-unknown-linux-musl.tar.gz` | 1.5 KiB | `{hash}` | zig | 0.0 s |\n\n\
-                 - **warning**: a \\| b c\n\n"
+                 | `linux/arm64` | `alpha` | `linux/arm64/bin/alpha` | 1.5 KiB | `{hash}` | `zig` | 2.5 s |\n\
+                 | `linux/arm64` | `alpha, alpha-admin` | `linux/arm64/alpha-0.3.0-aarch64-unknown-linux-musl.tar.gz` | 1.5 KiB | `{hash}` | `zig` | 0.0 s |\n\n\
+                 - **warning**: `a | b c`\n\n"
             )
         );
     }
@@ -284,12 +308,113 @@ mod tests {
         );
         assert!(
             s.starts_with(
-                "### `cargo multiarch verify` ❌ failed in 0.0 s\n\n> 'out' failed verification"
+                "### `cargo multiarch verify` ❌ failed in 0.0 s\n\n> `` `out` failed verification: 1 problem(s) above ``\n"
             ),
             "{s}"
         );
         assert!(!s.contains("oci/blobs"), "{s}");
         assert!(s.contains("| `alpha:0.3.0` | `sha256:cdcd"), "{s}");
-        assert!(s.contains("| linux/amd64 |\n"), "{s}");
+        assert!(s.contains("| `linux/amd64` |\n"), "{s}");
+    }
+
+    /// The text of `markdown` outside its code spans (`CommonMark`: a span opens at a
+    /// backtick run and closes at the next run of the same length).
+    fn outside_code_spans(markdown: &str) -> String {
+        let mut out = String::new();
+        let mut rest = markdown;
+        while let Some(start) = rest.find('`') {
+            out.push_str(&rest[..start]);
+            let run = rest[start..].len() - rest[start..].trim_start_matches('`').len();
+            let after = &rest[start + run..];
+            let fence = "`".repeat(run);
+            // The closing run: `run` backticks neither preceded nor followed by one.
+            let close = after
+                .match_indices(&fence)
+                .find(|(i, _)| !after[..*i].ends_with('`') && !after[i + run..].starts_with('`'));
+            if let Some((i, _)) = close {
+                rest = &after[i + run..];
+            } else {
+                out.push_str(&fence);
+                rest = after;
+            }
+        }
+        out.push_str(rest);
+        out
+    }
+
+    #[test]
+    fn code_spans_cannot_be_closed_by_their_text() {
+        for text in [
+            "plain",
+            "`",
+            "a`b",
+            "``x``",
+            "` leading and trailing `",
+            " spaced ",
+            "x ```` y ` z",
+            "<img src=x onerror=alert(1)>[a](https://evil.example)",
+        ] {
+            let span = code(text);
+            assert_eq!(outside_code_spans(&span), "", "{text:?} → {span}");
+            // What GitHub shows: the fence and one padding space on each side go.
+            let run = span.len() - span.trim_start_matches('`').len();
+            let inner = &span[run..span.len() - run];
+            let shown = if inner.starts_with(' ') && inner.ends_with(' ') && inner.trim() != "" {
+                &inner[1..inner.len() - 1]
+            } else {
+                inner
+            };
+            assert_eq!(shown, text, "{span}");
+        }
+        assert_eq!(code("a\r\nb"), "`a  b`");
+        assert_eq!(code(""), "—");
+        assert_eq!(cell("a|b`c"), "``a\\|b`c``");
+    }
+
+    #[test]
+    fn values_from_outside_never_become_markup() {
+        let evil =
+            "<img src=https://evil.example/x.png>[click](https://evil.example) **b** `x` | y";
+        let mut c = Collector::new("image");
+        let mut f = binary(evil, Some(evil), None);
+        f.platform = Some(evil.into());
+        f.binary = Some(evil.into());
+        f.sha256 = evil.into();
+        c.observe(Event::Artifact(f));
+        c.observe(Event::Image {
+            out_dir: "/w/out".into(),
+            reference: evil.into(),
+            digest: evil.into(),
+            size: 1,
+            manifests: vec![super::super::ImageManifest {
+                platform: Some(evil.into()),
+                digest: String::new(),
+                size: 1,
+            }],
+        });
+        c.observe(Event::Pushed {
+            reference: evil.into(),
+            digest: evil.into(),
+            uploaded: 1,
+            skipped: 0,
+        });
+        c.observe(Event::Problem {
+            severity: Severity::Error,
+            message: evil.into(),
+            target: None,
+        });
+        let s = c.render(false, Some(evil), 1);
+        let bare = outside_code_spans(&s);
+        for markup in ["<", "[", "](", "http", "**b**"] {
+            assert!(
+                !bare.contains(markup),
+                "{markup:?} outside a code span:\n{bare}\n---\n{s}"
+            );
+        }
+        // Each table row still has its 7 (or 3) cells: no `|` of the value split one.
+        for row in s.lines().filter(|l| l.starts_with('|')) {
+            let cells = row.replace("\\|", "").matches('|').count() - 1;
+            assert!(cells == 7 || cells == 3, "{row}");
+        }
     }
 }

@@ -65,17 +65,28 @@ fn record() -> impl Strategy<Value = BuildRecord> {
     target_with_platform().prop_flat_map(|(t, p)| record_of(t, p))
 }
 
+/// What the temporary files of [`journal`]'s binaries hold.
+const NEW_BINARY: &[u8] = b"new binary";
+
 /// A journal as `Journal::commit` writes it: one move per binary from a temporary
-/// name beside it, and old binaries of the same platform to remove.
+/// name beside it (whose bytes, [`NEW_BINARY`], the record hashes), and old binaries
+/// of the same platform to remove.
 fn journal() -> impl Strategy<Value = Journal> {
-    (record(), vec(binary_name(), 0..3)).prop_map(|(record, old)| {
+    (record(), vec(binary_name(), 0..3)).prop_map(|(mut record, old)| {
         let bin = layout::bin_dir(record.platform);
+        for b in &mut record.binaries {
+            b.sha256 = Sha256::of(NEW_BINARY);
+            b.size = NEW_BINARY.len() as u64;
+        }
         Journal {
             moves: record
                 .binaries
                 .iter()
                 .enumerate()
-                .map(|(i, b)| (bin.join(&format!(".t{i}")).unwrap(), b.path.clone()))
+                .map(|(i, b)| {
+                    let tmp = format!(".t{i}.multiarch-tmp-0-{i}");
+                    (bin.join(&tmp).unwrap(), b.path.clone())
+                })
                 .collect(),
             remove: old.iter().map(|n| bin.join(n).unwrap()).collect(),
             record,
@@ -241,7 +252,7 @@ proptest! {
         std::os::unix::fs::symlink("../../../../secret", out.root().join("escape")).unwrap();
         if temps_written {
             for (tmp, _) in &j.moves {
-                out.write(tmp, b"new binary").unwrap();
+                out.write(tmp, NEW_BINARY).unwrap();
             }
         }
         for p in &j.remove {
@@ -268,7 +279,7 @@ proptest! {
             let r = BuildRecord::read(&out, &j.record.target, Some(j.record.platform)).unwrap();
             prop_assert_eq!(r.as_ref(), Some(&j.record));
             for b in &j.record.binaries {
-                prop_assert_eq!(out.read(&b.path, 100).unwrap(), b"new binary".to_vec());
+                prop_assert_eq!(out.read(&b.path, 100).unwrap(), NEW_BINARY.to_vec());
             }
         }
     }

@@ -203,3 +203,104 @@ fn a_journal_whose_files_are_gone_or_tampered_withdraws_the_target() {
     v["remove"] = serde_json::json!(["manifest.json"]);
     assert!(Journal::parse(&serde_json::to_vec(&v).unwrap(), &x86().name()).is_err());
 }
+
+/// A journal of a staging that wrote `new` at a temporary name beside `app`, renamed
+/// nothing yet and died, over a previous staging of `old`; the temporary file's name.
+fn interrupted(out: &OutDir, old: &[u8], new: &[u8]) -> (BuildRecord, BuildRecord, RelPath) {
+    let old_rec = record(&[("app", old)]);
+    out.write(&old_rec.binaries[0].path, old).unwrap();
+    old_rec.write(out).unwrap();
+    let new_rec = record(&[("app", new)]);
+    let dest = new_rec.binaries[0].path.clone();
+    let (tmp, ()) = out
+        .write_temp(&dest, |f| Ok(std::io::Write::write_all(f, new)?))
+        .unwrap();
+    let journal = Journal {
+        record: new_rec.clone(),
+        moves: vec![(tmp.clone(), dest)],
+        remove: vec![],
+    };
+    out.write(
+        &layout::journal(&x86().name()),
+        &serde_json::to_vec(&journal).unwrap(),
+    )
+    .unwrap();
+    (old_rec, new_rec, tmp)
+}
+
+#[test]
+fn a_temporary_file_tampered_with_is_never_renamed_into_place() {
+    // Other bytes of the same size, and other bytes of another size.
+    for evil in [&b"EVIL"[..], &b"evil binary"[..]] {
+        let (_t, out) = out();
+        let (old, _, tmp) = interrupted(&out, b"old", b"good");
+        out.write(&tmp, evil).unwrap();
+        recover(&out, &quiet()).unwrap();
+        // Nothing was renamed: the previous staging is kept whole, the rest removed.
+        assert_eq!(out.read(&old.binaries[0].path, 64).unwrap(), b"old");
+        assert_eq!(
+            BuildRecord::read(&out, &x86().name(), None).unwrap(),
+            Some(old)
+        );
+        assert_eq!(out.kind(&tmp).unwrap(), None);
+        assert_eq!(out.kind(&layout::journal(&x86().name())).unwrap(), None);
+    }
+}
+
+#[test]
+fn a_tampered_temporary_file_after_a_partial_rename_withdraws_the_target() {
+    let (_t, out) = out();
+    let old = record(&[("app", b"old"), ("two", b"old2")]);
+    out.write(&old.binaries[0].path, b"old").unwrap();
+    out.write(&old.binaries[1].path, b"old2").unwrap();
+    old.write(&out).unwrap();
+    let new = record(&[("app", b"new"), ("two", b"new2")]);
+    let mut moves = Vec::new();
+    for (b, bytes) in new.binaries.iter().zip([&b"new"[..], b"new2"]) {
+        let (tmp, ()) = out
+            .write_temp(&b.path, |f| Ok(std::io::Write::write_all(f, bytes)?))
+            .unwrap();
+        moves.push((tmp, b.path.clone()));
+    }
+    let journal = Journal {
+        record: new,
+        moves: moves.clone(),
+        remove: vec![],
+    };
+    out.write(
+        &layout::journal(&x86().name()),
+        &serde_json::to_vec(&journal).unwrap(),
+    )
+    .unwrap();
+    // The first rename happened; then the second temporary file was replaced.
+    out.rename(&moves[0].0, &moves[0].1).unwrap();
+    out.write(&moves[1].0, b"EVIL").unwrap();
+    recover(&out, &quiet()).unwrap();
+    assert_eq!(BuildRecord::read(&out, &x86().name(), None).unwrap(), None);
+    assert_eq!(
+        out.kind(&moves[1].1).unwrap(),
+        None,
+        "the old binary went with its record"
+    );
+    assert_eq!(out.kind(&moves[1].0).unwrap(), None);
+    assert_eq!(out.kind(&layout::journal(&x86().name())).unwrap(), None);
+}
+
+#[test]
+fn a_journal_may_move_only_temporary_files() {
+    let (_t, out) = out();
+    let (_, new, tmp) = interrupted(&out, b"old", b"new");
+    let journal = Journal {
+        record: new,
+        moves: vec![(tmp, RelPath::new("linux/amd64/bin/app").unwrap())],
+        remove: vec![],
+    };
+    let mut v = serde_json::to_value(&journal).unwrap();
+    Journal::parse(&serde_json::to_vec(&v).unwrap(), &x86().name()).unwrap();
+    v["moves"][0][0] = "linux/amd64/bin/other".into();
+    let err = Journal::parse(&serde_json::to_vec(&v).unwrap(), &x86().name()).unwrap_err();
+    assert!(
+        format!("{err:#}").contains("not a temporary file"),
+        "{err:#}"
+    );
+}

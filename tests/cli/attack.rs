@@ -589,3 +589,44 @@ fn two_runs_at_once_leave_a_set_that_verifies() {
         verify(out.path(), &[]).success();
     }
 }
+
+/// Issue 21, finding 10: a journal left in `.multiarch/` names the temporary file to
+/// rename into place; recovery hashes it against the journal first, so a file put
+/// there by someone else never becomes the staged binary.
+#[test]
+fn journal_recovery_never_renames_a_tampered_temporary_file_into_place() {
+    let out = packaged();
+    let bin = out.path().join("linux/amd64/bin");
+    let before = std::fs::read(bin.join("hello")).unwrap();
+    let record_path = out.path().join(format!(".multiarch/{X86}.json"));
+    let record = json(&record_path);
+    // What a staging killed before its renames leaves, but with other bytes at the
+    // temporary name than the journal's record says.
+    let tmp = ".hello.multiarch-tmp-1-1";
+    std::fs::write(bin.join(tmp), b"#!/bin/sh\necho evil\n").unwrap();
+    let journal = serde_json::json!({
+        "record": record,
+        "moves": [[format!("linux/amd64/bin/{tmp}"), "linux/amd64/bin/hello"]],
+        "remove": [],
+    });
+    std::fs::write(
+        out.path().join(format!(".multiarch/{X86}.json.pending")),
+        serde_json::to_vec(&journal).unwrap(),
+    )
+    .unwrap();
+    let r = run(&mut hello(out.path(), &["package", "--no-build"])).success();
+    assert!(
+        r.stderr()
+            .contains("temporary files do not match its sha256 and sizes"),
+        "{}",
+        r.stderr()
+    );
+    assert_eq!(std::fs::read(bin.join("hello")).unwrap(), before);
+    assert!(!bin.join(tmp).exists());
+    assert!(
+        !out.path()
+            .join(format!(".multiarch/{X86}.json.pending"))
+            .exists()
+    );
+    verify(out.path(), &[]).success();
+}

@@ -185,3 +185,118 @@ fn bin_named_dash_reaches_cargo_as_a_value() {
         "{err}"
     );
 }
+
+/// The text of `markdown` outside its code spans (`CommonMark`: a span opens at a
+/// backtick run and closes at the next run of the same length), which is all GitHub
+/// renders as markup.
+fn outside_code_spans(markdown: &str) -> String {
+    let mut out = String::new();
+    let mut rest = markdown;
+    while let Some(start) = rest.find('`') {
+        out.push_str(&rest[..start]);
+        let run = rest[start..].len() - rest[start..].trim_start_matches('`').len();
+        let after = &rest[start + run..];
+        let fence = "`".repeat(run);
+        let close = after
+            .match_indices(&fence)
+            .find(|(i, _)| !after[..*i].ends_with('`') && !after[i + run..].starts_with('`'));
+        if let Some((i, _)) = close {
+            rest = &after[i + run..];
+        } else {
+            out.push_str(&fence);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Issue 21, finding 8: a value from the command line or configuration (here a target
+/// name, which reaches the summary in the error) is shown verbatim in the GitHub step
+/// summary, never rendered as HTML, an image or a link.
+#[test]
+fn step_summary_never_renders_a_crafted_value_as_markup() {
+    let (_tmp, dir) = private_fixture("hello");
+    let summary = dir.join("summary.md");
+    let evil = "<img src=https://evil.example/x.png>[click](https://evil.example) `x` **b**";
+    for target in [evil.to_owned(), format!("`{evil}``")] {
+        std::fs::write(&summary, "").unwrap();
+        run(multiarch(&dir)
+            .args(["build", "--target", &target])
+            .env("GITHUB_STEP_SUMMARY", &summary))
+        .failure();
+        let text = std::fs::read_to_string(&summary).unwrap();
+        assert!(
+            text.contains("<img src="),
+            "the summary shows the value: {text}"
+        );
+        let bare = outside_code_spans(&text);
+        for markup in ["<", "[", "](", "http", "**b**"] {
+            assert!(
+                !bare.contains(markup),
+                "{markup:?} outside a code span:\n{bare}\n--- the summary:\n{text}"
+            );
+        }
+    }
+}
+
+/// Issue 21, finding 6: a crafted memo of the old head start (a remembered cargo call in
+/// the user's cache, `head-start/<sha256 of cwd and args>.json`) naming a
+/// `RUSTC_WRAPPER` is never run: nothing the tool reads back from its cache starts a
+/// process. (At the commit before the head start was removed, the memo's call started
+/// at once and cargo ran the wrapper.)
+#[test]
+fn a_crafted_head_start_memo_runs_nothing() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (tmp, dir) = private_fixture("hello");
+    let cache = tmp.path().join("cache");
+    let marker = tmp.path().join("wrapper-ran");
+    let wrapper = tmp.path().join("wrapper");
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/sh\ntouch '{}'\nexec \"$@\"\n", marker.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_cargo-multiarch");
+    let args = [
+        "multiarch",
+        "build",
+        "--target",
+        "x86_64-unknown-linux-musl",
+    ];
+    // The key the head start used: the directory, then every argument with a NUL before it.
+    let mut key = dir.as_os_str().as_encoded_bytes().to_vec();
+    for a in std::iter::once(bin).chain(args) {
+        key.push(0);
+        key.extend_from_slice(a.as_bytes());
+    }
+    let memo_dir = cache.join("cargo-multiarch/head-start");
+    std::fs::create_dir_all(&memo_dir).unwrap();
+    let memo = memo_dir.join(format!(
+        "{}.json",
+        cargo_multiarch::digest::Sha256::of(&key)
+    ));
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let text = serde_json::json!({
+        "program": cargo,
+        "args": ["build", "--target", "x86_64-unknown-linux-musl"],
+        "env": [["RUSTC_WRAPPER", wrapper.to_str().unwrap()]],
+        "dir": dir.to_str().unwrap(),
+    });
+    std::fs::write(&memo, text.to_string()).unwrap();
+    std::fs::set_permissions(&memo, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let target_dir = tmp.path().join("target");
+    let mut cmd = std::process::Command::new(bin);
+    cmd.args(args)
+        .current_dir(&dir)
+        .env("XDG_CACHE_HOME", &cache)
+        .env("CARGO_TARGET_DIR", &target_dir)
+        .env_remove("CARGO_MULTIARCH_HEAD_START")
+        .env_remove("RUSTC_WRAPPER");
+    run(&mut cmd).success();
+    assert!(
+        !marker.exists(),
+        "a remembered call from the cache ran its RUSTC_WRAPPER"
+    );
+}

@@ -172,11 +172,11 @@ fn package_reports_each_binary_and_archive_with_the_hashes_of_sha256sums_and_a_s
             assert!(row.contains(&format!("| `{hash}` |")), "{row}");
             continue;
         }
-        assert!(row.contains(&format!("| `{hash}` | cargo |")), "{row}");
+        assert!(row.contains(&format!("| `{hash}` | `cargo` |")), "{row}");
         assert!(row.ends_with(" s |"), "{row}");
     }
     assert!(
-        text.contains("| linux/arm64 | alpha, alpha-admin | `linux/arm64/alpha-0.3.0-aarch64-unknown-linux-musl.tar.gz` |"),
+        text.contains("| `linux/arm64` | `alpha, alpha-admin` | `linux/arm64/alpha-0.3.0-aarch64-unknown-linux-musl.tar.gz` |"),
         "{text}"
     );
 
@@ -332,7 +332,7 @@ fn verify_reports_every_artifact_and_a_tampered_tree_fails_with_problems() {
         "{text}"
     );
     assert!(
-        text.contains("- **error**: linux/amd64/bin/alpha: sha256 is "),
+        text.contains("- **error**: `linux/amd64/bin/alpha: sha256 is "),
         "{text}"
     );
 }
@@ -375,7 +375,7 @@ fn merge_and_image_report_the_joined_set_and_each_image_digest() {
         text.starts_with("### `cargo multiarch merge` ✅ succeeded"),
         "{text}"
     );
-    assert_eq!(text.matches(" | cargo | — |").count(), 10, "{text}");
+    assert_eq!(text.matches(" | `cargo` | — |").count(), 10, "{text}");
 
     // `image` on the merged tree: the digests in events, nothing else on stdout.
     let summary = tempfile::NamedTempFile::new().unwrap();
@@ -432,7 +432,7 @@ fn merge_and_image_report_the_joined_set_and_each_image_digest() {
     assert!(text.contains("| Image | Digest | Platforms |"), "{text}");
     assert!(
         text.contains(&format!(
-            "| `alpha:0.3.0` | `{}` | linux/amd64, linux/arm64 |",
+            "| `alpha:0.3.0` | `{}` | `linux/amd64, linux/arm64` |",
             listed["alpha:0.3.0"]
         )),
         "{text}"

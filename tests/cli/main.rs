@@ -22,5 +22,6 @@ mod platforms;
 mod push;
 mod sbom;
 mod shape;
+mod signals;
 mod supply;
 mod workflow;

@@ -584,6 +584,64 @@ fn action_installs_the_release_asset_only_when_its_checksum_matches() {
     );
 }
 
+/// A job whose `target-dir` input comes from a variable, and a last step, run in any
+/// case, that says whether a variable of the attacker's landed in its environment.
+const INJECT: &str = r#"
+name: inject
+on: push
+jobs:
+  inject:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: cargo-multiarch/cargo-multiarch@v0.1.0
+        with:
+          cache: false
+          targets: x86_64-unknown-linux-gnu
+          target-dir: ${{ vars.TARGET_DIR }}
+      - if: always()
+        run: echo "injected=${CARGO_MULTIARCH_INJECTED:-no}"
+"#;
+
+/// Issue 21, finding 9: a line break in an input would write a variable of its own
+/// into `$GITHUB_ENV` (the `target-dir` input is written as `CARGO_TARGET_DIR=…`). The
+/// action refuses such an input before writing anything.
+#[test]
+fn action_refuses_an_input_with_a_line_break_before_it_reaches_github_env() {
+    tools_present();
+    let work = tempfile::tempdir().unwrap();
+    let workflow = work.path().join("inject.yml");
+    std::fs::write(&workflow, INJECT).unwrap();
+    let fixture = fixture_repo("cdep", &format!("v{VERSION}"));
+    let server = ReleaseServer::start();
+    server.publish_tool(None);
+    let (out, log) = run_workflow(
+        &workflow,
+        fixture.path(),
+        &work.path().join("root"),
+        &work.path().join("cache"),
+        &[
+            "--ref".into(),
+            format!("refs/tags/v{VERSION}"),
+            "--server-url".into(),
+            server.url.clone(),
+            "--var".into(),
+            "TARGET_DIR=t\nCARGO_MULTIARCH_INJECTED=yes".into(),
+        ],
+    );
+    assert!(log.contains("injected=no"), "{log}");
+    assert!(!log.contains("injected=yes"), "{log}");
+    assert!(!out.status.success(), "{log}");
+    assert!(
+        log.contains("input `target-dir` contains a line break (hint: give it on one line)"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("Installed cargo-multiarch"),
+        "refused first: {log}"
+    );
+}
+
 /// A local composite action, committed in the repository the workflow checks out.
 const LOCAL_ACTION: &str = r#"
 name: greet
