@@ -247,6 +247,7 @@ fn not_elf<'a, R: ReadRef<'a>>(data: R) -> Result<Binary> {
             })
         }
         FileKind::MachOFat32 => {
+            fat::check_slices(data)?;
             let fat = MachOFatFile32::parse(data)?;
             let mut slices = Vec::new();
             let mut all_needed: Vec<String> = Vec::new();

@@ -312,56 +312,25 @@ struct Found {
 fn check_archive(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
     let result = (|| -> Result<BTreeMap<String, Found>> {
         let file = out.open(&a.path)?;
-        if a.path.as_path().extension() == Some("zip") {
-            let mut found = BTreeMap::new();
-            for e in crate::archive::zip::list(std::io::BufReader::new(file))? {
-                let f = Found {
-                    dir: e.dir,
-                    mode: e.mode,
-                    sha256: e.sha256,
-                    size: e.size,
-                };
-                if found.insert(e.name.clone(), f).is_some() {
-                    anyhow::bail!("`{}` is in the archive twice", e.name.escape_debug());
-                }
-            }
-            return Ok(found);
-        }
-        let mut tar =
-            tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+        let len = file.metadata()?.len();
+        let listed = if a.path.as_path().extension() == Some("zip") {
+            crate::archive::zip::list(std::io::BufReader::new(file))?
+        } else {
+            crate::archive::list_tar_gz(std::io::BufReader::new(file), len)?
+        };
         let mut found = BTreeMap::new();
-        for entry in tar.entries()? {
-            let mut entry = entry?;
-            let header = entry.header();
-            let kind = header.entry_type();
-            let mode = header.mode()? & 0o7777;
-            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let f = if kind.is_dir() {
-                Found {
-                    dir: true,
-                    mode,
-                    sha256: None,
-                    size: 0,
-                }
-            } else if kind.is_file() {
-                let (sha, size) = crate::digest::sha256_reader(&mut entry)?;
-                Found {
-                    dir: false,
-                    mode,
-                    sha256: Some(sha),
-                    size,
-                }
-            } else {
-                anyhow::bail!(
-                    "`{}` is a {kind:?} entry; archives hold regular files and directories only",
-                    name.escape_debug()
-                );
+        for e in listed {
+            let f = Found {
+                dir: e.dir,
+                mode: e.mode,
+                sha256: e.sha256,
+                size: e.size,
             };
-            if found
-                .insert(name.trim_end_matches('/').to_owned(), f)
-                .is_some()
-            {
-                anyhow::bail!("`{}` is in the archive twice", name.escape_debug());
+            if found.insert(e.name.clone(), f).is_some() {
+                anyhow::bail!(
+                    "`{}` is in the archive twice",
+                    crate::limits::shown(&e.name)
+                );
             }
         }
         Ok(found)
@@ -425,7 +394,7 @@ fn check_archive(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
         problems.push(format!(
             "{}: `{}` is in the archive but not in the manifest",
             a.path,
-            name.escape_debug()
+            crate::limits::shown(name)
         ));
     }
 }
