@@ -3,6 +3,7 @@
 mod support;
 
 mod attack;
+mod attack_bounds;
 mod attack_misc;
 mod attack_registry;
 mod auditable;
