@@ -35,7 +35,8 @@ pub const MAX_ELF_HEADERS: u64 = 1 << 20;
 /// Bytes of one string read from a binary (an interpreter or library name).
 pub const MAX_NAME: u64 = 4096;
 /// JSON nesting: serde_json's own recursion limit, on by default (the crate is built
-/// without its `unbounded_depth` feature; a test checks it).
+/// without its `unbounded_depth` feature; a test checks it): documents nest fewer
+/// levels than this.
 pub const MAX_JSON_DEPTH: usize = 128;
 /// `manifest.json`, `SHA256SUMS`, and a signed file read to check its signature.
 pub const MAX_MANIFEST_BYTES: u64 = 64 << 20;
@@ -49,6 +50,11 @@ pub const MAX_SBOM_BYTES: u64 = 64 << 20;
 pub const MAX_KEY_BYTES: u64 = 64 << 10;
 /// An archive's `.sha256` sidecar.
 pub const MAX_SIDECAR_BYTES: u64 = 4096;
+/// Bytes of a path read from untrusted data (`outdir::RelPath`), and of one component.
+pub const MAX_PATH: usize = 1024;
+pub const MAX_COMPONENT: usize = 255;
+/// OCI indexes nested in one another; a deeper chain is taken for a loop.
+pub const MAX_INDEX_DEPTH: usize = 8;
 /// Characters of an untrusted name printed in a problem line.
 pub const MAX_SHOWN: usize = 200;
 
@@ -156,13 +162,13 @@ mod tests {
         );
     }
 
-    /// serde_json refuses JSON nested deeper than [`MAX_JSON_DEPTH`] (no stack overflow
+    /// serde_json refuses JSON nested [`MAX_JSON_DEPTH`] deep or more (no stack overflow
     /// from a manifest of `[[[[…`), in typed and untyped parses alike.
     #[test]
     fn json_nesting_is_bounded() {
         let nested = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
-        serde_json::from_str::<serde_json::Value>(&nested(MAX_JSON_DEPTH)).unwrap();
-        for deep in [MAX_JSON_DEPTH + 1, 100_000] {
+        serde_json::from_str::<serde_json::Value>(&nested(MAX_JSON_DEPTH - 1)).unwrap();
+        for deep in [MAX_JSON_DEPTH, 100_000] {
             let err = serde_json::from_str::<serde_json::Value>(&nested(deep)).unwrap_err();
             assert!(
                 err.to_string().contains("recursion limit exceeded"),

@@ -79,9 +79,9 @@ pub fn parse(bytes: &[u8]) -> Result<ElfInfo> {
 /// Largest single read: program header tables, `PT_INTERP` and `PT_DYNAMIC` of real
 /// binaries are a few KiB at most, so anything bigger is corrupt. This also bounds the
 /// number of program headers (at most 1 MiB / 32 bytes) before any is looked at.
-const MAX_READ: u64 = 1 << 20;
+const MAX_READ: u64 = crate::limits::MAX_ELF_HEADERS;
 /// Longest library name read.
-const MAX_NAME: u64 = 4096;
+const MAX_NAME: u64 = crate::limits::MAX_NAME;
 
 /// A program header, with the fields this module uses, widened to 64 bits.
 struct Segment {

@@ -289,7 +289,7 @@ fn check_binary(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
 /// `<archive>.sha256` names the archive and its hash, as `package` writes it.
 fn check_sidecar(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
     let side = layout::sidecar(&a.path);
-    match out.read(&side, 4096) {
+    match out.read(&side, crate::limits::MAX_SIDECAR_BYTES) {
         Ok(bytes) if bytes == sidecar_text(&a.path, &a.sha256).as_bytes() => {}
         Ok(_) => problems.push(format!(
             "{side}: does not hold the archive's sha256 {} (hint: re-run `cargo multiarch package`)",
@@ -452,7 +452,7 @@ fn check_sboms(m: &Manifest, expect: bool, problems: &mut Vec<String>) {
 /// `SHA256SUMS` agrees with the manifest, line for line.
 fn check_sums(out: &OutDir, m: &Manifest, problems: &mut Vec<String>) {
     let rel = RelPath::new(layout::SUMS).expect("a plain name");
-    match out.read(&rel, 64 << 20) {
+    match out.read(&rel, crate::limits::MAX_MANIFEST_BYTES) {
         Ok(text) if text == m.sha256sums().as_bytes() => {}
         Ok(_) => problems.push(format!(
             "{}: does not match manifest.json (hint: re-run `cargo multiarch package`)",
