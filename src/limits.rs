@@ -34,7 +34,7 @@ pub const MAX_FAT_SLICES: usize = 16;
 pub const MAX_ELF_HEADERS: u64 = 1 << 20;
 /// Bytes of one string read from a binary (an interpreter or library name).
 pub const MAX_NAME: u64 = 4096;
-/// JSON nesting: serde_json's own recursion limit, on by default (the crate is built
+/// JSON nesting: `serde_json`'s own recursion limit, on by default (the crate is built
 /// without its `unbounded_depth` feature; a test checks it): documents nest fewer
 /// levels than this.
 pub const MAX_JSON_DEPTH: usize = 128;
@@ -162,7 +162,7 @@ mod tests {
         );
     }
 
-    /// serde_json refuses JSON nested [`MAX_JSON_DEPTH`] deep or more (no stack overflow
+    /// `serde_json` refuses JSON nested [`MAX_JSON_DEPTH`] deep or more (no stack overflow
     /// from a manifest of `[[[[…`), in typed and untyped parses alike.
     #[test]
     fn json_nesting_is_bounded() {

@@ -197,7 +197,7 @@ fn nested_stored_zip(n: usize, payload: &[u8]) -> Vec<u8> {
     let mut at = 0u32;
     for h in &headers {
         le32(&mut central, 0x0201_4b50);
-        for v in [(3 << 8) | 20, 20, 1 << 11, 0, 0, 0x21] {
+        for v in [0x0314, 20, 1 << 11, 0, 0, 0x21] {
             le16(&mut central, v);
         }
         central.extend_from_slice(&h[14..26]);
