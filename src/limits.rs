@@ -32,6 +32,9 @@ pub const EXPANSION_SLACK: u64 = 1 << 20;
 pub const MAX_FAT_SLICES: usize = 16;
 /// Bytes of headers read from an ELF file to learn its linkage.
 pub const MAX_ELF_HEADERS: u64 = 1 << 20;
+/// Libraries one binary (or one slice of a fat one) loads: a real one loads a few
+/// dozen. Checked before their names are read, as many may name the same bytes.
+pub const MAX_LIBRARIES: usize = 1024;
 /// Bytes of one string read from a binary (an interpreter or library name).
 pub const MAX_NAME: u64 = 4096;
 /// JSON nesting: `serde_json`'s own recursion limit, on by default (the crate is built

@@ -228,3 +228,24 @@ fn fat_slices_must_be_distinct_in_bounds_and_few() {
         "{e}"
     );
 }
+
+/// A Mach-O that loads more libraries than the limit is refused at the first one over.
+#[test]
+fn macho_libraries_are_bounded() {
+    let one = thin_macho(0x0100_000c, "/usr/lib/libSystem.B.dylib");
+    let command = one[32..].to_vec();
+    let many = |n: u32| {
+        let mut b = one[..32].to_vec();
+        b[16..20].copy_from_slice(&n.to_le_bytes());
+        let size = u32::try_from(command.len()).unwrap() * n;
+        b[20..24].copy_from_slice(&size.to_le_bytes());
+        for _ in 0..n {
+            b.extend_from_slice(&command);
+        }
+        b
+    };
+    let limit = u32::try_from(crate::limits::MAX_LIBRARIES).unwrap();
+    assert!(parse(&many(limit)).is_ok());
+    let err = format!("{:#}", parse(&many(limit + 1)).unwrap_err());
+    assert_eq!(err, "it has 1025 libraries, more than the limit of 1024");
+}
