@@ -20,6 +20,9 @@ pub const MAX_ENTRIES: u64 = 65_535;
 /// Bytes of a GNU long name or long link (`././@LongLink`) or a PAX header's records,
 /// checked in the tar header before they are read (a path of Linux is at most 4096).
 pub const MAX_LONG_NAME: u64 = 4096;
+/// Bytes of all the entry names of one archive together (a zip's are in its central
+/// directory, bounded below).
+pub const MAX_NAMES_BYTES: u64 = 16 << 20;
 /// Bytes of a zip archive's central directory (a real one is ~100 bytes per entry).
 pub const MAX_CENTRAL_DIRECTORY: u64 = 16 << 20;
 /// How many times its own size an archive may make the tool read: deflate's largest

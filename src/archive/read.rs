@@ -4,15 +4,16 @@
 //! name (`././@LongLink`) whole into memory, however large its header says it is, so
 //! the walk refuses one over [`MAX_LONG_NAME`] bytes first; it also refuses PAX and
 //! GNU sparse headers (which would change where the next header is, and which no
-//! archive this tool writes holds), more than [`MAX_ENTRIES`] entries, and more
-//! decompressed bytes than the archive's [`Budget`].
+//! archive this tool writes holds), more than [`MAX_ENTRIES`] entries or
+//! [`MAX_NAMES_BYTES`] of names, and more decompressed bytes than the archive's
+//! [`Budget`].
 
 use std::io::{self, Read};
 
 use anyhow::{Result, bail};
 
 use super::Listed;
-use crate::limits::{self, Budget, MAX_ENTRIES, MAX_LONG_NAME};
+use crate::limits::{self, Budget, MAX_ENTRIES, MAX_LONG_NAME, MAX_NAMES_BYTES};
 
 /// tar's block size: every header is one block, every entry's data a whole number.
 const BLOCK: usize = 512;
@@ -24,6 +25,7 @@ pub fn list_tar_gz<R: Read>(file: R, file_size: u64) -> Result<Vec<Listed>> {
     let walk = Walk::new(flate2::read::GzDecoder::new(file), file_size);
     let mut tar = tar::Archive::new(walk);
     let mut out = Vec::new();
+    let mut names = 0u64;
     for entry in tar.entries()? {
         let mut entry = entry?;
         limits::check_count("entries", out.len() as u64 + 1, MAX_ENTRIES)?;
@@ -31,6 +33,12 @@ pub fn list_tar_gz<R: Read>(file: R, file_size: u64) -> Result<Vec<Listed>> {
         let kind = header.entry_type();
         let mode = header.mode()? & 0o7777;
         let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        names += name.len() as u64;
+        if names > MAX_NAMES_BYTES {
+            bail!(
+                "its entry names take more than {MAX_NAMES_BYTES} bytes, the limit for one archive"
+            );
+        }
         let (dir, sha256, size) = if kind.is_dir() {
             (true, None, 0)
         } else if kind.is_file() {
@@ -229,6 +237,26 @@ mod tests {
         tar.extend(header(tar::EntryType::Regular, "f", 0));
         tar.extend([0; 2 * BLOCK]);
         assert_eq!(list(&tar).unwrap()[0].name, name);
+    }
+
+    #[test]
+    fn names_are_bounded_in_total() {
+        // 4200 entries with 4000-byte long names: 16.8 MB of names, over the limit.
+        let mut tar = Vec::new();
+        for i in 0..4200 {
+            let name = format!("{i:04}{}", "n".repeat(3996));
+            tar.extend(header(tar::EntryType::GNULongName, "././@LongLink", 4000));
+            tar.extend(padded(name.as_bytes()));
+            tar.extend(header(tar::EntryType::Directory, "d", 0));
+        }
+        tar.extend([0; 2 * BLOCK]);
+        let err = format!("{:#}", list(&tar).unwrap_err());
+        assert!(
+            err.contains(
+                "its entry names take more than 16777216 bytes, the limit for one archive"
+            ),
+            "{err}"
+        );
     }
 
     #[test]
