@@ -25,6 +25,7 @@ pub mod fs;
 pub mod glob;
 pub mod image;
 pub mod layout;
+pub mod limits;
 pub mod manifest;
 pub mod merge;
 pub mod minisign;

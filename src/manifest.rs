@@ -84,7 +84,7 @@ pub struct Content {
 }
 
 /// The largest `manifest.json` read back (a real one is a few KiB).
-const MAX_BYTES: u64 = 64 << 20;
+const MAX_BYTES: u64 = crate::limits::MAX_MANIFEST_BYTES;
 
 impl Artifact {
     /// An artifact with only what every kind has; the rest is filled in by the caller.

@@ -305,7 +305,7 @@ fn pick_params(opslimit: u64, memlimit: u64) -> (u8, u32, u32) {
 // --- The release's signatures ----------------------------------------------------
 
 /// The largest key or signature file read.
-const MAX_KEY_BYTES: u64 = 64 << 10;
+const MAX_KEY_BYTES: u64 = crate::limits::MAX_KEY_BYTES;
 
 /// The files of an out dir that are signed: `SHA256SUMS`, which lists every file of
 /// the release with its hash ([`Manifest::release_files`]: binaries, archives and
@@ -336,13 +336,19 @@ pub fn read_public_key(path: &Utf8Path) -> Result<PublicKey> {
         .with_context(|| format!("cannot use `{path}` as a minisign public key (hint: pass the `.pub` file `minisign -G` wrote)"))
 }
 
-/// A key or password file: a regular file (never through a link), at most 64 KiB.
+/// A key or password file: a regular file (never through a link), at most
+/// [`MAX_KEY_BYTES`].
 pub fn read_small(path: &Utf8Path, what: &str) -> Result<Zeroizing<String>> {
     let file = crate::fs::open_regular(path)
         .with_context(|| format!("cannot read the {what} `{path}`"))?;
     let mut text = Zeroizing::new(String::new());
-    std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_KEY_BYTES), &mut text)
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, MAX_KEY_BYTES + 1), &mut text)
         .with_context(|| format!("cannot read the {what} `{path}` as text"))?;
+    if text.len() as u64 > MAX_KEY_BYTES {
+        bail!(
+            "the {what} `{path}` is larger than {MAX_KEY_BYTES} bytes, the limit for a key file; refusing to read it"
+        );
+    }
     Ok(text)
 }
 
@@ -358,7 +364,7 @@ pub fn check(out: &OutDir, m: &Manifest, key: &PublicKey) -> Vec<String> {
             }
             let text = out.read(&sig, MAX_KEY_BYTES)?;
             let text = std::str::from_utf8(&text).context("it is not text")?;
-            let bytes = out.read(&file, 64 << 20)?;
+            let bytes = out.read(&file, crate::limits::MAX_MANIFEST_BYTES)?;
             let comment = key.verify(&bytes, text)?;
             if !comment
                 .split('\t')

@@ -25,8 +25,8 @@ use crate::digest::Sha256;
 use crate::fs::{is_temp, open_regular, temp_sibling, write_atomic_at};
 
 /// Longest path accepted from untrusted data, and longest component.
-const MAX_PATH: usize = 1024;
-const MAX_COMPONENT: usize = 255;
+const MAX_PATH: usize = crate::limits::MAX_PATH;
+const MAX_COMPONENT: usize = crate::limits::MAX_COMPONENT;
 
 /// A path read from untrusted data: relative, `/`-separated, only normal components
 /// (no `.`, `..`, empty, absolute or Windows prefixes), no control characters or

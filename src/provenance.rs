@@ -39,7 +39,7 @@ pub const BUILDER_ID: &str = "https://github.com/cargo-multiarch/cargo-multiarch
 /// The media type of an in-toto statement (also its OCI layer media type).
 pub const MEDIA_TYPE: &str = "application/vnd.in-toto+json";
 /// The largest provenance read back (a real one is a few KiB).
-const MAX_BYTES: u64 = 16 << 20;
+const MAX_BYTES: u64 = crate::limits::MAX_RECORD_BYTES;
 
 /// An in-toto Statement v1 with an SLSA Provenance v1 predicate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -390,7 +390,7 @@ pub fn record(out: &OutDir, m: &mut Manifest, predicate: &Predicate) -> Result<(
     }
     let sums = RelPath::new(crate::layout::SUMS).expect("a plain name");
     if !out
-        .read(&sums, 64 << 20)
+        .read(&sums, crate::limits::MAX_MANIFEST_BYTES)
         .is_ok_and(|old| old == m.sha256sums().as_bytes())
     {
         out.remove(&layout::signature(&sums))?;

@@ -28,7 +28,7 @@ use crate::sbom::graph::Graph;
 
 pub const SCHEMA: &str = "cargo-multiarch/build-record/v1";
 /// The largest record read back (a real one is well under a KiB per binary).
-const MAX_BYTES: u64 = 16 << 20;
+const MAX_BYTES: u64 = crate::limits::MAX_RECORD_BYTES;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -40,7 +40,7 @@ pub fn sign(out_dir: &Utf8Path, key: &SecretKey, no_wait: bool, shell: &Shell) -
         .into());
     }
     for file in signed_files(&m) {
-        let bytes = out.read(&file, 64 << 20)?;
+        let bytes = out.read(&file, crate::limits::MAX_MANIFEST_BYTES)?;
         let text = key.sign(&bytes, &trusted_comment(&file))?;
         let sig = layout::signature(&file);
         out.write(&sig, text.as_bytes())?;

@@ -18,7 +18,22 @@ use flate2::{Compression, GzBuilder};
 
 use crate::digest::{HashWriter, Sha256 as Sha256Hex};
 
+pub mod read;
 pub mod zip;
+
+pub use read::list_tar_gz;
+
+/// One entry of an archive read back ([`list_tar_gz`], [`zip::list`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// As stored, without a directory's trailing `/`.
+    pub name: String,
+    pub dir: bool,
+    /// Unix permission bits.
+    pub mode: u32,
+    pub sha256: Option<Sha256Hex>,
+    pub size: u64,
+}
 
 /// Buffer size for reading inputs and writing outputs.
 const BUF_SIZE: usize = 1 << 20;

@@ -11,6 +11,7 @@
 //! checked against the file, each entry's local header must agree with its central
 //! one, and its CRC-32 is checked while it is hashed.
 
+use std::collections::BTreeMap;
 use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 
 use anyhow::{Context as _, Result, bail, ensure};
@@ -20,6 +21,7 @@ use flate2::write::DeflateEncoder;
 
 use super::{BUF_SIZE, DIR_MODE, Entry, HashWriter, Item, Options, Source, layout};
 use crate::digest::Sha256 as Sha256Hex;
+use crate::limits::{self, MAX_CENTRAL_DIRECTORY, shown};
 
 const LOCAL: u32 = 0x0403_4b50;
 const CENTRAL: u32 = 0x0201_4b50;
@@ -235,32 +237,56 @@ fn dos_date(year: i64, month: i64, day: i64) -> u16 {
     u16::try_from(((year - 1980) << 9) | (month << 5) | day).expect("a date from 1980 to 2107")
 }
 
-/// One entry of an archive read back.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Listed {
-    /// As stored, without a directory's trailing `/`.
-    pub name: String,
-    pub dir: bool,
-    /// Unix permission bits.
-    pub mode: u32,
-    pub sha256: Option<Sha256Hex>,
-    pub size: u64,
-}
+pub use super::Listed;
 
-/// The largest central directory read (a real one is a few hundred bytes per entry).
-const MAX_CENTRAL: u64 = 16 << 20;
-
-/// Every entry of the zip archive `r`, hashed (see the module doc).
+/// Every entry of the zip archive `r`, hashed (see the module doc): no two entries'
+/// headers and data overlap, none reaches into the central directory, and all of them
+/// hold at most [`limits::expansion_budget`] bytes, checked before each is read.
 pub fn list<R: Read + Seek>(mut file: R) -> Result<Vec<Listed>> {
     let (cd, count, cd_offset) = central_directory(&mut file)?;
+    let len = file.seek(SeekFrom::End(0))?;
+    let mut extent = Extent {
+        cd_offset,
+        spans: BTreeMap::new(),
+        budget: limits::Budget::for_archive(len),
+    };
     let mut out = Vec::new();
     let mut pos = 0usize;
     for _ in 0..count {
         let entry = CentralEntry::parse(&cd, pos)?;
         pos = entry.next;
-        out.push(entry.read(&mut file, cd_offset)?);
+        out.push(entry.read(&mut file, &mut extent)?);
     }
     Ok(out)
+}
+
+/// Where the entries read so far lie in the file, and what they may still hold.
+struct Extent {
+    /// Offset of the central directory: every entry ends before it.
+    cd_offset: u64,
+    /// Start → end of each entry read, from its local header to the end of its data.
+    spans: BTreeMap<u64, u64>,
+    budget: limits::Budget,
+}
+
+impl Extent {
+    /// Claims `start..end` of the file for one entry of `size` bytes uncompressed: an
+    /// error if another entry has any of those bytes or the budget is spent.
+    fn claim(&mut self, start: u64, end: u64, size: u64) -> Result<()> {
+        let before = self.spans.range(..=start).next_back();
+        let after = self.spans.range(start..).next();
+        if let Some((&s, &e)) = before
+            .filter(|(_, e)| **e > start)
+            .or(after.filter(|(s, _)| **s < end))
+        {
+            bail!(
+                "its bytes {start}..{end} overlap those of another entry ({s}..{e}); zip entries may not overlap"
+            );
+        }
+        self.budget.charge(size)?;
+        self.spans.insert(start, end);
+        Ok(())
+    }
 }
 
 /// The central directory of `file`, found from its end record: its bytes, its number
@@ -289,7 +315,11 @@ fn central_directory<R: Read + Seek>(file: &mut R) -> Result<(Vec<u8>, u16, u64)
     let cd_size = u64::from(le32(end, 12));
     let cd_offset = u64::from(le32(end, 16));
     ensure!(
-        cd_offset + cd_size <= len - tail_len + at as u64 && cd_size <= MAX_CENTRAL,
+        cd_size <= MAX_CENTRAL_DIRECTORY,
+        "its central directory is {cd_size} bytes, more than the limit of {MAX_CENTRAL_DIRECTORY}"
+    );
+    ensure!(
+        cd_offset + cd_size <= len - tail_len + at as u64,
         "its central directory ({cd_size} bytes at {cd_offset}) is not inside the file"
     );
     let mut cd = vec![0; usize::try_from(cd_size).expect("checked")];
@@ -347,7 +377,7 @@ impl<'a> CentralEntry<'a> {
             .map_err(|_| {
                 anyhow::anyhow!(
                     "an entry name is not UTF-8: `{}`",
-                    String::from_utf8_lossy(raw).escape_debug()
+                    shown(&String::from_utf8_lossy(raw))
                 )
             })?
             .to_owned();
@@ -355,7 +385,7 @@ impl<'a> CentralEntry<'a> {
         ensure!(
             made_by >> 8 == 3,
             "`{}` has no Unix permissions (made by host {})",
-            name.escape_debug(),
+            shown(&name),
             made_by >> 8
         );
         let mode = attrs >> 16;
@@ -363,7 +393,7 @@ impl<'a> CentralEntry<'a> {
         ensure!(
             (mode & 0o170_000) == if dir { S_IFDIR } else { S_IFREG },
             "`{}` is neither a regular file nor a directory (mode {mode:o})",
-            name.escape_debug()
+            shown(&name)
         );
         Ok(Self {
             method,
@@ -381,7 +411,7 @@ impl<'a> CentralEntry<'a> {
 
     /// The entry as listed: its local header checked against this record, its data
     /// (before `cd_offset`) read, checked against its size and CRC, and hashed.
-    fn read<R: Read + Seek>(self, mut file: &mut R, cd_offset: u64) -> Result<Listed> {
+    fn read<R: Read + Seek>(self, mut file: &mut R, extent: &mut Extent) -> Result<Listed> {
         let Self {
             method,
             crc,
@@ -394,12 +424,13 @@ impl<'a> CentralEntry<'a> {
             local,
             next: _,
         } = self;
+        let cd_offset = extent.cd_offset;
         // The local header must name the same entry, and the data must be in the file.
         let mut lh = [0u8; 30];
         ensure!(
             local + 30 <= cd_offset,
             "`{}` has its data outside the file",
-            name.escape_debug()
+            shown(&name)
         );
         file.seek(SeekFrom::Start(local))?;
         file.read_exact(&mut lh)?;
@@ -414,32 +445,35 @@ impl<'a> CentralEntry<'a> {
                 && ln == raw.len() as u64
                 && data + csize <= cd_offset,
             "the local header of `{}` does not match its central directory entry",
-            name.escape_debug()
+            shown(&name)
         );
         let mut lname = vec![0; raw.len()];
         file.read_exact(&mut lname)?;
         ensure!(
             lname == raw,
             "the local header of `{}` names another entry",
-            name.escape_debug()
+            shown(&name)
         );
+        extent
+            .claim(local, data + csize, usize_)
+            .with_context(|| format!("`{}`", shown(&name)))?;
         file.seek(SeekFrom::Start(data))?;
         let stored = (&mut file).take(csize);
         let mut reader: Box<dyn Read + '_> = match method {
             STORED => Box::new(stored),
             DEFLATED => Box::new(DeflateDecoder::new(stored)),
-            other => bail!("`{}` uses compression method {other}", name.escape_debug()),
+            other => bail!("`{}` uses compression method {other}", shown(&name)),
         };
         let mut check = CrcReader {
             inner: &mut reader,
             crc: Crc::new(),
         };
         let (sha256, size) = crate::digest::sha256_reader(&mut (&mut check).take(usize_ + 1))
-            .with_context(|| format!("cannot read `{}`", name.escape_debug()))?;
+            .with_context(|| format!("cannot read `{}`", shown(&name)))?;
         ensure!(
             size == usize_ && check.crc.sum() == crc,
             "`{}` does not hold the {usize_} bytes (CRC-32 {crc:08x}) its header says",
-            name.escape_debug()
+            shown(&name)
         );
         Ok(Listed {
             name: name.trim_end_matches('/').to_owned(),

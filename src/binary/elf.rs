@@ -18,6 +18,7 @@ use object::read::elf::{Dyn as _, FileHeader, ProgramHeader as _};
 use object::{Endianness, ReadCache, ReadRef};
 
 use super::Linkage;
+use crate::limits::MAX_LIBRARIES;
 
 /// What [`read`] and [`parse`] learn about an ELF file.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -79,9 +80,9 @@ pub fn parse(bytes: &[u8]) -> Result<ElfInfo> {
 /// Largest single read: program header tables, `PT_INTERP` and `PT_DYNAMIC` of real
 /// binaries are a few KiB at most, so anything bigger is corrupt. This also bounds the
 /// number of program headers (at most 1 MiB / 32 bytes) before any is looked at.
-const MAX_READ: u64 = 1 << 20;
+const MAX_READ: u64 = crate::limits::MAX_ELF_HEADERS;
 /// Longest library name read.
-const MAX_NAME: u64 = 4096;
+const MAX_NAME: u64 = crate::limits::MAX_NAME;
 
 /// A program header, with the fields this module uses, widened to 64 bits.
 struct Segment {
@@ -270,6 +271,12 @@ impl<'data, R: ReadRef<'data>> Input<R> {
         }
         if needed.is_empty() {
             return Ok(Vec::new());
+        }
+        if needed.len() > MAX_LIBRARIES {
+            return Err(self.corrupt(format!(
+                "{} DT_NEEDED entries, more than the limit of {MAX_LIBRARIES}",
+                needed.len()
+            )));
         }
         let addr = strtab.ok_or_else(|| self.corrupt("DT_NEEDED entries but no DT_STRTAB"))?;
         // DT_STRTAB is a virtual address; the PT_LOAD segment holding it gives its offset.
@@ -508,6 +515,22 @@ mod tests {
                 info(Linkage::StaticPie, ET_DYN)
             );
         }
+    }
+
+    /// More `DT_NEEDED` entries than the limit are refused before any name is read
+    /// (many may name the same bytes: each would be read and kept).
+    #[test]
+    fn needed_libraries_are_bounded() {
+        let names: Vec<String> = (0..=MAX_LIBRARIES).map(|i| format!("l{i}")).collect();
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        let at_limit = synth(true, true, ET_DYN, None, &names[..MAX_LIBRARIES]);
+        assert!(parse(&at_limit).is_ok());
+        let err = parse(&synth(true, true, ET_DYN, None, &names)).unwrap_err();
+        assert!(
+            err.to_string()
+                .ends_with("(1025 DT_NEEDED entries, more than the limit of 1024)"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -2,11 +2,18 @@
 //! big-endian `fat_header`, one `fat_arch` per slice (CPU type and subtype copied from
 //! the slice's own header), then each slice at an offset aligned to its page size
 //! (16 KiB for arm64, 4 KiB otherwise). The output depends only on the slices' bytes.
+//!
+//! [`check_slices`] checks a fat header read back before any slice is read: at most
+//! [`MAX_FAT_SLICES`] slices, each in the file, after the header, and no two sharing a
+//! byte, so reading them all reads each byte of the file at most once.
 
 use std::io::{self, Read, Write};
 
 use anyhow::{Context as _, Result, bail, ensure};
 use camino::Utf8PathBuf;
+use object::ReadRef;
+
+use crate::limits::{self, MAX_FAT_SLICES};
 
 const FAT_MAGIC: u32 = 0xcafe_babe;
 const MH_MAGIC_64: u32 = 0xfeed_facf;
@@ -95,6 +102,44 @@ pub fn write(slices: &[Utf8PathBuf], out: &mut impl Write) -> Result<()> {
             bail!("`{}` shrank while it was being read", t.path);
         }
         written = off + t.size;
+    }
+    Ok(())
+}
+
+/// Checks the 32-bit fat header of `data` (see the module doc); an error naming the
+/// limit or the slices at fault.
+pub fn check_slices<'a, R: ReadRef<'a>>(data: R) -> Result<()> {
+    let be = |b: &[u8], i: usize| {
+        u64::from(u32::from_be_bytes(b[i..i + 4].try_into().expect("4 bytes")))
+    };
+    let len = data
+        .len()
+        .map_err(|()| anyhow::anyhow!("its length cannot be read"))?;
+    let header = data
+        .read_bytes_at(0, HEADER)
+        .map_err(|()| anyhow::anyhow!("it is too short for a fat header"))?;
+    let count = be(header, 4);
+    limits::check_count("fat slices", count, MAX_FAT_SLICES as u64)?;
+    let table_end = HEADER + ARCH * count;
+    let table = data
+        .read_bytes_at(HEADER, ARCH * count)
+        .map_err(|()| anyhow::anyhow!("its {count} fat slices do not fit in the file"))?;
+    let mut ranges: Vec<(u64, u64)> = table
+        .chunks_exact(20)
+        .map(|a| (be(a, 8), be(a, 8) + be(a, 12)))
+        .collect();
+    ranges.sort_unstable();
+    let mut end_of_last = table_end;
+    for &(start, end) in &ranges {
+        ensure!(
+            start < end && end <= len,
+            "a fat slice (bytes {start}..{end}) is empty or not inside the file ({len} bytes)"
+        );
+        ensure!(
+            start >= end_of_last,
+            "fat slices overlap each other or the fat header (one starts at byte {start}, before byte {end_of_last}); each slice must be distinct"
+        );
+        end_of_last = end;
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ use object::read::macho::{FatArch as _, LoadCommandVariant, MachHeader, MachOFat
 use object::read::pe::{ImageNtHeaders, PeFile32, PeFile64};
 use object::{FileKind, LittleEndian, ReadCache, ReadRef};
 
+use crate::limits::{self, MAX_LIBRARIES};
 use crate::platform::{Format, Platform};
 
 pub mod elf;
@@ -247,6 +248,7 @@ fn not_elf<'a, R: ReadRef<'a>>(data: R) -> Result<Binary> {
             })
         }
         FileKind::MachOFat32 => {
+            fat::check_slices(data)?;
             let fat = MachOFatFile32::parse(data)?;
             let mut slices = Vec::new();
             let mut all_needed: Vec<String> = Vec::new();
@@ -309,6 +311,11 @@ fn pe_file<'a, Pe: ImageNtHeaders, R: ReadRef<'a>>(
     if let Some(table) = f.import_table()? {
         let mut descriptors = table.descriptors()?;
         while let Some(d) = descriptors.next()? {
+            limits::check_count(
+                "imported DLLs",
+                needed.len() as u64 + 1,
+                MAX_LIBRARIES as u64,
+            )?;
             let name = table.name(d.name.get(LittleEndian))?;
             needed.push(String::from_utf8_lossy(name).into_owned());
         }
@@ -351,6 +358,7 @@ fn macho_slice<'a, Mach: MachHeader<Endian = LittleEndian>, R: ReadRef<'a>>(
     while let Some(c) = commands.next()? {
         match c.variant()? {
             LoadCommandVariant::Dylib(d) => {
+                limits::check_count("libraries", needed.len() as u64 + 1, MAX_LIBRARIES as u64)?;
                 let s = c.string(endian, d.dylib.name)?;
                 needed.push(String::from_utf8_lossy(s).into_owned());
             }

@@ -181,3 +181,71 @@ fn garbage_is_an_error_never_a_panic() {
         let _ = parse(&b);
     }
 }
+
+/// A fat header of `slices` (offset, size) of a file `len` bytes long, slices zeroed.
+fn fat_of(slices: &[(u32, u32)], len: usize) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend_from_slice(&0xcafe_babeu32.to_be_bytes());
+    b.extend_from_slice(&u32::try_from(slices.len()).unwrap().to_be_bytes());
+    for &(offset, size) in slices {
+        for v in [0x0100_0007u32, 3, offset, size, 12] {
+            b.extend_from_slice(&v.to_be_bytes());
+        }
+    }
+    b.resize(len.max(b.len()), 0);
+    b
+}
+
+/// Finding 3 of issue 21: a fat header is checked before any slice is read: slices in
+/// the file, distinct, not overlapping each other or the header, and few.
+#[test]
+fn fat_slices_must_be_distinct_in_bounds_and_few() {
+    let err = |bytes: &[u8]| format!("{:#}", parse(bytes).unwrap_err());
+    // 200 slices at one offset, each larger than the last (finding 3's file, smaller).
+    let same: Vec<(u32, u32)> = (0..200).map(|i| (4096, 4096 + i)).collect();
+    let e = err(&fat_of(&same, 8192 + 200));
+    assert_eq!(e, "it has 200 fat slices, more than the limit of 16");
+    let e = err(&fat_of(&[(4096, 100), (4096, 200)], 8192));
+    assert!(e.contains("fat slices overlap each other or the fat header (one starts at byte 4096, before byte 4196)"), "{e}");
+    let e = err(&fat_of(&[(4096, 100), (4000, 200)], 8192));
+    assert!(e.contains("overlap"), "{e}");
+    let e = err(&fat_of(&[(20, 100)], 8192));
+    assert!(e.contains("one starts at byte 20, before byte 28"), "{e}");
+    let e = err(&fat_of(&[(4096, 8192)], 8192));
+    assert!(
+        e.contains("a fat slice (bytes 4096..12288) is empty or not inside the file (8192 bytes)"),
+        "{e}"
+    );
+    let e = err(&fat_of(&[(4096, 0)], 8192));
+    assert!(e.contains("is empty"), "{e}");
+    // Through a file too (the `ReadCache` path `verify` takes).
+    let dir = tempfile::tempdir().unwrap();
+    let path = camino::Utf8Path::from_path(dir.path()).unwrap().join("fat");
+    std::fs::write(&path, fat_of(&same, 8192 + 200)).unwrap();
+    let e = format!("{:#}", read(&path).unwrap_err());
+    assert!(
+        e.ends_with("it has 200 fat slices, more than the limit of 16"),
+        "{e}"
+    );
+}
+
+/// A Mach-O that loads more libraries than the limit is refused at the first one over.
+#[test]
+fn macho_libraries_are_bounded() {
+    let one = thin_macho(0x0100_000c, "/usr/lib/libSystem.B.dylib");
+    let command = one[32..].to_vec();
+    let many = |n: u32| {
+        let mut b = one[..32].to_vec();
+        b[16..20].copy_from_slice(&n.to_le_bytes());
+        let size = u32::try_from(command.len()).unwrap() * n;
+        b[20..24].copy_from_slice(&size.to_le_bytes());
+        for _ in 0..n {
+            b.extend_from_slice(&command);
+        }
+        b
+    };
+    let limit = u32::try_from(crate::limits::MAX_LIBRARIES).unwrap();
+    assert!(parse(&many(limit)).is_ok());
+    let err = format!("{:#}", parse(&many(limit + 1)).unwrap_err());
+    assert_eq!(err, "it has 1025 libraries, more than the limit of 1024");
+}

@@ -38,7 +38,7 @@ fn unknown() -> Platform {
     Platform::new("unknown", "unknown", None).expect("plain names")
 }
 /// The largest attestation input or statement read.
-const MAX_JSON: u64 = 64 << 20;
+const MAX_JSON: u64 = crate::limits::MAX_SBOM_BYTES;
 
 /// The manifest's kinds whose files are attached to the images of their platform.
 const ATTACHED: &[Kind] = &[Kind::Sbom];

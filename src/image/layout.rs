@@ -16,9 +16,9 @@ use crate::outdir::{self, OutDir, RelPath};
 
 const OCI_LAYOUT: &[u8] = br#"{"imageLayoutVersion":"1.0.0"}"#;
 /// Indexes may nest; a deeper chain is treated as a loop.
-const MAX_DEPTH: usize = 8;
+const MAX_DEPTH: usize = crate::limits::MAX_INDEX_DEPTH;
 /// The largest JSON document (index, manifest, config, `index.json`) read back.
-const MAX_JSON: u64 = 4 << 20;
+const MAX_JSON: u64 = crate::limits::MAX_OCI_JSON_BYTES;
 
 fn rel(s: &str) -> RelPath {
     RelPath::new(s).expect("a plain path")

@@ -166,7 +166,7 @@ fn read_document(dir: &OutDir, d: &Descriptor) -> Result<Vec<u8>> {
     let rel = crate::layout::oci_blob(oci::digest_hex(&d.digest)?)?;
     let path = dir.display(&rel);
     let bytes = dir
-        .read(&rel, 4 << 20)
+        .read(&rel, crate::limits::MAX_OCI_JSON_BYTES)
         .with_context(|| format!("could not read `{path}` (hint: write the image layout again)"))?;
     if bytes.len() as u64 != d.size || oci::sha256_hex(&bytes) != d.hex() {
         bail!(

@@ -86,7 +86,7 @@ fn docker_files(dir: &OutDir, layout: &LayoutResult, host: Platform) -> Result<(
             );
         };
         let path = crate::layout::oci_blob(manifest.hex())?;
-        let bytes = dir.read(&path, 4 << 20)?;
+        let bytes = dir.read(&path, crate::limits::MAX_OCI_JSON_BYTES)?;
         let doc: Value = serde_json::from_slice(&bytes)
             .with_context(|| format!("`{path}` is not valid JSON"))?;
         let blob_path = |d: &Value| -> Result<String> {

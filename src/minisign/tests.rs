@@ -147,3 +147,22 @@ fn keys_asking_for_too_much_memory_or_damaged_are_refused() {
         assert!(PublicKey::parse(bad).is_err(), "{bad:?}");
     }
 }
+
+#[test]
+fn key_files_over_the_limit_are_refused_not_cut() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = camino::Utf8Path::from_path(dir.path())
+        .unwrap()
+        .join("big.pub");
+    let size = usize::try_from(MAX_KEY_BYTES).unwrap();
+    std::fs::write(&path, "x".repeat(size)).unwrap();
+    assert_eq!(read_small(&path, "public key").unwrap().len(), size);
+    std::fs::write(&path, "x".repeat(size + 1)).unwrap();
+    let err = read_small(&path, "public key").unwrap_err().to_string();
+    assert_eq!(
+        err,
+        format!(
+            "the public key `{path}` is larger than 65536 bytes, the limit for a key file; refusing to read it"
+        )
+    );
+}

@@ -277,7 +277,7 @@ fn check_binary(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
 /// `<archive>.sha256` names the archive and its hash, as `package` writes it.
 fn check_sidecar(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
     let side = layout::sidecar(&a.path);
-    match out.read(&side, 4096) {
+    match out.read(&side, crate::limits::MAX_SIDECAR_BYTES) {
         Ok(bytes) if bytes == sidecar_text(&a.path, &a.sha256).as_bytes() => {}
         Ok(_) => problems.push(format!(
             "{side}: does not hold the archive's sha256 {} (hint: re-run `cargo multiarch package`)",
@@ -300,56 +300,25 @@ struct Found {
 fn check_archive(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
     let result = (|| -> Result<BTreeMap<String, Found>> {
         let file = out.open(&a.path)?;
-        if a.path.as_path().extension() == Some("zip") {
-            let mut found = BTreeMap::new();
-            for e in crate::archive::zip::list(std::io::BufReader::new(file))? {
-                let f = Found {
-                    dir: e.dir,
-                    mode: e.mode,
-                    sha256: e.sha256,
-                    size: e.size,
-                };
-                if found.insert(e.name.clone(), f).is_some() {
-                    anyhow::bail!("`{}` is in the archive twice", e.name.escape_debug());
-                }
-            }
-            return Ok(found);
-        }
-        let mut tar =
-            tar::Archive::new(flate2::read::GzDecoder::new(std::io::BufReader::new(file)));
+        let len = file.metadata()?.len();
+        let listed = if a.path.as_path().extension() == Some("zip") {
+            crate::archive::zip::list(std::io::BufReader::new(file))?
+        } else {
+            crate::archive::list_tar_gz(std::io::BufReader::new(file), len)?
+        };
         let mut found = BTreeMap::new();
-        for entry in tar.entries()? {
-            let mut entry = entry?;
-            let header = entry.header();
-            let kind = header.entry_type();
-            let mode = header.mode()? & 0o7777;
-            let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-            let f = if kind.is_dir() {
-                Found {
-                    dir: true,
-                    mode,
-                    sha256: None,
-                    size: 0,
-                }
-            } else if kind.is_file() {
-                let (sha, size) = crate::digest::sha256_reader(&mut entry)?;
-                Found {
-                    dir: false,
-                    mode,
-                    sha256: Some(sha),
-                    size,
-                }
-            } else {
-                anyhow::bail!(
-                    "`{}` is a {kind:?} entry; archives hold regular files and directories only",
-                    name.escape_debug()
-                );
+        for e in listed {
+            let f = Found {
+                dir: e.dir,
+                mode: e.mode,
+                sha256: e.sha256,
+                size: e.size,
             };
-            if found
-                .insert(name.trim_end_matches('/').to_owned(), f)
-                .is_some()
-            {
-                anyhow::bail!("`{}` is in the archive twice", name.escape_debug());
+            if found.insert(e.name.clone(), f).is_some() {
+                anyhow::bail!(
+                    "`{}` is in the archive twice",
+                    crate::limits::shown(&e.name)
+                );
             }
         }
         Ok(found)
@@ -413,7 +382,7 @@ fn check_archive(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
         problems.push(format!(
             "{}: `{}` is in the archive but not in the manifest",
             a.path,
-            name.escape_debug()
+            crate::limits::shown(name)
         ));
     }
 }
@@ -421,7 +390,7 @@ fn check_archive(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
 /// `SHA256SUMS` agrees with the manifest, line for line.
 fn check_sums(out: &OutDir, m: &Manifest, problems: &mut Vec<String>) {
     let rel = RelPath::new(layout::SUMS).expect("a plain name");
-    match out.read(&rel, 64 << 20) {
+    match out.read(&rel, crate::limits::MAX_MANIFEST_BYTES) {
         Ok(text) if text == m.sha256sums().as_bytes() => {}
         Ok(_) => problems.push(format!(
             "{}: does not match manifest.json (hint: re-run `cargo multiarch package`)",

@@ -3,6 +3,7 @@
 mod support;
 
 mod attack;
+mod attack_bounds;
 mod attack_contract;
 mod attack_misc;
 mod attack_registry;

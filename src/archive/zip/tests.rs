@@ -206,3 +206,87 @@ fn damaged_archives_are_errors_never_panics() {
         let _ = list(Cursor::new(b));
     }
 }
+
+/// A zip of `n` STORED entries whose data all run to the end of `payload`: entry `k`'s
+/// local header is followed by the headers of entries `k + 1…` and the payload, each
+/// with a valid CRC (finding 4 of issue 21, small).
+fn nested_stored(n: usize, payload: &[u8]) -> Vec<u8> {
+    let names: Vec<String> = (0..n).map(|k| format!("e{k:05}")).collect();
+    let mut tail = payload.to_vec();
+    let mut headers: Vec<Vec<u8>> = Vec::new();
+    for name in names.iter().rev() {
+        let mut crc = Crc::new();
+        crc.update(&tail);
+        let size = u32::try_from(tail.len()).unwrap();
+        let mut h = Vec::new();
+        put32(&mut h, LOCAL);
+        for v in [NEEDED, UTF8, STORED, 0, 0] {
+            put16(&mut h, v);
+        }
+        for v in [crc.sum(), size, size] {
+            put32(&mut h, v);
+        }
+        put16(&mut h, u16::try_from(name.len()).unwrap());
+        put16(&mut h, 0);
+        h.extend_from_slice(name.as_bytes());
+        tail.splice(0..0, h.iter().copied());
+        headers.insert(0, h);
+    }
+    let mut central = Vec::new();
+    let mut at = 0u32;
+    for (name, h) in names.iter().zip(&headers) {
+        put32(&mut central, CENTRAL);
+        for v in [MADE_BY, NEEDED, UTF8, STORED, 0, 0] {
+            put16(&mut central, v);
+        }
+        central.extend_from_slice(&h[14..26]);
+        for v in [u16::try_from(name.len()).unwrap(), 0, 0, 0, 0] {
+            put16(&mut central, v);
+        }
+        put32(&mut central, (S_IFREG | 0o644) << 16);
+        put32(&mut central, at);
+        central.extend_from_slice(name.as_bytes());
+        at += u32::try_from(h.len()).unwrap();
+    }
+    let cd_offset = u32::try_from(tail.len()).unwrap();
+    let count = u16::try_from(n).unwrap();
+    let cd_size = u32::try_from(central.len()).unwrap();
+    tail.extend_from_slice(&central);
+    put32(&mut tail, END);
+    for v in [0, 0, count, count] {
+        put16(&mut tail, v);
+    }
+    put32(&mut tail, cd_size);
+    put32(&mut tail, cd_offset);
+    put16(&mut tail, 0);
+    tail
+}
+
+#[test]
+fn overlapping_entries_are_refused_before_they_are_hashed() {
+    let payload = vec![7u8; 4096];
+    // One entry alone is fine: the crafted file is a valid zip otherwise.
+    let one = list(Cursor::new(nested_stored(1, &payload))).unwrap();
+    assert_eq!((one[0].name.as_str(), one[0].size), ("e00000", 4096));
+    let e = format!(
+        "{:#}",
+        list(Cursor::new(nested_stored(3, &payload))).unwrap_err()
+    );
+    assert_eq!(
+        e,
+        "`e00001`: its bytes 36..4204 overlap those of another entry (0..4204); zip entries may not overlap"
+    );
+    // Two central records of the same local header overlap too.
+    let mut z = nested_stored(1, &payload);
+    let cd_at = 36 + 4096;
+    let record = z[cd_at..z.len() - 22].to_vec();
+    z.splice(cd_at..cd_at, record.iter().copied());
+    let end = z.len() - 22;
+    z[end + 8..end + 12].copy_from_slice(&[2, 0, 2, 0]);
+    z[end + 12..end + 16].copy_from_slice(&u32::try_from(2 * record.len()).unwrap().to_le_bytes());
+    let e = format!("{:#}", list(Cursor::new(z)).unwrap_err());
+    assert!(
+        e.contains("`e00000`: its bytes 0..4132 overlap those of another entry (0..4132)"),
+        "{e}"
+    );
+}
