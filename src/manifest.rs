@@ -221,8 +221,8 @@ impl Manifest {
         Ok(())
     }
 
-    /// The `SHA256SUMS` text: binaries, archives, SBOMs, `image.tar` and the provenance,
-    /// `<hex>  <path>` sorted by path.
+    /// The `SHA256SUMS` text: binaries, archives, SBOMs, installers, `image.tar` and the
+    /// provenance, `<hex>  <path>` sorted by path.
     pub fn sha256sums(&self) -> String {
         let mut lines: Vec<(&RelPath, &Sha256)> = self
             .artifacts
@@ -235,6 +235,7 @@ impl Manifest {
                         | Kind::ImageArchive
                         | Kind::Sbom
                         | Kind::Provenance
+                        | Kind::Installer
                 )
             })
             .map(|a| (&a.path, &a.sha256))

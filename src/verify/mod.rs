@@ -1,6 +1,7 @@
 //! `cargo multiarch verify`: an out dir is what its manifest says, for every platform
 //! it should hold. Re-hashes every artifact, reads every binary's ELF header, compares
-//! every archive entry and `.sha256` sidecar with the manifest, checks that the
+//! every archive entry and `.sha256` sidecar with the manifest, each installer with the
+//! archives it installs, checks that the
 //! expected platforms are all there (the guard against publishing a one-arch
 //! "multi-arch" release) and that nothing leads outside the out dir.
 //!
@@ -134,6 +135,7 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
     r.passed = passed.iter().map(|a| a.path.clone()).collect();
     check_sums(out, &m, &mut r.problems);
     check_sboms(&m, opts.expect_sbom, &mut r.problems);
+    r.problems.extend(crate::installer::check(out, &m));
     check_provenance(out, &m, &passed, &mut r.problems);
     if let Some(key) = &opts.public_key {
         r.problems.extend(crate::minisign::check(out, &m, key));
@@ -217,8 +219,9 @@ fn check_artifact(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
         }
         // A layer is a tar.gz like an archive: its entries are what `contents` lists.
         Kind::CaCertificates => check_archive(out, a, problems),
-        // What an SBOM describes is checked with the whole manifest: `check_sboms`.
-        Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive | Kind::Sbom => {}
+        // What an SBOM describes is checked with the whole manifest: `check_sboms`;
+        // what an installer carries, against the archives: `installer::check`.
+        Kind::OciIndex | Kind::OciManifest | Kind::ImageArchive | Kind::Sbom | Kind::Installer => {}
     }
 }
 
