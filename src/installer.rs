@@ -360,10 +360,5 @@ fn check_one(out: &OutDir, a: &Artifact, sets: &BTreeMap<String, Set>) -> Result
     )
 }
 
-/// A path of `m` that is an installer at the out dir's top.
-pub fn is_installer(path: &RelPath) -> bool {
-    layout::installer_set(path.as_str()).is_some()
-}
-
 #[cfg(test)]
 mod tests;

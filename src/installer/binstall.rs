@@ -53,7 +53,7 @@ pub fn table(
     pubkey: Option<&str>,
 ) -> String {
     let (base, stem) = (base(url), stem(names));
-    let mut s = format!("[package.metadata.binstall]\n");
+    let mut s = "[package.metadata.binstall]\n".to_owned();
     let _ = writeln!(s, "pkg-url = \"{base}{stem}{{ target }}.tar.gz\"");
     let _ = writeln!(
         s,

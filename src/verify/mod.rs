@@ -144,11 +144,7 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
         if !present.is_empty() {
             r.notes.push(format!(
                 "{} not checked (hint: pass `--public-key minisign.pub`)",
-                present
-                    .iter()
-                    .map(|p| format!("`{p}`"))
-                    .collect::<Vec<_>>()
-                    .join(" and ")
+                signatures_named(&present)
             ));
         }
     }
@@ -173,6 +169,24 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
         }
     }
     Ok((m, r))
+}
+
+/// `A and B`, or `A, B and the archives' 3 `.sig` files`: the signatures present.
+fn signatures_named(present: &[RelPath]) -> String {
+    let (archives, files): (Vec<&RelPath>, Vec<&RelPath>) = present
+        .iter()
+        .partition(|p| p.as_str().ends_with(layout::ARCHIVE_SIGNATURE_SUFFIX));
+    let mut items: Vec<String> = files.iter().map(|p| format!("`{p}`")).collect();
+    match archives.len() {
+        0 => {}
+        1 => items.push(format!("`{}`", archives[0])),
+        n => items.push(format!("the archives' {n} `.sig` files")),
+    }
+    match items.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 /// Every check of one artifact; problems are pushed, nothing is run.
