@@ -18,7 +18,7 @@ use anyhow::{Context as _, Result, bail};
 use crate::digest::Sha256;
 use crate::layout::{self, Kind};
 use crate::manifest::{Artifact, Manifest};
-use crate::outdir::{OutDir, RelPath};
+use crate::outdir::OutDir;
 use crate::platform::Platform;
 
 pub mod binstall;

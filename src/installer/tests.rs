@@ -1,4 +1,5 @@
 use super::*;
+use crate::outdir::RelPath;
 use crate::manifest::{self, Content};
 use crate::platform::TargetName;
 
