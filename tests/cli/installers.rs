@@ -402,6 +402,7 @@ fn merge_writes_installers_that_know_every_platform() {
         );
     }
     verify(&m, &[]).success();
+    validates(&m.join("manifest.json"));
 
     // Inputs whose installers download from different places: refused, unless told.
     let other = package_hello(
@@ -476,6 +477,19 @@ fn verify_refuses_an_installer_that_carries_another_archive_hash() {
         )),
         "{stdout}"
     );
+}
+
+/// `manifest.json` validates against `schema/manifest-v1.schema.json`.
+fn validates(manifest: &Path) {
+    crate::support::require_python("jsonschema");
+    let schema = crate::support::repo().join("schema/manifest-v1.schema.json");
+    let script = format!(
+        "import json, jsonschema; jsonschema.Draft202012Validator(json.load(open('{}'))).validate(json.load(open('{}')))",
+        schema.display(),
+        manifest.display()
+    );
+    let r = run(Command::new("python3").args(["-c", &script]));
+    assert!(r.out.status.success(), "{}", r.stderr());
 }
 
 /// A key pair made by `minisign -G -W` in `dir`.
