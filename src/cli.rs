@@ -9,7 +9,7 @@ use crate::package::ArchiveMode;
 
 mod installers;
 
-pub use installers::{BinstallArgs, InstallerArgs};
+pub use installers::{BinstallArgs, InstallerArgs, MergeInstallerArgs};
 
 /// `cargo multiarch …` as cargo runs it: `cargo-multiarch multiarch …`.
 #[derive(Debug, Parser)]
@@ -422,7 +422,7 @@ pub struct MergeArgs {
     pub expect: Vec<String>,
 
     #[command(flatten)]
-    pub installers: InstallerArgs,
+    pub installers: MergeInstallerArgs,
 
     #[command(flatten)]
     pub lock: LockArgs,

@@ -425,6 +425,8 @@ fn write(
                 &layout::sidecar(&a.path),
                 sidecar_text(&a.path, &a.sha256).as_bytes(),
             )?;
+            // Signatures are not carried over: `sign` the merged set.
+            dest.remove(&layout::archive_signature(&a.path))?;
         }
     }
     let mut written: Vec<&crate::platform::TargetName> = Vec::new();

@@ -125,7 +125,9 @@ pub fn package(
         platforms: records.iter().map(|r| r.platform).collect(),
         artifacts,
     };
-    let m = write_installers(out, m, opts.installers.as_ref(), *shell)?;
+    let old = Manifest::read(out).ok();
+    drop_stale_signatures(out, &m, old.as_ref())?;
+    let m = write_installers(out, m, old.as_ref(), opts.installers.as_ref(), *shell)?;
     write_manifest(&ws.root, out, records, m, toolchain, opts, *shell)
 }
 
@@ -271,19 +273,38 @@ fn record_archives(
     Ok(artifacts)
 }
 
+/// Removes the `<archive>.sig` of each archive of `m` that is not what the `old`
+/// manifest listed at its path: it would no longer verify (`sign` makes new ones).
+fn drop_stale_signatures(out: &OutDir, m: &Manifest, old: Option<&Manifest>) -> Result<()> {
+    for a in m.artifacts.iter().filter(|a| a.kind == Kind::Archive) {
+        let same = old.is_some_and(|o| {
+            o.artifacts
+                .iter()
+                .any(|b| b.path == a.path && b.sha256 == a.sha256)
+        });
+        if !same {
+            out.remove(&layout::archive_signature(&a.path))?;
+        }
+    }
+    Ok(())
+}
+
 /// Writes the installers of every archive set of `m` when `url` is given, and lists
 /// them; installers an earlier run listed go first, so none is left describing other
 /// archives.
 fn write_installers(
     out: &OutDir,
     mut m: Manifest,
+    old: Option<&Manifest>,
     url: Option<&UrlTemplate>,
     shell: Shell,
 ) -> Result<Manifest> {
-    if let Ok(old) = Manifest::read(out) {
-        for a in old.artifacts.iter().filter(|a| a.kind == Kind::Installer) {
-            out.remove(&a.path)?;
-        }
+    for a in old
+        .iter()
+        .flat_map(|o| &o.artifacts)
+        .filter(|a| a.kind == Kind::Installer)
+    {
+        out.remove(&a.path)?;
     }
     let Some(url) = url else {
         return Ok(m);

@@ -1,6 +1,6 @@
 use super::*;
-use crate::outdir::RelPath;
 use crate::manifest::{self, Content};
+use crate::outdir::RelPath;
 use crate::platform::TargetName;
 
 fn sha(c: char) -> Sha256 {

@@ -567,6 +567,22 @@ fn sign_writes_a_minisign_signature_per_archive_for_binstall() {
         stdout.contains(&format!("FAILED   linux/amd64/{AMD_ARCHIVE}.sig: missing")),
         "{stdout}"
     );
+
+    // Packaged again the same: the archives are the same bytes, their `.sig` stays;
+    // at another compression level they change, and their `.sig` goes.
+    let arm_sig = out.path().join(format!("linux/arm64/{ARM_ARCHIVE}.sig"));
+    let again = |level: &str| {
+        run(multiarch(&shared_fixture("hello"))
+            .args(["package", "--no-build", "--compression", level, "--out-dir"])
+            .arg(out.path())
+            .args(["--target", AMD, "--target", ARM])
+            .env("SOURCE_DATE_EPOCH", EPOCH))
+        .success();
+    };
+    again("default");
+    assert!(arm_sig.is_file());
+    again("1");
+    assert!(!arm_sig.exists(), "a stale signature is removed");
 }
 
 #[test]
