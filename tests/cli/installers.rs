@@ -382,10 +382,19 @@ fn merge_writes_installers_that_know_every_platform() {
         .arg("merge")
         .arg(amd.path())
         .arg(arm.path())
+        .args(["--message-format", "json"])
         .arg("--out-dir")
         .arg(merged.path().join("out")))
     .success();
     assert!(r.stderr().contains("hello-installer.sh"), "{}", r.stderr());
+    // Each installer is a `packaged` event of kind `installer`, as the schema has it.
+    let events = crate::events::events(&r.stdout());
+    let installers: Vec<&str> = events
+        .iter()
+        .filter(|e| e["reason"] == "packaged" && e["kind"] == "installer")
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(installers, ["hello-installer.ps1", "hello-installer.sh"]);
     let m = merged.path().join("out");
     let text = std::fs::read_to_string(m.join("hello-installer.sh")).unwrap();
     assert!(
