@@ -341,6 +341,51 @@ fn the_installer_served_from_loopback_installs_the_machines_binary_and_refuses_a
 }
 
 #[test]
+fn per_target_archives_get_one_installer_pair_named_after_the_workspace() {
+    let files = Files::start();
+    let out = tempfile::tempdir().unwrap();
+    run(multiarch(&shared_fixture("multi"))
+        .args([
+            "package",
+            "--archive",
+            "per-target",
+            "--installers",
+            "--out-dir",
+        ])
+        .arg(out.path())
+        .arg("--target-dir")
+        .arg(shared_target_dir("multi"))
+        .args(["--download-url", &files.url()])
+        .env("SOURCE_DATE_EPOCH", EPOCH))
+    .success();
+    let names: Vec<String> = std::fs::read_dir(out.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.contains("-installer."))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(names, ["multi-installer.ps1", "multi-installer.sh"]);
+    serve_archives(out.path(), files.dir.path());
+    let to = tempfile::tempdir().unwrap();
+    succeeded(&install(
+        &["dash"],
+        &out.path().join("multi-installer.sh"),
+        &["--to", to.path().to_str().unwrap()],
+        &[],
+    ));
+    // Every binary of the archive, each of which runs.
+    for (bin, says) in [
+        ("alpha", "alpha 0.3.0"),
+        ("alpha-admin", "alpha-admin 0.3.0"),
+        ("beta-server", "beta-server 0.3.0"),
+    ] {
+        let said = crate::support::tool(Command::new(to.path().join(bin)).arg("--version"));
+        assert!(said.starts_with(says), "{bin}: {said}");
+    }
+}
+
+#[test]
 fn the_installer_falls_back_to_wget_and_openssl() {
     require("wget");
     require("openssl");
