@@ -7,6 +7,10 @@ use crate::config::BackendChoice;
 use crate::output::{Color, Exit, Format, Shell};
 use crate::package::ArchiveMode;
 
+mod installers;
+
+pub use installers::{BinstallArgs, InstallerArgs, MergeInstallerArgs};
+
 /// `cargo multiarch …` as cargo runs it: `cargo-multiarch multiarch …`.
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", styles = clap_cargo_styles())]
@@ -324,6 +328,12 @@ pub struct PackageArgs {
     pub no_sbom: bool,
 
     #[command(flatten)]
+    pub installers: InstallerArgs,
+
+    #[command(flatten)]
+    pub binstall: BinstallArgs,
+
+    #[command(flatten)]
     pub lock: LockArgs,
 
     #[command(flatten)]
@@ -411,6 +421,9 @@ pub struct MergeArgs {
     /// Platforms the joined set must hold (comma list) [default: every input's platforms]
     #[arg(long, value_name = "OS/ARCH,…")]
     pub expect: Vec<String>,
+
+    #[command(flatten)]
+    pub installers: MergeInstallerArgs,
 
     #[command(flatten)]
     pub lock: LockArgs,

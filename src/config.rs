@@ -34,6 +34,12 @@ pub struct Config {
     pub sbom_format: Option<SbomFormat>,
     /// `auditable = true`: link each binary's dependency list into it (as `--auditable`).
     pub auditable: Option<bool>,
+    /// `installers = true`: `package` writes the `.sh` and `.ps1` installers (as
+    /// `--installers`).
+    pub installers: Option<bool>,
+    /// `download-url = "…"`: where the installers download the release's files from
+    /// (as `--download-url`; `{version}` and `{tag}` expand).
+    pub download_url: Option<String>,
 }
 
 /// `[….metadata.multiarch.image]`: how `cargo multiarch image` shapes each image.
@@ -333,6 +339,19 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_installer_keys() {
+        let c = parse(&json!({"installers": true, "download-url": "https://x/{tag}/"})).unwrap();
+        assert_eq!(
+            (c.installers, c.download_url.as_deref()),
+            (Some(true), Some("https://x/{tag}/"))
+        );
+        let e = parse(&json!({"installers": "yes"}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`installers`") && e.contains("a boolean"), "{e}");
+    }
+
+    #[test]
     fn absent_table_is_default() {
         assert_eq!(
             Config::from_metadata(&Value::Null, "/w/Cargo.toml".into(), "x").unwrap(),
@@ -400,7 +419,7 @@ mod tests {
         assert_eq!(
             e(json!({"targetz": []})),
             format!(
-                "`/w/Cargo.toml`: unknown key `targetz` in {ws}; known keys: targets, out-dir, backend, include, archive-name, image, sbom, sbom-format, auditable (hint: fix or remove `targetz`)"
+                "`/w/Cargo.toml`: unknown key `targetz` in {ws}; known keys: targets, out-dir, backend, include, archive-name, image, sbom, sbom-format, auditable, installers, download-url (hint: fix or remove `targetz`)"
             )
         );
         assert_eq!(

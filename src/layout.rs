@@ -9,6 +9,8 @@
 //!   provenance.intoto.json  provenance.intoto.json.minisig
 //!   <os>/<arch>/bin/<binary>[.exe]
 //!   <os>/<arch>/<archive>.tar.gz|.zip  <archive>.sha256  <archive>.cdx.json|.spdx.json
+//!   <archive>.sig (minisign, for cargo-binstall)
+//!   <set>-installer.sh  <set>-installer.ps1
 //!   oci/ (index.json, oci-layout, blobs/sha256/<hex>)   image.tar
 //!   .multiarch/<target>.json  .multiarch/<target>.json.pending  .multiarch/lock
 //! ```
@@ -49,6 +51,14 @@ pub const STATE_DIR: &str = ".multiarch";
 pub const LOCK: &str = ".multiarch/lock";
 /// What a minisign signature's name adds to the signed file's.
 pub const SIGNATURE_SUFFIX: &str = ".minisig";
+/// What an archive's own minisign signature adds to its name: `.sig`, the name
+/// cargo-binstall fetches (`{ url }.sig`).
+pub const ARCHIVE_SIGNATURE_SUFFIX: &str = ".sig";
+/// What an installer's name adds to its archive set's (a package's name, or the
+/// workspace's with `--archive per-target`): `-installer.sh`.
+pub const INSTALLER_SH_SUFFIX: &str = "-installer.sh";
+/// The PowerShell installer's: `-installer.ps1`.
+pub const INSTALLER_PS1_SUFFIX: &str = "-installer.ps1";
 /// What an archive's checksum sidecar adds to its name.
 pub const SIDECAR_SUFFIX: &str = ".sha256";
 /// What a `CycloneDX` SBOM adds to its archive's name.
@@ -81,6 +91,9 @@ pub enum Kind {
     /// A file of the OCI image layout outside its blobs: `oci/index.json` (each image's
     /// names, `org.opencontainers.image.ref.name`, and digests) and `oci/oci-layout`.
     OciLayout,
+    /// `<set>-installer.sh` / `.ps1`: downloads, checks and installs the archive of
+    /// the machine it runs on, from the archives' names and hashes it carries.
+    Installer,
 }
 
 impl Kind {
@@ -163,6 +176,46 @@ pub fn signature(file: &RelPath) -> RelPath {
     beside(file, SIGNATURE_SUFFIX)
 }
 
+/// `<archive>.sig`, beside the archive: its own minisign signature, where
+/// cargo-binstall looks for it.
+pub fn archive_signature(archive: &RelPath) -> RelPath {
+    beside(archive, ARCHIVE_SIGNATURE_SUFFIX)
+}
+
+/// The name of the set an archive belongs to (its package's, or the workspace's with
+/// `--archive per-target`): its file name less `-<version>-<target>.<ext>`.
+pub fn archive_set<'a>(archive: &'a RelPath, version: &str, target: &str) -> Option<&'a str> {
+    let name = archive.file_name();
+    let stem = name
+        .strip_suffix(".tar.gz")
+        .or_else(|| name.strip_suffix(".zip"))?;
+    stem.strip_suffix(&format!("-{version}-{target}"))
+        .filter(|s| !s.is_empty())
+}
+
+/// `<set>-installer.sh` and `<set>-installer.ps1`, at the out dir's top (a release's
+/// files are flat).
+pub fn installers(set: &str) -> Result<[RelPath; 2]> {
+    if set.is_empty() || set.contains('/') {
+        bail!(
+            "archive set name `{}` is empty or holds a `/`",
+            set.escape_debug()
+        );
+    }
+    Ok([
+        RelPath::new(&format!("{set}{INSTALLER_SH_SUFFIX}"))?,
+        RelPath::new(&format!("{set}{INSTALLER_PS1_SUFFIX}"))?,
+    ])
+}
+
+/// The set an installer's file name is for, and whether it is the `.sh` one.
+pub fn installer_set(name: &str) -> Option<(&str, bool)> {
+    name.strip_suffix(INSTALLER_SH_SUFFIX)
+        .map(|s| (s, true))
+        .or_else(|| name.strip_suffix(INSTALLER_PS1_SUFFIX).map(|s| (s, false)))
+        .filter(|(s, _)| !s.is_empty() && !s.contains('/'))
+}
+
 /// `.multiarch`: build records, journals and the lock.
 pub fn state_dir() -> RelPath {
     plain(STATE_DIR)
@@ -220,6 +273,32 @@ mod tests {
             "linux/arm64/app-1.0.0-aarch64-unknown-linux-musl.tar.gz.cdx.json"
         );
         assert_eq!(signature(&plain(SUMS)).as_str(), "SHA256SUMS.minisig");
+        assert_eq!(
+            archive_signature(&a).as_str(),
+            "linux/arm64/app-1.0.0-aarch64-unknown-linux-musl.tar.gz.sig"
+        );
+    }
+
+    #[test]
+    fn installers_are_named_after_their_archive_set() {
+        let a = plain("linux/arm64/my-app-1.0.0-aarch64-unknown-linux-musl.tar.gz");
+        assert_eq!(
+            archive_set(&a, "1.0.0", "aarch64-unknown-linux-musl"),
+            Some("my-app")
+        );
+        assert_eq!(archive_set(&a, "1.0.1", "aarch64-unknown-linux-musl"), None);
+        let w = plain("windows/amd64/ws-2.0.0-x86_64-pc-windows-gnu.zip");
+        assert_eq!(
+            archive_set(&w, "2.0.0", "x86_64-pc-windows-gnu"),
+            Some("ws")
+        );
+        let [sh, ps1] = installers("my-app").unwrap();
+        assert_eq!(sh.as_str(), "my-app-installer.sh");
+        assert_eq!(ps1.as_str(), "my-app-installer.ps1");
+        assert_eq!(installer_set(sh.as_str()), Some(("my-app", true)));
+        assert_eq!(installer_set(ps1.as_str()), Some(("my-app", false)));
+        assert_eq!(installer_set("-installer.sh"), None);
+        assert!(installers("a/b").is_err());
     }
 
     #[test]

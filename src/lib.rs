@@ -24,6 +24,7 @@ pub mod digest;
 pub mod fs;
 pub mod glob;
 pub mod image;
+pub mod installer;
 pub mod layout;
 pub mod limits;
 pub mod manifest;

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result, bail};
 use camino::{Utf8Path, Utf8PathBuf};
 
+use crate::installer::{self, UrlTemplate};
 use crate::layout;
 use crate::layout::Kind;
 use crate::manifest::{Artifact, Git, Manifest};
@@ -28,6 +29,10 @@ pub struct Options {
     pub expect: Option<Vec<Platform>>,
     /// Fail at once when another run holds the output's lock.
     pub no_wait: bool,
+    /// Write installers for every archive set, even when no input has any.
+    pub installers: bool,
+    /// Where they download from; default: the URL the inputs' installers name.
+    pub download_url: Option<UrlTemplate>,
 }
 
 /// One input, verified.
@@ -81,9 +86,10 @@ pub fn merge(
     }
     let merged = join(&checked, opts)?;
     let predicate = joined_provenance(&checked)?;
+    let urls = installer_urls(&checked, &merged, opts)?;
 
     let (dest, _lock) = record::open_for_writing(out, opts.no_wait, shell)?;
-    write(&checked, &merged, predicate.as_ref(), &dest)?;
+    write(&checked, &merged, predicate.as_ref(), &urls, &dest)?;
     let (m, report) = verify::verify_dir(
         &dest,
         &verify::Options {
@@ -112,6 +118,10 @@ pub fn merge(
             }
             Kind::Archive => {
                 shell.event(Event::Packaged(a.event(&dest, backend, None)));
+            }
+            Kind::Installer => {
+                shell.status("Wrote", dest.display(&a.path));
+                shell.event(Event::Packaged(a.event(&dest, None, None)));
             }
             _ => {}
         }
@@ -337,13 +347,56 @@ fn joined_provenance(inputs: &[Input]) -> Result<Option<Predicate>> {
     provenance::combine(&predicates).map(Some)
 }
 
+/// The base URL of each archive set's installers in the merged set: `--download-url`
+/// expanded for every set; else the one the inputs' installers name (which must agree),
+/// for each set any input has installers for.
+fn installer_urls(
+    inputs: &[Input],
+    merged: &Manifest,
+    opts: &Options,
+) -> Result<BTreeMap<String, String>> {
+    let sets = installer::sets(merged)?;
+    if let Some(url) = &opts.download_url {
+        return Ok(sets
+            .into_iter()
+            .map(|(name, set)| (name, url.expand(&set.version)))
+            .collect());
+    }
+    let mut urls: BTreeMap<String, (String, &Utf8Path)> = BTreeMap::new();
+    for input in inputs {
+        let dir = input.dir.shown();
+        for (set, url) in installer::listed_urls(&input.dir, &input.manifest)? {
+            match urls.get(&set) {
+                Some((seen, at)) if *seen != url => bail!(
+                    "the installers of `{set}` download from `{seen}` in `{at}` but from `{url}` in `{dir}` (hint: package every input with the same `--download-url`, or pass `--download-url` to `merge`)"
+                ),
+                Some(_) => {}
+                None => {
+                    urls.insert(set, (url, dir));
+                }
+            }
+        }
+    }
+    if opts.installers && urls.is_empty() {
+        bail!(
+            "no input has installers, so `merge` has no URL to write them with (hint: pass `--download-url URL`)"
+        );
+    }
+    Ok(urls
+        .into_iter()
+        .filter(|(set, _)| sets.contains_key(set))
+        .map(|(set, (url, _))| (set, url))
+        .collect())
+}
+
 /// Copies every artifact of the merged manifest from the input that has it, writes
-/// the archives' `.sha256` sidecars and the build records, then the provenance and the
-/// manifest.
+/// the archives' `.sha256` sidecars, the build records and the installers `urls`
+/// names, then the provenance and the manifest.
 fn write(
     inputs: &[Input],
     merged: &Manifest,
     predicate: Option<&Predicate>,
+    urls: &BTreeMap<String, String>,
     dest: &OutDir,
 ) -> Result<()> {
     for a in &merged.artifacts {
@@ -374,6 +427,8 @@ fn write(
                 &layout::sidecar(&a.path),
                 sidecar_text(&a.path, &a.sha256).as_bytes(),
             )?;
+            // Signatures are not carried over: `sign` the merged set.
+            dest.remove(&layout::archive_signature(&a.path))?;
         }
     }
     let mut written: Vec<&crate::platform::TargetName> = Vec::new();
@@ -386,6 +441,7 @@ fn write(
         }
     }
     let mut m = merged.clone();
+    installer::write(dest, &mut m, urls)?;
     if let Some(p) = predicate {
         provenance::record(dest, &mut m, p)?;
     }

@@ -168,10 +168,20 @@ impl SecretKey {
 
     /// The `.minisig` text signing `message` (prehashed, `ED`) with `trusted_comment`.
     pub fn sign(&self, message: &[u8], trusted_comment: &str) -> Result<String> {
+        self.sign_prehashed(&Blake2b512::digest(message), trusted_comment)
+    }
+
+    /// [`SecretKey::sign`] of everything `reader` gives, read once in blocks (an
+    /// archive need not fit in memory).
+    pub fn sign_reader(&self, reader: impl std::io::Read, trusted_comment: &str) -> Result<String> {
+        self.sign_prehashed(&blake2b_reader(reader)?, trusted_comment)
+    }
+
+    fn sign_prehashed(&self, prehash: &[u8], trusted_comment: &str) -> Result<String> {
         if trusted_comment.contains(['\n', '\r']) || trusted_comment.len() > MAX_TRUSTED_COMMENT {
             bail!("a trusted comment is one line of at most {MAX_TRUSTED_COMMENT} bytes");
         }
-        let sig = self.key.sign(&Blake2b512::digest(message));
+        let sig = self.key.sign(prehash);
         let mut sig_struct = Vec::with_capacity(SIGNATURE_LEN);
         sig_struct.extend_from_slice(SIG_ALG_HASHED);
         sig_struct.extend_from_slice(&self.keynum);
@@ -211,8 +221,27 @@ impl PublicKey {
         key_id(self.keynum)
     }
 
+    /// The key as `minisign.pub`'s second line (`RW…`): what binstall's `pubkey` takes.
+    pub fn to_base64(&self) -> String {
+        let mut b = Vec::with_capacity(PUBLIC_KEY_LEN);
+        b.extend_from_slice(SIG_ALG);
+        b.extend_from_slice(&self.keynum);
+        b.extend_from_slice(self.key.as_bytes());
+        STANDARD.encode(b)
+    }
+
     /// Checks a `.minisig` text against `message`; returns its trusted comment.
     pub fn verify(&self, message: &[u8], signature: &str) -> Result<String> {
+        self.verify_with(Message::Bytes(message), signature)
+    }
+
+    /// [`PublicKey::verify`] of everything `reader` gives, read in blocks; only a
+    /// prehashed (`ED`) signature, the kind minisign and `sign` write, can be checked so.
+    pub fn verify_reader(&self, reader: impl std::io::Read, signature: &str) -> Result<String> {
+        self.verify_with(Message::Reader(Box::new(reader)), signature)
+    }
+
+    fn verify_with(&self, message: Message<'_>, signature: &str) -> Result<String> {
         let mut lines = signature.lines();
         if !lines.next().is_some_and(|l| l.starts_with(UNTRUSTED)) {
             bail!("it does not start with `{UNTRUSTED}`, so it is not a minisign signature");
@@ -240,12 +269,22 @@ impl PublicKey {
         }
         let sig = Signature::from_bytes(&sig_struct[10..].try_into().expect("64 bytes"));
         let prehashed;
-        let signed: &[u8] = match <&[u8; 2]>::try_from(&sig_struct[0..2]).expect("2 bytes") {
-            SIG_ALG_HASHED => {
-                prehashed = Blake2b512::digest(message);
+        let signed: &[u8] = match (
+            <&[u8; 2]>::try_from(&sig_struct[0..2]).expect("2 bytes"),
+            message,
+        ) {
+            (SIG_ALG_HASHED, Message::Bytes(m)) => {
+                prehashed = Blake2b512::digest(m).to_vec();
                 prehashed.as_slice()
             }
-            SIG_ALG => message,
+            (SIG_ALG_HASHED, Message::Reader(r)) => {
+                prehashed = blake2b_reader(r)?;
+                prehashed.as_slice()
+            }
+            (SIG_ALG, Message::Bytes(m)) => m,
+            (SIG_ALG, Message::Reader(_)) => {
+                bail!("it is a legacy (`Ed`) signature, which is checked on prehashed files only")
+            }
             _ => bail!("its signature algorithm is neither `ED` nor `Ed`"),
         };
         self.key
@@ -258,6 +297,27 @@ impl PublicKey {
             .verify_strict(&both, &global)
             .map_err(|_| anyhow::anyhow!("the trusted comment's signature does not match"))?;
         Ok(comment.to_owned())
+    }
+}
+
+/// What a signature is checked against: bytes in memory, or a file read in blocks.
+enum Message<'a> {
+    Bytes(&'a [u8]),
+    Reader(Box<dyn std::io::Read + 'a>),
+}
+
+/// BLAKE2b-512 of everything `reader` gives: what a prehashed signature signs.
+fn blake2b_reader(mut reader: impl std::io::Read) -> Result<Vec<u8>> {
+    let mut h = Blake2b512::new();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = reader
+            .read(&mut buf)
+            .context("cannot read the signed file")?;
+        if n == 0 {
+            return Ok(h.finalize().to_vec());
+        }
+        h.update(&buf[..n]);
     }
 }
 
@@ -323,6 +383,26 @@ pub fn signed_files(m: &Manifest) -> Vec<RelPath> {
     files
 }
 
+/// Every signature a signed release has, as (signed file, signature file): each file
+/// of [`signed_files`] with its `<file>.minisig`, and each archive with its own
+/// `<archive>.sig`, which cargo-binstall fetches beside it (`{ url }.sig`).
+pub fn signatures(m: &Manifest) -> Vec<(RelPath, RelPath)> {
+    let mut pairs: Vec<(RelPath, RelPath)> = signed_files(m)
+        .into_iter()
+        .map(|f| {
+            let sig = layout::signature(&f);
+            (f, sig)
+        })
+        .collect();
+    pairs.extend(
+        m.artifacts
+            .iter()
+            .filter(|a| a.kind == Kind::Archive)
+            .map(|a| (a.path.clone(), layout::archive_signature(&a.path))),
+    );
+    pairs
+}
+
 /// The trusted comment of a file's signature: its name (so a signature cannot pass
 /// for another file's), and `hashed` as minisign writes for prehashed signatures.
 pub fn trusted_comment(file: &RelPath) -> String {
@@ -352,20 +432,18 @@ pub fn read_small(path: &Utf8Path, what: &str) -> Result<Zeroizing<String>> {
     Ok(text)
 }
 
-/// `verify --public-key`: each signed file of `m` has a `.minisig` that `key` verifies
-/// and whose trusted comment names it. One line per problem.
+/// `verify --public-key`: each signed file of `m` has its signature ([`signatures`])
+/// that `key` verifies and whose trusted comment names it. One line per problem.
 pub fn check(out: &OutDir, m: &Manifest, key: &PublicKey) -> Vec<String> {
     let mut problems = Vec::new();
-    for file in signed_files(m) {
-        let sig = layout::signature(&file);
+    for (file, sig) in signatures(m) {
         let result = (|| -> Result<()> {
             if out.kind(&sig)?.is_none() {
                 bail!("missing (hint: sign the out dir with `cargo multiarch sign --key KEY`)");
             }
             let text = out.read(&sig, MAX_KEY_BYTES)?;
             let text = std::str::from_utf8(&text).context("it is not text")?;
-            let bytes = out.read(&file, crate::limits::MAX_MANIFEST_BYTES)?;
-            let comment = key.verify(&bytes, text)?;
+            let comment = key.verify_reader(out.open(&file)?, text)?;
             if !comment
                 .split('\t')
                 .any(|f| f == format!("file:{}", file.file_name()))
@@ -387,9 +465,9 @@ pub fn check(out: &OutDir, m: &Manifest, key: &PublicKey) -> Vec<String> {
 
 /// The signature files present in `out` for `m`, for a note when no key is given.
 pub fn present(out: &OutDir, m: &Manifest) -> Vec<RelPath> {
-    signed_files(m)
-        .iter()
-        .map(layout::signature)
+    signatures(m)
+        .into_iter()
+        .map(|(_, sig)| sig)
         .filter(|s| matches!(out.kind(s), Ok(Some(_))))
         .collect()
 }

@@ -11,6 +11,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::archive::{self, Entry, Options as ArchiveOptions};
 
 use crate::digest::Sha256;
+use crate::installer::{self, UrlTemplate};
 use crate::layout;
 use crate::layout::Kind;
 use crate::manifest::{self, Artifact, Content, Manifest};
@@ -35,12 +36,14 @@ pub enum ArchiveMode {
     PerTarget,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Options {
     pub mode: ArchiveMode,
     pub level: u32,
     /// The format of the SBOM written beside each archive; None for none.
     pub sbom: Option<sbom::Format>,
+    /// Write each archive set's installers, downloading from this URL.
+    pub installers: Option<UrlTemplate>,
 }
 
 /// One archive to write.
@@ -80,7 +83,7 @@ pub fn package(
     records: &[BuildRecord],
     probes: &crate::probe::Probes,
     shell: &Shell,
-    opts: Options,
+    opts: &Options,
 ) -> Result<Manifest> {
     // The compilers' versions, for the provenance, asked while the archives are written.
     let toolchain = {
@@ -122,6 +125,9 @@ pub fn package(
         platforms: records.iter().map(|r| r.platform).collect(),
         artifacts,
     };
+    let old = Manifest::read(out).ok();
+    drop_stale_signatures(out, &m, old.as_ref())?;
+    let m = write_installers(out, m, old.as_ref(), opts.installers.as_ref(), *shell)?;
     write_manifest(&ws.root, out, records, m, toolchain, opts, *shell)
 }
 
@@ -267,6 +273,54 @@ fn record_archives(
     Ok(artifacts)
 }
 
+/// Removes the `<archive>.sig` of each archive of `m` that is not what the `old`
+/// manifest listed at its path: it would no longer verify (`sign` makes new ones).
+fn drop_stale_signatures(out: &OutDir, m: &Manifest, old: Option<&Manifest>) -> Result<()> {
+    for a in m.artifacts.iter().filter(|a| a.kind == Kind::Archive) {
+        let same = old.is_some_and(|o| {
+            o.artifacts
+                .iter()
+                .any(|b| b.path == a.path && b.sha256 == a.sha256)
+        });
+        if !same {
+            out.remove(&layout::archive_signature(&a.path))?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the installers of every archive set of `m` when `url` is given, and lists
+/// them; installers an earlier run listed go first, so none is left describing other
+/// archives.
+fn write_installers(
+    out: &OutDir,
+    mut m: Manifest,
+    old: Option<&Manifest>,
+    url: Option<&UrlTemplate>,
+    shell: Shell,
+) -> Result<Manifest> {
+    for a in old
+        .iter()
+        .flat_map(|o| &o.artifacts)
+        .filter(|a| a.kind == Kind::Installer)
+    {
+        out.remove(&a.path)?;
+    }
+    let Some(url) = url else {
+        return Ok(m);
+    };
+    let urls = installer::sets(&m)?
+        .into_iter()
+        .map(|(name, set)| (name, url.expand(&set.version)))
+        .collect();
+    installer::write(out, &mut m, &urls)?;
+    for a in m.artifacts.iter().filter(|a| a.kind == Kind::Installer) {
+        shell.status("Wrote", out.display(&a.path));
+        shell.event(Event::Packaged(a.event(out, None, None)));
+    }
+    Ok(m)
+}
+
 /// Keeps the images `m` still describes, records the provenance (with the compilers
 /// `toolchain` found) and writes `SHA256SUMS` and the manifest.
 fn write_manifest(
@@ -275,7 +329,7 @@ fn write_manifest(
     records: &[BuildRecord],
     mut m: Manifest,
     toolchain: std::thread::JoinHandle<provenance::Toolchain>,
-    opts: Options,
+    opts: &Options,
     shell: Shell,
 ) -> Result<Manifest> {
     let image = keep_image_artifacts(out, &mut m);

@@ -1,5 +1,6 @@
 //! `cargo multiarch sign`: minisign signatures of an out dir's `SHA256SUMS` and
-//! `provenance.intoto.json`, as `<file>.minisig` beside each, which Debian's
+//! `provenance.intoto.json`, as `<file>.minisig` beside each, and of each archive, as
+//! `<archive>.sig` beside it (where cargo-binstall looks), which Debian's
 //! `minisign -V` verifies (the format and what is signed: [`crate::minisign`]).
 //! `SHA256SUMS` lists every file of the release, the OCI layout's `index.json` and
 //! image blobs included, so its signature covers the whole release.
@@ -16,16 +17,15 @@ use anyhow::{Context as _, Result, bail};
 use camino::Utf8Path;
 use zeroize::Zeroizing;
 
-use crate::minisign::{SecretKey, read_small, signed_files, trusted_comment};
+use crate::minisign::{SecretKey, read_small, signatures, trusted_comment};
 
-use crate::layout;
 use crate::outdir::{LockMode, OutDir};
 use crate::output::{Exit, Failed, Shell};
 
 /// Where a key's password may come from when `--password-file` is not given.
 pub const PASSWORD_ENV: &str = "CARGO_MULTIARCH_SIGN_PASSWORD";
 
-/// Signs every file a release's signature covers ([`signed_files`]) in `out_dir`, with
+/// Signs every file a release's signatures cover ([`signatures`]) in `out_dir`, with
 /// `key`, after the out dir passes `verify` (under its exclusive lock).
 pub fn sign(out_dir: &Utf8Path, key: &SecretKey, no_wait: bool, shell: &Shell) -> Result<()> {
     let out = OutDir::existing(out_dir)?;
@@ -39,10 +39,8 @@ pub fn sign(out_dir: &Utf8Path, key: &SecretKey, no_wait: bool, shell: &Shell) -
         }
         .into());
     }
-    for file in signed_files(&m) {
-        let bytes = out.read(&file, crate::limits::MAX_MANIFEST_BYTES)?;
-        let text = key.sign(&bytes, &trusted_comment(&file))?;
-        let sig = layout::signature(&file);
+    for (file, sig) in signatures(&m) {
+        let text = key.sign_reader(out.open(&file)?, &trusted_comment(&file))?;
         out.write(&sig, text.as_bytes())?;
         shell.status(
             "Signed",

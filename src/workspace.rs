@@ -435,6 +435,8 @@ fn configs(metadata: &Metadata) -> Result<(Config, HashMap<PackageId, Config>)> 
             ("sbom", c.sbom.is_some()),
             ("sbom-format", c.sbom_format.is_some()),
             ("auditable", c.auditable.is_some()),
+            ("installers", c.installers.is_some()),
+            ("download-url", c.download_url.is_some()),
         ]
         .into_iter()
         .find_map(|(k, set)| set.then_some(k))
@@ -750,6 +752,8 @@ fn merge_root(ws: Config, pkg: &Config) -> Config {
         sbom: ws.sbom.or(pkg.sbom),
         sbom_format: ws.sbom_format.or(pkg.sbom_format),
         auditable: ws.auditable.or(pkg.auditable),
+        installers: ws.installers.or(pkg.installers),
+        download_url: ws.download_url.or_else(|| pkg.download_url.clone()),
         image: if ws.image == crate::config::ImageConfig::default() {
             pkg.image.clone()
         } else {

@@ -90,7 +90,7 @@ impl Collector {
             Event::Artifact(mut f) | Event::Packaged(mut f) | Event::Verified(mut f)
                 if matches!(
                     f.kind,
-                    Kind::Binary | Kind::Archive | Kind::Sbom | Kind::Provenance
+                    Kind::Binary | Kind::Archive | Kind::Sbom | Kind::Provenance | Kind::Installer
                 ) =>
             {
                 match self.files.iter_mut().find(|r| r.path == f.path) {

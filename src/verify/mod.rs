@@ -1,6 +1,7 @@
 //! `cargo multiarch verify`: an out dir is what its manifest says, for every platform
 //! it should hold. Re-hashes every artifact, reads every binary's ELF header, compares
-//! every archive entry and `.sha256` sidecar with the manifest, checks that the
+//! every archive entry and `.sha256` sidecar with the manifest, each installer with the
+//! archives it installs, checks that the
 //! expected platforms are all there (the guard against publishing a one-arch
 //! "multi-arch" release) and that nothing leads outside the out dir.
 //!
@@ -122,6 +123,7 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
     r.passed = passed.iter().map(|a| a.path.clone()).collect();
     check_sums(out, &m, &mut r.problems);
     sbom::check(out, &m, opts.expect_sbom, &mut r.problems);
+    r.problems.extend(crate::installer::check(out, &m));
     check_provenance(out, &m, &passed, &mut r.problems);
     if let Some(key) = &opts.public_key {
         r.problems.extend(crate::minisign::check(out, &m, key));
@@ -130,11 +132,7 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
         if !present.is_empty() {
             r.notes.push(format!(
                 "{} not checked (hint: pass `--public-key minisign.pub`)",
-                present
-                    .iter()
-                    .map(|p| format!("`{p}`"))
-                    .collect::<Vec<_>>()
-                    .join(" and ")
+                signatures_named(&present)
             ));
         }
     }
@@ -159,6 +157,24 @@ pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
         }
     }
     Ok((m, r))
+}
+
+/// `A and B`, or `A, B and the archives' 3 `.sig` files`: the signatures present.
+fn signatures_named(present: &[RelPath]) -> String {
+    let (archives, files): (Vec<&RelPath>, Vec<&RelPath>) = present
+        .iter()
+        .partition(|p| p.as_str().ends_with(layout::ARCHIVE_SIGNATURE_SUFFIX));
+    let mut items: Vec<String> = files.iter().map(|p| format!("`{p}`")).collect();
+    match archives.len() {
+        0 => {}
+        1 => items.push(format!("`{}`", archives[0])),
+        n => items.push(format!("the archives' {n} `.sig` files")),
+    }
+    match items.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 /// Every check of one artifact; problems are pushed, nothing is run.
@@ -205,8 +221,14 @@ fn check_artifact(out: &OutDir, a: &Artifact, problems: &mut Vec<String>) {
         }
         // A layer is a tar.gz like an archive: its entries are what `contents` lists.
         Kind::CaCertificates => check_archive(out, a, problems),
-        // What an SBOM describes is checked with the whole manifest: `check_sboms`.
-        Kind::OciIndex | Kind::OciManifest | Kind::OciLayout | Kind::ImageArchive | Kind::Sbom => {}
+        // What an SBOM describes is checked with the whole manifest: `sbom::check`;
+        // what an installer carries, against the archives: `installer::check`.
+        Kind::OciIndex
+        | Kind::OciManifest
+        | Kind::OciLayout
+        | Kind::ImageArchive
+        | Kind::Sbom
+        | Kind::Installer => {}
     }
 }
 

@@ -15,6 +15,7 @@ mod events;
 mod help;
 mod image;
 mod image_tags;
+mod installers;
 mod make;
 mod merge;
 mod package;

@@ -279,7 +279,7 @@ fn signatures_verify_with_minisign_and_verify_catches_tampering() {
     with_key(&[]).success();
     let note = verify(out.path(), &[]).success().stderr();
     assert!(
-        note.contains("`SHA256SUMS.minisig` and `provenance.intoto.json.minisig` not checked (hint: pass `--public-key minisign.pub`)"),
+        note.contains("`SHA256SUMS.minisig`, `provenance.intoto.json.minisig` and the archives' 4 `.sig` files not checked (hint: pass `--public-key minisign.pub`)"),
         "{note}"
     );
 
