@@ -13,6 +13,7 @@ mod docs;
 mod events;
 mod help;
 mod image;
+mod image_base;
 mod image_tags;
 mod make;
 mod merge;

@@ -1,0 +1,379 @@
+//! `image --base`: a real two-platform base, written as an OCI layout by a small Python
+//! script of the test's own (not our image code) and pushed to Debian's
+//! `docker-registry` with `skopeo copy --all`; our images on it read back with skopeo,
+//! unpacked with umoci, the arm64 binary run under qemu; the same from `oci:DIR:TAG`;
+//! a base lacking a platform refused before anything is built; a second push uploads
+//! nothing; `verify` checks the recorded base.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::{
+    EPOCH, Registry, build, edit_manifest, multiarch, qemu_aarch64, require, require_python, run,
+    tool, verify,
+};
+
+/// Writes an OCI layout at `dir` tagged `1`: per architecture one gzip layer (a file
+/// naming the platform, `/etc/os-release`, the musl loader for arm64) and a config with
+/// `Env`, `User`, `WorkingDir`, `Labels`, `ExposedPorts` and a history entry.
+const BASE_SCRIPT: &str = r#"
+import gzip, hashlib, io, json, os, sys, tarfile
+out, archs = sys.argv[1], sys.argv[2].split(",")
+os.makedirs(f"{out}/blobs/sha256", exist_ok=True)
+def blob(data):
+    h = hashlib.sha256(data).hexdigest()
+    open(f"{out}/blobs/sha256/{h}", "wb").write(data)
+    return {"digest": f"sha256:{h}", "size": len(data)}
+def layer(arch):
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
+        def add(name, data=None, link=None, mode=0o644):
+            i = tarfile.TarInfo(name); i.mtime = 0; i.mode = mode
+            if data is None and link is None:
+                i.type = tarfile.DIRTYPE; i.mode = 0o755; t.addfile(i); return
+            if link is not None:
+                i.type = tarfile.SYMTYPE; i.linkname = link; t.addfile(i); return
+            i.size = len(data); t.addfile(i, io.BytesIO(data))
+        for d in ["etc", "lib", "srv", "usr", "usr/share"]:
+            add(d)
+        add("etc/os-release", b'ID=testbase\nPRETTY_NAME="Test Base"\n')
+        add("usr/share/base-platform", f"linux/{arch}\n".encode())
+        if arch == "arm64":
+            add("lib/ld-musl-aarch64.so.1", b"\x7fELF not really\n", mode=0o755)
+    tar = raw.getvalue()
+    gz = gzip.compress(tar, mtime=0)
+    return dict(mediaType="application/vnd.oci.image.layer.v1.tar+gzip", **blob(gz)), "sha256:" + hashlib.sha256(tar).hexdigest()
+manifests = []
+for arch in archs:
+    l, diff = layer(arch)
+    config = {"architecture": arch, "os": "linux",
+              "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin", "BASE_VAR=from-base", "LANG=C"],
+                         "User": "1000", "WorkingDir": "/srv", "Labels": {"base.label": "yes"},
+                         "ExposedPorts": {"8080/tcp": {}}, "Cmd": ["/bin/sh"]},
+              "rootfs": {"type": "layers", "diff_ids": [diff]},
+              "history": [{"created": "2020-01-01T00:00:00Z", "created_by": "test base"}]}
+    c = dict(mediaType="application/vnd.oci.image.config.v1+json", **blob(json.dumps(config, sort_keys=True).encode()))
+    m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": c, "layers": [l]}
+    d = dict(mediaType="application/vnd.oci.image.manifest.v1+json", **blob(json.dumps(m).encode()))
+    d["platform"] = {"architecture": arch, "os": "linux"}
+    manifests.append(d)
+index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests}
+top = dict(mediaType="application/vnd.oci.image.index.v1+json", **blob(json.dumps(index).encode()))
+top["annotations"] = {"org.opencontainers.image.ref.name": "1"}
+open(f"{out}/index.json", "w").write(json.dumps({"schemaVersion": 2, "manifests": [top]}))
+open(f"{out}/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
+"#;
+
+/// The base layout for `archs` (`amd64,arm64`) under `dir`.
+fn write_base(dir: &Path, archs: &str) -> std::path::PathBuf {
+    require_python("json");
+    let layout = dir.join(format!("base-{}", archs.replace(',', "-")));
+    tool(
+        Command::new("python3")
+            .arg("-c")
+            .arg(BASE_SCRIPT)
+            .arg(&layout)
+            .arg(archs),
+    );
+    layout
+}
+
+fn skopeo_json(args: &[&str], reference: &str) -> Value {
+    serde_json::from_str(&tool(
+        Command::new("skopeo")
+            .arg("inspect")
+            .args(args)
+            .arg("--tls-verify=false")
+            .arg(reference),
+    ))
+    .unwrap()
+}
+
+/// The base's manifest for `arch`, read from the layout: (digest, first layer digest).
+fn base_manifest(layout: &Path, arch: &str) -> (String, String) {
+    let raw = skopeo_json(&["--raw"], &format!("oci:{}:1", layout.display()));
+    let m = raw["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform"]["architecture"] == arch)
+        .unwrap();
+    let digest = m["digest"].as_str().unwrap().to_owned();
+    let blob = layout
+        .join("blobs/sha256")
+        .join(digest.trim_start_matches("sha256:"));
+    let doc: Value = serde_json::from_slice(&std::fs::read(blob).unwrap()).unwrap();
+    (
+        digest,
+        doc["layers"][0]["digest"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// The image manifest for `arch` of the image index `reference` names (`docker://…`
+/// by digest from the registry, `oci:DIR:NAME` from the layout's blobs).
+fn platform_manifest(reference: &str, arch: &str) -> Value {
+    let index = skopeo_json(&["--raw"], reference);
+    let digest = index["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["platform"]["architecture"] == arch)
+        .unwrap()["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    if let Some(docker) = reference.strip_prefix("docker://") {
+        let repo = docker.rsplit_once(':').unwrap().0;
+        skopeo_json(&["--raw"], &format!("docker://{repo}@{digest}"))
+    } else {
+        let dir = reference
+            .strip_prefix("oci:")
+            .unwrap()
+            .split_once(':')
+            .unwrap()
+            .0;
+        let blob = Path::new(dir)
+            .join("blobs/sha256")
+            .join(digest.trim_start_matches("sha256:"));
+        serde_json::from_slice(&std::fs::read(blob).unwrap()).unwrap()
+    }
+}
+
+/// `image --no-build --bin alpha` of a `multi` build in `out` with `args`, cache in
+/// `cache`.
+fn image(dir: &Path, out: &Path, cache: &Path, args: &[&str]) -> crate::support::Run {
+    let docker_config = cache.join("docker");
+    std::fs::create_dir_all(&docker_config).unwrap();
+    std::fs::write(docker_config.join("config.json"), "{}").unwrap();
+    run(multiarch(dir)
+        .args(["image", "--no-build", "--bin", "alpha"])
+        .args(args)
+        .arg("--out-dir")
+        .arg(out)
+        .env("XDG_CACHE_HOME", cache)
+        .env("DOCKER_CONFIG", &docker_config)
+        .env("SOURCE_DATE_EPOCH", EPOCH))
+}
+
+/// Checks the pushed or written image `reference` (skopeo transport form) for arm64:
+/// the base's layer first, the base's `Env` and ours, the annotations, and the binary
+/// running under qemu after umoci unpacks it.
+fn check_arm64_image(reference: &str, base_name: &str, base_layout: &Path) {
+    let (base_digest, base_layer) = base_manifest(base_layout, "arm64");
+    let manifest = platform_manifest(reference, "arm64");
+    assert_eq!(
+        manifest["layers"][0]["digest"],
+        base_layer.as_str(),
+        "{manifest}"
+    );
+    assert_eq!(
+        manifest["layers"].as_array().unwrap().len(),
+        2,
+        "{manifest}"
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.base.name"],
+        base_name
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.base.digest"],
+        base_digest.as_str()
+    );
+    let config = skopeo_json(&["--config", "--override-arch", "arm64"], reference);
+    let env: Vec<&str> = config["config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e.as_str().unwrap())
+        .collect();
+    assert!(env.contains(&"BASE_VAR=from-base"), "{env:?}");
+    assert!(
+        env.contains(&"PATH=/usr/local/bin:/usr/bin:/bin"),
+        "{env:?}"
+    );
+    assert_eq!(config["config"]["User"], "1000");
+    assert_eq!(config["config"]["WorkingDir"], "/srv");
+    assert_eq!(config["config"]["Labels"]["base.label"], "yes");
+    assert!(config["config"]["ExposedPorts"]["8080/tcp"].is_object());
+    assert_eq!(
+        config["config"]["Entrypoint"][0], "/usr/local/bin/alpha",
+        "{config}"
+    );
+    assert!(
+        config["config"].get("Cmd").is_none(),
+        "the base's Cmd is ours: none"
+    );
+    let history = config["history"].as_array().unwrap();
+    assert_eq!(history[0]["created_by"], "test base");
+    assert_eq!(history.last().unwrap()["created_by"], "cargo-multiarch");
+
+    let work = tempfile::tempdir().unwrap();
+    tool(
+        Command::new("skopeo")
+            .args(["copy", "--src-tls-verify=false", "--override-arch", "arm64"])
+            .arg(reference)
+            .arg(format!("oci:{}:arm", work.path().join("arm").display())),
+    );
+    let bundle = work.path().join("bundle");
+    tool(
+        Command::new("umoci")
+            .args(["unpack", "--rootless", "--image"])
+            .arg(format!("{}:arm", work.path().join("arm").display()))
+            .arg(&bundle),
+    );
+    let rootfs = bundle.join("rootfs");
+    assert_eq!(
+        std::fs::read_to_string(rootfs.join("usr/share/base-platform")).unwrap(),
+        "linux/arm64\n"
+    );
+    assert!(rootfs.join("etc/os-release").is_file());
+    let text = tool(Command::new(qemu_aarch64()).arg(rootfs.join("usr/local/bin/alpha")));
+    assert_eq!(text, "alpha 0.3.0 aarch64\nhello from common\n");
+}
+
+#[test]
+fn images_go_on_a_registry_base_and_push_mounts_then_skips_its_blobs() {
+    require("skopeo");
+    require("umoci");
+    let registry = Registry::start();
+    let work = tempfile::tempdir().unwrap();
+    let layout = write_base(work.path(), "amd64,arm64");
+    let base = format!("{}/base:1", registry.addr);
+    tool(
+        Command::new("skopeo")
+            .args(["copy", "--all", "--dest-tls-verify=false"])
+            .arg(format!("oci:{}:1", layout.display()))
+            .arg(format!("docker://{base}")),
+    );
+    let (out, dir) = build("multi", &[]);
+    let cache = work.path().join("cache");
+    let reference = format!("{}/acme/alpha:1", registry.addr);
+    let push = || {
+        image(
+            &dir,
+            out.path(),
+            &cache,
+            &["--base", &base, "--insecure", "--push", &reference],
+        )
+        .success()
+    };
+    let first = push();
+    let err = first.stderr();
+    // The two base layers are mounted from `base`, not uploaded.
+    assert!(err.contains("2 mounted from the base"), "{err}");
+    check_arm64_image(&format!("docker://{reference}"), &base, &layout);
+
+    // Each base blob is in the cache, under its digest.
+    let (_, base_layer) = base_manifest(&layout, "arm64");
+    let cached = cache
+        .join("cargo-multiarch/blobs/sha256")
+        .join(base_layer.trim_start_matches("sha256:"));
+    assert!(cached.is_file(), "{}", cached.display());
+
+    // `out/oci` holds the whole image, base layers included, and verify accepts it.
+    let oci_blob = out
+        .path()
+        .join("oci/blobs/sha256")
+        .join(base_layer.trim_start_matches("sha256:"));
+    assert!(oci_blob.is_file());
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("manifest.json")).unwrap()).unwrap();
+    let recorded: Vec<&Value> = m["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["kind"] == "oci-manifest")
+        .collect();
+    assert_eq!(recorded.len(), 2);
+    for a in &recorded {
+        assert_eq!(a["base"]["name"], base.as_str(), "{a}");
+    }
+    let provenance: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("provenance.intoto.json")).unwrap())
+            .unwrap();
+    let deps = provenance["predicate"]["buildDefinition"]["resolvedDependencies"].to_string();
+    assert!(deps.contains(&base), "{deps}");
+    verify(out.path(), &[]).success();
+
+    // A second push finds every blob there: nothing is uploaded.
+    let second = push();
+    assert!(
+        second.stderr().contains("(0 blobs uploaded, "),
+        "{}",
+        second.stderr()
+    );
+
+    // A base digest recorded otherwise than the manifests name it is refused.
+    edit_manifest(out.path(), |m| {
+        for a in m["artifacts"].as_array_mut().unwrap() {
+            if a["kind"] == "oci-manifest" {
+                a["base"]["digest"] = Value::String(format!("sha256:{}", "0".repeat(64)));
+            }
+        }
+    });
+    let failed = verify(out.path(), &[]).failure();
+    let text = format!("{}{}", failed.stdout(), failed.stderr());
+    assert!(
+        text.contains(&format!("the image manifest names base `{base}`")),
+        "{text}"
+    );
+}
+
+#[test]
+fn images_go_on_a_local_oci_layout_and_are_reproducible() {
+    require("skopeo");
+    require("umoci");
+    let work = tempfile::tempdir().unwrap();
+    let layout = write_base(work.path(), "amd64,arm64");
+    let base = format!("oci:{}:1", layout.display());
+    let (out, dir) = build("multi", &[]);
+    let cache = work.path().join("cache");
+    let first = image(&dir, out.path(), &cache, &["--base", &base]).success();
+    let oci = out.path().join("oci");
+    check_arm64_image(
+        &format!("oci:{}:alpha:0.3.0", oci.display()),
+        &base,
+        &layout,
+    );
+    verify(out.path(), &[]).success();
+
+    // The same base and binaries in another out dir: the same digests.
+    let other = tempfile::tempdir().unwrap();
+    for entry in ["linux", ".multiarch"] {
+        tool(
+            Command::new("cp")
+                .arg("-a")
+                .arg(out.path().join(entry))
+                .arg(other.path()),
+        );
+    }
+    let second = image(&dir, other.path(), &cache, &["--base", &base]).success();
+    assert_eq!(first.stdout(), second.stdout());
+}
+
+#[test]
+fn a_base_without_a_platform_is_refused_before_anything_is_built() {
+    let work = tempfile::tempdir().unwrap();
+    let layout = write_base(work.path(), "amd64");
+    let base = format!("oci:{}:1", layout.display());
+    let (out, dir) = build("multi", &[]);
+    std::fs::remove_dir_all(out.path().join("linux")).unwrap();
+    // `--no-build` would fail on the missing binaries, after the base: the base fails first.
+    let err = image(
+        &dir,
+        out.path(),
+        &work.path().join("cache"),
+        &["--base", &base],
+    )
+    .failure()
+    .stderr();
+    assert!(
+        err.contains(&format!(
+            "base `{base}` has no `linux/arm64` image; it has linux/amd64"
+        )),
+        "{err}"
+    );
+    assert!(!out.path().join("oci").exists());
+}
