@@ -155,6 +155,11 @@ pub fn assemble(
         .map(|img| {
             let mut spec = assembly.spec(img)?;
             spec.base = base_of(opts, img).and_then(|text| bases.get(&text).cloned());
+            let held: Vec<&Artifact> = binaries
+                .iter()
+                .filter(|b| b.binary.as_ref().is_some_and(|n| img.binaries.contains(n)))
+                .collect();
+            super::rootfs::check_interpreters(&img.names[0], &held, spec.base.as_ref())?;
             Ok(spec)
         })
         .collect::<Result<Vec<_>>>()?;

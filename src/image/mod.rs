@@ -22,6 +22,7 @@ mod naming;
 mod origin;
 mod reference;
 mod registry;
+mod rootfs;
 mod tarball;
 mod wire;
 

@@ -21,12 +21,13 @@ use crate::support::{
 const BASE_SCRIPT: &str = r#"
 import gzip, hashlib, io, json, os, sys, tarfile
 out, archs = sys.argv[1], sys.argv[2].split(",")
+whiteout = len(sys.argv) > 3
 os.makedirs(f"{out}/blobs/sha256", exist_ok=True)
 def blob(data):
     h = hashlib.sha256(data).hexdigest()
     open(f"{out}/blobs/sha256/{h}", "wb").write(data)
     return {"digest": f"sha256:{h}", "size": len(data)}
-def layer(arch):
+def layer(arch, top=False):
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as t:
         def add(name, data=None, link=None, mode=0o644):
@@ -36,26 +37,34 @@ def layer(arch):
             if link is not None:
                 i.type = tarfile.SYMTYPE; i.linkname = link; t.addfile(i); return
             i.size = len(data); t.addfile(i, io.BytesIO(data))
-        for d in ["etc", "lib", "srv", "usr", "usr/share"]:
+        if top:
+            add("usr/lib64/.wh.ld-linux-x86-64.so.2", b"")
+            return finish(raw)
+        for d in ["etc", "lib", "srv", "usr", "usr/share", "usr/lib64"]:
             add(d)
+        add("lib64", link="usr/lib64")
         add("etc/os-release", b'ID=testbase\nPRETTY_NAME="Test Base"\n')
         add("usr/share/base-platform", f"linux/{arch}\n".encode())
         if arch == "arm64":
             add("lib/ld-musl-aarch64.so.1", b"\x7fELF not really\n", mode=0o755)
+        else:
+            add("usr/lib64/ld-linux-x86-64.so.2", b"\x7fELF not really\n", mode=0o755)
+    return finish(raw)
+def finish(raw):
     tar = raw.getvalue()
     gz = gzip.compress(tar, mtime=0)
     return dict(mediaType="application/vnd.oci.image.layer.v1.tar+gzip", **blob(gz)), "sha256:" + hashlib.sha256(tar).hexdigest()
 manifests = []
 for arch in archs:
-    l, diff = layer(arch)
+    pairs = [layer(arch)] + ([layer(arch, top=True)] if whiteout else [])
     config = {"architecture": arch, "os": "linux",
               "config": {"Env": ["PATH=/usr/local/bin:/usr/bin:/bin", "BASE_VAR=from-base", "LANG=C"],
                          "User": "1000", "WorkingDir": "/srv", "Labels": {"base.label": "yes"},
                          "ExposedPorts": {"8080/tcp": {}}, "Cmd": ["/bin/sh"]},
-              "rootfs": {"type": "layers", "diff_ids": [diff]},
+              "rootfs": {"type": "layers", "diff_ids": [d for _, d in pairs]},
               "history": [{"created": "2020-01-01T00:00:00Z", "created_by": "test base"}]}
     c = dict(mediaType="application/vnd.oci.image.config.v1+json", **blob(json.dumps(config, sort_keys=True).encode()))
-    m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": c, "layers": [l]}
+    m = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": c, "layers": [l for l, _ in pairs]}
     d = dict(mediaType="application/vnd.oci.image.manifest.v1+json", **blob(json.dumps(m).encode()))
     d["platform"] = {"architecture": arch, "os": "linux"}
     manifests.append(d)
@@ -66,18 +75,22 @@ open(f"{out}/index.json", "w").write(json.dumps({"schemaVersion": 2, "manifests"
 open(f"{out}/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
 "#;
 
-/// The base layout for `archs` (`amd64,arm64`) under `dir`.
-fn write_base(dir: &Path, archs: &str) -> std::path::PathBuf {
+/// The base layout for `archs` (`amd64,arm64`) under `dir`; `whiteout` adds a layer
+/// that whites out the glibc loader.
+fn write_base_with(dir: &Path, archs: &str, whiteout: bool) -> std::path::PathBuf {
     require_python("json");
-    let layout = dir.join(format!("base-{}", archs.replace(',', "-")));
-    tool(
-        Command::new("python3")
-            .arg("-c")
-            .arg(BASE_SCRIPT)
-            .arg(&layout)
-            .arg(archs),
-    );
+    let layout = dir.join(format!("base-{}-{whiteout}", archs.replace(',', "-")));
+    let mut cmd = Command::new("python3");
+    cmd.arg("-c").arg(BASE_SCRIPT).arg(&layout).arg(archs);
+    if whiteout {
+        cmd.arg("whiteout");
+    }
+    tool(&mut cmd);
     layout
+}
+
+fn write_base(dir: &Path, archs: &str) -> std::path::PathBuf {
+    write_base_with(dir, archs, false)
 }
 
 fn skopeo_json(args: &[&str], reference: &str) -> Value {
@@ -297,6 +310,43 @@ fn images_go_on_a_registry_base_and_push_mounts_then_skips_its_blobs() {
     assert!(deps.contains(&base), "{deps}");
     verify(out.path(), &[]).success();
 
+    // Pinned by the digest recorded, with a corrupt cached blob: it is fetched again.
+    let resolved = recorded[0]["base"]["resolved"].as_str().unwrap().to_owned();
+    std::fs::write(&cached, b"corrupt").unwrap();
+    let pinned = format!("{}/base@{resolved}", registry.addr);
+    let other = tempfile::tempdir().unwrap();
+    for entry in ["linux", ".multiarch"] {
+        tool(
+            Command::new("cp")
+                .arg("-a")
+                .arg(out.path().join(entry))
+                .arg(other.path()),
+        );
+    }
+    image(
+        &dir,
+        other.path(),
+        &cache,
+        &["--base", &pinned, "--insecure"],
+    )
+    .success();
+    assert_eq!(
+        cargo_multiarch::digest::sha256_file(camino::Utf8Path::from_path(&cached).unwrap())
+            .unwrap()
+            .0
+            .oci(),
+        base_layer
+    );
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(other.path().join("manifest.json")).unwrap())
+            .unwrap();
+    assert!(
+        m.to_string()
+            .contains(&format!("\"resolved\":\"{resolved}\"")),
+        "{m}"
+    );
+    verify(other.path(), &[]).success();
+
     // A second push finds every blob there: nothing is uploaded.
     let second = push();
     assert!(
@@ -351,6 +401,32 @@ fn images_go_on_a_local_oci_layout_and_are_reproducible() {
     }
     let second = image(&dir, other.path(), &cache, &["--base", &base]).success();
     assert_eq!(first.stdout(), second.stdout());
+
+    // The same base as an OCI archive (`tar` of the layout).
+    let archive = work.path().join("base.tar");
+    tool(
+        Command::new("tar")
+            .arg("-C")
+            .arg(&layout)
+            .arg("-cf")
+            .arg(&archive)
+            .arg("."),
+    );
+    let base = format!("oci-archive:{}:1", archive.display());
+    image(&dir, other.path(), &cache, &["--base", &base]).success();
+    let manifest = platform_manifest(
+        &format!("oci:{}:alpha:0.3.0", other.path().join("oci").display()),
+        "arm64",
+    );
+    assert_eq!(
+        manifest["layers"][0]["digest"],
+        base_manifest(&layout, "arm64").1.as_str()
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.base.name"],
+        base.as_str()
+    );
+    verify(other.path(), &[]).success();
 }
 
 #[test]
@@ -376,4 +452,31 @@ fn a_base_without_a_platform_is_refused_before_anything_is_built() {
         "{err}"
     );
     assert!(!out.path().join("oci").exists());
+}
+
+#[test]
+fn a_dynamic_binary_needs_a_base_with_its_interpreter() {
+    let work = tempfile::tempdir().unwrap();
+    let (out, dir) = build("multi", &["--target", "x86_64-unknown-linux-gnu"]);
+    let cache = work.path().join("cache");
+    let gnu = ["--target", "x86_64-unknown-linux-gnu"];
+    let err = image(&dir, out.path(), &cache, &gnu).failure().stderr();
+    assert!(
+        err.contains("`alpha` for linux/amd64 is dynamically linked (its interpreter is `/lib64/ld-linux-x86-64.so.2`), so it cannot run in image `alpha:0.3.0` from scratch (hint: put it on a base with its C library, e.g. `--base"),
+        "{err}"
+    );
+    // On a base whose `/lib64` links to `usr/lib64`, where the loader is: accepted.
+    let good = write_base(work.path(), "amd64");
+    let base = format!("oci:{}:1", good.display());
+    image(&dir, out.path(), &cache, &[gnu[0], gnu[1], "--base", &base]).success();
+    // A layer on top whites the loader out: refused, naming it.
+    let bad = write_base_with(work.path(), "amd64", true);
+    let base = format!("oci:{}:1", bad.display());
+    let err = image(&dir, out.path(), &cache, &[gnu[0], gnu[1], "--base", &base])
+        .failure()
+        .stderr();
+    assert!(
+        err.contains(&format!("`alpha` for linux/amd64 needs the ELF interpreter `/lib64/ld-linux-x86-64.so.2`, which base `{base}` does not have for linux/amd64")),
+        "{err}"
+    );
 }
