@@ -21,7 +21,8 @@ use crate::support::{
 const BASE_SCRIPT: &str = r#"
 import gzip, hashlib, io, json, os, sys, tarfile
 out, archs = sys.argv[1], sys.argv[2].split(",")
-whiteout = len(sys.argv) > 3
+whiteout = "whiteout" in sys.argv[3:]
+single = "single" in sys.argv[3:]
 os.makedirs(f"{out}/blobs/sha256", exist_ok=True)
 def blob(data):
     h = hashlib.sha256(data).hexdigest()
@@ -69,7 +70,8 @@ for arch in archs:
     d["platform"] = {"architecture": arch, "os": "linux"}
     manifests.append(d)
 index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": manifests}
-top = dict(mediaType="application/vnd.oci.image.index.v1+json", **blob(json.dumps(index).encode()))
+top = dict(manifests[0]) if single else dict(mediaType="application/vnd.oci.image.index.v1+json", **blob(json.dumps(index).encode()))
+top.pop("platform", None)
 top["annotations"] = {"org.opencontainers.image.ref.name": "1"}
 open(f"{out}/index.json", "w").write(json.dumps({"schemaVersion": 2, "manifests": [top]}))
 open(f"{out}/oci-layout", "w").write('{"imageLayoutVersion":"1.0.0"}')
@@ -479,4 +481,56 @@ fn a_dynamic_binary_needs_a_base_with_its_interpreter() {
         err.contains(&format!("`alpha` for linux/amd64 needs the ELF interpreter `/lib64/ld-linux-x86-64.so.2`, which base `{base}` does not have for linux/amd64")),
         "{err}"
     );
+}
+
+#[test]
+fn a_single_platform_base_serves_only_its_platform() {
+    let work = tempfile::tempdir().unwrap();
+    require_python("json");
+    let layout = work.path().join("single");
+    tool(
+        Command::new("python3")
+            .arg("-c")
+            .arg(BASE_SCRIPT)
+            .arg(&layout)
+            .arg("amd64")
+            .arg("single"),
+    );
+    let base = format!("oci:{}:1", layout.display());
+    let (out, dir) = build("multi", &[]);
+    let cache = work.path().join("cache");
+    let err = image(&dir, out.path(), &cache, &["--base", &base])
+        .failure()
+        .stderr();
+    assert!(
+        err.contains(&format!(
+            "base `{base}` has no `linux/arm64` image; it has linux/amd64"
+        )),
+        "{err}"
+    );
+    let musl = ["--target", "x86_64-unknown-linux-musl", "--base", &base];
+    image(&dir, out.path(), &cache, &musl).success();
+    let index: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("oci/index.json")).unwrap()).unwrap();
+    let digest = index["manifests"][0]["digest"].as_str().unwrap();
+    let blob = |d: &str| -> Value {
+        serde_json::from_slice(
+            &std::fs::read(
+                out.path()
+                    .join("oci/blobs/sha256")
+                    .join(d.trim_start_matches("sha256:")),
+            )
+            .unwrap(),
+        )
+        .unwrap()
+    };
+    let ours = blob(digest);
+    let manifest = blob(ours["manifests"][0]["digest"].as_str().unwrap());
+    let raw: Value =
+        serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.base.digest"],
+        raw["manifests"][0]["digest"]
+    );
+    verify(out.path(), &[]).success();
 }
