@@ -455,7 +455,7 @@ pub struct ImageArgs {
     #[arg(long, help_heading = "Image Options")]
     pub combined: bool,
 
-    /// Put the binaries on top of this image instead of scratch: a registry reference (`REGISTRY/NAME:TAG`, `…@sha256:…`), `oci:DIR[:TAG]` or `oci-archive:FILE[:TAG]` [default: `base` in `[…metadata.multiarch.image]`]
+    /// Put the binaries on top of this image instead of scratch: a registry reference (`REGISTRY/NAME:TAG`, `…@sha256:…`), `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]` or `docker-archive:FILE[:NAME:TAG]` [default: `base` in `[…metadata.multiarch.image]`]
     #[arg(long, value_name = "REF", help_heading = "Image Options")]
     pub base: Option<String>,
 

@@ -4,8 +4,9 @@
 //!
 //! REF is a registry reference (`127.0.0.1:5000/base:1`, `…@sha256:…`), pulled with the
 //! same client, credential and origin rules as a push, or a local source named as
-//! skopeo names it: `oci:DIR[:TAG]` (an OCI image layout) or `oci-archive:FILE[:TAG]`
-//! (one as a tar). Everything read is untrusted: every document and blob is checked
+//! skopeo names it: `oci:DIR[:TAG]` (an OCI image layout), `oci-archive:FILE[:TAG]`
+//! (one as a tar) or `docker-archive:FILE[:NAME:TAG]` (`docker save`'s tar, read by
+//! `docker_archive`). Everything read is untrusted: every document and blob is checked
 //! against the digest that named it, and reads are bounded.
 
 use std::collections::BTreeSet;
@@ -79,6 +80,11 @@ enum Source {
         file: Utf8PathBuf,
         tag: Option<String>,
     },
+    /// `docker save`'s tar (one platform per image).
+    DockerArchive {
+        file: Utf8PathBuf,
+        tag: Option<String>,
+    },
     Registry {
         reference: Reference,
         digest: Option<String>,
@@ -104,9 +110,17 @@ fn parse(text: &str) -> Result<Source> {
         let (file, tag) = path_and_tag(rest);
         return Ok(Source::Archive { file, tag });
     }
-    if text.starts_with("docker-archive:") || text.starts_with("docker-daemon:") {
+    if let Some(rest) = text.strip_prefix("docker-archive:") {
+        // `FILE[:NAME:TAG]`: the name (`base:1`) may hold a `:` of its own.
+        let (file, tag) = match rest.split_once(':') {
+            Some((file, tag)) if !file.is_empty() => (file.into(), Some(tag.to_owned())),
+            _ => (rest.into(), None),
+        };
+        return Ok(Source::DockerArchive { file, tag });
+    }
+    if text.starts_with("docker-daemon:") {
         bail!(
-            "base `{text}`: a Docker archive or daemon cannot be read here (hint: convert it first with `skopeo copy {text} oci-archive:base.tar`, then pass `--base oci-archive:base.tar`)"
+            "base `{text}`: a Docker daemon is not read here (hint: save the image first, `docker save -o base.tar IMAGE`, then pass `--base docker-archive:base.tar`)"
         );
     }
     let text = text.strip_prefix("docker://").unwrap_or(text);
@@ -120,7 +134,7 @@ fn parse(text: &str) -> Result<Source> {
         None => (text, None),
     };
     let reference = Reference::parse(name).with_context(|| {
-        format!("base `{text}` is neither a registry reference nor `oci:DIR[:TAG]` or `oci-archive:FILE[:TAG]`")
+        format!("base `{text}` is neither a registry reference nor `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]` or `docker-archive:FILE[:NAME:TAG]`")
     })?;
     Ok(Source::Registry { reference, digest })
 }
@@ -225,7 +239,7 @@ fn checked(bytes: Vec<u8>, digest: &str, hex: &str) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn read_bounded(path: &Utf8Path, max: u64) -> Result<Vec<u8>> {
+pub(super) fn read_bounded(path: &Utf8Path, max: u64) -> Result<Vec<u8>> {
     let file = crate::fs::open_regular(path).with_context(|| format!("could not read `{path}`"))?;
     let mut bytes = Vec::new();
     file.take(max + 1)
@@ -267,6 +281,24 @@ pub fn resolve(
     shell: &Shell,
 ) -> Result<Base> {
     let source = parse(text)?;
+    if let Source::DockerArchive { file, tag } = &source {
+        let cache = cache_dir()?;
+        let (digest, platform) = super::docker_archive::read(file, tag.as_deref(), &cache)
+            .with_context(|| format!("could not read base `{text}`"))?;
+        if let Some(p) = platforms.iter().find(|p| **p != platform.platform) {
+            bail!(
+                "base `{text}` has no `{p}` image; it has {} (hint: choose a base with every platform built, or select only these platforms, e.g. `--platform {}`)",
+                platform.platform,
+                platform.platform
+            );
+        }
+        return Ok(Base {
+            name: text.to_owned(),
+            digest,
+            platforms: vec![platform],
+            repository: None,
+        });
+    }
     let (mut reader, top, repository) = match &source {
         Source::Layout { dir, tag } => {
             let index = read_bounded(&dir.join("index.json"), MAX_JSON)
@@ -288,6 +320,7 @@ pub fn resolve(
                 None,
             )
         }
+        Source::DockerArchive { .. } => unreachable!("read above"),
         Source::Registry { reference, digest } => {
             let mut client = Client::for_pull(reference, auth, insecure, shell)?;
             let at = digest.as_deref().unwrap_or(&reference.tag);
@@ -407,7 +440,7 @@ fn is_index(media_type: &str) -> bool {
 }
 
 /// The platform a descriptor or config names, if ours knows it.
-fn platform_of(v: &Value) -> Option<Platform> {
+pub(super) fn platform_of(v: &Value) -> Option<Platform> {
     let os = v["os"].as_str()?;
     let arch = v["architecture"].as_str()?;
     // `arm64/v8` is plain `arm64`.
@@ -559,11 +592,15 @@ mod tests {
         assert_eq!(reference.registry, "127.0.0.1:5000");
         assert_eq!(reference.name, "base");
         assert_eq!(d.as_deref(), Some(digest.as_str()));
-        let e = parse("docker-archive:x.tar").unwrap_err().to_string();
-        assert!(
-            e.contains("skopeo copy docker-archive:x.tar oci-archive:base.tar"),
-            "{e}"
+        assert_eq!(
+            parse("docker-archive:x.tar:base:1").unwrap(),
+            Source::DockerArchive {
+                file: "x.tar".into(),
+                tag: Some("base:1".to_owned())
+            }
         );
+        let e = parse("docker-daemon:x:1").unwrap_err().to_string();
+        assert!(e.contains("docker save -o base.tar"), "{e}");
         let e = format!("{:#}", parse("reg.io/base@sha256:zz").unwrap_err());
         assert!(e.contains("names a digest that is not"), "{e}");
     }

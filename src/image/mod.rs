@@ -17,6 +17,7 @@ mod base;
 mod certs;
 mod command;
 mod credentials;
+mod docker_archive;
 mod layout;
 mod naming;
 mod origin;

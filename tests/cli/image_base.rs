@@ -534,3 +534,67 @@ fn a_single_platform_base_serves_only_its_platform() {
     );
     verify(out.path(), &[]).success();
 }
+
+#[test]
+fn a_docker_archive_base_is_read_for_its_one_platform() {
+    require("skopeo");
+    require("umoci");
+    let work = tempfile::tempdir().unwrap();
+    let layout = write_base(work.path(), "amd64,arm64");
+    let archive = work.path().join("docker.tar");
+    tool(
+        Command::new("skopeo")
+            .args(["copy", "--override-arch", "arm64"])
+            .arg(format!("oci:{}:1", layout.display()))
+            .arg(format!("docker-archive:{}:base:1", archive.display())),
+    );
+    let base = format!("docker-archive:{}:base:1", archive.display());
+    let (out, dir) = build("multi", &[]);
+    let cache = work.path().join("cache");
+    let err = image(&dir, out.path(), &cache, &["--base", &base])
+        .failure()
+        .stderr();
+    assert!(
+        err.contains(&format!(
+            "base `{base}` has no `linux/amd64` image; it has linux/arm64"
+        )),
+        "{err}"
+    );
+    let arm = ["--target", "aarch64-unknown-linux-musl", "--base", &base];
+    image(&dir, out.path(), &cache, &arm).success();
+    let reference = format!("oci:{}:alpha:0.3.0", out.path().join("oci").display());
+    let manifest = platform_manifest(&reference, "arm64");
+    // Docker's layers are plain tars: the layer's digest is the base's diff ID.
+    assert_eq!(
+        manifest["layers"][0]["mediaType"],
+        "application/vnd.oci.image.layer.v1.tar"
+    );
+    assert_eq!(
+        manifest["annotations"]["org.opencontainers.image.base.name"],
+        base.as_str()
+    );
+    let config = skopeo_json(&["--config", "--override-arch", "arm64"], &reference);
+    assert!(
+        config["config"]["Env"]
+            .to_string()
+            .contains("BASE_VAR=from-base"),
+        "{config}"
+    );
+    verify(out.path(), &[]).success();
+    tool(
+        Command::new("skopeo")
+            .args(["copy", "--override-arch", "arm64"])
+            .arg(&reference)
+            .arg(format!("oci:{}:arm", work.path().join("arm").display())),
+    );
+    let bundle = work.path().join("bundle");
+    tool(
+        Command::new("umoci")
+            .args(["unpack", "--rootless", "--image"])
+            .arg(format!("{}:arm", work.path().join("arm").display()))
+            .arg(&bundle),
+    );
+    let text = tool(Command::new(qemu_aarch64()).arg(bundle.join("rootfs/usr/local/bin/alpha")));
+    assert_eq!(text, "alpha 0.3.0 aarch64\nhello from common\n");
+    assert!(bundle.join("rootfs/lib/ld-musl-aarch64.so.1").is_file());
+}
