@@ -271,16 +271,31 @@ fn cache_dir() -> Result<Utf8PathBuf> {
         .ok_or_else(|| anyhow!("no cache dir for the base's blobs (hint: set `XDG_CACHE_HOME` or `HOME` to an absolute path)"))
 }
 
-/// Resolves `text` for `platforms`: an error naming the base's platforms when it lacks
+/// Resolves `text` (a local path in it relative to `relative_to`) for `platforms`: an error naming the base's platforms when it lacks
 /// one, then every layer fetched (or found in the cache) and checked.
 pub fn resolve(
     text: &str,
+    relative_to: &Utf8Path,
     platforms: &[Platform],
     auth: &Auth,
     insecure: bool,
     shell: &Shell,
 ) -> Result<Base> {
-    let source = parse(text)?;
+    let source = match parse(text)? {
+        Source::Layout { dir, tag } => Source::Layout {
+            dir: relative_to.join(dir),
+            tag,
+        },
+        Source::Archive { file, tag } => Source::Archive {
+            file: relative_to.join(file),
+            tag,
+        },
+        Source::DockerArchive { file, tag } => Source::DockerArchive {
+            file: relative_to.join(file),
+            tag,
+        },
+        registry @ Source::Registry { .. } => registry,
+    };
     if let Source::DockerArchive { file, tag } = &source {
         let cache = cache_dir()?;
         let (digest, platform) = super::docker_archive::read(file, tag.as_deref(), &cache)

@@ -73,8 +73,16 @@ pub fn resolve_bases(plan: &Plan, opts: &Options, shell: &Shell) -> Result<Bases
             let text = slot.key().clone();
             super::base::check(&text)?;
             shell.status("Resolving", format!("base {text}"));
+            // A local path of `--base` is the shell's; one of `base = …` is relative to
+            // the directory of the table that says it, as `files` are.
+            let relative_to = if opts.base.is_some() {
+                camino::Utf8PathBuf::new()
+            } else {
+                img.base.clone()
+            };
             slot.insert(super::base::resolve(
                 &text,
+                &relative_to,
                 &platforms,
                 &opts.auth,
                 opts.insecure,

@@ -11,8 +11,8 @@ use std::process::Command;
 use serde_json::Value;
 
 use crate::support::{
-    EPOCH, Registry, build, edit_manifest, multiarch, qemu_aarch64, require, require_python, run,
-    tool, verify,
+    EPOCH, Registry, build, edit_manifest, multiarch, private_fixture, qemu_aarch64, require,
+    require_python, run, tool, verify,
 };
 
 /// Writes an OCI layout at `dir` tagged `1`: per architecture one gzip layer (a file
@@ -404,6 +404,22 @@ fn images_go_on_a_local_oci_layout_and_are_reproducible() {
     let second = image(&dir, other.path(), &cache, &["--base", &base]).success();
     assert_eq!(first.stdout(), second.stdout());
 
+    // A base layer in `out/oci/` is checked like ours: a changed byte is named.
+    let (_, base_layer) = base_manifest(&layout, "arm64");
+    let blob = oci
+        .join("blobs/sha256")
+        .join(base_layer.trim_start_matches("sha256:"));
+    let mut bytes = std::fs::read(&blob).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&blob, bytes).unwrap();
+    let failed = verify(out.path(), &[]).failure();
+    let text = format!("{}{}", failed.stdout(), failed.stderr());
+    assert!(
+        text.contains(&format!("blob `{base_layer}` has sha256")),
+        "{text}"
+    );
+
     // The same base as an OCI archive (`tar` of the layout).
     let archive = work.path().join("base.tar");
     tool(
@@ -597,4 +613,27 @@ fn a_docker_archive_base_is_read_for_its_one_platform() {
     let text = tool(Command::new(qemu_aarch64()).arg(bundle.join("rootfs/usr/local/bin/alpha")));
     assert_eq!(text, "alpha 0.3.0 aarch64\nhello from common\n");
     assert!(bundle.join("rootfs/lib/ld-musl-aarch64.so.1").is_file());
+}
+
+#[test]
+fn a_configured_base_path_is_relative_to_its_table() {
+    let (_tmp, ws) = private_fixture("multi");
+    write_base(&ws, "amd64,arm64");
+    let mut toml = std::fs::read_to_string(ws.join("Cargo.toml")).unwrap();
+    toml.push_str(
+        "\n[workspace.metadata.multiarch.image]\nbase = \"oci:base-amd64-arm64-false:1\"\n",
+    );
+    std::fs::write(ws.join("Cargo.toml"), toml).unwrap();
+    let (out, _) = build("multi", &[]);
+    let work = tempfile::tempdir().unwrap();
+    // Run from a subdirectory: the path is the workspace table's, not the shell's.
+    let run_in = ws.join("crates");
+    image(&run_in, out.path(), &work.path().join("cache"), &[]).success();
+    let m: Value =
+        serde_json::from_slice(&std::fs::read(out.path().join("manifest.json")).unwrap()).unwrap();
+    assert!(
+        m.to_string()
+            .contains("\"name\":\"oci:base-amd64-arm64-false:1\""),
+        "{m}"
+    );
 }
