@@ -390,6 +390,13 @@ fn images_go_on_a_local_oci_layout_and_are_reproducible() {
         &layout,
     );
     verify(out.path(), &[]).success();
+    // The manifest, with `base` on its `oci-manifest` artifacts, follows the schema.
+    require_python("jsonschema");
+    let schema = crate::support::repo().join("schema/manifest-v1.schema.json");
+    tool(Command::new("python3").current_dir(out.path()).arg("-c").arg(format!(
+        "import json, jsonschema; m = json.load(open('manifest.json')); assert any('base' in a for a in m['artifacts']); jsonschema.Draft202012Validator(json.load(open('{}'))).validate(m)",
+        schema.display()
+    )));
 
     // The same base and binaries in another out dir: the same digests.
     let other = tempfile::tempdir().unwrap();
