@@ -633,4 +633,24 @@ mod tests {
         );
         assert_eq!(p(serde_json::json!({"os":"linux"})), None);
     }
+
+    proptest::proptest! {
+        #![proptest_config(crate::testgen::config(256))]
+
+        /// Any reference text, `index.json` and platform object are read or refused,
+        /// never a panic.
+        #[test]
+        fn any_reference_index_and_platform_are_answered(
+            text in ".{0,40}",
+            index in crate::testgen::json_any(),
+        ) {
+            let _ = parse(&text);
+            let bytes = index.render().into_bytes();
+            let _ = pick("x", &bytes, None);
+            let _ = pick("x", &bytes, Some("1"));
+            if let Ok(v) = serde_json::from_slice::<Value>(&bytes) {
+                let _ = platform_of(&v);
+            }
+        }
+    }
 }

@@ -283,4 +283,21 @@ mod tests {
         );
         assert!(fs.has_file("/lib/other"));
     }
+
+    proptest::proptest! {
+        #![proptest_config(crate::testgen::config(256))]
+
+        /// Any bytes as a layer are read or refused, never a panic; any path asked of
+        /// what was read is answered, also through links that loop.
+        #[test]
+        fn any_layer_and_any_path_are_answered(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048),
+            path in "[a-z/.]{0,24}",
+        ) {
+            let mut fs = RootFs::default();
+            let _ = fs.apply(&bytes[..]);
+            fs.apply(&layer(&[("a", Some("b")), ("b", Some("../a")), ("c/", None)])[..]).unwrap();
+            let _ = fs.has_file(&path);
+        }
+    }
 }
