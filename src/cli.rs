@@ -468,6 +468,10 @@ pub struct ImageArgs {
     #[arg(long, help_heading = "Image Options")]
     pub combined: bool,
 
+    /// Put the binaries on top of this image instead of scratch: a registry reference (`REGISTRY/NAME:TAG`, `…@sha256:…`), `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]` or `docker-archive:FILE[:NAME:TAG]` [default: `base` in `[…metadata.multiarch.image]`]
+    #[arg(long, value_name = "REF", help_heading = "Image Options")]
+    pub base: Option<String>,
+
     /// Also write `out/image.tar`: the OCI layout plus Docker's manifest.json, so `docker load` takes it
     #[arg(long, help_heading = "Image Options")]
     pub archive: bool,
@@ -515,8 +519,8 @@ pub struct ImageArgs {
     )]
     pub password_stdin: bool,
 
-    /// Use plain HTTP, to the registry and its token server (meant for localhost: other hosts get a warning)
-    #[arg(long, requires = "push", help_heading = "Push Options")]
+    /// Use plain HTTP, to the registries (pushed to, or the base's) and their token servers (meant for localhost: other hosts get a warning)
+    #[arg(long, help_heading = "Push Options")]
     pub insecure: bool,
 
     #[command(flatten)]

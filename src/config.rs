@@ -68,6 +68,8 @@ pub struct ImageConfig {
     pub annotations: BTreeMap<String, String>,
     /// Add the CA certificate bundle (`/etc/ssl/certs/ca-certificates.crt`).
     pub ca_certificates: Option<bool>,
+    /// The image the binaries go on (`--base`'s forms); scratch when absent.
+    pub base: Option<String>,
 }
 
 impl Config {
@@ -412,6 +414,12 @@ mod tests {
     }
 
     #[test]
+    fn image_base_is_read() {
+        let c = parse(&json!({"image": {"base": "oci:base:1"}})).unwrap();
+        assert_eq!(c.image.base.as_deref(), Some("oci:base:1"));
+    }
+
+    #[test]
     fn every_problem_names_the_file_the_table_the_key_and_a_fix() {
         let e = |v: Value| parse(&v).unwrap_err().to_string();
         let t = "`/w/Cargo.toml`: key";
@@ -424,7 +432,7 @@ mod tests {
         );
         assert_eq!(
             e(json!({"image": {"entry": []}})),
-            "`/w/Cargo.toml`: unknown key `entry` in `[workspace.metadata.multiarch].image`; known keys: name, bin-dir, entrypoint, cmd, env, labels, user, workdir, files, combined, annotations, ca-certificates (hint: fix or remove `entry`)"
+            "`/w/Cargo.toml`: unknown key `entry` in `[workspace.metadata.multiarch].image`; known keys: name, bin-dir, entrypoint, cmd, env, labels, user, workdir, files, combined, annotations, ca-certificates, base (hint: fix or remove `entry`)"
         );
         assert_eq!(
             e(json!({"image": "x"})),

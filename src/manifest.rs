@@ -69,6 +69,23 @@ pub struct Artifact {
     /// For OCI artifacts: the image reference (`name:tag`) they belong to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// For an image manifest on a base: the base as given and the digest of the base's
+    /// manifest for this platform (what `org.opencontainers.image.base.digest` names).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseImage>,
+}
+
+/// The base an image manifest was written on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaseImage {
+    /// As given to `--base` or `base = …` (`127.0.0.1:5000/base:1`, `oci:dir:tag`).
+    pub name: String,
+    /// `sha256:…` of the base's manifest for the platform.
+    pub digest: String,
+    /// `sha256:…` the name resolved to (the base's index, or its only manifest): pin
+    /// it as `NAME@DIGEST` to rebuild on the same base.
+    pub resolved: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +119,7 @@ impl Artifact {
             linkage: None,
             contents: Vec::new(),
             reference: None,
+            base: None,
         }
     }
 
@@ -205,6 +223,13 @@ impl Manifest {
             ] {
                 if let Some(v) = value {
                     plain_text(field, v)?;
+                }
+            }
+            if let Some(b) = &a.base {
+                plain_text("base.name", &b.name)?;
+                for d in [&b.digest, &b.resolved] {
+                    crate::digest::Sha256::parse_oci(d)
+                        .with_context(|| format!("`base` of `{}`", a.path))?;
                 }
             }
             for c in &a.contents {

@@ -205,6 +205,98 @@ pub fn config_json(
     to_json(&config)
 }
 
+/// The image config of one platform on a base: the base's config (its `Env`, with
+/// ours winning per variable, `User`, `WorkingDir`, `Labels` under ours, `ExposedPorts`
+/// and the rest) with our `Entrypoint` and `Cmd`, our settings, `diff_ids` (the base's
+/// then ours) and our history entry after the base's. Keys serialise sorted, so the
+/// same base and inputs give the same bytes.
+pub fn config_json_on(
+    base: &serde_json::Value,
+    platform: &Platform,
+    settings: &Settings,
+    created: u64,
+    diff_ids: &[String],
+) -> Vec<u8> {
+    use serde_json::{Value, json};
+    let created = crate::date::rfc3339(created);
+    let mut doc = match base {
+        Value::Object(o) => o.clone(),
+        _ => serde_json::Map::new(),
+    };
+    let mut config = match doc.remove("config") {
+        Some(Value::Object(o)) => o,
+        _ => serde_json::Map::new(),
+    };
+    let mut env: Vec<String> = config
+        .get("Env")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.as_str().map(str::to_owned))
+        .collect();
+    for ours in &settings.env {
+        let key = ours.split_once('=').map_or(ours.as_str(), |(k, _)| k);
+        match env
+            .iter_mut()
+            .find(|e| e.split_once('=').map_or(e.as_str(), |(k, _)| k) == key)
+        {
+            Some(e) => e.clone_from(ours),
+            None => env.push(ours.clone()),
+        }
+    }
+    if !env.iter().any(|e| e.starts_with("PATH=")) {
+        env.insert(0, DEFAULT_PATH.to_owned());
+    }
+    config.insert("Env".to_owned(), json!(env));
+    let mut labels = match config.remove("Labels") {
+        Some(Value::Object(o)) => o,
+        _ => serde_json::Map::new(),
+    };
+    for (k, v) in &settings.labels {
+        labels.insert(k.clone(), json!(v));
+    }
+    if !labels.is_empty() {
+        config.insert("Labels".to_owned(), Value::Object(labels));
+    }
+    for (key, ours) in [
+        ("Entrypoint", settings.entrypoint.as_ref().map(|v| json!(v))),
+        ("Cmd", settings.cmd.as_ref().map(|v| json!(v))),
+    ] {
+        match ours {
+            Some(v) => config.insert(key.to_owned(), v),
+            None => config.remove(key),
+        };
+    }
+    for (key, ours) in [("User", &settings.user), ("WorkingDir", &settings.workdir)] {
+        if let Some(v) = ours {
+            config.insert(key.to_owned(), json!(v));
+        }
+    }
+    let mut history: Vec<Value> = doc
+        .remove("history")
+        .and_then(|h| match h {
+            Value::Array(a) => Some(a),
+            _ => None,
+        })
+        .unwrap_or_default();
+    history.push(json!({"created": created, "created_by": CREATED_BY}));
+    let p = OciPlatform::from(platform);
+    doc.insert("created".to_owned(), json!(created));
+    doc.insert("architecture".to_owned(), json!(p.architecture));
+    doc.insert("os".to_owned(), json!(p.os));
+    match p.variant {
+        Some(v) => doc.insert("variant".to_owned(), json!(v)),
+        None => doc.remove("variant"),
+    };
+    doc.insert("config".to_owned(), Value::Object(config));
+    doc.insert(
+        "rootfs".to_owned(),
+        json!({"type": "layers", "diff_ids": diff_ids}),
+    );
+    doc.insert("history".to_owned(), Value::Array(history));
+    to_json(&Value::Object(doc))
+}
+
 /// An image manifest (`schemaVersion` 2) over a config and its layers; annotations
 /// serialise sorted by key.
 pub fn manifest_json(
@@ -301,6 +393,48 @@ pub fn check_ref_name(name: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_config_on_a_base_keeps_the_base_settings_under_ours() {
+        let base = serde_json::json!({
+            "architecture": "arm64", "os": "linux", "author": "base",
+            "config": {"Env": ["PATH=/opt/bin", "A=base", "B=base"], "User": "1000",
+                       "WorkingDir": "/srv", "Labels": {"l": "base", "m": "base"},
+                       "ExposedPorts": {"80/tcp": {}}, "Cmd": ["sh"]},
+            "rootfs": {"type": "layers", "diff_ids": ["sha256:b"]},
+            "history": [{"created_by": "base"}]
+        });
+        let settings = Settings {
+            entrypoint: Some(vec!["/app".to_owned()]),
+            env: vec!["B=ours".to_owned(), "C=ours".to_owned()],
+            labels: BTreeMap::from([("m".to_owned(), "ours".to_owned())]),
+            workdir: Some("/work".to_owned()),
+            ..Settings::default()
+        };
+        let p = Platform::parse("linux/arm64").unwrap();
+        let ids = ["sha256:b".to_owned(), "sha256:o".to_owned()];
+        let bytes = config_json_on(&base, &p, &settings, 0, &ids);
+        let c: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            c["config"]["Env"],
+            serde_json::json!(["PATH=/opt/bin", "A=base", "B=ours", "C=ours"])
+        );
+        assert_eq!(c["config"]["User"], "1000");
+        assert_eq!(c["config"]["WorkingDir"], "/work");
+        assert_eq!(
+            c["config"]["Labels"],
+            serde_json::json!({"l": "base", "m": "ours"})
+        );
+        assert_eq!(c["config"]["ExposedPorts"]["80/tcp"], serde_json::json!({}));
+        assert_eq!(c["config"]["Entrypoint"], serde_json::json!(["/app"]));
+        assert!(c["config"].get("Cmd").is_none(), "{c}");
+        assert_eq!(c["rootfs"]["diff_ids"], serde_json::json!(ids));
+        assert_eq!(c["history"][0]["created_by"], "base");
+        assert_eq!(c["history"][1]["created_by"], CREATED_BY);
+        assert_eq!(c["author"], "base");
+        // The same inputs, the same bytes.
+        assert_eq!(bytes, config_json_on(&base, &p, &settings, 0, &ids));
+    }
     use crate::platform::Platform;
 
     #[test]

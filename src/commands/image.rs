@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result};
 
 use crate::cli::ImageArgs;
-use crate::image::{Auth, Options, assemble, check_names};
+use crate::image::{Auth, Options, assemble, check_names, resolve_bases};
 use crate::output::Shell;
 use crate::record;
 
@@ -36,11 +36,14 @@ pub(super) fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
             docker_config: None,
         },
         insecure: args.insecure,
+        base: args.base,
         level: args.compression,
         probes,
     };
     // Names and push destinations are decided before anything is built.
     check_names(&plan, &opts)?;
+    // So is the base, for every platform: a platform it lacks fails here.
+    let bases = resolve_bases(&plan, &opts, shell)?;
     let (out, _lock) = record::open_for_writing(&plan.out_dir, args.lock.no_wait, shell)?;
     let records = super::records(
         &plan,
@@ -52,6 +55,6 @@ pub(super) fn run(args: ImageArgs, shell: &Shell) -> Result<ExitCode> {
         ),
         shell,
     )?;
-    assemble(&plan, &out, &records, shell, &opts)?;
+    assemble(&plan, &out, &records, shell, &opts, &bases)?;
     Ok(ExitCode::SUCCESS)
 }

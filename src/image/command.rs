@@ -45,6 +45,8 @@ pub struct Options {
     pub push: Option<Option<String>>,
     pub auth: Auth,
     pub insecure: bool,
+    /// `--base REF`: the image every image goes on (else each image's config says).
+    pub base: Option<String>,
     pub level: u32,
     /// This machine's probes: the compilers the provenance names when no `package`
     /// wrote one before.
@@ -55,6 +57,66 @@ pub struct Options {
 /// before anything is built.
 pub fn check_names(plan: &Plan, opts: &Options) -> Result<()> {
     decide(plan, opts).map(drop)
+}
+
+/// The bases the images go on, by reference, each resolved for every platform of the
+/// plan (an error names what a base lacks): what `image` fetches before anything is
+/// built.
+pub fn resolve_bases(plan: &Plan, opts: &Options, shell: &Shell) -> Result<Bases> {
+    let platforms: Vec<Platform> = plan.targets.iter().map(|t| t.platform).collect();
+    let mut bases = Bases::new();
+    for img in decide(plan, opts)? {
+        let Some(text) = base_of(opts, &img) else {
+            continue;
+        };
+        if let std::collections::btree_map::Entry::Vacant(slot) = bases.entry(text) {
+            let text = slot.key().clone();
+            super::base::check(&text)?;
+            shell.status("Resolving", format!("base {text}"));
+            // A local path of `--base` is the shell's; one of `base = …` is relative to
+            // the directory of the table that says it, as `files` are.
+            let relative_to = if opts.base.is_some() {
+                camino::Utf8PathBuf::new()
+            } else {
+                img.base.clone()
+            };
+            slot.insert(super::base::resolve(
+                &text,
+                &relative_to,
+                &platforms,
+                &opts.auth,
+                opts.insecure,
+                shell,
+            )?);
+        }
+    }
+    Ok(bases)
+}
+
+/// The resolved bases, by the reference given.
+pub type Bases = BTreeMap<String, super::Base>;
+
+/// The base of one image: `--base`, else its config's.
+fn base_of(opts: &Options, img: &Planned) -> Option<String> {
+    opts.base.clone().or_else(|| img.config.base.clone())
+}
+
+/// The bases in the provenance, as resolved dependencies (`NAME` with the digest it
+/// resolved to), in place of any an earlier `image` recorded.
+fn record_bases(predicate: &mut provenance::Predicate, bases: &Bases) {
+    let deps = &mut predicate.build_definition.resolved_dependencies;
+    deps.retain(|r| !r.annotations.contains_key(super::BASE_NAME_ANNOTATION));
+    for (text, base) in bases {
+        let hex = base.digest.strip_prefix("sha256:").unwrap_or(&base.digest);
+        deps.push(provenance::Resource {
+            name: text.clone(),
+            uri: None,
+            digest: BTreeMap::from([("sha256".to_owned(), hex.to_owned())]),
+            annotations: BTreeMap::from([(super::BASE_NAME_ANNOTATION.to_owned(), text.clone())]),
+        });
+    }
+    deps.sort();
+    deps.dedup();
 }
 
 /// The images to assemble and, when pushing, that every destination is well-formed.
@@ -79,6 +141,7 @@ pub fn assemble(
     records: &[BuildRecord],
     shell: &Shell,
     opts: &Options,
+    bases: &Bases,
 ) -> Result<Vec<ImageResult>> {
     // Every staged binary must still be what `build` recorded.
     let binaries: Vec<Artifact> = records
@@ -89,9 +152,24 @@ pub fn assemble(
     let existing = fresh_manifest(out, &binaries, *shell);
     let mut assembly = Assembly::new(plan, out, records, existing.as_ref(), opts)?;
     let planned = decide(plan, opts)?;
+    let used: Bases = planned
+        .iter()
+        .filter_map(|img| base_of(opts, img))
+        .filter_map(|text| Some((text.clone(), bases.get(&text)?.clone())))
+        .collect();
+    record_bases(&mut assembly.predicate, &used);
     let specs = planned
         .iter()
-        .map(|img| assembly.spec(img))
+        .map(|img| {
+            let mut spec = assembly.spec(img)?;
+            spec.base = base_of(opts, img).and_then(|text| bases.get(&text).cloned());
+            let held: Vec<&Artifact> = binaries
+                .iter()
+                .filter(|b| b.binary.as_ref().is_some_and(|n| img.binaries.contains(n)))
+                .collect();
+            super::rootfs::check_interpreters(&img.names[0], &held, spec.base.as_ref())?;
+            Ok(spec)
+        })
         .collect::<Result<Vec<_>>>()?;
 
     let oci = out.create_subdir(&crate::layout::oci_dir())?;
@@ -226,6 +304,7 @@ impl<'a> Assembly<'a> {
             created: self.created,
             level: self.opts.level,
             attestations,
+            base: None,
         })
     }
 
@@ -354,9 +433,18 @@ fn report_images(out: &OutDir, layout: &LayoutResult, shell: Shell) {
         } else {
             format!(", {} CA certificates", certs::count())
         };
+        let base = img
+            .base
+            .as_ref()
+            .map(|b| format!(", on {}", b.name))
+            .unwrap_or_default();
         shell.status(
             "Image",
-            format!("{} ({}{certs})", img.names.join(", "), platforms.join(", ")),
+            format!(
+                "{} ({}{certs}{base})",
+                img.names.join(", "),
+                platforms.join(", ")
+            ),
         );
         // The digests on stdout, for scripts: `alpha:0.3.0@sha256:…`, one line per name
         // (in events with `--message-format json`).
@@ -453,10 +541,15 @@ fn push_images(
                 uploaded: report.uploaded.len(),
                 skipped: report.skipped.len(),
             });
+            let mounted = if report.mounted.is_empty() {
+                String::new()
+            } else {
+                format!(", {} mounted from the base", report.mounted.len())
+            };
             shell.status(
                 "Pushed",
                 format!(
-                    "{}:{tag}@{} ({} blobs uploaded, {} already there)",
+                    "{}:{tag}@{} ({} blobs uploaded{mounted}, {} already there)",
                     to.repository,
                     report.index_digest,
                     report.uploaded.len(),
@@ -543,8 +636,14 @@ fn record_in_manifest(
             })
         };
         m.artifacts.push(oci(Kind::OciIndex, &img.index)?);
-        for d in &img.manifests {
-            m.artifacts.push(oci(Kind::OciManifest, d)?);
+        for (i, d) in img.manifests.iter().enumerate() {
+            let mut a = oci(Kind::OciManifest, d)?;
+            a.base = img.base.as_ref().map(|b| manifest::BaseImage {
+                name: b.name.clone(),
+                digest: b.manifests[i].clone(),
+                resolved: b.digest.clone(),
+            });
+            m.artifacts.push(a);
         }
     }
     // `index.json` (the images' names) and `oci-layout`: in the release like a blob.

@@ -80,24 +80,25 @@ pub fn write_layout(specs: &[ImageSpec], dir: &Utf8Path) -> Result<LayoutResult>
             );
         }
         let mut manifests = Vec::with_capacity(spec.platforms.len());
+        let mut base_use = spec.base.as_ref().map(|b| super::BaseUse {
+            name: b.name.clone(),
+            digest: b.digest.clone(),
+            manifests: Vec::new(),
+            blobs: b
+                .platforms
+                .iter()
+                .flat_map(|p| &p.layers)
+                .map(|(d, _)| d.digest.clone())
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            repository: b.repository.clone(),
+        });
         for image in &spec.platforms {
-            let own = writer.layer(&image.files, &opts).with_context(|| {
-                format!(
-                    "could not write the `{}` layer of image `{main}`",
-                    image.platform
-                )
-            })?;
-            let (layers, diff_ids): (Vec<Descriptor>, Vec<String>) =
-                base.iter().chain([&own]).cloned().unzip();
-            let config = writer.json(
-                MEDIA_TYPE_CONFIG,
-                &oci::config_json(&image.platform, &spec.settings, spec.created, &diff_ids),
-            )?;
-            let mut manifest = writer.json(
-                MEDIA_TYPE_MANIFEST,
-                &oci::manifest_json(&config, &layers, &spec.annotations),
-            )?;
-            manifest.platform = Some(image.platform);
+            let (manifest, base_digest) = writer.platform_manifest(spec, image, &base, &opts)?;
+            if let (Some(digest), Some(u)) = (base_digest, base_use.as_mut()) {
+                u.manifests.push(digest);
+            }
             manifests.push(manifest);
         }
         let attestations = super::attest::write(spec, &manifests, &mut |media_type, bytes| {
@@ -134,6 +135,7 @@ pub fn write_layout(specs: &[ImageSpec], dir: &Utf8Path) -> Result<LayoutResult>
             manifest_names,
             base_layers: base.into_iter().map(|(d, _)| d).collect(),
             attestations,
+            base: base_use,
         });
     }
     layout.write(
@@ -293,6 +295,109 @@ impl BlobWriter<'_> {
         let done = (desc, format!("sha256:{}", written.tar_sha256));
         self.layers.push((files.to_vec(), *opts, done.clone()));
         Ok(done)
+    }
+
+    /// Writes one platform's layer, config and manifest (on the spec's base, if any,
+    /// whose layers are copied in first); returns the manifest and the digest of the
+    /// base's manifest it is on.
+    fn platform_manifest(
+        &mut self,
+        spec: &ImageSpec,
+        image: &super::PlatformImage,
+        shared: &[(Descriptor, String)],
+        opts: &Options,
+    ) -> Result<(Descriptor, Option<String>)> {
+        let main = &spec.names[0];
+        let own = self.layer(&image.files, opts).with_context(|| {
+            format!(
+                "could not write the `{}` layer of image `{main}`",
+                image.platform
+            )
+        })?;
+        let on = match &spec.base {
+            Some(b) => Some(b.for_platform(&image.platform).with_context(|| {
+                format!(
+                    "base `{}` has no `{}` image (hint: choose a base with that platform)",
+                    b.name, image.platform
+                )
+            })?),
+            None => None,
+        };
+        let mut below: Vec<(Descriptor, String)> = Vec::new();
+        if let Some(bp) = on {
+            for ((d, path), diff_id) in bp.layers.iter().zip(&bp.diff_ids) {
+                self.copy_blob(d, path).with_context(|| {
+                    format!("could not copy a layer of base `{}`", bp.manifest_digest)
+                })?;
+                below.push((d.clone(), diff_id.clone()));
+            }
+        }
+        let (layers, diff_ids): (Vec<Descriptor>, Vec<String>) = below
+            .into_iter()
+            .chain(shared.iter().cloned())
+            .chain([own])
+            .unzip();
+        let config_bytes = match on {
+            Some(bp) => oci::config_json_on(
+                &bp.config,
+                &image.platform,
+                &spec.settings,
+                spec.created,
+                &diff_ids,
+            ),
+            None => oci::config_json(&image.platform, &spec.settings, spec.created, &diff_ids),
+        };
+        let config = self.json(MEDIA_TYPE_CONFIG, &config_bytes)?;
+        let mut annotations = spec.annotations.clone();
+        if let (Some(bp), Some(b)) = (on, &spec.base) {
+            annotations.insert(super::BASE_NAME_ANNOTATION.to_owned(), b.name.clone());
+            annotations.insert(
+                super::BASE_DIGEST_ANNOTATION.to_owned(),
+                bp.manifest_digest.clone(),
+            );
+        }
+        let mut manifest = self.json(
+            MEDIA_TYPE_MANIFEST,
+            &oci::manifest_json(&config, &layers, &annotations),
+        )?;
+        manifest.platform = Some(image.platform);
+        Ok((manifest, on.map(|bp| bp.manifest_digest.clone())))
+    }
+
+    /// Copies a base's blob from `from` (its size and digest checked as it is copied),
+    /// unless the layout holds it already.
+    fn copy_blob(&mut self, d: &Descriptor, from: &Utf8Path) -> Result<()> {
+        let path = blob_rel(d.hex())?;
+        if self.written.contains(d.hex())
+            || self
+                .layout
+                .hash(&path)
+                .is_ok_and(|(sha, size)| size == d.size && sha.as_str() == d.hex())
+        {
+            self.written.insert(d.hex().to_owned());
+            return Ok(());
+        }
+        let mut src = crate::fs::open_regular(from)?;
+        let (temp, (sha, size)) = self.layout.write_temp(&rel("blobs/sha256/base"), |file| {
+            let mut hashed = crate::digest::HashWriter::new(file);
+            std::io::copy(&mut std::io::Read::take(&mut src, d.size + 1), &mut hashed)
+                .with_context(|| format!("could not copy `{from}`"))?;
+            let (_, sha, size) = hashed.into_parts();
+            Ok((sha, size))
+        })?;
+        if size != d.size || sha.as_str() != d.hex() {
+            let _ = self.layout.remove(&temp);
+            bail!(
+                "`{from}` is not blob `{}` any more (hint: remove it from the cache and run again)",
+                d.digest
+            );
+        }
+        if let Err(e) = self.layout.rename(&temp, &path) {
+            let _ = self.layout.remove(&temp);
+            return Err(e);
+        }
+        self.written.insert(d.hex().to_owned());
+        Ok(())
     }
 
     /// Removes what is in `blobs/sha256/` but was not written by this run: blobs of

@@ -13,14 +13,17 @@
 //! provenance (and SBOMs) as buildx-style attestation manifests (`attest`).
 
 mod attest;
+mod base;
 mod certs;
 mod command;
 mod credentials;
+mod docker_archive;
 mod layout;
 mod naming;
 mod origin;
 mod reference;
 mod registry;
+mod rootfs;
 mod tarball;
 mod wire;
 
@@ -33,7 +36,8 @@ use crate::archive::Entry;
 use crate::platform::Platform;
 
 pub use attest::{Attestation, AttestationInput};
-pub use command::{Options, assemble, check_names};
+pub use base::{BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION, Base, BasePlatform};
+pub use command::{Bases, Options, assemble, check_names, resolve_bases};
 pub use credentials::Auth;
 pub use layout::{Checked, Ref, verify_layout, walk_layout, write_layout};
 pub use naming::PushTo;
@@ -66,6 +70,9 @@ pub struct ImageSpec {
     pub level: u32,
     /// In-toto statements attached to each platform manifest (buildx-style).
     pub attestations: Vec<Attestation>,
+    /// The image every platform's layers go on top of (else scratch); it has each
+    /// platform of `platforms`.
+    pub base: Option<Base>,
 }
 
 /// The name of one platform's image: `<name>-<os>-<arch>[-<variant>]`
@@ -123,4 +130,21 @@ pub struct ImageResult {
     pub base_layers: Vec<Descriptor>,
     /// The attestation manifests in the index (platform `unknown/unknown`), after them.
     pub attestations: Vec<Descriptor>,
+    /// On a base: its name and the digest of its manifest under each of `manifests`.
+    pub base: Option<BaseUse>,
+}
+
+/// The base an image was written on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUse {
+    /// As given (`org.opencontainers.image.base.name`).
+    pub name: String,
+    /// `sha256:…` the name resolved to.
+    pub digest: String,
+    /// Per manifest of the image (same order), the base's manifest digest.
+    pub manifests: Vec<String>,
+    /// Digests of the base's layers (in the layout, shared by our manifests).
+    pub blobs: Vec<String>,
+    /// `(registry, repository)` of a registry base: where a push can mount from.
+    pub repository: Option<(String, String)>,
 }

@@ -209,6 +209,7 @@ fn overlay(ws: &ImageConfig, pkg: &ImageConfig) -> ImageConfig {
             .chain(pkg.annotations.clone())
             .collect(),
         ca_certificates: pkg.ca_certificates.or(ws.ca_certificates),
+        base: pkg.base.clone().or_else(|| ws.base.clone()),
     }
 }
 
@@ -342,6 +343,23 @@ pub(super) fn annotations(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_package_base_wins_over_the_workspace_base() {
+        let ws = ImageConfig {
+            base: Some("127.0.0.1:5000/base:1".to_owned()),
+            ..ImageConfig::default()
+        };
+        let own = ImageConfig {
+            base: Some("oci:python:3.12".to_owned()),
+            ..ImageConfig::default()
+        };
+        assert_eq!(overlay(&ws, &own).base.as_deref(), Some("oci:python:3.12"));
+        assert_eq!(
+            overlay(&ws, &ImageConfig::default()).base.as_deref(),
+            Some("127.0.0.1:5000/base:1")
+        );
+    }
 
     fn planned(name: &str) -> Planned {
         Planned {

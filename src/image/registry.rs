@@ -18,7 +18,7 @@
 //! - Secrets (password, `user:password`, its base64, tokens) are redacted from every
 //!   error, even when a registry quotes them back.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 use std::fs::{self, File};
 use std::time::Duration;
 
@@ -36,8 +36,14 @@ use crate::outdir::OutDir;
 use crate::output::Shell;
 use crate::output::bars::ByteBar;
 
+mod pull;
+
 /// Redirects followed per request, at most.
 const MAX_REDIRECTS: usize = 5;
+/// The largest JSON reply read (a manifest, an index, a config, an error).
+const MAX_REPLY: u64 = 4 << 20;
+/// What a pull accepts for a manifest: OCI's and Docker's, indexes and images.
+const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 
 /// What [`push`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +52,8 @@ pub struct PushReport {
     pub uploaded: Vec<String>,
     /// Digests of the blobs the registry already had.
     pub skipped: Vec<String>,
+    /// Digests of the base's blobs mounted from its repository on the same registry.
+    pub mounted: Vec<String>,
     /// The digest of the image index now tagged.
     pub index_digest: String,
 }
@@ -115,6 +123,10 @@ pub fn push_tags(
     }
 
     let mut client = Client::new(target, auth, insecure, shell)?;
+    let mount_from = mount_from(image, target);
+    if let Some(from) = mount_from {
+        client.scopes.push(format!("repository:{from}:pull"));
+    }
     // Every blob's bytes, those the registry has counted as they are found there.
     client.progress = ByteBar::new(
         shell,
@@ -126,11 +138,20 @@ pub fn push_tags(
         let mut report = PushReport {
             uploaded: Vec::new(),
             skipped: Vec::new(),
+            mounted: Vec::new(),
             index_digest: image.index.digest.clone(),
         };
         for blob in &blobs {
             if client.blob_exists(&blob.digest)? {
                 report.skipped.push(blob.digest.clone());
+            } else if let Some(from) = mount_from
+                && image
+                    .base
+                    .as_ref()
+                    .is_some_and(|b| b.blobs.contains(&blob.digest))
+                && client.mount_blob(&blob.digest, from)?
+            {
+                report.mounted.push(blob.digest.clone());
             } else {
                 let path = dir.file(&crate::layout::oci_blob(blob.hex())?)?;
                 client.upload_blob(blob, &path)?;
@@ -161,6 +182,17 @@ pub fn push_tags(
     result.map_err(|e| client.redact(e))
 }
 
+/// The repository the base's blobs can be mounted from: the base's, when it is on the
+/// registry pushed to (and is another repository).
+fn mount_from<'a>(image: &'a ImageResult, target: &Reference) -> Option<&'a str> {
+    image
+        .base
+        .as_ref()
+        .and_then(|b| b.repository.as_ref())
+        .filter(|(registry, name)| *registry == target.registry && *name != target.name)
+        .map(|(_, name)| name.as_str())
+}
+
 /// Reads a JSON blob and checks it is exactly the bytes its descriptor names.
 fn read_document(dir: &OutDir, d: &Descriptor) -> Result<Vec<u8>> {
     let rel = crate::layout::oci_blob(oci::digest_hex(&d.digest)?)?;
@@ -177,7 +209,7 @@ fn read_document(dir: &OutDir, d: &Descriptor) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
-fn descriptor(v: &Value) -> Result<Descriptor> {
+pub(super) fn descriptor(v: &Value) -> Result<Descriptor> {
     let media_type = v["mediaType"].as_str().context("no `mediaType`")?;
     let digest = v["digest"].as_str().context("no `digest`")?;
     oci::digest_hex(digest)?;
@@ -199,6 +231,7 @@ struct Reply {
     status: u16,
     location: Option<String>,
     digest: Option<String>,
+    content_type: Option<String>,
     challenges: Vec<String>,
     body: Vec<u8>,
 }
@@ -240,6 +273,13 @@ pub(super) struct Client<'a> {
     secrets: Vec<String>,
     /// The bytes pushed so far, on a terminal.
     progress: ByteBar,
+    /// What a token asks for on the target repository: `pull,push`, or `pull`.
+    actions: &'static str,
+    /// Further scopes a token asks for (another repository to mount from).
+    scopes: Vec<String>,
+    /// Where the body of a `200` reply to a `GET` goes, at most so many bytes, instead
+    /// of memory (a blob being pulled).
+    download: RefCell<Option<(File, u64)>>,
 }
 
 impl<'a> Client<'a> {
@@ -275,6 +315,9 @@ impl<'a> Client<'a> {
             warned: Vec::new(),
             secrets: auth.password.iter().cloned().collect(),
             progress: ByteBar::none(),
+            actions: "pull,push",
+            scopes: Vec::new(),
+            download: RefCell::new(None),
         };
         client.warn_if_insecure(&origin);
         Ok(client)
@@ -475,6 +518,9 @@ impl<'a> Client<'a> {
         if let Some(value) = content_type {
             request = request.header("Content-Type", value);
         }
+        if method == "GET" {
+            request = request.header("Accept", ACCEPT);
+        }
         let context = || format!("`{method} {url}` failed");
         let result = match body {
             Body::None => self.agent.run(request.body(()).with_context(context)?),
@@ -517,6 +563,7 @@ impl<'a> Client<'a> {
         };
         let location = header("location");
         let digest = header("docker-content-digest");
+        let reply_type = header("content-type");
         let challenges = response
             .headers()
             .get_all("www-authenticate")
@@ -525,13 +572,21 @@ impl<'a> Client<'a> {
             .map(str::to_owned)
             .collect();
         let status = response.status().as_u16();
-        let body = if method == "HEAD" {
+        let download = (method == "GET" && status == 200)
+            .then(|| self.download.borrow_mut().take())
+            .flatten();
+        let body = if let Some((mut file, max)) = download {
+            let mut reader = response.body_mut().with_config().limit(max).reader();
+            std::io::copy(&mut reader, &mut file)
+                .with_context(|| format!("could not read the body of `{method} {url}`"))?;
+            Vec::new()
+        } else if method == "HEAD" {
             Vec::new()
         } else {
             response
                 .body_mut()
                 .with_config()
-                .limit(1 << 20)
+                .limit(MAX_REPLY)
                 .read_to_vec()
                 .unwrap_or_default()
         };
@@ -540,6 +595,7 @@ impl<'a> Client<'a> {
             status,
             location,
             digest,
+            content_type: reply_type,
             challenges,
             body,
         })
@@ -616,9 +672,11 @@ impl<'a> Client<'a> {
                     .collect()
             })
             .unwrap_or_default();
-        let push_scope = format!("repository:{}:pull,push", self.target.name);
-        if !scopes.contains(&push_scope) {
-            scopes.push(push_scope);
+        let own_scope = format!("repository:{}:{}", self.target.name, self.actions);
+        for scope in std::iter::once(own_scope).chain(self.scopes.iter().cloned()) {
+            if !scopes.contains(&scope) {
+                scopes.push(scope);
+            }
         }
         query.extend(
             scopes
@@ -635,7 +693,12 @@ impl<'a> Client<'a> {
             return Err(self.http_error_for("GET", &url, &reply, &realm.origin)).with_context(
                 || {
                     format!(
-                        "could not get a token for push access to `{}`",
+                        "could not get a token for {} access to `{}`",
+                        if self.actions == "pull" {
+                            "pull"
+                        } else {
+                            "push"
+                        },
                         self.target.name
                     )
                 },

@@ -61,6 +61,9 @@ pub(super) fn check(out: &OutDir, m: &Manifest, problems: &mut Vec<String>) {
     );
     check_listed(&in_layout, &walked, problems);
     check_refs(&in_layout, &walked.refs, problems);
+    if let Ok(dir) = out.subdir(&oci) {
+        check_bases(&dir, &in_layout, problems);
+    }
     match out.subdir(&oci) {
         Ok(dir) => unlisted(&dir, &walked, problems),
         Err(e) => problems.push(format!("{}: {e:#}", layout::OCI_DIR)),
@@ -177,6 +180,48 @@ fn check_refs(in_layout: &[&Artifact], refs: &[Ref], problems: &mut Vec<String>)
             problems.push(format!(
                 "{index_json}: does not name image `{name}` `sha256:{}`, which the manifest records (hint: run `cargo multiarch image` again)",
                 a.sha256
+            ));
+        }
+    }
+}
+
+/// Each image manifest names the base the manifest records for it (its
+/// `org.opencontainers.image.base.name` and `.digest`), and none names a base the
+/// manifest does not record.
+fn check_bases(dir: &OutDir, in_layout: &[&Artifact], problems: &mut Vec<String>) {
+    use crate::image::{BASE_DIGEST_ANNOTATION, BASE_NAME_ANNOTATION};
+    for a in in_layout.iter().filter(|a| a.kind == Kind::OciManifest) {
+        let Ok(rel) = layout::oci_blob(a.sha256.as_str()) else {
+            continue;
+        };
+        // A missing or corrupt blob is the walk's to report.
+        let Ok(doc) = dir
+            .read(&rel, 4 << 20)
+            .and_then(|b| Ok(serde_json::from_slice::<serde_json::Value>(&b)?))
+        else {
+            continue;
+        };
+        let named = |key: &str| doc["annotations"][key].as_str().map(str::to_owned);
+        let in_manifest = (named(BASE_NAME_ANNOTATION), named(BASE_DIGEST_ANNOTATION));
+        let recorded = a
+            .base
+            .as_ref()
+            .map(|b| (Some(b.name.clone()), Some(b.digest.clone())));
+        let recorded = recorded.unwrap_or((None, None));
+        if in_manifest != recorded {
+            let show = |(n, d): &(Option<String>, Option<String>)| match (n, d) {
+                (None, None) => "no base".to_owned(),
+                (n, d) => format!(
+                    "base `{}` `{}`",
+                    n.as_deref().unwrap_or("(none)").escape_debug(),
+                    d.as_deref().unwrap_or("(none)").escape_debug()
+                ),
+            };
+            problems.push(format!(
+                "{}: the image manifest names {}, but the manifest records {} (hint: run `cargo multiarch image` again)",
+                a.path,
+                show(&in_manifest),
+                show(&recorded)
             ));
         }
     }

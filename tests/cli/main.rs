@@ -14,6 +14,7 @@ mod docs;
 mod events;
 mod help;
 mod image;
+mod image_base;
 mod image_tags;
 mod installers;
 mod make;
