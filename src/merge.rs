@@ -192,7 +192,7 @@ fn same_source(first: &Input, input: &Input, git: Option<Git>) -> Result<Option<
     }
 }
 
-/// Adds `input`'s release files (but images and provenance) to `artifacts` (by path, with the dir
+/// Adds `input`'s release files (but images, provenance and installers) to `artifacts` (by path, with the dir
 /// that has it first), refusing a package in another version than `versions` has, or
 /// a path with another hash or kind.
 fn add_artifacts<'a>(
@@ -204,9 +204,10 @@ fn add_artifacts<'a>(
     for a in m
         .artifacts
         .iter()
-        // The release's files but the images (assembled after the merge) and the
-        // provenance (the inputs' are joined into one).
-        .filter(|a| !a.kind.is_image() && a.kind != Kind::Provenance)
+        // The release's files but the images (assembled after the merge), the
+        // provenance (the inputs' are joined into one) and the installers (written
+        // again for every platform of the merged set).
+        .filter(|a| !a.kind.is_image() && !matches!(a.kind, Kind::Provenance | Kind::Installer))
     {
         if let (Some(pkg), Some(v)) = (&a.package, &a.version) {
             match versions.get(pkg) {
