@@ -435,6 +435,7 @@ fn configs(metadata: &Metadata) -> Result<(Config, HashMap<PackageId, Config>)> 
             ("sbom", c.sbom.is_some()),
             ("sbom-format", c.sbom_format.is_some()),
             ("auditable", c.auditable.is_some()),
+            ("cache", c.cache.is_some()),
         ]
         .into_iter()
         .find_map(|(k, set)| set.then_some(k))
@@ -750,6 +751,7 @@ fn merge_root(ws: Config, pkg: &Config) -> Config {
         sbom: ws.sbom.or(pkg.sbom),
         sbom_format: ws.sbom_format.or(pkg.sbom_format),
         auditable: ws.auditable.or(pkg.auditable),
+        cache: ws.cache.or(pkg.cache),
         image: if ws.image == crate::config::ImageConfig::default() {
             pkg.image.clone()
         } else {

@@ -47,6 +47,8 @@ pub(super) struct Artifact {
 pub(super) struct Ctx<'a> {
     /// `--auditable`'s rustc wrapper.
     pub auditable: Option<&'a crate::auditable::Wrapper>,
+    /// `--cache sccache`, and the rustc wrapper cargo gets for it.
+    pub cache: Option<(&'a crate::cache::Sccache, &'a Utf8Path)>,
     pub target_dir: Utf8PathBuf,
     pub plan: &'a Plan,
     pub probes: &'a Probes,
@@ -235,6 +237,7 @@ impl Ctx<'_> {
                 .then(|| self.probes.cross().map(Utf8PathBuf::as_path))
                 .flatten(),
             auditable: self.auditable,
+            cache: self.cache,
         }
     }
 
