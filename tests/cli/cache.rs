@@ -106,11 +106,8 @@ impl Machine {
             .arg("--out-dir")
             .arg(self.dir.join("out")))
         .success();
-        let events: Vec<serde_json::Value> = run
-            .stdout()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        // Every event, the `cache` one included, validates against the schema.
+        let events = crate::events::events(&run.stdout());
         let cache: Vec<&serde_json::Value> =
             events.iter().filter(|e| e["reason"] == "cache").collect();
         assert_eq!(cache.len(), 1, "{}", run.stdout());

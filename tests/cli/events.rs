@@ -16,7 +16,7 @@ use crate::support::{
 /// Every line of `stdout` is one JSON object that validates against the event schema;
 /// returns them.
 #[track_caller]
-fn events(stdout: &str) -> Vec<Value> {
+pub(crate) fn events(stdout: &str) -> Vec<Value> {
     require_python("jsonschema");
     assert!(
         stdout.ends_with('\n'),
