@@ -291,7 +291,7 @@ pub struct BuildOptions {
 
     /// Compile through a shared cache: `sccache` (its `SCCACHE_*` settings choose where it
     /// stores; on by default when `RUSTC_WRAPPER` names sccache)
-    #[arg(long, value_name = "CACHE")]
+    #[arg(long, value_name = "CACHE", env = "CARGO_MULTIARCH_CACHE")]
     pub cache: Option<crate::config::Cache>,
 }
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use crate::support::*;
 
 /// A port nobody listens on now.
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -20,13 +20,13 @@ fn free_port() -> u16 {
 }
 
 /// `redis-server` on 127.0.0.1 in its own dir, saving nothing; killed when dropped.
-struct Redis {
+pub(crate) struct Redis {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
 }
 
 impl Redis {
-    fn start(dir: &Path) -> Self {
+    pub(crate) fn start(dir: &Path) -> Self {
         std::fs::create_dir_all(dir).unwrap();
         let port = free_port();
         let child = Command::new("redis-server")
@@ -127,13 +127,18 @@ fn binary(machine: &Path, platform: &str) -> Vec<u8> {
 
 impl Drop for Machine {
     fn drop(&mut self) {
-        let _ = Command::new("sccache")
-            .arg("--stop-server")
-            .env("SCCACHE_SERVER_PORT", self.port.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        stop_sccache(self.port);
     }
+}
+
+/// Stops the sccache server listening on `port`, if any.
+pub(crate) fn stop_sccache(port: u16) {
+    let _ = Command::new("sccache")
+        .arg("--stop-server")
+        .env("SCCACHE_SERVER_PORT", port.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
 }
 
 fn counts(event: &serde_json::Value, lang: &str) -> (u64, u64) {
