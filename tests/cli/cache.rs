@@ -131,6 +131,15 @@ impl Drop for Machine {
     }
 }
 
+/// Stops the sccache server on its port when dropped.
+pub(crate) struct StopSccache(pub(crate) u16);
+
+impl Drop for StopSccache {
+    fn drop(&mut self) {
+        stop_sccache(self.0);
+    }
+}
+
 /// Stops the sccache server listening on `port`, if any.
 pub(crate) fn stop_sccache(port: u16) {
     let _ = Command::new("sccache")

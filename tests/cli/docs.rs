@@ -209,7 +209,9 @@ fn action_pins_the_zig_that_scripts_setup_installs() {
         .as_str()
         .expect("an sccache-version default");
     assert!(
-        setup.lines().any(|l| l == format!("sccache_version={pinned}")),
+        setup
+            .lines()
+            .any(|l| l == format!("sccache_version={pinned}")),
         "scripts/setup does not install sccache {pinned}, the action's pin"
     );
 }

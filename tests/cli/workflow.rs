@@ -249,13 +249,7 @@ fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
     let redis_dir = tempfile::tempdir().unwrap();
     let redis = crate::cache::Redis::start(redis_dir.path());
     let sccache_port = crate::cache::free_port();
-    struct StopSccache(u16);
-    impl Drop for StopSccache {
-        fn drop(&mut self) {
-            crate::cache::stop_sccache(self.0);
-        }
-    }
-    let _stop = StopSccache(sccache_port);
+    let _stop = crate::cache::StopSccache(sccache_port);
     // The release key, as a repository secret holds it (no password: `-W`).
     let keys = tempfile::tempdir().unwrap();
     sh(
