@@ -14,12 +14,13 @@
 //!   identify it), so the compiler it sees is the wrapper script, which it identifies
 //!   as clang and hashes by its contents.
 //! - Keys that do not depend on the machine: sccache hashes rustc's arguments, and the
-//!   `--remap-path-prefix` for the target dir names this machine's target dir. So that
-//!   flag goes around sccache: cargo runs this tool as rustc (`build.rustc`, a shim,
-//!   [`shim`]), which adds it from [`SHIM_TARGET_ARGS`] after sccache has hashed the
-//!   rest. The output is the same wherever the target dir is (it is remapped to
-//!   `/target`), so a key without it is sound. The zig targets' linker is a bare
-//!   name found on `PATH` for the same reason (cargo passes `-C linker` to every crate).
+//!   `--remap-path-prefix` flags the tool adds name this machine's target dir (and
+//!   checkout, and cargo home). So they go around sccache: cargo runs this tool as
+//!   rustc (`build.rustc`, the shim, [`exec_shim`]), which adds them from
+//!   [`SHIM_TARGET_ARGS`] after sccache has hashed the rest. Their effect is the same
+//!   wherever those directories are (each is remapped to a fixed name), so a key
+//!   without them is sound. The zig targets' linker is a bare name found on `PATH` for
+//!   the same reason (cargo passes `-C linker` to every crate).
 //!
 //! The sccache server is started when none runs, in a session of its own, so that it
 //! outlives the run (and a Ctrl-C of it); its statistics before and after the build
@@ -42,7 +43,7 @@ pub use stats::{Counts, Stats};
 /// hashes every `CARGO_…` variable into rustc's keys.
 pub const SHIM_RUSTC: &str = "MULTIARCH_SCCACHE_RUSTC";
 /// The arguments (one per line) the shim adds to a compilation for a `--target`: the
-/// target dir's `--remap-path-prefix`.
+/// `--remap-path-prefix` flags for the workspace root, the target dir and the cargo home.
 pub const SHIM_TARGET_ARGS: &str = "MULTIARCH_SCCACHE_TARGET_ARGS";
 /// The sccache the zig wrappers run compilations through (set only with the cache).
 pub const ZIG_SCCACHE: &str = "MULTIARCH_SCCACHE";

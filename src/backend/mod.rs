@@ -183,21 +183,20 @@ impl Invocation<'_> {
                 h.trim_end_matches('/')
             ));
         }
-        // With the rustc shim, the target dir's remapping goes around sccache's key
-        // (see `crate::cache`): added by the shim, for the same crates.
+        // With the rustc shim, the remappings go around sccache's key (see
+        // `crate::cache`): the shim adds them, in this order, to the same crates.
         if let Some((Sccache { shim: Some(_), .. }, _)) = self.cache
             && self.backend != Backend::Cross
-            && target_dir.is_some()
         {
-            let target = flags.remove(1);
             if self
                 .targets
                 .iter()
                 .flat_map(|t| t.target.rustc_triples())
                 .any(|triple| self.user.rustflags_key(triple).is_some())
             {
-                p = p.env(crate::cache::SHIM_TARGET_ARGS, target);
+                p = p.env(crate::cache::SHIM_TARGET_ARGS, flags.join("\n"));
             }
+            return p;
         }
         let list = flags
             .iter()

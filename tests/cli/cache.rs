@@ -93,10 +93,12 @@ impl Machine {
             );
     }
 
-    /// Builds `ws` for both targets; the `cache` event of the run.
+    /// Builds `ws` for both targets; the `cache` event of the run. C keys leave out
+    /// the checkout's path (`SCCACHE_BASEDIRS`).
     fn build(&self, ws: &Path, redis: &Redis) -> serde_json::Value {
         let mut cmd = multiarch(ws);
         self.env(&mut cmd, redis);
+        cmd.env("SCCACHE_BASEDIRS", ws);
         let run = run(cmd
             .args(["build", "--cache", "sccache", "--message-format", "json"])
             .args(["--target", "x86_64-unknown-linux-musl"])
@@ -194,6 +196,24 @@ fn two_machines_share_one_cache_through_redis() {
         assert!(
             binary(&cold_dir, platform) == binary(&warm.dir, platform),
             "{platform}: the warm build's binary differs from the cold one's"
+        );
+    }
+    drop(warm);
+
+    // A checkout at another path: C hits through SCCACHE_BASEDIRS, and so do the
+    // crates outside the checkout (the registry's: cc and its dependencies for the
+    // host, shlex for both targets); the workspace's own library, whose keys hold its
+    // path (CARGO_MANIFEST_DIR), compiles again.
+    let (_elsewhere, moved) = private_fixture("cached");
+    assert_ne!(moved, ws);
+    let other = Machine::new(tmp.path(), "machine-c");
+    let third = other.build(&moved, &redis);
+    assert_eq!(counts(&third, "c"), (3, 0), "{third}");
+    assert_eq!(counts(&third, "rust"), (hits - 2, 2), "{third}");
+    for platform in ["linux/amd64", "linux/arm64"] {
+        assert!(
+            binary(&cold_dir, platform) == binary(&other.dir, platform),
+            "{platform}: the binary from another checkout differs"
         );
     }
 }
