@@ -9,7 +9,9 @@
 //!   sccache already). cargo then tells build scripts `RUSTC_WRAPPER`, from which cc-rs
 //!   runs every C compiler it calls through sccache too (musl-gcc, the zig wrappers).
 //! - C that a build script compiles without cc-rs (`configure` and `make` with `CC`, as
-//!   jemalloc does): the zig wrappers run themselves through sccache ([`ZIG_SCCACHE`]).
+//!   jemalloc does): the zig wrappers, and the C compiler the plan hands cargo through
+//!   `[env]` (musl-gcc, behind [`write_cc_wrapper`]'s script), run themselves through
+//!   sccache ([`ZIG_SCCACHE`]).
 //!   sccache cannot run `zig cc` itself (it takes `zig` for the compiler and fails to
 //!   identify it), so the compiler it sees is the wrapper script, which it identifies
 //!   as clang and hashes by its contents.
@@ -211,6 +213,61 @@ fn dispatcher_script(sccache: &Utf8Path, auditable: &str) -> String {
         "#!/bin/sh\n# Written by cargo-multiarch for `--cache sccache` with `--auditable`: the\n# workspace's own crates go to the auditable wrapper, uncached; the rest to sccache.\ncase ${{1##*/}} in\n  {}) exec \"$@\" ;;\nesac\nexec {} \"$@\"\n",
         crate::process::shell_quote(auditable),
         crate::process::shell_quote(sccache.as_str())
+    )
+}
+
+/// `<target dir>/cargo-multiarch/sccache/cc/<target>/cc`: with the cache, the C compiler
+/// a target gets through cargo's `[env]` (`x86_64-linux-musl-gcc`) is this wrapper, so
+/// that `make` running `$CC` compiles through sccache too.
+pub fn cc_wrapper_path(target_dir: &Utf8Path, target: &str) -> Utf8PathBuf {
+    target_dir
+        .join("cargo-multiarch/sccache/cc")
+        .join(target)
+        .join("cc")
+}
+
+/// Writes [`cc_wrapper_path`] for `compiler`, naming its version (`<compiler> --version`:
+/// sccache hashes a C compiler by its contents, which are the script's).
+pub fn write_cc_wrapper(
+    target_dir: &Utf8Path,
+    target: &str,
+    compiler: &str,
+) -> Result<Utf8PathBuf> {
+    let version = Process::new(compiler)
+        .arg("--version")
+        .probe_stdout(std::time::Duration::from_secs(30))
+        .and_then(|v| v.lines().next().map(str::to_owned))
+        .unwrap_or_default();
+    let path = cc_wrapper_path(target_dir, target);
+    crate::fs::write_if_changed(
+        &path,
+        cc_wrapper_script(compiler, &version, target).as_bytes(),
+        0o755,
+    )?;
+    Ok(path)
+}
+
+/// The script: a compilation (`-c`) that sccache does not run already (its parent is
+/// not sccache, per `/proc`) goes to [`ZIG_SCCACHE`] with this script as the compiler;
+/// everything else runs `compiler` itself.
+fn cc_wrapper_script(compiler: &str, version: &str, target: &str) -> String {
+    let compiler = crate::process::shell_quote(compiler);
+    let version = version.replace(['\n', '\r'], " ");
+    format!(
+        r#"#!/bin/sh
+# Written by cargo-multiarch for `--cache sccache`: {compiler} for {target}, through sccache
+# when sccache is not running it already. Compiler: {version}
+if [ -n "${{{ZIG_SCCACHE}}}" ]; then
+  case " $* " in
+    *" -c "*)
+      case $(readlink "/proc/$PPID/exe" 2>/dev/null) in
+        */sccache) ;;
+        *) exec "${{{ZIG_SCCACHE}}}" "$0" "$@" ;;
+      esac ;;
+  esac
+fi
+exec {compiler} "$@"
+"#
     )
 }
 

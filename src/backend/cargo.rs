@@ -46,10 +46,17 @@ pub fn command(inv: &Invocation) -> Process {
         }
         // A C compiler found under a name cc-rs does not look for (`musl-gcc`) is
         // handed to it through cargo's `[env]`, which the user's environment overrides.
+        // With the cache, through its wrapper (which `make` running `$CC` then uses too).
         if let Some(cc) = &t.c_compiler_env {
+            let compiler = match inv.cache {
+                Some(_) => {
+                    crate::cache::cc_wrapper_path(inv.resolved_target_dir, triple).into_string()
+                }
+                None => cc.1.clone(),
+            };
             p = p
                 .arg("--config")
-                .arg(format!("env.{}={}", cc.0, toml_string(&cc.1)));
+                .arg(format!("env.{}={}", cc.0, toml_string(&compiler)));
         }
     }
     if linker_on_path {

@@ -477,7 +477,12 @@ fn the_cache_keeps_the_target_dir_out_of_rustcs_arguments() {
         line.contains("target.aarch64-unknown-linux-musl.linker=\"cargo-multiarch-zig-cc-aarch64-unknown-linux-musl\""),
         "{line}"
     );
-    for arg in cmd.get_args() {
+    // (`env.…` sets variables for build scripts and rustc; sccache hashes only
+    // `CARGO_…` ones.)
+    for arg in cmd
+        .get_args()
+        .filter(|a| !a.to_string_lossy().starts_with("env."))
+    {
         let arg = arg.to_string_lossy();
         assert!(
             !arg.contains("/w/ws/target") && !arg.contains("/w/ws/="),
@@ -489,10 +494,15 @@ fn the_cache_keeps_the_target_dir_out_of_rustcs_arguments() {
         path.starts_with("/w/ws/target/cargo-multiarch/zig/bin:"),
         "{path}"
     );
-    // C through cc-rs keeps the wrappers' full paths (environment, not rustc's arguments).
+    // C through cc-rs keeps the wrappers' full paths (environment, not rustc's
+    // arguments); musl-gcc goes through the cache's C wrapper.
     assert_eq!(
         env("CC_aarch64_unknown_linux_musl").as_deref(),
         Some(ARM_CC)
+    );
+    assert!(
+        line.contains("--config 'env.CC_x86_64_unknown_linux_musl=\"/w/ws/target/cargo-multiarch/sccache/cc/x86_64-unknown-linux-musl/cc\"'"),
+        "{line}"
     );
 
     // The user's own sccache wrapper and rustc are theirs: neither is passed, and the

@@ -264,6 +264,16 @@ impl Ctx<'_> {
         {
             zig::write_wrappers(&self.target_dir, &t.target, self.probes.zig())?;
         }
+        if self.cache.is_some() && inv.backend != Backend::Cross {
+            for t in targets
+                .iter()
+                .filter(|t| inv.backend_of(t) == Backend::Cargo)
+            {
+                if let Some((_, cc)) = &t.c_compiler_env {
+                    crate::cache::write_cc_wrapper(&self.target_dir, t.target.triple(), cc)?;
+                }
+            }
+        }
         let (artifacts, failure) = self.run_backend(&inv)?;
         let call: Vec<&str> = targets
             .iter()

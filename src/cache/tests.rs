@@ -133,3 +133,58 @@ fn with_auditable_the_workspaces_crates_skip_sccache() {
         "#!/bin/sh\n# Written by cargo-multiarch for `--cache sccache` with `--auditable`: the\n# workspace's own crates go to the auditable wrapper, uncached; the rest to sccache.\ncase ${1##*/} in\n  cargo-multiarch-auditable) exec \"$@\" ;;\nesac\nexec '/opt/my sccache' \"$@\"\n"
     );
 }
+
+#[test]
+fn the_c_compiler_wrapper_hands_make_s_compilations_to_sccache() {
+    let script = cc_wrapper_script(
+        "x86_64-linux-musl-gcc",
+        "gcc (Debian 12.2.0) 12.2.0",
+        "x86_64-unknown-linux-musl",
+    );
+    assert!(
+        script.contains("Compiler: gcc (Debian 12.2.0) 12.2.0\n"),
+        "{script}"
+    );
+    assert!(
+        script.contains("*) exec \"${MULTIARCH_SCCACHE}\" \"$0\" \"$@\" ;;"),
+        "{script}"
+    );
+    assert!(
+        script.ends_with("exec x86_64-linux-musl-gcc \"$@\"\n"),
+        "{script}"
+    );
+    assert_eq!(
+        cc_wrapper_path("/t".into(), "x86_64-unknown-linux-musl"),
+        "/t/cargo-multiarch/sccache/cc/x86_64-unknown-linux-musl/cc"
+    );
+    // Run for real with a fake compiler and a fake sccache: `-c` goes to sccache (with
+    // the script as the compiler), a link does not, nor anything without the cache.
+    let dir = tempfile::tempdir().unwrap();
+    let d = Utf8Path::from_path(dir.path()).unwrap();
+    std::fs::write(d.join("fakecc"), "#!/bin/sh\necho \"cc $*\"\n").unwrap();
+    std::fs::write(d.join("fakesc"), "#!/bin/sh\necho \"sccache $*\"\n").unwrap();
+    for f in ["fakecc", "fakesc"] {
+        crate::process::Process::new("chmod")
+            .arg("+x")
+            .arg(d.join(f))
+            .run()
+            .unwrap();
+    }
+    let cc = d.join("fakecc");
+    let wrapper = write_cc_wrapper(d, "t", cc.as_str()).unwrap();
+    let run = |args: &[&str], sccache: Option<&Utf8Path>| {
+        let mut p = crate::process::Process::new(&wrapper).args(args);
+        p = match sccache {
+            Some(s) => p.env(ZIG_SCCACHE, s),
+            None => p.env_remove(ZIG_SCCACHE),
+        };
+        String::from_utf8(p.output().unwrap().stdout).unwrap()
+    };
+    let sc = d.join("fakesc");
+    assert_eq!(
+        run(&["-c", "a.c"], Some(&sc)),
+        format!("sccache {wrapper} -c a.c\n")
+    );
+    assert_eq!(run(&["a.o", "-o", "a"], Some(&sc)), "cc a.o -o a\n");
+    assert_eq!(run(&["-c", "a.c"], None), "cc -c a.c\n");
+}
