@@ -48,7 +48,7 @@ const SYMBOL: &str = "AUDITABLE_VERSION_INFO";
 /// hash names its directory), so the binaries do not depend on which targets one run
 /// builds. cargo relinks a binary whenever what its list says changes (a crate added,
 /// removed or of another version is a rebuilt dependency), and finds the new object.
-const WRAPPER: &str = "cargo-multiarch-auditable";
+pub const WRAPPER: &str = "cargo-multiarch-auditable";
 /// The wrapper for `cross`, which runs cargo in a container.
 const CROSS_WRAPPER: &str = "cross-rustc-wrapper";
 

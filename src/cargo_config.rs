@@ -91,6 +91,27 @@ impl UserConfig {
             || self.env("CARGO_BUILD_RUSTC_WORKSPACE_WRAPPER").is_some()
     }
 
+    /// The rustc wrapper the user set (`RUSTC_WRAPPER`, `CARGO_BUILD_RUSTC_WRAPPER` or
+    /// `build.rustc-wrapper`, in cargo's order), as written.
+    pub fn rustc_wrapper(&self) -> Option<String> {
+        self.env("RUSTC_WRAPPER")
+            .or_else(|| self.env("CARGO_BUILD_RUSTC_WRAPPER"))
+            .map(str::to_owned)
+            .or_else(|| {
+                self.get(&["build", "rustc-wrapper"])
+                    .and_then(Value::as_str)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned)
+            })
+    }
+
+    /// The user chose the rustc cargo runs (`RUSTC`, `CARGO_BUILD_RUSTC`, `build.rustc`).
+    pub fn has_rustc(&self) -> bool {
+        self.env("RUSTC").is_some()
+            || self.env("CARGO_BUILD_RUSTC").is_some()
+            || self.has_key(&["build", "rustc"])
+    }
+
     /// The user set the cc-rs variable `var` (`CC_aarch64_unknown_linux_musl`), or its
     /// spelling with the target's dashes (`CC_aarch64-unknown-linux-musl`), in the
     /// environment or in a config file's `[env]`.
@@ -275,6 +296,37 @@ mod tests {
 
     fn cfg(text: &str, env: &[(&str, &str)]) -> UserConfig {
         UserConfig::for_tests(&[text], env)
+    }
+
+    #[test]
+    fn finds_the_rustc_wrapper_and_rustc_in_cargos_order() {
+        assert_eq!(cfg("", &[]).rustc_wrapper(), None);
+        assert_eq!(
+            cfg("[build]\nrustc-wrapper = \"/opt/sccache\"\n", &[]).rustc_wrapper(),
+            Some("/opt/sccache".to_owned())
+        );
+        assert_eq!(
+            cfg(
+                "[build]\nrustc-wrapper = \"/opt/sccache\"\n",
+                &[("RUSTC_WRAPPER", "ccache")]
+            )
+            .rustc_wrapper(),
+            Some("ccache".to_owned())
+        );
+        assert_eq!(
+            cfg(
+                "",
+                &[
+                    ("RUSTC_WRAPPER", ""),
+                    ("CARGO_BUILD_RUSTC_WRAPPER", "sccache")
+                ]
+            )
+            .rustc_wrapper(),
+            Some("sccache".to_owned())
+        );
+        assert!(!cfg("", &[]).has_rustc());
+        assert!(cfg("build.rustc = \"/r\"\n", &[]).has_rustc());
+        assert!(cfg("", &[("RUSTC", "/r")]).has_rustc());
     }
 
     #[test]

@@ -292,6 +292,11 @@ pub struct BuildOptions {
     /// Link each binary's dependency list into it, as `cargo auditable` does (a `.dep-v0` section)
     #[arg(long)]
     pub auditable: bool,
+
+    /// Compile through a shared cache: `sccache` (its `SCCACHE_*` settings choose where it
+    /// stores; on by default when `RUSTC_WRAPPER` names sccache)
+    #[arg(long, value_name = "CACHE", env = "CARGO_MULTIARCH_CACHE")]
+    pub cache: Option<crate::config::Cache>,
 }
 
 #[derive(Debug, Args)]

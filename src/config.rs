@@ -40,6 +40,20 @@ pub struct Config {
     /// `download-url = "…"`: where the installers download the release's files from
     /// (as `--download-url`; `{version}` and `{tag}` expand).
     pub download_url: Option<String>,
+    /// `cache = "sccache"`: compile through a shared compile cache (as `--cache`).
+    pub cache: Option<Cache>,
+}
+
+/// `--cache` and `cache = "…"`: where compilations are shared across runs and machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Cache {
+    /// Compile through sccache (rustc and C), with sccache's own backend configuration.
+    #[value(help = "rustc and C through sccache, with its own backend (`SCCACHE_*`)")]
+    Sccache,
+    /// No cache, even when `RUSTC_WRAPPER` names sccache (cargo still runs it then).
+    #[value(help = "No cache of ours (a `RUSTC_WRAPPER` of yours still runs)")]
+    None,
 }
 
 /// `[….metadata.multiarch.image]`: how `cargo multiarch image` shapes each image.
@@ -354,6 +368,21 @@ mod tests {
     }
 
     #[test]
+    fn reads_the_cache_key() {
+        assert_eq!(
+            parse(&json!({"cache": "sccache"})).unwrap().cache,
+            Some(Cache::Sccache)
+        );
+        assert_eq!(
+            parse(&json!({"cache": "none"})).unwrap().cache,
+            Some(Cache::None)
+        );
+        assert_eq!(parse(&json!({})).unwrap().cache, None);
+        let e = parse(&json!({"cache": "ccache"})).unwrap_err().to_string();
+        assert!(e.contains("`cache`") && e.contains("sccache, none"), "{e}");
+    }
+
+    #[test]
     fn absent_table_is_default() {
         assert_eq!(
             Config::from_metadata(&Value::Null, "/w/Cargo.toml".into(), "x").unwrap(),
@@ -427,7 +456,7 @@ mod tests {
         assert_eq!(
             e(json!({"targetz": []})),
             format!(
-                "`/w/Cargo.toml`: unknown key `targetz` in {ws}; known keys: targets, out-dir, backend, include, archive-name, image, sbom, sbom-format, auditable, installers, download-url (hint: fix or remove `targetz`)"
+                "`/w/Cargo.toml`: unknown key `targetz` in {ws}; known keys: targets, out-dir, backend, include, archive-name, image, sbom, sbom-format, auditable, installers, download-url, cache (hint: fix or remove `targetz`)"
             )
         );
         assert_eq!(

@@ -12,6 +12,7 @@ pub mod auditable;
 pub mod backend;
 pub mod binary;
 pub mod build;
+pub mod cache;
 
 pub mod cargo_config;
 pub mod ccode;

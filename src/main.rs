@@ -6,8 +6,14 @@ use cargo_multiarch::process;
 use clap::Parser as _;
 
 fn main() -> ExitCode {
-    // The zig wrappers' hidden mode, before clap: the compiler's arguments are not ours.
+    // The hidden modes, before clap: the compiler's arguments are not ours.
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // `--cache sccache`'s rustc shim: cargo runs this executable as rustc.
+    if cargo_multiarch::cache::is_shim(&args) {
+        let err = cargo_multiarch::cache::exec_shim(&args[1..]);
+        eprintln!("error: {err:#}");
+        return ExitCode::FAILURE;
+    }
     if args.get(1).is_some_and(|a| a == "multiarch")
         && args
             .get(2)

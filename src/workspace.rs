@@ -437,6 +437,7 @@ fn configs(metadata: &Metadata) -> Result<(Config, HashMap<PackageId, Config>)> 
             ("auditable", c.auditable.is_some()),
             ("installers", c.installers.is_some()),
             ("download-url", c.download_url.is_some()),
+            ("cache", c.cache.is_some()),
         ]
         .into_iter()
         .find_map(|(k, set)| set.then_some(k))
@@ -754,6 +755,7 @@ fn merge_root(ws: Config, pkg: &Config) -> Config {
         auditable: ws.auditable.or(pkg.auditable),
         installers: ws.installers.or(pkg.installers),
         download_url: ws.download_url.or_else(|| pkg.download_url.clone()),
+        cache: ws.cache.or(pkg.cache),
         image: if ws.image == crate::config::ImageConfig::default() {
             pkg.image.clone()
         } else {

@@ -12,7 +12,9 @@ use camino::Utf8PathBuf;
 
 pub use cc::{HIDDEN, compiler_args, exec, filter_args};
 pub use discover::{Zig, find};
-pub use wrappers::{Tool, wrapper_path, wrapper_script, write_wrappers, zig_target};
+pub use wrappers::{
+    Tool, linker_dir, linker_name, wrapper_path, wrapper_script, write_wrappers, zig_target,
+};
 
 /// zig has built `triple`'s C library into its global cache: the marker the tool
 /// writes after a zig build of it succeeds.

@@ -12,6 +12,7 @@ mod zigbuild;
 use camino::{Utf8Path, Utf8PathBuf};
 
 use crate::auditable::Wrapper;
+use crate::cache::Sccache;
 use crate::cargo_config::UserConfig;
 use crate::plan::{Backend, TargetPlan};
 use crate::process::Process;
@@ -48,6 +49,9 @@ pub struct Invocation<'a> {
     pub cross: Option<&'a Utf8Path>,
     /// `--auditable`: the rustc wrapper that links each binary's dependency list.
     pub auditable: Option<&'a Wrapper>,
+    /// `--cache sccache`, and the rustc wrapper to pass for it (sccache, or with
+    /// `--auditable` the script that leaves the workspace's crates to that wrapper).
+    pub cache: Option<(&'a Sccache, &'a Utf8Path)>,
 }
 
 impl Invocation<'_> {
@@ -121,6 +125,11 @@ impl Invocation<'_> {
                 toml_string(program)
             ));
         }
+        if let Some((sccache, wrapper)) = self.cache
+            && self.backend != Backend::Cross
+        {
+            p = cache_args(p, sccache, wrapper);
+        }
         p
     }
 
@@ -174,6 +183,21 @@ impl Invocation<'_> {
                 h.trim_end_matches('/')
             ));
         }
+        // With the rustc shim, the remappings go around sccache's key (see
+        // `crate::cache`): the shim adds them, in this order, to the same crates.
+        if let Some((Sccache { shim: Some(_), .. }, _)) = self.cache
+            && self.backend != Backend::Cross
+        {
+            if self
+                .targets
+                .iter()
+                .flat_map(|t| t.target.rustc_triples())
+                .any(|triple| self.user.rustflags_key(triple).is_some())
+            {
+                p = p.env(crate::cache::SHIM_TARGET_ARGS, flags.join("\n"));
+            }
+            return p;
+        }
         let list = flags
             .iter()
             .map(|f| toml_string(f))
@@ -195,6 +219,25 @@ impl Invocation<'_> {
         }
         p
     }
+}
+
+/// `--cache sccache`'s settings for cargo: sccache as the rustc wrapper (unless the
+/// user's is sccache), this executable as rustc (the shim), and sccache for the zig
+/// wrappers. sccache's own configuration (`SCCACHE_*`) passes through untouched.
+fn cache_args(mut p: Process, sccache: &Sccache, wrapper: &Utf8Path) -> Process {
+    if !sccache.users_wrapper {
+        p = p.arg("--config").arg(format!(
+            "build.rustc-wrapper={}",
+            toml_string(wrapper.as_str())
+        ));
+    }
+    if let Some((exe, rustc)) = &sccache.shim {
+        p = p
+            .arg("--config")
+            .arg(format!("build.rustc={}", toml_string(exe.as_str())))
+            .env(crate::cache::SHIM_RUSTC, rustc);
+    }
+    p.env(crate::cache::ZIG_SCCACHE, &sccache.program)
 }
 
 /// A TOML basic string.

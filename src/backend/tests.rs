@@ -49,6 +49,7 @@ fn inv<'a>(backend: Backend, targets: Vec<&'a TargetPlan>, user: &'a UserConfig)
         cargo_zigbuild: None,
         cross: None,
         auditable: None,
+        cache: None,
     }
 }
 
@@ -423,6 +424,109 @@ fn a_universal_binary_is_built_as_its_halves_each_target_given_once() {
     );
     assert!(
         line.contains("target.aarch64-apple-darwin.rustflags="),
+        "{line}"
+    );
+}
+
+#[test]
+fn the_cache_keeps_the_target_dir_out_of_rustcs_arguments() {
+    let plans = cdep_plans();
+    let user = UserConfig::default();
+    let sccache = Sccache {
+        program: "/opt/sccache".into(),
+        users_wrapper: false,
+        shim: Some(("/bin/cargo-multiarch".into(), "/tc/bin/rustc".into())),
+    };
+    let mut i = inv(Backend::Cargo, plans.iter().collect(), &user);
+    i.cache = Some((&sccache, "/opt/sccache".into()));
+    let cmd = i.command();
+    let line = cmd.to_string();
+    let env = |k: &str| {
+        cmd.get_envs()
+            .find(|(key, _)| *key == k)
+            .and_then(|(_, v)| v)
+            .map(|v| v.to_string_lossy().into_owned())
+    };
+    // sccache wraps rustc; rustc is the shim, which adds the target dir's remapping.
+    assert!(
+        line.contains("--config 'build.rustc-wrapper=\"/opt/sccache\"'"),
+        "{line}"
+    );
+    assert!(
+        line.contains("--config 'build.rustc=\"/bin/cargo-multiarch\"'"),
+        "{line}"
+    );
+    assert_eq!(
+        env(crate::cache::SHIM_RUSTC).as_deref(),
+        Some("/tc/bin/rustc")
+    );
+    assert_eq!(
+        env(crate::cache::SHIM_TARGET_ARGS).as_deref(),
+        Some(
+            "--remap-path-prefix=/w/ws/=\n--remap-path-prefix=/w/ws/target=/target\n--remap-path-prefix=/home/u/.cargo=/cargo"
+        )
+    );
+    assert_eq!(
+        env(crate::cache::ZIG_SCCACHE).as_deref(),
+        Some("/opt/sccache")
+    );
+    // No argument names the target dir, the checkout or the cargo home: no rustflags,
+    // and the zig target's linker is a bare name on PATH.
+    assert!(!line.contains("rustflags"), "{line}");
+    assert!(
+        line.contains("target.aarch64-unknown-linux-musl.linker=\"cargo-multiarch-zig-cc-aarch64-unknown-linux-musl\""),
+        "{line}"
+    );
+    // (`env.…` sets variables for build scripts and rustc; sccache hashes only
+    // `CARGO_…` ones.)
+    for arg in cmd
+        .get_args()
+        .filter(|a| !a.to_string_lossy().starts_with("env."))
+    {
+        let arg = arg.to_string_lossy();
+        assert!(
+            !arg.contains("/w/ws/target") && !arg.contains("/w/ws/="),
+            "{arg}"
+        );
+    }
+    let path = env("PATH").unwrap();
+    assert!(
+        path.starts_with("/w/ws/target/cargo-multiarch/zig/bin:"),
+        "{path}"
+    );
+    // C through cc-rs keeps the wrappers' full paths (environment, not rustc's
+    // arguments); musl-gcc goes through the cache's C wrapper.
+    assert_eq!(
+        env("CC_aarch64_unknown_linux_musl").as_deref(),
+        Some(ARM_CC)
+    );
+    assert!(
+        line.contains("--config 'env.CC_x86_64_unknown_linux_musl=\"/w/ws/target/cargo-multiarch/sccache/cc/x86_64-unknown-linux-musl/cc\"'"),
+        "{line}"
+    );
+
+    // The user's own sccache wrapper and rustc are theirs: neither is passed, and the
+    // remapping stays in the rustflags.
+    let users = Sccache {
+        users_wrapper: true,
+        shim: None,
+        ..sccache.clone()
+    };
+    let mut i = inv(Backend::Cargo, plans.iter().collect(), &user);
+    i.cache = Some((&users, "/opt/sccache".into()));
+    let line = i.command().to_string();
+    assert!(!line.contains("build.rustc"), "{line}");
+    assert!(
+        line.contains("--remap-path-prefix=/w/ws/target=/target"),
+        "{line}"
+    );
+
+    // cross's container has no sccache: nothing of it is passed.
+    let mut i = inv(Backend::Cross, vec![&plans[1]], &user);
+    i.cache = Some((&sccache, "/opt/sccache".into()));
+    let line = i.command().to_string();
+    assert!(
+        !line.contains("sccache") && !line.contains("build.rustc"),
         "{line}"
     );
 }

@@ -47,6 +47,8 @@ pub(super) struct Artifact {
 pub(super) struct Ctx<'a> {
     /// `--auditable`'s rustc wrapper.
     pub auditable: Option<&'a crate::auditable::Wrapper>,
+    /// `--cache sccache`, and the rustc wrapper cargo gets for it.
+    pub cache: Option<(&'a crate::cache::Sccache, &'a Utf8Path)>,
     pub target_dir: Utf8PathBuf,
     pub plan: &'a Plan,
     pub probes: &'a Probes,
@@ -235,6 +237,7 @@ impl Ctx<'_> {
                 .then(|| self.probes.cross().map(Utf8PathBuf::as_path))
                 .flatten(),
             auditable: self.auditable,
+            cache: self.cache,
         }
     }
 
@@ -260,6 +263,16 @@ impl Ctx<'_> {
             .filter(|t| inv.backend_of(t) == Backend::Zig)
         {
             zig::write_wrappers(&self.target_dir, &t.target, self.probes.zig())?;
+        }
+        if self.cache.is_some() && inv.backend != Backend::Cross {
+            for t in targets
+                .iter()
+                .filter(|t| inv.backend_of(t) == Backend::Cargo)
+            {
+                if let Some((_, cc)) = &t.c_compiler_env {
+                    crate::cache::write_cc_wrapper(&self.target_dir, t.target.triple(), cc)?;
+                }
+            }
         }
         let (artifacts, failure) = self.run_backend(&inv)?;
         let call: Vec<&str> = targets

@@ -35,6 +35,8 @@ pub struct Options {
     pub target_dir: Option<Utf8PathBuf>,
     /// Link each binary's dependency list into it (`--auditable`, `auditable = true`).
     pub auditable: bool,
+    /// `--cache`, else `cache = "…"`; unset: sccache when `RUSTC_WRAPPER` names it.
+    pub cache: Option<crate::config::Cache>,
 }
 
 /// What happened to one target.
@@ -85,8 +87,10 @@ pub fn build(
         .auditable
         .then(|| prepare::auditable(plan, &user, &target_dir, &graphs))
         .transpose()?;
+    let cache = prepare::cache(plan, &user, opts, &target_dir, *shell)?;
     let ctx = Ctx {
         auditable: auditable.as_ref(),
+        cache: cache.as_ref().map(|c| (&c.sccache, c.wrapper.as_path())),
         target_dir,
         plan,
         probes,
@@ -101,6 +105,9 @@ pub fn build(
         .filter(|t| t.backend.is_some())
         .collect();
     let outcome = ctx.build_all(&buildable)?;
+    if let Some(c) = &cache {
+        c.report(*shell);
+    }
     let hints = outcome.hints();
     results.extend(outcome.failed);
     let any_failed = !results.is_empty();

@@ -62,6 +62,82 @@ pub(super) fn warn_about_setup(plan: &Plan, user: &UserConfig, shell: Shell) {
     }
 }
 
+/// A build's use of sccache: which one, the rustc wrapper cargo gets, and the server's
+/// statistics before the build.
+pub(super) struct CacheRun {
+    pub sccache: crate::cache::Sccache,
+    pub wrapper: camino::Utf8PathBuf,
+    before: Option<crate::cache::Stats>,
+}
+
+impl CacheRun {
+    /// Prints what this run added to the server's statistics (a status line, or a
+    /// `cache` event); a warning when they cannot be read.
+    pub fn report(&self, shell: Shell) {
+        let Some(before) = &self.before else { return };
+        match self.sccache.stats() {
+            Ok(after) => {
+                let run = after.since(before);
+                shell.status("Cache", format!("sccache: {}", run.line()));
+                shell.event(Event::Cache {
+                    tool: "sccache".to_owned(),
+                    rust: run.rust,
+                    c: run.c,
+                    not_cacheable: run.not_cacheable,
+                    unsupported: run.unsupported,
+                });
+            }
+            Err(e) => shell.warn(format!("could not read sccache's statistics: {e:#}")),
+        }
+    }
+}
+
+/// `--cache sccache` (or the user's `RUSTC_WRAPPER=sccache`): the server started and
+/// its statistics read. `cross` targets are built without it (said once).
+pub(super) fn cache(
+    plan: &Plan,
+    user: &UserConfig,
+    opts: &Options,
+    target_dir: &Utf8Path,
+    shell: Shell,
+) -> Result<Option<CacheRun>> {
+    let Some(sccache) = crate::cache::resolve(opts.cache, user, &plan.workspace.root)? else {
+        return Ok(None);
+    };
+    if sccache.users_wrapper && opts.auditable {
+        bail!(
+            "`--auditable` with `RUSTC_WRAPPER` (or `build.rustc-wrapper`) set to sccache: cargo would run sccache on the auditable wrapper, which sccache cannot use as rustc (hint: unset it and pass `--cache sccache`, which runs both)"
+        );
+    }
+    if plan
+        .targets
+        .iter()
+        .any(|t| t.backend == Some(crate::plan::Backend::Cross))
+    {
+        shell.note(
+            "`cross` targets build without sccache: cross runs cargo in its container, where the tool's sccache is not",
+        );
+    }
+    let wrapper = if opts.auditable {
+        crate::cache::write_dispatcher(target_dir, &sccache.program, crate::auditable::WRAPPER)?
+    } else {
+        sccache.program.clone()
+    };
+    sccache.start_server()?;
+    let before = match sccache.stats() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            shell.warn(format!("could not read sccache's statistics: {e:#}"));
+            None
+        }
+    };
+    Ok(Some(CacheRun {
+        sccache,
+        wrapper,
+        before,
+    }))
+}
+
 /// `--auditable`'s rustc wrapper under `target_dir`, when asked for and possible.
 pub(super) fn auditable(
     plan: &Plan,

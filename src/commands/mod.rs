@@ -123,6 +123,7 @@ fn build_options(plan: &Plan, select: &Selection, b: &BuildOptions) -> crate::bu
         strip: b.strip,
         jobs: b.jobs.clone(),
         auditable: b.auditable || plan.workspace.config.auditable == Some(true),
+        cache: b.cache.or(plan.workspace.config.cache),
         // Resolved against the user's directory by the workspace.
         target_dir: select
             .targets

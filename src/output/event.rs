@@ -110,6 +110,17 @@ pub enum Event {
         detail: String,
         fix: Option<String>,
     },
+    /// What a build with `--cache sccache` added to sccache's statistics: hits and
+    /// misses of Rust and C/C++ compilations, the calls sccache ran without caching
+    /// (by its reason: `crate-type` for binaries, `-` for linking and probes, …), and
+    /// those whose compiler it did not recognise.
+    Cache {
+        tool: String,
+        rust: CacheCounts,
+        c: CacheCounts,
+        not_cacheable: std::collections::BTreeMap<String, u64>,
+        unsupported: u64,
+    },
     /// The last event of every command; `error` is the message it failed with.
     Finished {
         command: String,
@@ -142,6 +153,22 @@ pub struct FileEvent {
     /// For a binary built by this run: from the start of the cargo call that built it
     /// until cargo reported it. For an archive: the time to write it.
     pub elapsed_ms: Option<u64>,
+}
+
+/// Hits and misses of one language in an [`Event::Cache`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CacheCounts {
+    pub hits: u64,
+    pub misses: u64,
+}
+
+impl CacheCounts {
+    /// `hits / (hits + misses)` in percent, or `None` when nothing was cacheable.
+    pub fn rate(self) -> Option<f64> {
+        let total = self.hits + self.misses;
+        #[allow(clippy::cast_precision_loss)]
+        (total > 0).then(|| self.hits as f64 * 100.0 / total as f64)
+    }
 }
 
 /// One platform of an [`Event::Image`].

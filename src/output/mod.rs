@@ -22,7 +22,7 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-pub use event::{Event, FileEvent, ImageManifest, RunOutcome, SCHEMA, Severity};
+pub use event::{CacheCounts, Event, FileEvent, ImageManifest, RunOutcome, SCHEMA, Severity};
 pub use exit::{Exit, Failed};
 pub use shell::{Color, Format, Shell, Style};
 pub use summary::{Collector, SUMMARIZED};

@@ -163,6 +163,16 @@ pub fn exec(args: &[OsString]) -> anyhow::Error {
             cmd.args(rest);
         } else {
             let rest: Vec<String> = rest.iter().map(text).collect::<anyhow::Result<_>>()?;
+            // `--cache sccache`: a compilation not from sccache (`configure` and `make`
+            // with `CC`) goes to sccache, with this wrapper as its compiler.
+            if let Some((sccache, wrapper)) = crate::cache::zig_through_sccache(&rest) {
+                let err = std::process::Command::new(&sccache)
+                    .arg(&wrapper)
+                    .args(&rest)
+                    .exec();
+                return Err(err)
+                    .with_context(|| format!("could not run `{}`", sccache.to_string_lossy()));
+            }
             for arg in &rest {
                 if let Some(file) = arg.strip_prefix('@')
                     && arg.ends_with("linker-arguments")

@@ -146,13 +146,17 @@ fn wrapper_scripts_are_stable_and_quoted() {
     let target = t("aarch64-unknown-linux-musl");
     let script = wrapper_script(
         "/opt/my tools/cargo-multiarch".into(),
-        "/py/ziglang/zig".into(),
+        ("/py/ziglang/zig".into(), "0.17.1\n"),
         Tool::Cc,
         &target,
     );
     assert_eq!(
         script,
-        "#!/bin/sh\n# Written by cargo-multiarch: `zig cc` for aarch64-unknown-linux-musl.\nexec '/opt/my tools/cargo-multiarch' multiarch __zig /py/ziglang/zig cc aarch64-linux-musl - \"$@\"\n"
+        "#!/bin/sh\n# Written by cargo-multiarch: `zig cc` (zig 0.17.1) for aarch64-unknown-linux-musl.\nMULTIARCH_ZIG_WRAPPER=$0\nexport MULTIARCH_ZIG_WRAPPER\nexec '/opt/my tools/cargo-multiarch' multiarch __zig /py/ziglang/zig cc aarch64-linux-musl - \"$@\"\n"
+    );
+    assert_eq!(
+        linker_dir("/w/target".into()).join(linker_name(&target)),
+        "/w/target/cargo-multiarch/zig/bin/cargo-multiarch-zig-cc-aarch64-unknown-linux-musl"
     );
     assert_eq!(
         wrapper_path("/w/target".into(), &target, Tool::Cxx),

@@ -83,11 +83,21 @@ pub fn wrapper_path(target_dir: &Utf8Path, target: &Target, tool: Tool) -> Utf8P
 }
 
 /// The wrapper script: the same bytes for the same tool, zig and target on every run,
-/// so rewriting it only when it changed never makes cargo rebuild.
-pub fn wrapper_script(exe: &Utf8Path, zig: &Utf8Path, tool: Tool, target: &Target) -> String {
+/// so rewriting it only when it changed never makes cargo rebuild. It names zig's
+/// version (sccache hashes a C compiler by its contents, and a zig upgraded in place
+/// keeps its path) and tells the hidden mode its own path (which `--cache sccache`
+/// hands to sccache as the compiler).
+pub fn wrapper_script(
+    exe: &Utf8Path,
+    (zig, version): (&Utf8Path, &str),
+    tool: Tool,
+    target: &Target,
+) -> String {
     let (zig_target, mcpu) = zig_target(target).unwrap_or_else(|| (target.to_string(), None));
     format!(
-        "#!/bin/sh\n# Written by cargo-multiarch: `zig {tool}` for {target}.\nexec {exe} multiarch {HIDDEN} {zig} {tool} {zig_target} {mcpu} \"$@\"\n",
+        "#!/bin/sh\n# Written by cargo-multiarch: `zig {tool}` (zig {version}) for {target}.\n{var}=$0\nexport {var}\nexec {exe} multiarch {HIDDEN} {zig} {tool} {zig_target} {mcpu} \"$@\"\n",
+        var = crate::cache::ZIG_WRAPPER,
+        version = version.lines().next().unwrap_or(""),
         tool = tool.as_str(),
         exe = shell_quote(exe.as_str()),
         zig = shell_quote(zig.as_str()),
@@ -112,10 +122,28 @@ pub fn write_wrappers(target_dir: &Utf8Path, target: &Target, zig: Option<&Zig>)
         })?;
     for tool in Tool::ALL {
         let path = wrapper_path(target_dir, target, tool);
-        let script = wrapper_script(&exe, &zig.path, tool, target);
+        let script = wrapper_script(&exe, (&zig.path, &zig.version), tool, target);
         // Rewritten only when changed; a FIFO, a link or a huge file in its place is
         // replaced, never followed or waited on.
         crate::fs::write_if_changed(&path, script.as_bytes(), 0o755)?;
+        if tool == Tool::Cc {
+            // The linker, by a name found on `PATH` ([`linker_name`]).
+            let linker = linker_dir(target_dir).join(linker_name(target));
+            crate::fs::write_if_changed(&linker, script.as_bytes(), 0o755)?;
+        }
     }
     Ok(())
+}
+
+/// The directory of the linkers found by name ([`linker_name`]): `PATH` starts with it
+/// when cargo runs with `--cache`.
+pub fn linker_dir(target_dir: &Utf8Path) -> Utf8PathBuf {
+    target_dir.join("cargo-multiarch/zig/bin")
+}
+
+/// The linker of a zig target as cargo gets it with `--cache`: a bare name, found on
+/// `PATH` ([`linker_dir`]), so `-C linker`, which cargo passes to every crate and
+/// sccache hashes, names no target dir.
+pub fn linker_name(target: &Target) -> String {
+    format!("cargo-multiarch-zig-cc-{}", target.requested)
 }

@@ -23,7 +23,9 @@ What it models, as GitHub's runner does it:
   is; paths outside this job's runner directory are neither restored nor saved, with a
   note), actions/upload-artifact@v4 and actions/download-artifact@v4 (a directory of
   this run), actions/attest-build-provenance@v2 (subjects found and hashed; signing and
-  storing with GitHub not modelled, said in the log), and composite actions: `./path` in the workspace, or `owner/repo@ref`
+  storing with GitHub not modelled, said in the log), actions/github-script@v7 for
+  scripts made only of `core.exportVariable('NAME', process.env.NAME || '');` lines
+  (each exports the runner's NAME, or ''), and composite actions: `./path` in the workspace, or `owner/repo@ref`
   mapped with --action to a local checkout (placed, as the runner does, at
   <runner>/work/_actions/<owner>/<repo>/<ref>), with inputs, outputs and their own
   steps context. Any other `uses:` is an error.
@@ -755,6 +757,8 @@ class Run:
             return self.download(job, with_)
         if uses == "actions/attest-build-provenance@v2":
             return self.attest(job, with_)
+        if uses == "actions/github-script@v7":
+            return self.github_script(job, with_, step_env, scope)
         if uses.startswith("./"):
             path = os.path.normpath(os.path.join(job["dirs"]["workspace"], uses))
             return self.composite(job, path, with_, ctx, step_env, scope, uses)
@@ -766,6 +770,25 @@ class Run:
                 copy_checkout(self.actions[m.group(1)], path)
             return self.composite(job, path, with_, ctx, step_env, scope, uses)
         raise Unsupported(f"{scope}: `uses: {uses}`")
+
+    def github_script(self, job, with_, step_env, scope):
+        for k in with_:
+            if k != "script":
+                raise Unsupported(f"actions/github-script input `{k}`")
+        env = self.process_env(job, step_env, None)
+        line = re.compile(r"core\.exportVariable\('([A-Za-z_][A-Za-z0-9_]*)', process\.env\.([A-Za-z_][A-Za-z0-9_]*) \|\| ''\);")
+        for text in with_["script"].splitlines():
+            if not text.strip():
+                continue
+            m = line.fullmatch(text.strip())
+            if not m or m.group(1) != m.group(2):
+                raise Unsupported(f"{scope}: github-script line `{text.strip()}` (only exportVariable of a runner variable)")
+            name = m.group(1)
+            if name.startswith(("GITHUB_", "RUNNER_")):
+                raise JobFailed(f"{scope}: github-script may not export {name}")
+            job["env"][name] = env.get(name, "")
+            log(f"github-script: exported {name} ({'set' if env.get(name) else 'empty'})")
+        return {}
 
     def attest(self, job, with_):
         """GitHub's attestation: the subjects are found and hashed as the action does;

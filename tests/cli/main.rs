@@ -9,6 +9,7 @@ mod attack_misc;
 mod attack_registry;
 mod auditable;
 mod build;
+mod cache;
 mod completions;
 mod docs;
 mod events;

@@ -240,7 +240,16 @@ fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
     require("skopeo");
     require("minisign");
     require_zig();
+    require("sccache");
+    require("redis-server");
     let registry = Registry::start();
+    // The template's `cache: sccache` with a local backend in place of GitHub's: the
+    // action keeps a backend the job's environment names (a self-hosted runner's
+    // Redis); the sccache server gets a port of its own, stopped at the end.
+    let redis_dir = tempfile::tempdir().unwrap();
+    let redis = crate::cache::Redis::start(redis_dir.path());
+    let sccache_port = crate::cache::free_port();
+    let _stop = crate::cache::StopSccache(sccache_port);
     // The release key, as a repository secret holds it (no password: `-W`).
     let keys = tempfile::tempdir().unwrap();
     sh(
@@ -296,6 +305,10 @@ fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
         &format!("ZIG_GLOBAL_CACHE_DIR={zig_cache}"),
         "--env",
         &format!("GH_LOG={}", gh_log.display()),
+        "--env",
+        &format!("SCCACHE_REDIS_ENDPOINT=redis://127.0.0.1:{}", redis.port),
+        "--env",
+        &format!("SCCACHE_SERVER_PORT={sccache_port}"),
         "--path",
         &format!(
             "{}:{}",
@@ -356,6 +369,19 @@ fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
     // amd64 job's C code compiles with musl-tools' compiler.
     assert_eq!(ran("Install zig"), 1, "{log}");
     assert_eq!(ran("Plan"), 2);
+    // `cache: sccache`: installed, on the job's Redis rather than GitHub's cache, and
+    // each package job's build reported what it got from the cache.
+    assert_eq!(ran("Install sccache"), 2, "{log}");
+    assert_eq!(
+        ran("Export the cache service's variables for sccache"),
+        2,
+        "{log}"
+    );
+    assert!(
+        log.contains("sccache stores where `SCCACHE_REDIS_ENDPOINT` says"),
+        "{log}"
+    );
+    assert_eq!(log.matches("Cache sccache: Rust ").count(), 2, "{log}");
     assert!(
         log.contains("aarch64-unknown-linux-musl: zig (C code in cdep"),
         "{log}"
