@@ -311,10 +311,11 @@ pub fn prepare(
     }
     let hash = Sha256::of(key.as_bytes()).as_str()[..16].to_owned();
     let rel = format!("cargo-multiarch/auditable/{hash}");
-    let dir = target_dir.join(&rel);
+    let dir = crate::fs::own_dir(target_dir, &rel)?;
     let name = WRAPPER.to_owned();
     let mut wrote = false;
     for e in &entries {
+        crate::fs::own_dir(&dir, &e.triple)?;
         let path = object_path(&dir, e);
         wrote |= crate::fs::write_if_changed(&path, &e.object, 0o644)?;
     }

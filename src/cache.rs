@@ -199,7 +199,7 @@ pub fn write_dispatcher(
     sccache: &Utf8Path,
     auditable: &str,
 ) -> Result<Utf8PathBuf> {
-    let path = target_dir.join("cargo-multiarch/sccache/sccache");
+    let path = crate::fs::own_dir(target_dir, "cargo-multiarch/sccache")?.join("sccache");
     crate::fs::write_if_changed(
         &path,
         dispatcher_script(sccache, auditable).as_bytes(),
@@ -238,6 +238,7 @@ pub fn write_cc_wrapper(
         .probe_stdout(std::time::Duration::from_secs(30))
         .and_then(|v| v.lines().next().map(str::to_owned))
         .unwrap_or_default();
+    crate::fs::own_dir(target_dir, &format!("cargo-multiarch/sccache/cc/{target}"))?;
     let path = cc_wrapper_path(target_dir, target);
     crate::fs::write_if_changed(
         &path,

@@ -34,6 +34,46 @@ pub fn is_temp(name: &str) -> bool {
     name.starts_with('.') && name.contains(TEMP_MARK)
 }
 
+/// Creates `base/rel`, a directory the tool owns below one the user chose (the target
+/// dir), one component at a time, refusing a symbolic link or anything but a directory
+/// at each: what the tool writes there (the zig wrappers, `--auditable`'s and
+/// `--cache`'s scripts, which cargo then runs) never lands where a link points.
+pub fn own_dir(base: &Utf8Path, rel: &str) -> Result<Utf8PathBuf> {
+    let mut dir = base.to_owned();
+    for name in rel.split('/') {
+        if name.is_empty() || name == "." || name == ".." {
+            bail!("`{rel}` is not a plain relative path");
+        }
+        dir.push(name);
+        let meta = match dir.symlink_metadata() {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                match fs::create_dir(&dir) {
+                    Err(e) if e.kind() != io::ErrorKind::AlreadyExists => {
+                        return Err(e).with_context(|| {
+                            format!(
+                                "cannot create `{dir}` (hint: check the target dir's permissions)"
+                            )
+                        });
+                    }
+                    _ => {}
+                }
+                dir.symlink_metadata()
+            }
+            other => other,
+        }
+        .with_context(|| format!("cannot read `{dir}`"))?;
+        if meta.file_type().is_symlink() {
+            bail!(
+                "`{dir}` is a symbolic link; cargo-multiarch writes the scripts cargo runs there and never follows a link (hint: remove `{dir}`)"
+            );
+        }
+        if !meta.is_dir() {
+            bail!("`{dir}` is not a directory (hint: remove it)");
+        }
+    }
+    Ok(dir)
+}
+
 /// Writes `bytes` to `path` with `mode` (atomically, see [`write_atomic_at`]) unless
 /// it holds exactly that already; true when it wrote. What is there is read without
 /// following a symlink and at most one byte more than `bytes`: anything else (a FIFO,
@@ -133,4 +173,37 @@ pub fn open_regular(path: &Utf8Path) -> Result<File> {
         bail!("`{path}` is not a regular file");
     }
     Ok(file)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn own_dirs_are_made_and_never_reached_through_a_link() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = Utf8Path::from_path(tmp.path()).unwrap();
+        let made = own_dir(base, "cargo-multiarch/zig/x").unwrap();
+        assert!(made.is_dir());
+        assert_eq!(own_dir(base, "cargo-multiarch/zig/x").unwrap(), made);
+        let elsewhere = base.join("elsewhere");
+        fs::create_dir(&elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, base.join("cargo-multiarch/zig/y")).unwrap();
+        let e = own_dir(base, "cargo-multiarch/zig/y/deeper")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("is a symbolic link") && e.contains("hint: remove"),
+            "{e}"
+        );
+        assert!(!elsewhere.join("deeper").exists());
+        fs::write(base.join("file"), b"x").unwrap();
+        assert!(
+            own_dir(base, "file/sub")
+                .unwrap_err()
+                .to_string()
+                .contains("not a directory")
+        );
+        assert!(own_dir(base, "a/../b").is_err());
+    }
 }

@@ -441,6 +441,26 @@ impl OutDir {
         }
     }
 
+    /// Removes a directory the tool wrote and everything in it, depth first, never
+    /// following a link (a link is removed itself); a file is removed as [`OutDir::remove`]
+    /// does; missing is fine.
+    pub fn remove_tree(&self, rel: &RelPath) -> Result<()> {
+        match self.walk(rel)? {
+            (_, None) => Ok(()),
+            (p, Some(Kind::Dir)) => {
+                for (child, kind) in self.list(Some(rel))? {
+                    if kind == Kind::Dir {
+                        self.remove_tree(&child)?;
+                    } else {
+                        self.remove(&child)?;
+                    }
+                }
+                fs::remove_dir(&p).with_context(|| format!("cannot remove `{p}`"))
+            }
+            _ => self.remove(rel),
+        }
+    }
+
     /// The entries of a directory here: name and kind, sorted by name; an empty list
     /// when it does not exist. Names that are not valid path components are skipped.
     pub fn list(&self, rel: Option<&RelPath>) -> Result<Vec<(RelPath, Kind)>> {

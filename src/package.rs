@@ -332,7 +332,7 @@ fn write_manifest(
     opts: &Options,
     shell: Shell,
 ) -> Result<Manifest> {
-    let image = keep_image_artifacts(out, &mut m);
+    let image = keep_image_artifacts(out, &mut m)?;
     let params = provenance::PackageParams {
         archive: match opts.mode {
             ArchiveMode::PerPackage => "per-package",
@@ -432,11 +432,12 @@ pub fn manifest_event(out: &OutDir, m: &Manifest) -> Event {
 
 /// An image written earlier into this out dir stays listed (`package` rewrites the
 /// manifest, `image` adds to it) while the binaries it was made from are unchanged;
-/// otherwise it is dropped from the manifest, to be made again with `image`. Returns
+/// otherwise it is dropped from the manifest and its files (`oci/`, `image.tar`) are
+/// removed, to be made again with `image`. Returns
 /// the image settings the old provenance records, for the new one.
-fn keep_image_artifacts(out: &OutDir, m: &mut Manifest) -> Option<provenance::ImageParams> {
+fn keep_image_artifacts(out: &OutDir, m: &mut Manifest) -> Result<Option<provenance::ImageParams>> {
     let Ok(old) = Manifest::read(out) else {
-        return None;
+        return Ok(None);
     };
     let same_binaries = old
         .artifacts
@@ -452,13 +453,20 @@ fn keep_image_artifacts(out: &OutDir, m: &mut Manifest) -> Option<provenance::Im
         .into_iter()
         .filter(|a| a.kind.is_image())
         .collect();
-    if !same_binaries || images.is_empty() {
-        return None;
+    if images.is_empty() {
+        return Ok(None);
+    }
+    if !same_binaries {
+        // Images of other binaries: no longer listed, so no hash covers them; they go,
+        // to be made again with `image` (`verify` refuses an unlisted layout).
+        out.remove_tree(&crate::layout::oci_dir())?;
+        out.remove(&RelPath::new(crate::layout::IMAGE_ARCHIVE)?)?;
+        return Ok(None);
     }
     m.artifacts.extend(images);
-    provenance::Statement::read(out)
+    Ok(provenance::Statement::read(out)
         .ok()
-        .and_then(|s| s.predicate.build_definition.external_parameters.image)
+        .and_then(|s| s.predicate.build_definition.external_parameters.image))
 }
 
 /// A staged binary as the manifest lists it: re-hashed (it must still be what `build`

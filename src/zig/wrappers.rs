@@ -120,6 +120,11 @@ pub fn write_wrappers(target_dir: &Utf8Path, target: &Target, zig: Option<&Zig>)
             Utf8PathBuf::try_from(p)
                 .map_err(|e| anyhow!("the path of cargo-multiarch is not UTF-8: {e} (hint: install it under a UTF-8 path)"))
         })?;
+    crate::fs::own_dir(
+        target_dir,
+        &format!("cargo-multiarch/zig/{}", target.requested),
+    )?;
+    crate::fs::own_dir(target_dir, "cargo-multiarch/zig/bin")?;
     for tool in Tool::ALL {
         let path = wrapper_path(target_dir, target, tool);
         let script = wrapper_script(&exe, (&zig.path, &zig.version), tool, target);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::{
-    EPOCH, edit_manifest, json, multiarch, run, shared_fixture, shared_target_dir,
+    EPOCH, edit_manifest, json, multiarch, private_fixture, run, shared_fixture, shared_target_dir,
 };
 
 const X86: &str = "x86_64-unknown-linux-musl";
@@ -629,4 +629,36 @@ fn journal_recovery_never_renames_a_tampered_temporary_file_into_place() {
             .exists()
     );
     verify(out.path(), &[]).success();
+}
+
+/// Issue 21, finding 7: the zig wrapper dir below the target dir is never followed
+/// through a link: `cc`, `c++` and `ar` (mode 0755, which cargo and a `PATH` would run)
+/// are not written where a symlink in its place points; the build stops naming it.
+#[test]
+fn zig_wrappers_are_never_written_through_a_symlinked_dir() {
+    let (tmp, dir) = private_fixture("hello");
+    let target_dir = tmp.path().join("target");
+    let zig_dir = target_dir.join("cargo-multiarch/zig");
+    std::fs::create_dir_all(&zig_dir).unwrap();
+    let elsewhere = tmp.path().join("on-path");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, zig_dir.join("aarch64-unknown-linux-musl")).unwrap();
+    let r = run(multiarch(&dir)
+        .args([
+            "build",
+            "--backend",
+            "zig",
+            "--target",
+            "aarch64-unknown-linux-musl",
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir))
+    .exit(1);
+    assert!(
+        r.stderr().contains("is a symbolic link") && r.stderr().contains("hint: remove"),
+        "{}",
+        r.stderr()
+    );
+    let written: Vec<_> = std::fs::read_dir(&elsewhere).unwrap().collect();
+    assert!(written.is_empty(), "wrote through the link: {written:?}");
 }
