@@ -7,6 +7,9 @@ use crate::config::BackendChoice;
 use crate::output::{Color, Exit, Format, Shell};
 use crate::package::ArchiveMode;
 
+mod init;
+pub use init::InitArgs;
+
 /// `cargo multiarch …` as cargo runs it: `cargo-multiarch multiarch …`.
 #[derive(Debug, Parser)]
 #[command(name = "cargo", bin_name = "cargo", styles = clap_cargo_styles())]
@@ -118,6 +121,14 @@ pub enum Command {
         arg(status_quiet())
     )]
     Doctor(DoctorArgs),
+
+    /// Write `.github/workflows/release.yml`: native jobs per Linux architecture, merge, verify, image and a GitHub release on tags
+    #[command(
+        after_help = "Examples:\n  cargo multiarch init\n  cargo multiarch init --platform linux/amd64,linux/arm64,darwin/arm64 --dry-run\n  cargo multiarch init --action cargo-multiarch/cargo-multiarch@<commit> --force",
+        arg(unlisted_verbose()),
+        arg(status_quiet())
+    )]
+    Init(InitArgs),
 
     /// Print a shell completion script for `cargo multiarch …`
     #[command(
@@ -667,7 +678,11 @@ impl Command {
             Command::Merge(a) => ("merge", a.message),
             Command::Image(a) => ("image", a.message),
             Command::Doctor(a) => ("doctor", a.message),
-            Command::Plan(_) | Command::Sign(_) | Command::Completions(_) | Command::Man(_) => {
+            Command::Plan(_)
+            | Command::Sign(_)
+            | Command::Init(_)
+            | Command::Completions(_)
+            | Command::Man(_) => {
                 return None;
             }
         };

@@ -13,6 +13,7 @@ mod events;
 mod help;
 mod image;
 mod image_tags;
+mod init;
 mod make;
 mod merge;
 mod package;
