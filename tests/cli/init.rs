@@ -82,9 +82,8 @@ fn init_writes_the_workflow_ignores_out_and_never_overwrites_without_force() {
     std::fs::write(dir.join(WORKFLOW), "# mine\n").unwrap();
     let r = init(&dir, &[]).exit(1);
     assert!(
-        r.stderr().contains(&format!(
-            "exists already (hint: run `cargo multiarch init --force` to overwrite it"
-        )),
+        r.stderr()
+            .contains("exists already (hint: run `cargo multiarch init --force` to overwrite it"),
         "{}",
         r.stderr()
     );
@@ -126,7 +125,7 @@ fn init_writes_the_workflow_ignores_out_and_never_overwrites_without_force() {
     );
 }
 
-/// A minimal reading of the generated YAML through PyYAML: the job ids and the
+/// A minimal reading of the generated YAML through `PyYAML`: the job ids and the
 /// package job's matrix legs (name, runner, targets).
 mod serde_yaml_like {
     pub struct Doc {
