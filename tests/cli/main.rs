@@ -2,6 +2,7 @@
 
 mod support;
 
+mod action;
 mod attack;
 mod attack_misc;
 mod attack_registry;

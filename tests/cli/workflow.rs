@@ -51,7 +51,7 @@ pub(crate) fn fixture_repo(name: &str, tag: &str) -> tempfile::TempDir {
 /// `<root>/<owner>/<repo>/releases/download/<tag>/<asset>`. Killed on drop.
 pub(crate) struct ReleaseServer {
     child: Child,
-    url: String,
+    pub url: String,
     root: tempfile::TempDir,
 }
 
@@ -63,7 +63,7 @@ impl Drop for ReleaseServer {
 }
 
 impl ReleaseServer {
-    fn start() -> Self {
+    pub fn start() -> Self {
         let root = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -106,6 +106,18 @@ impl ReleaseServer {
         server
     }
 
+    /// The directory of the release `v<VERSION>` of the action's repository.
+    pub fn release_dir(&self) -> PathBuf {
+        let dir = self
+            .root
+            .path()
+            .join(ACTION)
+            .join("releases/download")
+            .join(format!("v{VERSION}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     /// The tool under test as the release asset `cargo-multiarch-<v>-<triple>.tar.gz`
     /// (with the top folder `package` gives every archive) and its `.sha256`, as
     /// `package` writes it; `sha256` overrides the checksum written. The binary loses
@@ -138,7 +150,7 @@ impl ReleaseServer {
 }
 
 /// The musl triple of this machine's architecture: the asset the action asks for.
-fn host_musl_triple() -> &'static str {
+pub(crate) fn host_musl_triple() -> &'static str {
     match std::env::consts::ARCH {
         "aarch64" => "aarch64-unknown-linux-musl",
         _ => "x86_64-unknown-linux-musl",
@@ -596,7 +608,7 @@ fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
 }
 
 /// A workflow of one job that checks out `cdep` and installs only the tool.
-const INSTALL_ONLY: &str = r#"
+pub(crate) const INSTALL_ONLY: &str = r#"
 name: install
 on: push
 jobs:
