@@ -68,7 +68,7 @@ fn memo_path(id: &str) -> Option<Utf8PathBuf> {
     let key = crate::digest::Sha256::of(id.as_bytes());
     Some(
         crate::fs::cache::dir()?
-            .join("apple-frameworks")
+            .join("apple-frameworks-2")
             .join(format!("{key}.json")),
     )
 }
@@ -149,8 +149,12 @@ fn read_text(path: &Utf8Path) -> Option<String> {
 }
 
 /// Frameworks named by `#[link(name = "X", kind = "framework")]` (or inside a
-/// `cfg_attr`), in any order of the two keys.
+/// `cfg_attr`), in any order of the two keys. Comments and string literals outside
+/// attributes are not code: a doc comment or a test's source text naming a framework
+/// links none.
 pub fn link_attributes(text: &str) -> Vec<String> {
+    let code = code_only(text);
+    let text = code.as_str();
     let mut out = Vec::new();
     let bytes = text.as_bytes();
     let mut from = 0;
@@ -175,6 +179,141 @@ pub fn link_attributes(text: &str) -> Vec<String> {
         out.push(attr_name(attr).unwrap_or_else(|| "?".to_owned()));
     }
     out
+}
+
+/// `text` with its comments, and its string literals outside attributes (`#[…]`,
+/// `#![…]`), blanked to spaces byte for byte: what is left is code and attributes.
+fn code_only(text: &str) -> String {
+    let b = text.as_bytes();
+    let mut out = b.to_vec();
+    let mut blank = |from: usize, to: usize| out[from..to].fill(b' ');
+    let mut attr_depth = 0usize;
+    let mut i = 0;
+    while i < b.len() {
+        let next = b.get(i + 1).copied();
+        let ident_before = i > 0 && (b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_');
+        let end = match (b[i], next) {
+            (b'/', Some(b'/')) => {
+                let end = b[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(b.len(), |j| i + j);
+                blank(i, end);
+                end
+            }
+            (b'/', Some(b'*')) => {
+                let end = block_comment_end(b, i);
+                blank(i, end);
+                end
+            }
+            (b'"', _) => {
+                let end = string_end(b, i + 1);
+                if attr_depth == 0 {
+                    blank(i, end);
+                }
+                end
+            }
+            (b'r', Some(b'"' | b'#')) if !ident_before || (b[i - 1] == b'b') => {
+                match raw_string_end(b, i + 1) {
+                    Some(end) => {
+                        if attr_depth == 0 {
+                            blank(i, end);
+                        }
+                        end
+                    }
+                    None => i + 1,
+                }
+            }
+            (b'\'', _) => char_literal_end(text, i).unwrap_or(i + 1),
+            (b'#', Some(b'[')) => {
+                attr_depth = 1;
+                i + 2
+            }
+            (b'#', Some(b'!')) if b.get(i + 2) == Some(&b'[') => {
+                attr_depth = 1;
+                i + 3
+            }
+            (b'[', _) if attr_depth > 0 => {
+                attr_depth += 1;
+                i + 1
+            }
+            (b']', _) if attr_depth > 0 => {
+                attr_depth -= 1;
+                i + 1
+            }
+            _ => i + 1,
+        };
+        i = end.max(i + 1);
+    }
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The end of a (nested) block comment starting at `from` (`/*`).
+fn block_comment_end(b: &[u8], from: usize) -> usize {
+    let mut depth = 0usize;
+    let mut i = from;
+    while i + 1 < b.len() {
+        match (b[i], b[i + 1]) {
+            (b'/', b'*') => {
+                depth += 1;
+                i += 2;
+            }
+            (b'*', b'/') => {
+                depth -= 1;
+                i += 2;
+                if depth == 0 {
+                    return i;
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
+/// The end (past the closing quote) of a string whose text starts at `from`.
+fn string_end(b: &[u8], from: usize) -> usize {
+    let mut i = from;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'"' => return i + 1,
+            _ => i += 1,
+        }
+    }
+    b.len()
+}
+
+/// The end of a raw string whose hashes (or quote) start at `from`, if it is one.
+fn raw_string_end(b: &[u8], from: usize) -> Option<usize> {
+    let hashes = b[from..].iter().take_while(|&&c| c == b'#').count();
+    if b.get(from + hashes) != Some(&b'"') {
+        return None;
+    }
+    let close: Vec<u8> = std::iter::once(b'"')
+        .chain(std::iter::repeat_n(b'#', hashes))
+        .collect();
+    let body = from + hashes + 1;
+    Some(
+        b[body..]
+            .windows(close.len())
+            .position(|w| w == close.as_slice())
+            .map_or(b.len(), |j| body + j + close.len()),
+    )
+}
+
+/// The end of a char literal at `from` (`'x'`, `'\''`, `'é'`), or `None` for a
+/// lifetime.
+fn char_literal_end(text: &str, from: usize) -> Option<usize> {
+    let rest = text.get(from + 1..)?;
+    if let Some(escaped) = rest.strip_prefix('\\') {
+        let close = escaped.get(1..)?.find('\'')?;
+        return Some(from + 2 + 1 + close + 1);
+    }
+    let c = rest.chars().next()?;
+    rest[c.len_utf8()..]
+        .starts_with('\'')
+        .then(|| from + 1 + c.len_utf8() + 1)
 }
 
 /// `name = "X"` inside an attribute.
@@ -232,6 +371,18 @@ mod tests {
             const KIND: &str = "framework";
         "#;
         assert_eq!(link_attributes(src), ["CoreFoundation", "Security"]);
+        // Not code: comments, and source text in a string (as this file's own tests).
+        let not_code = r##"
+            //! Link one with `#[link(name = "…", kind = "framework")]`.
+            /* #[link(name = "A", kind = "framework")] /* nested */ */
+            const SRC: &str = r#"#[link(name = "B", kind = "framework")]"#;
+            const ESC: &str = "#[link(name = \"C\", kind = \"framework\")]";
+            const Q: char = '"';
+            fn f<'a>(x: &'a str) -> &'a str { x }
+            #[link(name = "Real", kind = "framework")]
+            extern "C" {}
+        "##;
+        assert_eq!(link_attributes(not_code), ["Real"]);
         let build = r#"
             println!("cargo:rustc-link-lib=framework=IOKit");
             println!("cargo::rustc-link-lib=framework={}", name);

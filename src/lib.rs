@@ -46,6 +46,7 @@ pub mod sign;
 pub mod source;
 pub mod targets;
 pub mod verify;
+pub mod workflow;
 pub mod workspace;
 pub mod zig;
 

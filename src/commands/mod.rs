@@ -6,6 +6,7 @@ mod build;
 mod completions;
 mod doctor;
 mod image;
+mod init;
 mod man;
 mod merge;
 mod package;
@@ -44,6 +45,7 @@ pub fn run(cli: Cli) -> Result<Exit> {
         Command::Image(args) => image::run(args, &shell),
         Command::Sign(args) => sign::run(&args, &shell),
         Command::Doctor(args) => doctor::run(&args, &shell),
+        Command::Init(args) => init::run(&args, &shell),
         Command::Completions(args) => completions::run(&args),
         Command::Man(args) => man::run(&args, &shell),
     })?;

@@ -17,7 +17,10 @@ What it models, as GitHub's runner does it:
   GITHUB_ENV, GITHUB_PATH, GITHUB_OUTPUT (both `k=v` and `k<<DELIM` forms) and
   GITHUB_STEP_SUMMARY files, fresh per step, read back after it; the variables the
   runner sets (GITHUB_*, RUNNER_*, CI, HOME);
-- `uses:` steps: actions/checkout@v4 (a fetch of the commit from --repo), actions/cache@v4
+- `github.event`: `ref`, `repository.full_name` and, for a pull request,
+  `pull_request.head.repo.full_name` (--head-repo, for a fork's);
+- `uses:` steps: actions/checkout@v4 (a fetch of the commit from --repo; the token
+  left in .git/config unless `persist-credentials: false`), actions/cache@v4
   (restore by key and restore-keys, save after the job as its post step, only on
   success and on a miss, entries keyed by the exact path list as GitHub's cache version
   is; paths outside this job's runner directory are neither restored nor saved, with a
@@ -400,6 +403,7 @@ class Run:
             "ref_type": ref_type,
             "sha": self.sha,
             "event_name": self.args.event,
+            "event": self.event_payload(),
             "repository": self.args.repository,
             "repository_owner": self.args.repository.split("/")[0],
             "actor": self.args.repository.split("/")[0],
@@ -411,6 +415,15 @@ class Run:
             "run_number": "1",
             "run_attempt": "1",
         }
+
+    def event_payload(self):
+        """github.event: the repository, and for a pull request the repository its
+        head branch lives in (--head-repo: another one for a fork's)."""
+        event = Strict("github.event", {"ref": self.args.ref, "repository": {"full_name": self.args.repository}})
+        if self.args.event == "pull_request":
+            head = self.args.head_repo or self.args.repository
+            event["pull_request"] = {"head": {"repo": {"full_name": head}}}
+        return event
 
     def main(self):
         with open(self.args.workflow, encoding="utf-8") as f:
@@ -811,8 +824,11 @@ class Run:
         return {}
 
     def checkout(self, job, with_):
-        if with_:
+        if set(with_) - {"persist-credentials"}:
             raise Unsupported(f"actions/checkout with {sorted(with_)}")
+        persist = with_.get("persist-credentials", "true")
+        if persist not in ("true", "false"):
+            raise JobFailed(f"checkout: persist-credentials `{persist}` is not true or false")
         ws = job["dirs"]["workspace"]
         git(ws, "init", "--quiet")
         git(ws, "fetch", "--quiet", "--no-tags", "--depth", "1", f"file://{self.repo}", self.args.ref)
@@ -820,7 +836,11 @@ class Run:
         got = git(ws, "rev-parse", "HEAD")
         if got != self.sha:
             raise JobFailed(f"checkout: {self.args.ref} is {got}, not {self.sha}")
-        log(f"checkout: {self.repo} at {self.args.ref} ({self.sha[:12]}) into {ws}")
+        if persist == "true":
+            # As actions/checkout does: the job's token stays in .git/config for
+            # every later step (and anything it runs) to read.
+            git(ws, "config", "--local", f"http.{self.args.server_url}/.extraheader", f"AUTHORIZATION: basic {self.secrets['GITHUB_TOKEN']}")
+        log(f"checkout: {self.repo} at {self.args.ref} ({self.sha[:12]}) into {ws} (persist-credentials: {persist})")
         return {}
 
     def composite(self, job, path, with_, ctx, step_env, scope, uses):
@@ -1035,6 +1055,7 @@ def main():
     p.add_argument("--repo", required=True, help="git repository actions/checkout fetches from")
     p.add_argument("--ref", required=True, help="the ref that triggered the run (refs/tags/v1.0.0, refs/heads/main)")
     p.add_argument("--event", default="push")
+    p.add_argument("--head-repo", help="for --event pull_request: the repository of its head (a fork's; default, --repository)")
     p.add_argument("--repository", default="acme/app", help="GITHUB_REPOSITORY")
     p.add_argument("--server-url", default="https://github.com")
     p.add_argument("--root", required=True, help="runner directories (wiped first)")

@@ -206,7 +206,7 @@ fn man_pages_render_with_every_command() {
     let dir = tmp.path().join("man1");
     let r = run(multiarch(&repo()).args(["man", "--out-dir"]).arg(&dir)).success();
     assert!(
-        r.stderr().contains("Wrote 11 man pages to"),
+        r.stderr().contains("Wrote 12 man pages to"),
         "{}",
         r.stderr()
     );
@@ -217,6 +217,7 @@ fn man_pages_render_with_every_command() {
         "verify",
         "merge",
         "image",
+        "init",
         "doctor",
         "completions",
         "man",
@@ -275,5 +276,5 @@ fn man_pages_render_with_every_command() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names.len(), 11, "{names:?}");
+    assert_eq!(names.len(), 12, "{names:?}");
 }

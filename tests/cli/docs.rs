@@ -174,12 +174,34 @@ fn workflow_builds_natively_per_arch_then_merges_and_verifies_before_publishing(
     assert_eq!(merge["permissions"]["id-token"], "write");
     assert_eq!(merge["permissions"]["attestations"], "write");
     let release = step_running(ms, "gh release");
-    for file in ["out/provenance.intoto.json", "out/*.minisig"] {
+    // Every asset kind, from every platform's directory, uploaded with --clobber (a
+    // re-run replaces them); not bin/ or oci/.
+    for file in [
+        "-name provenance.intoto.json ",
+        "-name SHA256SUMS.minisig ",
+        "-name provenance.intoto.json.minisig ",
+        "-name '*.sha256'",
+        "-name '*.sig'",
+        "-name '*-installer.sh'",
+        "-name '*.zip'",
+        "-path out/oci -prune -o -path '*/bin' -prune",
+        "gh release upload \"$TAG\" --repo \"$GITHUB_REPOSITORY\" --clobber",
+    ] {
         assert!(
             run_line(&ms[release]).contains(file),
             "the release lacks {file}"
         );
     }
+    // No token left in .git/config; no attestation on a fork's pull request.
+    for job in [package, merge] {
+        let checkout = &job["steps"][0];
+        assert_eq!(uses(checkout), "actions/checkout@v4");
+        assert_eq!(checkout["with"]["persist-credentials"], false);
+    }
+    assert_eq!(
+        ms[attest]["if"],
+        "github.event_name != 'pull_request' || github.event.pull_request.head.repo.full_name == github.repository"
+    );
     for needle in ["gh release", "--push"] {
         let step = &ms[step_running(ms, needle)];
         assert!(

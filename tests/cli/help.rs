@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "merge",
     "image",
     "sign",
+    "init",
     "doctor",
     "completions",
     "man",
@@ -242,6 +243,19 @@ fn each_help_lists_only_the_flags_its_command_uses() {
                 "--verbose",
             ],
             &["--format", "--run"],
+        ),
+        (
+            "init",
+            &[
+                "--target",
+                "--platform",
+                "--action",
+                "--force",
+                "--dry-run",
+                "--manifest-path",
+                "--quiet",
+            ],
+            &["--verbose", "--out-dir", "--package", "--jobs", "--backend"],
         ),
         (
             "completions",

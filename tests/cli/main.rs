@@ -2,6 +2,7 @@
 
 mod support;
 
+mod action;
 mod attack;
 mod attack_bounds;
 mod attack_contract;
@@ -17,6 +18,7 @@ mod help;
 mod image;
 mod image_base;
 mod image_tags;
+mod init;
 mod installers;
 mod make;
 mod merge;

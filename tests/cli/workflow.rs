@@ -18,7 +18,7 @@ use crate::support::{
     Registry, qemu_aarch64, repo, require, require_python, require_zig, scratch, sh, sha256_hex,
 };
 
-const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub(crate) const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// What `uses:` names in the template: mapped to this checkout.
 const ACTION: &str = "cargo-multiarch/cargo-multiarch";
 
@@ -32,7 +32,7 @@ fn tools_present() {
 
 /// `fixture-workspaces/<name>` as a git repository with one commit at a fixed date,
 /// tagged `v<its version>`: what actions/checkout fetches.
-fn fixture_repo(name: &str, tag: &str) -> tempfile::TempDir {
+pub(crate) fn fixture_repo(name: &str, tag: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let src = repo().join("fixture-workspaces").join(name);
     sh(
@@ -49,9 +49,9 @@ fn fixture_repo(name: &str, tag: &str) -> tempfile::TempDir {
 
 /// A static HTTP server on loopback standing in for github.com's release downloads:
 /// `<root>/<owner>/<repo>/releases/download/<tag>/<asset>`. Killed on drop.
-struct ReleaseServer {
+pub(crate) struct ReleaseServer {
     child: Child,
-    url: String,
+    pub url: String,
     root: tempfile::TempDir,
 }
 
@@ -63,7 +63,7 @@ impl Drop for ReleaseServer {
 }
 
 impl ReleaseServer {
-    fn start() -> Self {
+    pub fn start() -> Self {
         let root = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -106,6 +106,18 @@ impl ReleaseServer {
         server
     }
 
+    /// The directory of the release `v<VERSION>` of the action's repository.
+    pub fn release_dir(&self) -> PathBuf {
+        let dir = self
+            .root
+            .path()
+            .join(ACTION)
+            .join("releases/download")
+            .join(format!("v{VERSION}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
     /// The tool under test as the release asset `cargo-multiarch-<v>-<triple>.tar.gz`
     /// (with the top folder `package` gives every archive) and its `.sha256`, as
     /// `package` writes it; `sha256` overrides the checksum written. The binary loses
@@ -138,7 +150,7 @@ impl ReleaseServer {
 }
 
 /// The musl triple of this machine's architecture: the asset the action asks for.
-fn host_musl_triple() -> &'static str {
+pub(crate) fn host_musl_triple() -> &'static str {
     match std::env::consts::ARCH {
         "aarch64" => "aarch64-unknown-linux-musl",
         _ => "x86_64-unknown-linux-musl",
@@ -158,7 +170,7 @@ fn home_dir(var: &str, default: &str) -> String {
 /// `python3 tests/ci/run_workflow.py WORKFLOW …`: the runner's environment is the
 /// developer's toolchains (`CARGO_HOME`, `RUSTUP_HOME`, pyenv) and `PATH`, plus
 /// `args`; `HOME`, `RUNNER_TEMP` and the workspace are fresh directories under `root`.
-fn run_workflow(
+pub(crate) fn run_workflow(
     workflow: &Path,
     fixture: &Path,
     root: &Path,
@@ -234,129 +246,347 @@ fn platform_manifest_digest(reference: &str) -> String {
     }
 }
 
+/// A release run of a workflow on `cdep`, on a tag: a registry, the release server
+/// with the tool under test as its asset, a minisign key as the secret, and a `gh`
+/// that records its arguments. Each run has its own runner root and cache (`name`).
+pub(crate) struct ReleaseRun {
+    pub _registry: Registry,
+    /// The template's `cache: sccache` with a local backend in place of GitHub's: the
+    /// action keeps a backend the job's environment names (a self-hosted runner's
+    /// Redis); the sccache server gets a port of its own, stopped at the end.
+    pub _stop_sccache: crate::cache::StopSccache,
+    pub redis: crate::cache::Redis,
+    pub _redis_dir: tempfile::TempDir,
+    pub sccache_port: u16,
+    pub keys: tempfile::TempDir,
+    pub server: ReleaseServer,
+    pub bin: tempfile::TempDir,
+    pub image: String,
+    pub root: PathBuf,
+    pub cache: PathBuf,
+}
+
+impl ReleaseRun {
+    pub fn start(name: &str) -> Self {
+        tools_present();
+        require("skopeo");
+        require("minisign");
+        require_zig();
+        require("sccache");
+        require("redis-server");
+        let registry = Registry::start();
+        let redis_dir = tempfile::tempdir().unwrap();
+        let redis = crate::cache::Redis::start(redis_dir.path());
+        let sccache_port = crate::cache::free_port();
+        // The release key, as a repository secret holds it (no password: `-W`).
+        let keys = tempfile::tempdir().unwrap();
+        sh(
+            keys.path(),
+            "minisign -G -W -p minisign.pub -s minisign.key >/dev/null",
+        );
+        let server = ReleaseServer::start();
+        server.publish_tool(None);
+        // A `gh` that records its arguments, checks that the files it is given exist,
+        // and knows no release yet (`release view` fails).
+        let bin = tempfile::tempdir().unwrap();
+        std::fs::write(
+            bin.path().join("gh"),
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$GH_LOG\"\nfor a in \"$@\"; do case $a in out/*) test -f \"$a\" || { echo \"gh: no file $a\" >&2; exit 1; };; esac; done\ntest \"$1 $2\" != 'release view'\n",
+        )
+        .unwrap();
+        sh(bin.path(), "chmod +x gh");
+        let image = format!("{}/acme/cdep", registry.addr);
+        let root = PathBuf::from(format!("{}{name}", runner_root().display()));
+        let cache = scratch().join(format!("workflow-cache{name}"));
+        ReleaseRun {
+            _registry: registry,
+            _stop_sccache: crate::cache::StopSccache(sccache_port),
+            redis,
+            _redis_dir: redis_dir,
+            sccache_port,
+            keys,
+            server,
+            bin,
+            image,
+            root,
+            cache,
+        }
+    }
+
+    pub fn gh_log(&self) -> PathBuf {
+        self.bin.path().join("gh.log")
+    }
+
+    /// Runs `workflow` on the tag `v<VERSION>` of `fixture`; panics when it fails.
+    /// The report's jobs and the log.
+    pub fn run(&self, workflow: &Path, fixture: &Path) -> (Vec<Value>, String) {
+        let secret_key = std::fs::read_to_string(self.keys.path().join("minisign.key")).unwrap();
+        let report = self.bin.path().join("report.json");
+        let zig_cache = std::env::var("ZIG_GLOBAL_CACHE_DIR").unwrap_or_else(|_| {
+            let base = std::env::var("XDG_CACHE_HOME")
+                .unwrap_or_else(|_| format!("{}/.cache", std::env::var("HOME").unwrap()));
+            format!("{base}/zig")
+        });
+        let args: Vec<String> = [
+            "--event",
+            "push",
+            "--ref",
+            &format!("refs/tags/v{VERSION}"),
+            "--repository",
+            "acme/cdep",
+            "--server-url",
+            &self.server.url,
+            "--var",
+            &format!("IMAGE={}", self.image),
+            "--var",
+            "REGISTRY_INSECURE=true",
+            "--secret",
+            "REGISTRY_USERNAME=ci",
+            "--secret",
+            "REGISTRY_PASSWORD=not-checked-by-this-registry",
+            "--secret",
+            &format!("MINISIGN_KEY={}", secret_key.trim_end()),
+            // zig's global cache stays this machine's (as on a self-hosted runner): a
+            // fresh one costs minutes of building musl for aarch64. The interpreter then
+            // notes that the action's zig cache step neither restores nor saves it.
+            "--env",
+            &format!("ZIG_GLOBAL_CACHE_DIR={zig_cache}"),
+            "--env",
+            &format!("GH_LOG={}", self.gh_log().display()),
+            "--env",
+            &format!(
+                "SCCACHE_REDIS_ENDPOINT=redis://127.0.0.1:{}",
+                self.redis.port
+            ),
+            "--env",
+            &format!("SCCACHE_SERVER_PORT={}", self.sccache_port),
+            "--path",
+            &format!(
+                "{}:{}",
+                self.bin.path().display(),
+                std::env::var("PATH").unwrap()
+            ),
+            "--report",
+            &report.display().to_string(),
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        let started = Instant::now();
+        let (out, log) = run_workflow(workflow, fixture, &self.root, &self.cache, &args);
+        assert!(out.status.success(), "the workflow failed:\n{log}");
+        eprintln!(
+            "{log}\nworkflow run: {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+        let jobs = report["jobs"].as_array().unwrap().clone();
+        // Every job and every step of the workflow itself ran (the tag path), and no
+        // checkout left the job's token in .git/config.
+        for job in &jobs {
+            assert_eq!(job["result"], "success", "{job}");
+            let steps = job["steps"].as_array().unwrap();
+            assert!(
+                steps
+                    .iter()
+                    .filter(|s| !s["scope"].as_str().unwrap().contains(" > "))
+                    .all(|s| s["result"] == "success"),
+                "a workflow step did not run: {job}"
+            );
+            let config = Path::new(job["workspace"].as_str().unwrap()).join(".git/config");
+            let config = std::fs::read_to_string(&config).unwrap();
+            assert!(!config.contains("extraheader"), "{}: {config}", job["name"]);
+        }
+        (jobs, log)
+    }
+
+    /// The out tree a job uploaded as `artifact`, unpacked.
+    pub fn published(&self, artifact: &str) -> tempfile::TempDir {
+        let published = tempfile::tempdir().unwrap();
+        sh(
+            published.path(),
+            &format!(
+                "tar -xf '{}'",
+                self.root
+                    .join("artifacts")
+                    .join(artifact)
+                    .join("out.tar")
+                    .display()
+            ),
+        );
+        published
+    }
+
+    /// The published tree verifies (with `expect`), sha256sum agrees, minisign and
+    /// `verify --public-key` accept the signatures, the provenance names the image,
+    /// and both Linux binaries answer from their C code (arm64 under qemu).
+    pub fn check_published(&self, published: &Path, expect: &str) {
+        let verify = Command::new(env!("CARGO_BIN_EXE_cargo-multiarch"))
+            .args(["multiarch", "verify", "--out-dir"])
+            .arg(published)
+            .args(["--expect", expect])
+            .output()
+            .unwrap();
+        assert!(
+            verify.status.success(),
+            "{}",
+            String::from_utf8_lossy(&verify.stdout)
+        );
+        sh(published, "sha256sum --check --strict --quiet SHA256SUMS");
+        let public = self.keys.path().join("minisign.pub");
+        for file in ["SHA256SUMS", "provenance.intoto.json"] {
+            sh(
+                published,
+                &format!("minisign -Vq -p '{}' -m {file}", public.display()),
+            );
+        }
+        let provenance = std::fs::read_to_string(published.join("provenance.intoto.json")).unwrap();
+        assert!(
+            provenance.contains("/acme/cdep:0.1.0\""),
+            "the provenance names no image: {provenance}"
+        );
+        let signed = Command::new(env!("CARGO_BIN_EXE_cargo-multiarch"))
+            .args(["multiarch", "verify", "--out-dir"])
+            .arg(published)
+            .arg("--public-key")
+            .arg(&public)
+            .output()
+            .unwrap();
+        assert!(
+            signed.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&signed.stdout),
+            String::from_utf8_lossy(&signed.stderr)
+        );
+        let native = sh(published, "linux/amd64/bin/cdep");
+        assert_eq!(native, format!("cdep {VERSION} x86_64\nc says 42\n"));
+        let qemu = qemu_aarch64();
+        let arm = sh(
+            published,
+            &format!("'{}' linux/arm64/bin/cdep", qemu.display()),
+        );
+        assert_eq!(arm, format!("cdep {VERSION} aarch64\nc says 42\n"));
+    }
+
+    /// The registry holds the published tree's image under the version and per
+    /// platform.
+    pub fn check_registry(&self, published: &Path) {
+        let image = &self.image;
+        let tags: Value = serde_json::from_str(&skopeo(&[
+            "list-tags",
+            "--tls-verify=false",
+            &format!("docker://{image}"),
+        ]))
+        .unwrap();
+        let mut tags: Vec<&str> = tags["Tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap())
+            .collect();
+        tags.sort_unstable();
+        let expected = [
+            VERSION.to_owned(),
+            format!("{VERSION}-linux-amd64"),
+            format!("{VERSION}-linux-arm64"),
+        ];
+        assert_eq!(tags, expected);
+        let remote = skopeo(&[
+            "inspect",
+            "--raw",
+            "--tls-verify=false",
+            &format!("docker://{image}:{VERSION}"),
+        ]);
+        let local = skopeo(&[
+            "inspect",
+            "--raw",
+            &format!("oci:{}:{image}:{VERSION}", published.join("oci").display()),
+        ]);
+        assert_eq!(
+            remote, local,
+            "the pushed index is not the one in the published out tree"
+        );
+        let index: Value = serde_json::from_str(&remote).unwrap();
+        for (arch, manifest) in ["amd64", "arm64"]
+            .iter()
+            .zip(index["manifests"].as_array().unwrap())
+        {
+            assert_eq!(manifest["platform"]["os"], "linux");
+            assert_eq!(manifest["platform"]["architecture"], *arch);
+            let tag = format!("docker://{image}:{VERSION}-linux-{arch}");
+            assert_eq!(
+                platform_manifest_digest(&tag),
+                manifest["digest"].as_str().unwrap(),
+                "{tag} is not the index's {arch} image"
+            );
+        }
+    }
+
+    /// `gh` was asked whether the release exists, created it, and uploaded (with
+    /// `--clobber`) exactly the release's assets: each of `archives` (paths below
+    /// out/) with its `.sha256` and SBOM, SHA256SUMS, manifest.json, the provenance,
+    /// both signatures, and every per-archive `.sig` and installer the tree holds;
+    /// nothing of bin/ or oci/.
+    pub fn check_release(&self, published: &Path, archives: &[String]) {
+        let calls = std::fs::read_to_string(self.gh_log()).unwrap();
+        let lines: Vec<&str> = calls.lines().collect();
+        let tag = format!("v{VERSION}");
+        assert_eq!(
+            lines[..2],
+            [
+                format!("release view {tag} --repo acme/cdep"),
+                format!("release create {tag} --repo acme/cdep --title {tag} --generate-notes"),
+            ],
+            "{calls}"
+        );
+        assert_eq!(lines.len(), 3, "{calls}");
+        let upload = lines[2]
+            .strip_prefix(&format!("release upload {tag} --repo acme/cdep --clobber "))
+            .unwrap_or_else(|| panic!("{calls}"));
+        let mut expected: Vec<String> = [
+            "SHA256SUMS",
+            "SHA256SUMS.minisig",
+            "manifest.json",
+            "provenance.intoto.json",
+            "provenance.intoto.json.minisig",
+        ]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+        for a in archives {
+            expected.extend([a.clone(), format!("{a}.sha256"), format!("{a}.cdx.json")]);
+        }
+        for extra in sh(
+            published,
+            "find . -path ./oci -prune -o -path '*/bin' -prune -o -type f \\( -name '*.sig' -o -name '*-installer.*' \\) -print",
+        )
+        .lines()
+        {
+            expected.push(extra.trim_start_matches("./").to_owned());
+        }
+        let mut expected: Vec<String> = expected.iter().map(|f| format!("out/{f}")).collect();
+        expected.sort_unstable();
+        let got: Vec<&str> = upload.split(' ').collect();
+        assert_eq!(got, expected, "{calls}");
+    }
+}
+
+/// The archive of `cdep` for `triple`, below out/.
+pub(crate) fn cdep_archive(dir: &str, triple: &str) -> String {
+    format!("{dir}/cdep-{VERSION}-{triple}.tar.gz")
+}
+
 #[test]
 fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
-    tools_present();
-    require("skopeo");
-    require("minisign");
-    require_zig();
-    require("sccache");
-    require("redis-server");
-    let registry = Registry::start();
-    // The template's `cache: sccache` with a local backend in place of GitHub's: the
-    // action keeps a backend the job's environment names (a self-hosted runner's
-    // Redis); the sccache server gets a port of its own, stopped at the end.
-    let redis_dir = tempfile::tempdir().unwrap();
-    let redis = crate::cache::Redis::start(redis_dir.path());
-    let sccache_port = crate::cache::free_port();
-    let _stop = crate::cache::StopSccache(sccache_port);
-    // The release key, as a repository secret holds it (no password: `-W`).
-    let keys = tempfile::tempdir().unwrap();
-    sh(
-        keys.path(),
-        "minisign -G -W -p minisign.pub -s minisign.key >/dev/null",
-    );
-    let secret_key = std::fs::read_to_string(keys.path().join("minisign.key")).unwrap();
+    let run = ReleaseRun::start("");
     let fixture = fixture_repo("cdep", &format!("v{VERSION}"));
-    let server = ReleaseServer::start();
-    server.publish_tool(None);
-    // A `gh` that records its arguments and checks that the files it is given exist.
-    let bin = tempfile::tempdir().unwrap();
-    let gh_log = bin.path().join("gh.log");
-    let gh = bin.path().join("gh");
-    std::fs::write(
-        &gh,
-        "#!/bin/sh\nprintf '%s\\n' \"$*\" >> \"$GH_LOG\"\nfor a in \"$@\"; do case $a in out/*) test -f \"$a\" || { echo \"gh: no file $a\" >&2; exit 1; };; esac; done\n",
-    )
-    .unwrap();
-    sh(bin.path(), "chmod +x gh");
-    let image = format!("{}/acme/cdep", registry.addr);
-    let root = runner_root();
-    let cache = scratch().join("workflow-cache");
-    let report = bin.path().join("report.json");
-    let zig_cache = std::env::var("ZIG_GLOBAL_CACHE_DIR").unwrap_or_else(|_| {
-        let base = std::env::var("XDG_CACHE_HOME")
-            .unwrap_or_else(|_| format!("{}/.cache", std::env::var("HOME").unwrap()));
-        format!("{base}/zig")
-    });
-    let args: Vec<String> = [
-        "--event",
-        "push",
-        "--ref",
-        &format!("refs/tags/v{VERSION}"),
-        "--repository",
-        "acme/cdep",
-        "--server-url",
-        &server.url,
-        "--var",
-        &format!("IMAGE={image}"),
-        "--var",
-        "REGISTRY_INSECURE=true",
-        "--secret",
-        "REGISTRY_USERNAME=ci",
-        "--secret",
-        "REGISTRY_PASSWORD=not-checked-by-this-registry",
-        "--secret",
-        &format!("MINISIGN_KEY={}", secret_key.trim_end()),
-        // zig's global cache stays this machine's (as on a self-hosted runner): a fresh
-        // one costs minutes of building musl for aarch64. The interpreter then notes
-        // that the action's zig cache step neither restores nor saves it.
-        "--env",
-        &format!("ZIG_GLOBAL_CACHE_DIR={zig_cache}"),
-        "--env",
-        &format!("GH_LOG={}", gh_log.display()),
-        "--env",
-        &format!("SCCACHE_REDIS_ENDPOINT=redis://127.0.0.1:{}", redis.port),
-        "--env",
-        &format!("SCCACHE_SERVER_PORT={sccache_port}"),
-        "--path",
-        &format!(
-            "{}:{}",
-            bin.path().display(),
-            std::env::var("PATH").unwrap()
-        ),
-        "--report",
-        &report.display().to_string(),
-    ]
-    .iter()
-    .map(ToString::to_string)
-    .collect();
-    let started = Instant::now();
-    let (out, log) = run_workflow(
-        &repo().join("docs/ci/github-actions.yml"),
-        fixture.path(),
-        &root,
-        &cache,
-        &args,
-    );
-    assert!(out.status.success(), "the workflow failed:\n{log}");
-    eprintln!(
-        "{log}\nworkflow run: {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-
-    // Every job and every step ran (the tag path: release and push included).
-    let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
-    let jobs = report["jobs"].as_array().unwrap();
+    let (jobs, log) = run.run(&repo().join("docs/ci/github-actions.yml"), fixture.path());
     let names: Vec<&str> = jobs.iter().map(|j| j["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
         ["package linux/amd64", "package linux/arm64", "merge"],
         "{log}"
     );
-    for job in jobs {
-        assert_eq!(job["result"], "success", "{job}");
-        let workflow_steps: Vec<&Value> = job["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|s| !s["scope"].as_str().unwrap().contains(" > "))
-            .collect();
-        assert!(
-            workflow_steps.iter().all(|s| s["result"] == "success"),
-            "a workflow step did not run: {job}"
-        );
-    }
     let ran = |name: &str| {
         jobs.iter()
             .flat_map(|j| j["steps"].as_array().unwrap())
@@ -365,6 +595,7 @@ fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
     };
     assert_eq!(ran("Publish a GitHub release"), 1);
     assert_eq!(ran("Push the image"), 1);
+    assert_eq!(ran("Attest the archives and binaries"), 1);
     // The action set up zig for the arm64 job only, where the plan needs it; the
     // amd64 job's C code compiles with musl-tools' compiler.
     assert_eq!(ran("Install zig"), 1, "{log}");
@@ -399,139 +630,21 @@ fn release_workflow_runs_every_step_on_c_code_and_pushes_the_merged_image() {
             "{triple}: the target dir was neither saved nor restored:\n{log}"
         );
     }
-
-    // The published out tree (the merge job's artifact) verifies, and sha256sum agrees.
-    let published = tempfile::tempdir().unwrap();
-    sh(
+    let published = run.published("out");
+    run.check_published(published.path(), "linux/amd64,linux/arm64");
+    run.check_registry(published.path());
+    run.check_release(
         published.path(),
-        &format!("tar -xf '{}'", root.join("artifacts/out/out.tar").display()),
+        &[
+            cdep_archive("linux/amd64", "x86_64-unknown-linux-musl"),
+            cdep_archive("linux/arm64", "aarch64-unknown-linux-musl"),
+        ],
     );
-    let verify = Command::new(env!("CARGO_BIN_EXE_cargo-multiarch"))
-        .args(["multiarch", "verify", "--out-dir"])
-        .arg(published.path())
-        .args(["--expect", "linux/amd64,linux/arm64"])
-        .output()
-        .unwrap();
-    assert!(
-        verify.status.success(),
-        "{}",
-        String::from_utf8_lossy(&verify.stdout)
-    );
-    sh(
-        published.path(),
-        "sha256sum --check --strict --quiet SHA256SUMS",
-    );
-    // The merge job signed what it published, after the image was added: minisign
-    // itself accepts both signatures, and so does `verify --public-key`.
-    let public = keys.path().join("minisign.pub");
-    for file in ["SHA256SUMS", "provenance.intoto.json"] {
-        sh(
-            published.path(),
-            &format!("minisign -Vq -p '{}' -m {file}", public.display()),
-        );
-    }
-    let provenance =
-        std::fs::read_to_string(published.path().join("provenance.intoto.json")).unwrap();
-    assert!(
-        provenance.contains("/acme/cdep:0.1.0\""),
-        "the provenance names no image: {provenance}"
-    );
-    let signed = Command::new(env!("CARGO_BIN_EXE_cargo-multiarch"))
-        .args(["multiarch", "verify", "--out-dir"])
-        .arg(published.path())
-        .arg("--public-key")
-        .arg(&public)
-        .output()
-        .unwrap();
-    assert!(
-        signed.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&signed.stdout),
-        String::from_utf8_lossy(&signed.stderr)
-    );
-    // Both binaries were built with their C code: the answer comes from C.
-    let native = sh(published.path(), "linux/amd64/bin/cdep");
-    assert_eq!(native, format!("cdep {VERSION} x86_64\nc says 42\n"));
-    let qemu = qemu_aarch64();
-    let arm = sh(
-        published.path(),
-        &format!("'{}' linux/arm64/bin/cdep", qemu.display()),
-    );
-    assert_eq!(arm, format!("cdep {VERSION} aarch64\nc says 42\n"));
-
-    // The registry holds the merged tree's image under the version and per platform.
-    let tags: Value = serde_json::from_str(&skopeo(&[
-        "list-tags",
-        "--tls-verify=false",
-        &format!("docker://{image}"),
-    ]))
-    .unwrap();
-    let mut tags: Vec<&str> = tags["Tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap())
-        .collect();
-    tags.sort_unstable();
-    let expected = [
-        VERSION.to_owned(),
-        format!("{VERSION}-linux-amd64"),
-        format!("{VERSION}-linux-arm64"),
-    ];
-    assert_eq!(tags, expected);
-    let remote = skopeo(&[
-        "inspect",
-        "--raw",
-        "--tls-verify=false",
-        &format!("docker://{image}:{VERSION}"),
-    ]);
-    let local = skopeo(&[
-        "inspect",
-        "--raw",
-        &format!(
-            "oci:{}:{image}:{VERSION}",
-            published.path().join("oci").display()
-        ),
-    ]);
-    assert_eq!(
-        remote, local,
-        "the pushed index is not the one in the published out tree"
-    );
-    let index: Value = serde_json::from_str(&remote).unwrap();
-    for (arch, manifest) in ["amd64", "arm64"]
-        .iter()
-        .zip(index["manifests"].as_array().unwrap())
-    {
-        assert_eq!(manifest["platform"]["os"], "linux");
-        assert_eq!(manifest["platform"]["architecture"], *arch);
-        let tag = format!("docker://{image}:{VERSION}-linux-{arch}");
-        assert_eq!(
-            platform_manifest_digest(&tag),
-            manifest["digest"].as_str().unwrap(),
-            "{tag} is not the index's {arch} image"
-        );
-    }
-
-    // The release got the archives and their SBOMs, SHA256SUMS, manifest.json, the
-    // provenance and the signatures.
-    let gh_calls = std::fs::read_to_string(&gh_log).unwrap();
-    assert_eq!(
-        gh_calls,
-        format!(
-            "release create v{VERSION} --repo acme/cdep --title v{VERSION} --generate-notes \
-             out/linux/amd64/cdep-{VERSION}-x86_64-unknown-linux-musl.tar.gz \
-             out/linux/arm64/cdep-{VERSION}-aarch64-unknown-linux-musl.tar.gz \
-             out/linux/amd64/cdep-{VERSION}-x86_64-unknown-linux-musl.tar.gz.cdx.json \
-             out/linux/arm64/cdep-{VERSION}-aarch64-unknown-linux-musl.tar.gz.cdx.json \
-             out/SHA256SUMS out/manifest.json out/provenance.intoto.json \
-             out/SHA256SUMS.minisig out/provenance.intoto.json.minisig\n"
-        )
-    );
-    let _ = std::fs::remove_dir_all(&root);
+    let _ = std::fs::remove_dir_all(&run.root);
 }
 
 /// A workflow of one job that checks out `cdep` and installs only the tool.
-const INSTALL_ONLY: &str = r#"
+pub(crate) const INSTALL_ONLY: &str = r#"
 name: install
 on: push
 jobs:
@@ -818,7 +931,7 @@ fn interpreter_fails_on_what_it_does_not_model() {
         ),
         (
             "      - run: echo '${{ github.event.head_commit.message }}'\n",
-            "`github.event` is not modelled",
+            "`github.event.head_commit` is not modelled",
         ),
         (
             "      - run: echo ${{ github.ref < 'b' }}\n",
