@@ -288,7 +288,12 @@ fn package_job(spec: &Spec) -> String {
           retention-days: 7
 
 ",
-        setup = setup_steps(spec, "targets: ${{ matrix.targets }}"),
+        // The compile cache every runner shares (`cache: sccache`: GitHub Actions' cache,
+        // or the backend a runner's `SCCACHE_*` environment names).
+        setup = setup_steps(
+            spec,
+            "targets: ${{ matrix.targets }}\n          cache: sccache"
+        ),
     )
 }
 
