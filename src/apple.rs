@@ -28,7 +28,7 @@ pub struct FrameworkUse {
 
 /// The Apple frameworks the packages of `graph` link, sorted; the packages are read
 /// in parallel.
-pub fn frameworks(graph: &[GraphPackage]) -> Vec<FrameworkUse> {
+pub(crate) fn frameworks(graph: &[GraphPackage]) -> Vec<FrameworkUse> {
     let found: Vec<Vec<FrameworkUse>> = std::thread::scope(|s| {
         let chunks: Vec<&[GraphPackage]> = graph.chunks(graph.len().div_ceil(4).max(1)).collect();
         let handles: Vec<_> = chunks
@@ -152,7 +152,7 @@ fn read_text(path: &Utf8Path) -> Option<String> {
 /// `cfg_attr`), in any order of the two keys. Comments and string literals outside
 /// attributes are not code: a doc comment or a test's source text naming a framework
 /// links none.
-pub fn link_attributes(text: &str) -> Vec<String> {
+pub(crate) fn link_attributes(text: &str) -> Vec<String> {
     let code = code_only(text);
     let text = code.as_str();
     let mut out = Vec::new();
@@ -336,7 +336,7 @@ fn attr_name(attr: &str) -> Option<String> {
 
 /// Frameworks a build script asks for: `rustc-link-lib=framework=X` (or `?` when the
 /// name is formatted in).
-pub fn build_script_links(text: &str) -> Vec<String> {
+pub(crate) fn build_script_links(text: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut from = 0;
     while let Some(i) = text[from..].find("framework=") {

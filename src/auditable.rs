@@ -41,20 +41,20 @@ use crate::process::shell_quote;
 use crate::sbom::graph::{Graph, Kind, Source};
 
 /// The section cargo-auditable's readers look for.
-pub const SECTION: &str = ".dep-v0";
+pub(crate) const SECTION: &str = ".dep-v0";
 /// The symbol that keeps the section when the linker collects garbage.
 const SYMBOL: &str = "AUDITABLE_VERSION_INFO";
 /// The wrapper's name, found on `PATH`: the same whatever the dependency lists (their
 /// hash names its directory), so the binaries do not depend on which targets one run
 /// builds. cargo relinks a binary whenever what its list says changes (a crate added,
 /// removed or of another version is a rebuilt dependency), and finds the new object.
-pub const WRAPPER: &str = "cargo-multiarch-auditable";
+pub(crate) const WRAPPER: &str = "cargo-multiarch-auditable";
 /// The wrapper for `cross`, which runs cargo in a container.
 const CROSS_WRAPPER: &str = "cross-rustc-wrapper";
 
 /// The wrapper cargo runs for the workspace's crates.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Wrapper {
+pub(crate) struct Wrapper {
     /// Its file name, `cargo-multiarch-auditable`, found on [`Wrapper::path`].
     pub name: String,
     /// `PATH` for cargo: the wrapper's directory, then this process's `PATH`.
@@ -64,7 +64,7 @@ pub struct Wrapper {
 }
 
 /// The dependency list of `g` in cargo-auditable's JSON.
-pub fn version_info(g: &Graph) -> String {
+pub(crate) fn version_info(g: &Graph) -> String {
     let packages: Vec<Value> = g
         .crates
         .iter()
@@ -96,7 +96,7 @@ pub fn version_info(g: &Graph) -> String {
 }
 
 /// zlib, as the readers expect (deterministic at a fixed level).
-pub fn compress(json: &str) -> Vec<u8> {
+pub(crate) fn compress(json: &str) -> Vec<u8> {
     let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
     z.write_all(json.as_bytes()).expect("writing to memory");
     z.finish().expect("writing to memory")
@@ -121,7 +121,7 @@ fn format_of(cfg: &[Cfg]) -> BinaryFormat {
 /// An object file for `triple` (whose cfg is `cfg`) holding `contents` in `.dep-v0`,
 /// as rustc writes its own metadata objects: the target's architecture, endianness and
 /// ELF flags (a linker refuses to mix ARM float ABIs or RISC-V ones).
-pub fn object_file(triple: &str, cfg: &[Cfg], contents: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn object_file(triple: &str, cfg: &[Cfg], contents: &[u8]) -> Result<Vec<u8>> {
     let architecture = architecture_of(triple, cfg)?;
     let endian = match cfg_value(cfg, "target_endian") {
         Some("big") => Endianness::Big,
@@ -281,7 +281,7 @@ struct Entry {
 /// (cargo's target dir on this machine; `cross_target_dir` is where cross mounts it
 /// inside its container); returns the wrapper, and whether anything was written
 /// (nothing is when the same lists were prepared before).
-pub fn prepare(
+pub(crate) fn prepare(
     target_dir: &Utf8Path,
     cross_target_dir: &Utf8Path,
     targets: &[TargetGraphs],

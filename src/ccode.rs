@@ -27,7 +27,11 @@ const MAX_BYTES: u64 = 64 << 10;
 
 /// The C code in each target's graph, in the order of `targets`; the targets are
 /// looked at in parallel (a cache miss runs rustc, the fallback cargo).
-pub fn per_target(ws: &Workspace, probes: &Probes, targets: &[Target]) -> Vec<Result<Vec<CCode>>> {
+pub(crate) fn per_target(
+    ws: &Workspace,
+    probes: &Probes,
+    targets: &[Target],
+) -> Vec<Result<Vec<CCode>>> {
     let exact_cargo = UserConfig::load().may_change_target_cfg();
     let (dir, cache) = cfg_source(ws, probes);
     std::thread::scope(|s| {
@@ -68,7 +72,7 @@ pub fn per_target(ws: &Workspace, probes: &Probes, targets: &[Target]) -> Vec<Re
 
 /// `rustc --print cfg --target <triple>` as rustc run in `dir` prints it, from the
 /// cache when it holds this rustc's answer.
-pub fn target_cfg(cache: Option<&Cache>, dir: &Utf8Path, triple: &str) -> Result<Vec<Cfg>> {
+pub(crate) fn target_cfg(cache: Option<&Cache>, dir: &Utf8Path, triple: &str) -> Result<Vec<Cfg>> {
     if let Some(cfg) = cache.and_then(|c| c.read(triple)) {
         return Ok(cfg);
     }
@@ -94,14 +98,14 @@ pub fn target_cfg(cache: Option<&Cache>, dir: &Utf8Path, triple: &str) -> Result
 /// Untrusted when read back: a file that is not exactly what [`Cache::write`] writes
 /// for this rustc and target is a miss.
 #[derive(Debug, Clone)]
-pub struct Cache {
+pub(crate) struct Cache {
     dir: Utf8PathBuf,
     rustc_id: String,
 }
 
 /// Where rustc is asked for a workspace's target cfg (its manifest's directory, so its
 /// `rust-toolchain` applies) and the cache of that rustc's answers, when it is known.
-pub fn cfg_source<'a>(ws: &'a Workspace, probes: &Probes) -> (&'a Utf8Path, Option<Cache>) {
+pub(crate) fn cfg_source<'a>(ws: &'a Workspace, probes: &Probes) -> (&'a Utf8Path, Option<Cache>) {
     let dir = ws
         .manifest_path
         .parent()
@@ -114,7 +118,7 @@ pub fn cfg_source<'a>(ws: &'a Workspace, probes: &Probes) -> (&'a Utf8Path, Opti
 }
 
 impl Cache {
-    pub fn new(target_dir: &Utf8Path, rustc_id: &str) -> Self {
+    pub(crate) fn new(target_dir: &Utf8Path, rustc_id: &str) -> Self {
         Self {
             dir: target_dir.join("cargo-multiarch").join("rustc-cfg"),
             rustc_id: rustc_id.to_owned(),
@@ -137,7 +141,7 @@ impl Cache {
     }
 
     /// The cached cfg, or None when missing, for another rustc, or malformed.
-    pub fn read(&self, triple: &str) -> Option<Vec<Cfg>> {
+    pub(crate) fn read(&self, triple: &str) -> Option<Vec<Cfg>> {
         let path = self.path(triple)?;
         let file = crate::fs::open_regular(&path).ok()?;
         let mut text = String::new();
@@ -149,7 +153,7 @@ impl Cache {
     }
 
     /// Stores `cfg` atomically; a cache that cannot be written is only a slower next run.
-    pub fn write(&self, triple: &str, cfg: &[Cfg]) {
+    pub(crate) fn write(&self, triple: &str, cfg: &[Cfg]) {
         let Some(path) = self.path(triple) else {
             return;
         };

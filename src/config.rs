@@ -15,7 +15,7 @@ use crate::sbom::Format as SbomFormat;
 
 mod backend;
 
-pub use backend::{Backend, BackendChoice};
+pub(crate) use backend::{Backend, BackendChoice};
 
 /// The keys one `metadata.multiarch` table may hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
@@ -167,7 +167,7 @@ fn annotations<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, Strin
 
 /// Why `key` cannot be an OCI annotation key, if it cannot: empty, whitespace or control
 /// characters, or the image name (which `--tag` sets); with a hint.
-pub fn annotation_key_problem(key: &str) -> Option<&'static str> {
+pub(crate) fn annotation_key_problem(key: &str) -> Option<&'static str> {
     if key.is_empty() {
         Some("is empty (hint: write `KEY=VALUE`, e.g. `org.opencontainers.image.description=…`)")
     } else if key.chars().any(|c| c.is_whitespace() || c.is_control()) {

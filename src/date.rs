@@ -2,7 +2,7 @@
 //! clock or time-zone database (the only time written is the source date).
 
 /// RFC 3339 UTC for a Unix time (OCI `created`, labels): `2024-02-29T12:00:00Z`.
-pub fn rfc3339(secs: u64) -> String {
+pub(crate) fn rfc3339(secs: u64) -> String {
     let days = secs / 86_400;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);

@@ -28,7 +28,7 @@ use crate::workspace::C_BUILD_DEPS;
 
 mod lock;
 
-pub use lock::Lock;
+pub(crate) use lock::Lock;
 
 impl Source {
     /// From `cargo metadata`'s source id (`registry+…`, `sparse+…`, `git+…#rev`); a
@@ -82,7 +82,7 @@ fn relative(dir: &Utf8Path, root: &Utf8Path) -> String {
 
 /// How the edges of the resolve are kept.
 #[derive(Debug, Clone, Copy)]
-pub enum Edges<'a> {
+pub(crate) enum Edges<'a> {
     /// The full resolve: each edge's platform evaluated against the target's cfg (for
     /// units compiled for the target) or the host's (for build scripts, proc-macros and
     /// what they use).
@@ -114,7 +114,7 @@ impl Edges<'_> {
 
 /// The graph of the package `root` (a package id) in `metadata`, whose workspace root
 /// is `ws_root`, with checksums from `lock`.
-pub fn graph(
+pub(crate) fn graph(
     metadata: &Metadata,
     root: &str,
     edges: Edges,
@@ -300,7 +300,7 @@ fn normalize_license(s: &str) -> String {
 
 /// The graphs of one target's packages, and the cfg rustc prints for it.
 #[derive(Debug, Clone)]
-pub struct TargetGraphs {
+pub(crate) struct TargetGraphs {
     pub target: Target,
     pub cfg: Vec<Cfg>,
     /// One per package the plan builds for this target, in plan order.
@@ -311,7 +311,7 @@ pub struct TargetGraphs {
 /// and rustc's cfg for each target and the host (cached: see [`crate::ccode`]). When the
 /// user's configuration may change that cfg (rustflags, another rustc), cargo's own
 /// `metadata --filter-platform` per target decides the edges instead.
-pub fn for_plan(plan: &Plan, probes: &Probes) -> Result<Vec<TargetGraphs>> {
+pub(crate) fn for_plan(plan: &Plan, probes: &Probes) -> Result<Vec<TargetGraphs>> {
     let ws = &plan.workspace;
     let (dir, cache) = ccode::cfg_source(ws, probes);
     let exact_cargo = UserConfig::load().may_change_target_cfg();
@@ -369,7 +369,7 @@ pub fn for_plan(plan: &Plan, probes: &Probes) -> Result<Vec<TargetGraphs>> {
 }
 
 /// The lock file of a workspace, for checksums: missing or unreadable means none.
-pub fn read_lock(ws_root: &Utf8Path) -> Lock {
+pub(crate) fn read_lock(ws_root: &Utf8Path) -> Lock {
     let path: Utf8PathBuf = ws_root.join("Cargo.lock");
     Lock::read(&path)
 }

@@ -3,7 +3,7 @@
 //! never follow a symlink or wait on a FIFO, and the user's cache dir ([`cache`]).
 //! Everything below an out dir goes through [`crate::outdir::OutDir`] instead.
 
-pub mod cache;
+pub(crate) mod cache;
 
 use std::fs::{self, File};
 use std::io::{self, Write as _};
@@ -30,7 +30,7 @@ fn truncate_component(name: &str) -> String {
     format!(".{}", &name[start..])
 }
 
-pub fn is_temp(name: &str) -> bool {
+pub(crate) fn is_temp(name: &str) -> bool {
     name.starts_with('.') && name.contains(TEMP_MARK)
 }
 
@@ -38,7 +38,7 @@ pub fn is_temp(name: &str) -> bool {
 /// dir), one component at a time, refusing a symbolic link or anything but a directory
 /// at each: what the tool writes there (the zig wrappers, `--auditable`'s and
 /// `--cache`'s scripts, which cargo then runs) never lands where a link points.
-pub fn own_dir(base: &Utf8Path, rel: &str) -> Result<Utf8PathBuf> {
+pub(crate) fn own_dir(base: &Utf8Path, rel: &str) -> Result<Utf8PathBuf> {
     let mut dir = base.to_owned();
     for name in rel.split('/') {
         if name.is_empty() || name == "." || name == ".." {
@@ -79,7 +79,7 @@ pub fn own_dir(base: &Utf8Path, rel: &str) -> Result<Utf8PathBuf> {
 /// following a symlink and at most one byte more than `bytes`: anything else (a FIFO,
 /// a link, a huge file, another mode) is replaced. For files the tool owns under the
 /// target dir (zig wrappers, `--auditable`'s wrapper and objects).
-pub fn write_if_changed(path: &Utf8Path, bytes: &[u8], mode: u32) -> Result<bool> {
+pub(crate) fn write_if_changed(path: &Utf8Path, bytes: &[u8], mode: u32) -> Result<bool> {
     use std::os::unix::fs::PermissionsExt as _;
     let current = open_regular(path).ok().and_then(|f| {
         let same_mode = f
@@ -112,7 +112,7 @@ pub fn write_if_changed(path: &Utf8Path, bytes: &[u8], mode: u32) -> Result<bool
 /// Writes `dest` atomically: `write` fills a fresh, uniquely named temporary file in
 /// the same directory, which is synced and renamed over `dest`; on error it is removed
 /// and `dest` is as it was. For paths the caller has checked (or trusts).
-pub fn write_atomic_at<T>(
+pub(crate) fn write_atomic_at<T>(
     dest: &Utf8Path,
     write: impl FnOnce(&mut File) -> Result<T>,
 ) -> Result<T> {
@@ -143,7 +143,7 @@ pub fn write_atomic_at<T>(
 
 /// `dir/.name.multiarch-tmp-<pid>-<n>` beside `path`: unique within this process and
 /// across processes, and recognised as a leftover by [`OutDir::sweep_temps`].
-pub fn temp_sibling(path: &Utf8Path) -> Utf8PathBuf {
+pub(crate) fn temp_sibling(path: &Utf8Path) -> Utf8PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let file = path.file_name().unwrap_or("file");
@@ -156,7 +156,7 @@ pub fn temp_sibling(path: &Utf8Path) -> Utf8PathBuf {
 
 /// Opens a regular file read-only with `O_NOFOLLOW | O_NONBLOCK`, so a symlink or a
 /// FIFO swapped in after a check can neither redirect nor block the read.
-pub fn open_regular(path: &Utf8Path) -> Result<File> {
+pub(crate) fn open_regular(path: &Utf8Path) -> Result<File> {
     use rustix::fs::{Mode, OFlags};
     let fd = rustix::fs::open(
         path.as_std_path(),

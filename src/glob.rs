@@ -56,7 +56,11 @@ impl Part {
 /// - returns a symlink to a regular file only when that file resolves inside `base`
 ///   and outside `skip`, under the link's own name (the archive holds the file's
 ///   bytes); a symlink leading anywhere else is left out as if it were not there.
-pub fn expand(base: &Utf8Path, pattern: &str, skip: &[&Utf8Path]) -> Result<Vec<Utf8PathBuf>> {
+pub(crate) fn expand(
+    base: &Utf8Path,
+    pattern: &str,
+    skip: &[&Utf8Path],
+) -> Result<Vec<Utf8PathBuf>> {
     if pattern.starts_with('/') || pattern.split('/').any(|c| c == "..") {
         bail!("pattern `{pattern}` must be relative and stay inside `{base}`");
     }

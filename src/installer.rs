@@ -21,7 +21,7 @@ use crate::manifest::{Artifact, Manifest};
 use crate::outdir::OutDir;
 use crate::platform::Platform;
 
-pub mod binstall;
+pub(crate) mod binstall;
 
 const SH: &str = include_str!("installer/installer.sh");
 const PS1: &str = include_str!("installer/installer.ps1");
@@ -31,13 +31,13 @@ const MAX_BYTES: u64 = 1 << 20;
 /// `--download-url`: where a release's files are downloaded from, `{version}` and
 /// `{tag}` (`v{version}`) standing for the archive set's version.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UrlTemplate(String);
+pub(crate) struct UrlTemplate(String);
 
 impl UrlTemplate {
     /// Checks a template: `http://` or `https://`, and only characters that need no
     /// quoting in a URL, a shell or PowerShell string (no quote, `$`, backquote,
     /// backslash or space), with `{version}` and `{tag}` the only placeholders.
-    pub fn parse(s: &str) -> Result<Self> {
+    pub(crate) fn parse(s: &str) -> Result<Self> {
         let hint =
             "(hint: e.g. `--download-url https://github.com/OWNER/REPO/releases/download/{tag}/`)";
         if !(s.starts_with("https://") || s.starts_with("http://")) {
@@ -60,12 +60,12 @@ impl UrlTemplate {
         Ok(Self(s.to_owned()))
     }
 
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 
     /// The URL for an archive set of `version`, ending in `/`.
-    pub fn expand(&self, version: &str) -> String {
+    pub(crate) fn expand(&self, version: &str) -> String {
         let url = self
             .0
             .replace("{version}", version)
@@ -91,7 +91,7 @@ struct Choice {
 
 /// An archive set: its name, version and archives, most wanted first per platform.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Set {
+pub(crate) struct Set {
     pub name: String,
     pub version: String,
     /// The package, for a per-package set.
@@ -116,7 +116,7 @@ fn plain_token(what: &str, s: &str) -> Result<()> {
 
 /// The archive sets of `m`, by name: every archive with its target, platform and
 /// version, grouped by the name its file starts with.
-pub fn sets(m: &Manifest) -> Result<BTreeMap<String, Set>> {
+pub(crate) fn sets(m: &Manifest) -> Result<BTreeMap<String, Set>> {
     let mut sets: BTreeMap<String, Set> = BTreeMap::new();
     for a in m.artifacts.iter().filter(|a| a.kind == Kind::Archive) {
         let (Some(target), Some(platform), Some(version)) = (&a.target, a.platform, &a.version)
@@ -215,7 +215,7 @@ fn is_windows(c: &Choice) -> bool {
 }
 
 /// The `.sh` installer of `set`, downloading from `base_url` (expanded, ending in `/`).
-pub fn render_sh(set: &Set, base_url: &str) -> String {
+pub(crate) fn render_sh(set: &Set, base_url: &str) -> String {
     let lines: Vec<String> = set
         .choices
         .iter()
@@ -226,7 +226,7 @@ pub fn render_sh(set: &Set, base_url: &str) -> String {
 }
 
 /// The `.ps1` installer of `set`: its Windows archives.
-pub fn render_ps1(set: &Set, base_url: &str) -> String {
+pub(crate) fn render_ps1(set: &Set, base_url: &str) -> String {
     let entries: Vec<String> = set
         .choices
         .iter()
@@ -237,7 +237,7 @@ pub fn render_ps1(set: &Set, base_url: &str) -> String {
 }
 
 /// The URL an installer's text downloads from, as it was rendered.
-pub fn base_url(text: &str, sh: bool) -> Option<&str> {
+pub(crate) fn base_url(text: &str, sh: bool) -> Option<&str> {
     let prefix = if sh { "base_url='" } else { "$baseUrl = '" };
     text.lines()
         .find_map(|l| l.strip_prefix(prefix))
@@ -246,7 +246,7 @@ pub fn base_url(text: &str, sh: bool) -> Option<&str> {
 
 /// Writes the installers of each set of `m` that `urls` gives a base URL (expanded,
 /// ending in `/`) and lists them in `m`, in place of any it listed before.
-pub fn write(out: &OutDir, m: &mut Manifest, urls: &BTreeMap<String, String>) -> Result<()> {
+pub(crate) fn write(out: &OutDir, m: &mut Manifest, urls: &BTreeMap<String, String>) -> Result<()> {
     m.artifacts.retain(|a| a.kind != Kind::Installer);
     let sets = sets(m)?;
     for (name, url) in urls {
@@ -280,7 +280,7 @@ pub fn write(out: &OutDir, m: &mut Manifest, urls: &BTreeMap<String, String>) ->
 
 /// The base URL of each archive set's installers listed in `m` (as read from the
 /// `.sh` one), for `merge` to write them again; an error when an installer names none.
-pub fn listed_urls(out: &OutDir, m: &Manifest) -> Result<BTreeMap<String, String>> {
+pub(crate) fn listed_urls(out: &OutDir, m: &Manifest) -> Result<BTreeMap<String, String>> {
     let mut urls = BTreeMap::new();
     for a in m.artifacts.iter().filter(|a| a.kind == Kind::Installer) {
         let Some((set, true)) = layout::installer_set(a.path.as_str()) else {
@@ -299,7 +299,7 @@ pub fn listed_urls(out: &OutDir, m: &Manifest) -> Result<BTreeMap<String, String
 /// `verify`: each installer `m` lists is named after one of its archive sets, and
 /// carries exactly that set's archives (names, sha256s, binaries) as `m` lists them:
 /// it is what rendering them with the URL it names gives. One line per problem.
-pub fn check(out: &OutDir, m: &Manifest) -> Vec<String> {
+pub(crate) fn check(out: &OutDir, m: &Manifest) -> Vec<String> {
     let installers: Vec<&Artifact> = m
         .artifacts
         .iter()

@@ -6,48 +6,50 @@
 //! `build` → `package` → `verify`, `sign`, `merge` → `image`. The layers, the out/
 //! contract and the invariants are in ARCHITECTURE.md.
 
-pub mod apple;
+#![warn(unreachable_pub)]
+
+mod apple;
 pub mod archive;
-pub mod auditable;
-pub mod backend;
+mod auditable;
+mod backend;
 pub mod binary;
-pub mod build;
+mod build;
 pub mod cache;
 
 pub mod cargo_config;
-pub mod ccode;
+mod ccode;
 pub mod cli;
 pub mod commands;
-pub mod config;
-pub mod date;
-pub mod deps;
+mod config;
+mod date;
+mod deps;
 pub mod digest;
-pub mod fs;
-pub mod glob;
+mod fs;
+mod glob;
 pub mod image;
-pub mod installer;
+mod installer;
 pub mod layout;
 pub mod limits;
 pub mod manifest;
-pub mod merge;
+mod merge;
 pub mod minisign;
-pub mod oci;
-pub mod outdir;
+mod oci;
+mod outdir;
 pub mod output;
-pub mod package;
-pub mod plan;
+mod package;
+mod plan;
 pub mod platform;
-pub mod probe;
+mod probe;
 pub mod process;
 pub mod provenance;
 pub mod record;
 pub mod sbom;
-pub mod sign;
-pub mod source;
-pub mod targets;
-pub mod verify;
-pub mod workflow;
-pub mod workspace;
+mod sign;
+mod source;
+mod targets;
+mod verify;
+mod workflow;
+mod workspace;
 pub mod zig;
 
 #[cfg(test)]

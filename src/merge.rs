@@ -24,7 +24,7 @@ use crate::record::{self, BuildRecord};
 use crate::verify;
 
 #[derive(Debug, Clone, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// Platforms the result must hold; default: the union of the inputs' platforms.
     pub expect: Option<Vec<Platform>>,
     /// Fail at once when another run holds the output's lock.
@@ -47,7 +47,7 @@ struct Input {
 /// Inputs are untrusted: each is verified, its manifest and build records are parsed
 /// into checked types, and files are copied byte for byte (never linked, never through
 /// a symlink), each re-hashed against its manifest while it is copied.
-pub fn merge(
+pub(crate) fn merge(
     inputs: &[Utf8PathBuf],
     out: &Utf8Path,
     opts: &Options,

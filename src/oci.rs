@@ -167,7 +167,7 @@ struct Index<'a> {
 
 /// The image config of one platform; `diff_ids` are `sha256:` digests of the
 /// uncompressed layers, bottom first.
-pub fn config_json(
+pub(crate) fn config_json(
     platform: &Platform,
     settings: &Settings,
     created: u64,
@@ -210,7 +210,7 @@ pub fn config_json(
 /// and the rest) with our `Entrypoint` and `Cmd`, our settings, `diff_ids` (the base's
 /// then ours) and our history entry after the base's. Keys serialise sorted, so the
 /// same base and inputs give the same bytes.
-pub fn config_json_on(
+pub(crate) fn config_json_on(
     base: &serde_json::Value,
     platform: &Platform,
     settings: &Settings,
@@ -299,7 +299,7 @@ pub fn config_json_on(
 
 /// An image manifest (`schemaVersion` 2) over a config and its layers; annotations
 /// serialise sorted by key.
-pub fn manifest_json(
+pub(crate) fn manifest_json(
     config: &Descriptor,
     layers: &[Descriptor],
     annotations: &BTreeMap<String, String>,
@@ -315,7 +315,10 @@ pub fn manifest_json(
 
 /// An image index: both the per-image index blob and (with no annotations) the
 /// layout's `index.json`.
-pub fn index_json(manifests: &[Descriptor], annotations: &BTreeMap<String, String>) -> Vec<u8> {
+pub(crate) fn index_json(
+    manifests: &[Descriptor],
+    annotations: &BTreeMap<String, String>,
+) -> Vec<u8> {
     to_json(&Index {
         schema_version: 2,
         media_type: MEDIA_TYPE_INDEX,
@@ -329,7 +332,7 @@ fn to_json<T: Serialize>(value: &T) -> Vec<u8> {
 }
 
 /// The descriptor of some bytes.
-pub fn describe(media_type: &str, bytes: &[u8]) -> Descriptor {
+pub(crate) fn describe(media_type: &str, bytes: &[u8]) -> Descriptor {
     Descriptor::new(
         media_type,
         format!("sha256:{}", sha256_hex(bytes)),
@@ -337,11 +340,11 @@ pub fn describe(media_type: &str, bytes: &[u8]) -> Descriptor {
     )
 }
 
-pub fn sha256_hex(bytes: &[u8]) -> String {
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
 
-pub fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
     bytes
         .iter()
@@ -353,7 +356,7 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// The hex part of a `sha256:<64 lowercase hex>` digest, or an error saying why not.
 /// Only such digests are accepted, so a blob path built from one stays in `blobs/sha256/`.
-pub fn digest_hex(digest: &str) -> Result<&str> {
+pub(crate) fn digest_hex(digest: &str) -> Result<&str> {
     let Some(hex) = digest.strip_prefix("sha256:") else {
         bail!("digest `{digest}` is not a `sha256:` digest, the only algorithm supported");
     };
@@ -369,7 +372,7 @@ pub fn digest_hex(digest: &str) -> Result<&str> {
 
 /// Checks a value for `org.opencontainers.image.ref.name` against the image-layout
 /// grammar: components of `[A-Za-z0-9]+` joined by `-._:@+`, `--` or `/`.
-pub fn check_ref_name(name: &str) -> Result<()> {
+pub(crate) fn check_ref_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.split('/').all(|component| {
             let b = component.as_bytes();

@@ -594,7 +594,7 @@ impl OutDir {
 /// Another run holds the out dir's lock, and the caller asked not to wait (`--no-wait`):
 /// a typed error, so that the exit code can say so.
 #[derive(Debug)]
-pub struct Locked {
+pub(crate) struct Locked {
     pub out_dir: Utf8PathBuf,
 }
 

@@ -37,7 +37,7 @@ pub enum ArchiveMode {
 }
 
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     pub mode: ArchiveMode,
     pub level: u32,
     /// The format of the SBOM written beside each archive; None for none.
@@ -62,7 +62,7 @@ struct Spec {
 }
 
 /// An `artifact` event for each binary of `records`, staged by an earlier `build`.
-pub fn staged_events(shell: &Shell, out: &OutDir, records: &[BuildRecord]) {
+pub(crate) fn staged_events(shell: &Shell, out: &OutDir, records: &[BuildRecord]) {
     for b in records.iter().flat_map(|r| &r.binaries) {
         shell.event(Event::Artifact(b.event(out, None)));
     }
@@ -77,7 +77,7 @@ type Docs = HashMap<Option<String>, Vec<(String, Utf8PathBuf)>>;
 type Known = HashMap<Utf8PathBuf, (Sha256, u64)>;
 
 /// Packages the records' binaries; returns the manifest written.
-pub fn package(
+pub(crate) fn package(
     plan: &Plan,
     out: &OutDir,
     records: &[BuildRecord],
@@ -421,7 +421,7 @@ fn write_sbom(
 }
 
 /// The `manifest` event of `m`, just written into `out`.
-pub fn manifest_event(out: &OutDir, m: &Manifest) -> Event {
+pub(crate) fn manifest_event(out: &OutDir, m: &Manifest) -> Event {
     Event::Manifest {
         out_dir: out.root().to_string(),
         path: layout::MANIFEST.to_owned(),
@@ -471,7 +471,7 @@ fn keep_image_artifacts(out: &OutDir, m: &mut Manifest) -> Result<Option<provena
 
 /// A staged binary as the manifest lists it: re-hashed (it must still be what `build`
 /// recorded) with its linkage read from its ELF.
-pub fn binary_artifact(out: &OutDir, b: &StagedBinary) -> Result<Artifact> {
+pub(crate) fn binary_artifact(out: &OutDir, b: &StagedBinary) -> Result<Artifact> {
     let path = out.file(&b.path)?;
     let (sha256, size) = out.hash(&b.path)?;
     if sha256 != b.sha256 {
@@ -713,4 +713,4 @@ fn write_archive(
 type WriteResult = Result<(Packed, Vec<Content>)>;
 
 /// What a `.sha256` sidecar holds (defined with the release's files, in `manifest`).
-pub use crate::manifest::sidecar_text;
+pub(crate) use crate::manifest::sidecar_text;

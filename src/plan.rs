@@ -13,11 +13,11 @@ use crate::workspace::{self, CCode, Selection, Workspace};
 
 mod choose;
 
-pub use choose::{Facts, choose, next_backend};
+pub(crate) use choose::{Facts, choose, next_backend};
 
-pub use crate::config::{Backend, BackendChoice};
+pub(crate) use crate::config::{Backend, BackendChoice};
 
-pub const SCHEMA: &str = "cargo-multiarch/plan/v1";
+pub(crate) const SCHEMA: &str = "cargo-multiarch/plan/v1";
 
 /// How one target will be built.
 #[derive(Debug, Clone, Serialize)]
@@ -125,7 +125,7 @@ pub enum Detail {
 /// build` when they build the same binaries (a package configured for fewer targets
 /// is not built for more), `zigbuild` targets one `cargo zigbuild`, and `cross` takes
 /// one target a call.
-pub fn invocations(targets: &[TargetPlan], entries: &[Entry]) -> Vec<Invocation> {
+pub(crate) fn invocations(targets: &[TargetPlan], entries: &[Entry]) -> Vec<Invocation> {
     let bins = |t: &Target| -> Vec<(&str, &str)> {
         entries
             .iter()
@@ -496,7 +496,7 @@ fn apple_frameworks(ws: &Workspace, rustc: &Rustc, t: &Target) -> Result<Vec<Fra
 
 /// `--out-dir`, else `out-dir` from config (relative to the workspace root), else `out/`.
 /// A path as a user would type it: relative to the workspace root when inside it.
-pub fn display_dir(dir: &Utf8Path, root: &Utf8Path) -> String {
+pub(crate) fn display_dir(dir: &Utf8Path, root: &Utf8Path) -> String {
     dir.strip_prefix(root).map_or_else(
         |_| dir.to_string(),
         |r| {
@@ -510,7 +510,7 @@ pub fn display_dir(dir: &Utf8Path, root: &Utf8Path) -> String {
 }
 
 /// Left-aligned columns separated by two spaces; the last column is not padded.
-pub fn table(rows: &[Vec<String>]) -> String {
+pub(crate) fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..cols)
         .map(|c| {

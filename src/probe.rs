@@ -15,7 +15,7 @@ use camino::{Utf8Path, Utf8PathBuf};
 use crate::fs::cache::stamp;
 use crate::platform::Target;
 use crate::process::Process;
-pub use crate::process::which;
+pub(crate) use crate::process::which;
 use crate::zig::{self, Zig};
 
 const LIMIT: Duration = Duration::from_secs(5);
@@ -291,7 +291,7 @@ const QEMU_ARCHES: [&str; 10] = [
 
 /// qemu-user's name for a platform's architecture (`qemu-<name>`): `linux/386` runs
 /// under `qemu-i386`, `linux/arm/v7` under `qemu-arm`.
-pub fn qemu_arch(p: crate::platform::Platform) -> Option<&'static str> {
+pub(crate) fn qemu_arch(p: crate::platform::Platform) -> Option<&'static str> {
     Some(match p.arch.as_str() {
         "amd64" => "x86_64",
         "386" => "i386",
@@ -324,7 +324,7 @@ fn known_c_compilers(triple: &str) -> &'static [&'static str] {
 }
 
 /// The rustc cargo will use: `$RUSTC`, else the one beside `$CARGO`, else `rustc`.
-pub fn rustc() -> Process {
+pub(crate) fn rustc() -> Process {
     if let Some(r) = std::env::var_os("RUSTC") {
         return Process::new(r);
     }

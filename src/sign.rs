@@ -23,11 +23,16 @@ use crate::outdir::{LockMode, OutDir};
 use crate::output::{Exit, Failed, Shell};
 
 /// Where a key's password may come from when `--password-file` is not given.
-pub const PASSWORD_ENV: &str = "CARGO_MULTIARCH_SIGN_PASSWORD";
+pub(crate) const PASSWORD_ENV: &str = "CARGO_MULTIARCH_SIGN_PASSWORD";
 
 /// Signs every file a release's signatures cover ([`signatures`]) in `out_dir`, with
 /// `key`, after the out dir passes `verify` (under its exclusive lock).
-pub fn sign(out_dir: &Utf8Path, key: &SecretKey, no_wait: bool, shell: &Shell) -> Result<()> {
+pub(crate) fn sign(
+    out_dir: &Utf8Path,
+    key: &SecretKey,
+    no_wait: bool,
+    shell: &Shell,
+) -> Result<()> {
     let out = OutDir::existing(out_dir)?;
     let _lock = crate::record::lock(&out, LockMode::Exclusive { no_wait }, shell)?;
     let (m, report) = crate::verify::verify_dir(&out, &crate::verify::Options::default())?;
@@ -57,7 +62,10 @@ pub fn sign(out_dir: &Utf8Path, key: &SecretKey, no_wait: bool, shell: &Shell) -
 
 /// Reads a minisign secret key; its password (when it is encrypted) comes from
 /// `password_file`, else `CARGO_MULTIARCH_SIGN_PASSWORD`, else a prompt on the terminal.
-pub fn read_secret_key(path: &Utf8Path, password_file: Option<&Utf8Path>) -> Result<SecretKey> {
+pub(crate) fn read_secret_key(
+    path: &Utf8Path,
+    password_file: Option<&Utf8Path>,
+) -> Result<SecretKey> {
     let text = read_small(path, "secret key")?;
     let password = || -> Result<Zeroizing<String>> {
         if let Some(file) = password_file {

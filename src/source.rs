@@ -12,13 +12,13 @@ use crate::process::Process;
 const LIMIT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Source {
+pub(crate) struct Source {
     pub date: u64,
     pub git: Option<Git>,
 }
 
 impl Source {
-    pub fn read(root: &Utf8Path, out_dir: &Utf8Path) -> Result<Self> {
+    pub(crate) fn read(root: &Utf8Path, out_dir: &Utf8Path) -> Result<Self> {
         let git = git(root, out_dir);
         let date = match std::env::var("SOURCE_DATE_EPOCH") {
             Ok(v) if !v.trim().is_empty() => v.trim().parse().with_context(|| {

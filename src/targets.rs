@@ -23,7 +23,7 @@ const MAX_LIST: u64 = 256 << 10;
 /// Resolves what users write (`--target`, `--platform`, `targets = […]`) into targets,
 /// asking the rustc cargo will use, in `dir`.
 #[derive(Debug)]
-pub struct Rustc {
+pub(crate) struct Rustc {
     dir: Utf8PathBuf,
     cache: Option<Cache>,
     /// Names the rustc, for the target-list cache ([`Probes::rustc_identity`]).
@@ -42,7 +42,7 @@ enum Item<'a> {
 impl Rustc {
     /// A resolver for rustc run in `dir`, caching under `target_dir` when given (the
     /// cfg cache lives beside cargo's own cache of rustc's answers).
-    pub fn new(dir: &Utf8Path, target_dir: Option<&Utf8Path>, probes: &Probes) -> Self {
+    pub(crate) fn new(dir: &Utf8Path, target_dir: Option<&Utf8Path>, probes: &Probes) -> Self {
         let identity = probes.rustc_identity.clone();
         Self {
             dir: dir.to_owned(),
@@ -71,7 +71,7 @@ impl Rustc {
 
     /// rustc's targets (`rustc --print target-list`), from the cache when it holds this
     /// rustc's list.
-    pub fn target_list(&self) -> Result<&[String]> {
+    pub(crate) fn target_list(&self) -> Result<&[String]> {
         self.list
             .get_or_init(|| self.load_list().map_err(|e| format!("{e:#}")))
             .as_deref()
@@ -142,13 +142,13 @@ impl Rustc {
     }
 
     /// What `rustc --print cfg --target <triple>` prints (cached), for a built-in triple.
-    pub fn cfg_list(&self, triple: &str) -> Result<Vec<Cfg>> {
+    pub(crate) fn cfg_list(&self, triple: &str) -> Result<Vec<Cfg>> {
         ccode::target_cfg(self.cache.as_ref(), &self.dir, triple)
     }
 
     /// The target `s` names: one of rustc's triples (with zig's glibc suffix for a
     /// Linux glibc one), `universal2-apple-darwin`, or a custom target's `.json` file.
-    pub fn target(&self, s: &str) -> Result<Target> {
+    pub(crate) fn target(&self, s: &str) -> Result<Target> {
         let s = s.trim();
         if Utf8Path::new(s).extension() == Some("json") {
             return self.spec(s);
@@ -250,7 +250,7 @@ impl Rustc {
 
     /// The best of rustc's targets for `p` (see [`map::candidates`]): the first
     /// candidate whose cfg maps back to exactly `p`.
-    pub fn for_platform(&self, p: &Platform) -> Result<Target> {
+    pub(crate) fn for_platform(&self, p: &Platform) -> Result<Target> {
         if p.os == "darwin" && p.arch == "universal2" && p.variant.is_none() {
             return self.target(UNIVERSAL2);
         }
@@ -273,7 +273,7 @@ impl Rustc {
     /// or an empty item is an error naming the flag: it never means "the defaults". Two
     /// targets mapping to one platform is an error, since both would write to the same
     /// `out/<os>/<arch>/`.
-    pub fn resolve(&self, targets: &[String], platforms: &[String]) -> Result<Vec<Target>> {
+    pub(crate) fn resolve(&self, targets: &[String], platforms: &[String]) -> Result<Vec<Target>> {
         let targets = split_flag("--target", "x86_64-unknown-linux-musl", targets)?;
         let mut items: Vec<Item> = targets.iter().map(|t| Item::Target(t)).collect();
         let platforms = split_flag("--platform", "linux/amd64,linux/arm64", platforms)?;
@@ -283,7 +283,7 @@ impl Rustc {
 
     /// The targets a `targets` list from the config names (its items are checked
     /// non-empty when the config is read), in order, without duplicates.
-    pub fn resolve_config(&self, list: &[String]) -> Result<Vec<Target>> {
+    pub(crate) fn resolve_config(&self, list: &[String]) -> Result<Vec<Target>> {
         let items: Vec<Item> = list
             .iter()
             .flat_map(|s| s.split(','))
@@ -293,7 +293,7 @@ impl Rustc {
     }
 
     /// [`DEFAULT_TARGETS`].
-    pub fn defaults(&self) -> Result<Vec<Target>> {
+    pub(crate) fn defaults(&self) -> Result<Vec<Target>> {
         let items: Vec<Item> = DEFAULT_TARGETS.iter().map(|t| Item::Target(t)).collect();
         self.resolve_items(&items)
     }

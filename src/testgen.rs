@@ -17,7 +17,7 @@ use crate::platform::{Platform, TargetName};
 /// on every run and few enough that the lib suite stays fast. `PROPTEST_CASES` sets
 /// another number for a deeper run (`PROPTEST_CASES=20000 cargo test --lib props`);
 /// the fuzz targets (`scripts/fuzz`) go deeper still.
-pub fn config(cases: u32) -> ProptestConfig {
+pub(crate) fn config(cases: u32) -> ProptestConfig {
     let cases = std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|n| n.parse().ok())
@@ -120,7 +120,7 @@ fn nasty_piece() -> impl Strategy<Value = String> {
 
 /// A string assembled from hostile pieces, sometimes joined like a path, sometimes
 /// long (over the 255-byte component and 1024-byte path limits).
-pub fn nasty_string() -> impl Strategy<Value = String> {
+pub(crate) fn nasty_string() -> impl Strategy<Value = String> {
     prop_oneof![
         4 => vec(nasty_piece(), 1..5).prop_map(|v| v.concat()),
         3 => (vec(nasty_piece(), 1..6), select(&["/", "\\", "/./", "/../"][..]))
@@ -132,7 +132,7 @@ pub fn nasty_string() -> impl Strategy<Value = String> {
 
 /// A path component a valid out-dir path may hold: any printable text but `/`, `\`,
 /// `.` and `..`, up to 255 bytes.
-pub fn component() -> impl Strategy<Value = String> {
+pub(crate) fn component() -> impl Strategy<Value = String> {
     prop_oneof![
         "[a-zA-Z0-9._ -]{1,24}",
         "[^/\\\\\\p{Cc}]{1,12}",
@@ -150,17 +150,17 @@ pub fn component() -> impl Strategy<Value = String> {
 }
 
 /// A valid out-dir path of one to four components.
-pub fn rel_path() -> impl Strategy<Value = RelPath> {
+pub(crate) fn rel_path() -> impl Strategy<Value = RelPath> {
     vec(component(), 1..5)
         .prop_filter_map("at most 1024 bytes", |v| RelPath::new(&v.join("/")).ok())
 }
 
-pub fn sha256() -> impl Strategy<Value = Sha256> {
+pub(crate) fn sha256() -> impl Strategy<Value = Sha256> {
     any::<[u8; 8]>().prop_map(|b| Sha256::of(&b))
 }
 
 /// Text a manifest or record holds for a name or version: printable, 1 to 40 chars.
-pub fn plain() -> impl Strategy<Value = String> {
+pub(crate) fn plain() -> impl Strategy<Value = String> {
     prop_oneof!["[a-z0-9_-]{1,16}", "[^\\p{Cc}]{1,40}",]
 }
 
@@ -181,17 +181,17 @@ const TARGETS: &[(&str, &str)] = &[
     ("universal2-apple-darwin", "darwin/universal2"),
 ];
 
-pub fn platform() -> impl Strategy<Value = Platform> {
+pub(crate) fn platform() -> impl Strategy<Value = Platform> {
     select(TARGETS).prop_map(|(_, p)| Platform::parse(p).expect("a platform"))
 }
 
 /// A target's name, sometimes with a zig glibc suffix.
-pub fn target() -> impl Strategy<Value = TargetName> {
+pub(crate) fn target() -> impl Strategy<Value = TargetName> {
     target_with_platform().prop_map(|(t, _)| t)
 }
 
 /// A target's name and its platform, the name sometimes with a zig glibc suffix.
-pub fn target_with_platform() -> impl Strategy<Value = (TargetName, Platform)> {
+pub(crate) fn target_with_platform() -> impl Strategy<Value = (TargetName, Platform)> {
     (select(TARGETS), prop::option::of(vec(0u32..40, 1..3))).prop_map(|((t, p), suffix)| {
         let mut s = t.to_owned();
         if let Some(v) = suffix.filter(|_| s.ends_with("-linux-gnu")) {
@@ -209,7 +209,7 @@ pub fn target_with_platform() -> impl Strategy<Value = (TargetName, Platform)> {
 /// A JSON document as text, so that it can hold what `serde_json::Value` cannot:
 /// numbers past u64, duplicate keys, invalid escapes, any fragment.
 #[derive(Debug, Clone)]
-pub enum Json {
+pub(crate) enum Json {
     /// Literal text: a number, `true`, a quoted string, or anything at all.
     Raw(String),
     Array(Vec<Json>),
@@ -218,7 +218,7 @@ pub enum Json {
 
 /// One change to a document: at the node a path of indices leads to.
 #[derive(Debug, Clone)]
-pub enum Edit {
+pub(crate) enum Edit {
     Replace(Json),
     Remove,
     Insert(String, Json),
@@ -226,11 +226,11 @@ pub enum Edit {
 }
 
 impl Json {
-    pub fn str(s: &str) -> Self {
+    pub(crate) fn str(s: &str) -> Self {
         Self::Raw(serde_json::to_string(s).expect("strings serialise"))
     }
 
-    pub fn from_value(v: &Value) -> Self {
+    pub(crate) fn from_value(v: &Value) -> Self {
         match v {
             Value::Array(a) => Self::Array(a.iter().map(Self::from_value).collect()),
             Value::Object(o) => Self::Object(
@@ -242,7 +242,7 @@ impl Json {
         }
     }
 
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         match self {
             Self::Raw(s) => s.clone(),
             Self::Array(a) => {
@@ -276,7 +276,7 @@ impl Json {
     }
 
     /// Applies `edit` below the node `path` leads to (the last index picks the child).
-    pub fn edit(&mut self, path: &[Index], edit: Edit) {
+    pub(crate) fn edit(&mut self, path: &[Index], edit: Edit) {
         let mut node = self;
         let mut rest = path;
         while rest.len() > 1 && node.len() > 0 {
@@ -317,7 +317,7 @@ impl Json {
 }
 
 /// Any scalar JSON value, hostile strings and numbers first.
-pub fn json_leaf() -> impl Strategy<Value = Json> {
+pub(crate) fn json_leaf() -> impl Strategy<Value = Json> {
     prop_oneof![
         4 => nasty_string().prop_map(|s| Json::str(&s)),
         3 => select(NUMBERS).prop_map(|s| Json::Raw(s.to_owned())),
@@ -338,7 +338,7 @@ fn json_deep() -> impl Strategy<Value = Json> {
 }
 
 /// Any JSON value: leaves, arrays and objects nested a few levels.
-pub fn json_any() -> impl Strategy<Value = Json> {
+pub(crate) fn json_any() -> impl Strategy<Value = Json> {
     json_leaf().prop_recursive(4, 32, 6, |inner| {
         prop_oneof![
             vec(inner.clone(), 0..6).prop_map(Json::Array),
@@ -348,7 +348,7 @@ pub fn json_any() -> impl Strategy<Value = Json> {
 }
 
 /// Any one edit.
-pub fn edit() -> impl Strategy<Value = Edit> {
+pub(crate) fn edit() -> impl Strategy<Value = Edit> {
     prop_oneof![
         4 => nasty_string().prop_map(|s| Edit::Replace(Json::str(&s))),
         3 => json_leaf().prop_map(Edit::Replace),
@@ -362,7 +362,7 @@ pub fn edit() -> impl Strategy<Value = Edit> {
 }
 
 /// `doc` with one to four edits anywhere in it, as JSON text.
-pub fn mutated(doc: Value) -> impl Strategy<Value = String> {
+pub(crate) fn mutated(doc: Value) -> impl Strategy<Value = String> {
     vec((vec(any::<Index>(), 1..6), edit()), 1..5).prop_map(move |edits| {
         let mut j = Json::from_value(&doc);
         for (path, e) in edits {
@@ -374,7 +374,7 @@ pub fn mutated(doc: Value) -> impl Strategy<Value = String> {
 
 /// `text` with a few bytes flipped, inserted or cut off: near-valid bytes, often not
 /// UTF-8.
-pub fn damaged(text: String) -> impl Strategy<Value = Vec<u8>> {
+pub(crate) fn damaged(text: String) -> impl Strategy<Value = Vec<u8>> {
     vec((any::<Index>(), any::<u8>(), 0u8..3), 1..4).prop_map(move |edits| {
         let mut b = text.clone().into_bytes();
         for (at, byte, op) in edits {
@@ -392,7 +392,7 @@ pub fn damaged(text: String) -> impl Strategy<Value = Vec<u8>> {
 
 /// Every `RelPath` is relative, has only normal components, no control characters or
 /// backslashes, and parses back to itself.
-pub fn check_rel(p: &RelPath) {
+pub(crate) fn check_rel(p: &RelPath) {
     let s = p.as_str();
     assert!(
         !s.is_empty() && !s.starts_with('/') && s.len() <= 1024,
@@ -414,7 +414,7 @@ pub fn check_rel(p: &RelPath) {
 }
 
 /// Every `Sha256` is 64 lowercase hex digits and parses back to itself.
-pub fn check_sha(d: &Sha256) {
+pub(crate) fn check_sha(d: &Sha256) {
     let s = d.as_str();
     assert_eq!(s.len(), 64, "{s:?}");
     assert!(
@@ -425,7 +425,7 @@ pub fn check_sha(d: &Sha256) {
 }
 
 /// A platform prints in its normal form, which parses back to it.
-pub fn check_platform(p: Platform) {
+pub(crate) fn check_platform(p: Platform) {
     let s = p.to_string();
     assert_eq!(
         Platform::parse(&s).expect("a platform parses back"),
@@ -437,7 +437,7 @@ pub fn check_platform(p: Platform) {
 
 /// A target name prints as it was written, which parses back to it, and is one plain
 /// file name.
-pub fn check_target(t: &TargetName) {
+pub(crate) fn check_target(t: &TargetName) {
     let s = t.to_string();
     assert_eq!(
         &TargetName::new(&s).expect("a target parses back"),
@@ -448,14 +448,14 @@ pub fn check_target(t: &TargetName) {
 }
 
 /// Writes `text` at `dir/rel`, creating the directories on the way (test workspaces).
-pub fn write_file(dir: &camino::Utf8Path, rel: &str, text: &str) {
+pub(crate) fn write_file(dir: &camino::Utf8Path, rel: &str, text: &str) {
     let p = dir.join(rel);
     std::fs::create_dir_all(p.parent().unwrap()).unwrap();
     std::fs::write(p, text).unwrap();
 }
 
 /// A target resolved by the real rustc, once per process and triple (tests only).
-pub fn known(s: &str) -> crate::platform::Target {
+pub(crate) fn known(s: &str) -> crate::platform::Target {
     crate::targets::Rustc::for_tests()
         .target(s)
         .unwrap_or_else(|e| panic!("{e:#}"))

@@ -13,7 +13,7 @@ use anyhow::{Result, bail};
 use crate::platform::{Platform, Target};
 
 /// Where the workflow goes, below the workspace root.
-pub const PATH: &str = ".github/workflows/release.yml";
+pub(crate) const PATH: &str = ".github/workflows/release.yml";
 
 /// The GitHub runners the per-architecture jobs run on.
 const RUNNER_AMD64: &str = "ubuntu-24.04";
@@ -74,7 +74,7 @@ impl ActionRef {
 
 /// One per-architecture job of the workflow's matrix.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Leg {
+pub(crate) struct Leg {
     /// `linux-amd64` or `linux-arm64`: the artifact's name and the job's.
     pub name: &'static str,
     pub runner: &'static str,
@@ -108,7 +108,7 @@ impl Leg {
 
 /// What the workflow is written from.
 #[derive(Debug, Clone)]
-pub struct Spec {
+pub(crate) struct Spec {
     pub legs: Vec<Leg>,
     pub action: ActionRef,
     /// The version of the tool writing it (said in the header).
@@ -119,7 +119,7 @@ impl Spec {
     /// The legs of `targets`: Linux arm64 targets on the arm64 runner, every other on
     /// the amd64 one (natively for Linux amd64, cross-built for the rest); a leg with
     /// no target is left out.
-    pub fn new(targets: &[Target], action: ActionRef, tool_version: &str) -> Self {
+    pub(crate) fn new(targets: &[Target], action: ActionRef, tool_version: &str) -> Self {
         let mut amd64 = Leg::new("linux-amd64", RUNNER_AMD64);
         let mut arm64 = Leg::new("linux-arm64", RUNNER_ARM64);
         for t in targets {
@@ -165,7 +165,7 @@ impl Spec {
 }
 
 /// The workflow's text.
-pub fn release(spec: &Spec) -> String {
+pub(crate) fn release(spec: &Spec) -> String {
     let platforms = join(spec.platforms().iter().map(ToString::to_string));
     let image = spec.image_targets();
     let mut out = header(spec, &platforms);
@@ -493,7 +493,7 @@ fn release_job(spec: &Spec, artifact: &str) -> String {
 }
 
 /// `.gitignore`'s text with `entry` added, or `None` when a line ignores it already.
-pub fn gitignore_with(existing: &str, entry: &str) -> Option<String> {
+pub(crate) fn gitignore_with(existing: &str, entry: &str) -> Option<String> {
     let bare = entry.trim_matches('/');
     let covered = existing.lines().map(str::trim).any(|l| {
         let l = l.trim_end_matches('/');

@@ -13,13 +13,13 @@ use crate::config::Config;
 use crate::process::Process;
 
 /// Build-dependencies that mean a build script compiles C (as the backend choice sees it).
-pub const C_BUILD_DEPS: &[&str] = &["cc", "cmake", "bindgen", "pkg-config", "autotools"];
+pub(crate) const C_BUILD_DEPS: &[&str] = &["cc", "cmake", "bindgen", "pkg-config", "autotools"];
 
 mod select;
 mod selection;
-pub mod syslib;
+pub(crate) mod syslib;
 
-pub use selection::{Features, Manifest, Output, Packages, Selection, Targets};
+pub(crate) use selection::{Features, Manifest, Output, Packages, Selection, Targets};
 
 #[derive(Debug, Clone)]
 pub struct Workspace {
@@ -389,7 +389,7 @@ fn no_binaries(
 
 /// The out dir of the workspace at `manifest` (or found from the current directory)
 /// without resolving dependencies: `out-dir` from its config, else `out/` at its root.
-pub fn default_out_dir(manifest: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
+pub(crate) fn default_out_dir(manifest: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
     let manifest_path = locate_manifest(manifest)?;
     let dir = manifest_path
         .parent()
@@ -402,7 +402,11 @@ pub fn default_out_dir(manifest: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
 
 /// The out dir: `given` (`--out-dir`, made absolute), else `out-dir` of the config,
 /// else [`layout::DEFAULT_OUT_DIR`], both relative to the workspace root.
-pub fn out_dir(given: Option<&Utf8Path>, root: &Utf8Path, config: &Config) -> Result<Utf8PathBuf> {
+pub(crate) fn out_dir(
+    given: Option<&Utf8Path>,
+    root: &Utf8Path,
+    config: &Config,
+) -> Result<Utf8PathBuf> {
     Ok(match (given, &config.out_dir) {
         (Some(d), _) => absolute(d)?,
         (None, Some(d)) => root.join(d),
@@ -561,7 +565,7 @@ fn c_code_in_graph<'a>(
 }
 
 /// The directory of the Cargo.toml cargo would use (see [`locate_manifest`]).
-pub fn manifest_dir(given: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
+pub(crate) fn manifest_dir(given: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
     let manifest = locate_manifest(given)?;
     Ok(manifest
         .parent()
@@ -603,7 +607,7 @@ fn locate_manifest(given: Option<&Utf8Path>) -> Result<Utf8PathBuf> {
 
 /// `p` against the current directory (cargo runs in the workspace root, so a relative
 /// `--target-dir` given by the user must be resolved where the user typed it).
-pub fn absolute(p: &Utf8Path) -> Result<Utf8PathBuf> {
+pub(crate) fn absolute(p: &Utf8Path) -> Result<Utf8PathBuf> {
     if p.is_absolute() {
         return Ok(p.to_owned());
     }
@@ -641,7 +645,7 @@ fn manifest_flags(m: &Manifest) -> Vec<String> {
     flags
 }
 
-pub fn feature_flags(f: &Features) -> Vec<String> {
+pub(crate) fn feature_flags(f: &Features) -> Vec<String> {
     let mut flags = Vec::new();
     if f.all_features {
         flags.push("--all-features".to_owned());

@@ -8,7 +8,7 @@ use crate::plan::Backend;
 use crate::process::Process;
 use crate::zig::{self, Tool};
 
-pub fn command(inv: &Invocation) -> Process {
+pub(super) fn command(inv: &Invocation) -> Process {
     let mut p = inv.common_args(Process::cargo().arg("build"));
     let mut linker_on_path = false;
     for t in &inv.targets {

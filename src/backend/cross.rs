@@ -4,7 +4,7 @@
 use super::{CROSS_CARGO_HOME, CROSS_PROJECT, CROSS_TARGET, Invocation};
 use crate::process::Process;
 
-pub fn command(inv: &Invocation) -> Process {
+pub(super) fn command(inv: &Invocation) -> Process {
     debug_assert_eq!(inv.targets.len(), 1, "cross builds one target per call");
     let p = match inv.cross {
         Some(path) => Process::new(path),

@@ -19,7 +19,7 @@ use crate::process::Process;
 
 /// Everything a backend needs to build the selected binaries for some targets.
 #[derive(Debug, Clone)]
-pub struct Invocation<'a> {
+pub(crate) struct Invocation<'a> {
     pub backend: Backend,
     pub targets: Vec<&'a TargetPlan>,
     pub root: &'a Utf8Path,
@@ -59,7 +59,7 @@ impl Invocation<'_> {
     /// target keeps the toolchain of its plan (`zig` targets get the zig wrappers);
     /// `Zig` is the same `cargo build` with the zig wrappers for every target (a
     /// retry); `Zigbuild` is `cargo zigbuild`; `Cross` is `cross build`.
-    pub fn command(&self) -> Process {
+    pub(crate) fn command(&self) -> Process {
         match self.backend {
             Backend::Cargo | Backend::Zig => cargo::command(self),
             Backend::Zigbuild => zigbuild::command(self),
@@ -68,7 +68,7 @@ impl Invocation<'_> {
     }
 
     /// The backend `t` is built with in this call.
-    pub fn backend_of(&self, t: &TargetPlan) -> Backend {
+    pub(crate) fn backend_of(&self, t: &TargetPlan) -> Backend {
         match (self.backend, t.backend) {
             (Backend::Cargo, Some(Backend::Zig)) => Backend::Zig,
             (call, _) => call,
@@ -241,7 +241,7 @@ fn cache_args(mut p: Process, sccache: &Sccache, wrapper: &Utf8Path) -> Process 
 }
 
 /// A TOML basic string.
-pub fn toml_string(s: &str) -> String {
+pub(crate) fn toml_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {
@@ -257,12 +257,12 @@ pub fn toml_string(s: &str) -> String {
 }
 
 /// Where cross mounts the host's directories inside its container.
-pub const CROSS_PROJECT: &str = "/project";
-pub const CROSS_TARGET: &str = "/target";
-pub const CROSS_CARGO_HOME: &str = "/cargo";
+pub(crate) const CROSS_PROJECT: &str = "/project";
+pub(crate) const CROSS_TARGET: &str = "/target";
+pub(crate) const CROSS_CARGO_HOME: &str = "/cargo";
 
 /// Maps a path cross reports from inside its container back to the host.
-pub fn reroot_cross(path: &Utf8Path, root: &Utf8Path, target_dir: &Utf8Path) -> Utf8PathBuf {
+pub(crate) fn reroot_cross(path: &Utf8Path, root: &Utf8Path, target_dir: &Utf8Path) -> Utf8PathBuf {
     if let Ok(rest) = path.strip_prefix(CROSS_TARGET) {
         return target_dir.join(rest);
     }
@@ -274,7 +274,7 @@ pub fn reroot_cross(path: &Utf8Path, root: &Utf8Path, target_dir: &Utf8Path) -> 
 
 /// Maps a package id cross reports (`path+file:///project/crates/a#0.1.0`) back to
 /// the host's (`path+file:///home/me/ws/crates/a#0.1.0`); other ids are unchanged.
-pub fn reroot_cross_package_id(id: &str, root: &Utf8Path) -> String {
+pub(crate) fn reroot_cross_package_id(id: &str, root: &Utf8Path) -> String {
     let prefix = format!("path+file://{CROSS_PROJECT}");
     match id.strip_prefix(&prefix) {
         Some(rest) if rest.is_empty() || rest.starts_with(['/', '#', '?']) => {

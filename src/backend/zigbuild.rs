@@ -4,7 +4,7 @@
 use super::Invocation;
 use crate::process::Process;
 
-pub fn command(inv: &Invocation) -> Process {
+pub(super) fn command(inv: &Invocation) -> Process {
     let mut p = match inv.cargo_zigbuild {
         Some(path) => Process::new(path).arg("zigbuild"),
         None => Process::cargo().arg("zigbuild"),

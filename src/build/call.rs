@@ -71,7 +71,7 @@ pub(super) struct Outcome {
 
 impl Outcome {
     /// What to do about the failures, each said once.
-    pub fn hints(&self) -> Vec<String> {
+    pub(super) fn hints(&self) -> Vec<String> {
         self.system_libs
             .iter()
             .map(|(s, targets)| s.lacking(targets))
@@ -82,7 +82,7 @@ impl Outcome {
 
 impl Ctx<'_> {
     /// Runs every planned invocation over `buildable`; each failure is reported once.
-    pub fn build_all(&self, buildable: &[&TargetPlan]) -> Result<Outcome> {
+    pub(super) fn build_all(&self, buildable: &[&TargetPlan]) -> Result<Outcome> {
         let mut outcome = Outcome::default();
         let total = buildable.len();
         let mut n = 0;

@@ -155,7 +155,7 @@ pub(super) struct Collector {
 impl Collector {
     /// One line of stderr, without colour codes: an `error…` line opens a report, a
     /// `warning…` line closes it, any other line belongs to the open one.
-    pub fn line(&mut self, plain: &str) {
+    pub(super) fn line(&mut self, plain: &str) {
         if plain.starts_with("error") {
             self.open = self.reports.len() < MAX_REPORTS;
             if self.open {
@@ -173,7 +173,7 @@ impl Collector {
         }
     }
 
-    pub fn finish(self) -> Vec<Report> {
+    pub(super) fn finish(self) -> Vec<Report> {
         self.reports
     }
 }
@@ -193,7 +193,7 @@ pub(super) struct Failure {
 impl Failure {
     /// The failure of `triples` (one target's) in a call for `call`: the reports that
     /// name them, and those that name no target of the call (a shared crate's).
-    pub fn of(
+    pub(super) fn of(
         backend: Backend,
         reports: &[Report],
         status: &str,
@@ -228,7 +228,7 @@ impl Failure {
             .collect()
     }
 
-    pub fn first_line(&self) -> String {
+    pub(super) fn first_line(&self) -> String {
         let heads = || self.reports.iter().map(Report::head);
         // cargo's own "could not compile" trailer says less than the error before it.
         heads()
@@ -240,7 +240,7 @@ impl Failure {
     /// A missing or failing linker or C compiler, which another backend's may fix; not
     /// a Rust compile error, which no backend fixes, nor a library the target lacks
     /// (`t`'s planned system libraries included), which none brings.
-    pub fn fixable_by_fallback(&self, t: &TargetPlan) -> bool {
+    pub(super) fn fixable_by_fallback(&self, t: &TargetPlan) -> bool {
         let causes = self.causes();
         !self.borrowed
             && !causes.is_empty()
@@ -255,7 +255,7 @@ impl Failure {
 
     /// The system library behind the failure, if one is: a known `-sys` crate's build
     /// script failed, or its `-l` name was not found.
-    pub fn system_lib(&self, t: &TargetPlan) -> Option<SystemLib> {
+    pub(super) fn system_lib(&self, t: &TargetPlan) -> Option<SystemLib> {
         self.causes().into_iter().find_map(|c| match c {
             Cause::MissingLibrary { package, lib } => package
                 .as_deref()
@@ -270,7 +270,7 @@ impl Failure {
 
     /// What to do about it when zig would help (a missing system library is
     /// [`Failure::system_lib`]'s).
-    pub fn hint(&self, t: &TargetPlan, probes: &Probes) -> Option<String> {
+    pub(super) fn hint(&self, t: &TargetPlan, probes: &Probes) -> Option<String> {
         if self.system_lib(t).is_some()
             || !self.fixable_by_fallback(t)
             || matches!(self.backend, Backend::Zig | Backend::Zigbuild)

@@ -23,11 +23,11 @@ mod progress;
 mod stage;
 
 use call::{Artifact, Ctx};
-pub use stage::staged_records;
+pub(crate) use stage::staged_records;
 use stage::{stage, staged_table, summary};
 
 #[derive(Debug, Clone, Default)]
-pub struct Options {
+pub(crate) struct Options {
     pub no_install: bool,
     pub keep_going: bool,
     pub strip: bool,
@@ -41,7 +41,7 @@ pub struct Options {
 
 /// What happened to one target.
 #[derive(Debug, Clone)]
-pub struct TargetResult {
+pub(crate) struct TargetResult {
     pub target: String,
     pub platform: String,
     pub backend: Option<Backend>,
@@ -49,7 +49,7 @@ pub struct TargetResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Status {
+pub(crate) enum Status {
     Staged(Box<BuildRecord>),
     /// Built, but not staged because another target failed and `--keep-going` was not given.
     NotStaged,
@@ -64,7 +64,7 @@ pub enum Status {
 /// Staged state changes only at the end: a kill while cargo runs leaves the previous
 /// staging whole; a target that failed (or, without `--keep-going`, every target when
 /// one failed) is withdrawn, so nothing stale passes for fresh.
-pub fn build(
+pub(crate) fn build(
     plan: &Plan,
     out: &OutDir,
     probes: &Probes,

@@ -73,7 +73,7 @@ pub(super) struct CacheRun {
 impl CacheRun {
     /// Prints what this run added to the server's statistics (a status line, or a
     /// `cache` event); a warning when they cannot be read.
-    pub fn report(&self, shell: Shell) {
+    pub(super) fn report(&self, shell: Shell) {
         let Some(before) = &self.before else { return };
         match self.sccache.stats() {
             Ok(after) => {

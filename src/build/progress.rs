@@ -30,14 +30,14 @@ use crate::plan::TargetPlan;
 const HOST: &str = "host";
 
 /// A platform the units are built for: its triple and rustc's cfg for it.
-pub struct On<'a> {
+pub(super) struct On<'a> {
     pub triple: &'a str,
     pub cfg: &'a [Cfg],
 }
 
 /// The estimated units of a call: one total per target, in order, and the host's.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Estimate {
+pub(super) struct Estimate {
     pub targets: Vec<u64>,
     pub host: u64,
 }
@@ -45,7 +45,7 @@ pub struct Estimate {
 /// Estimates the units of building `roots` (package id, number of selected bins) for
 /// each target from the full resolve `metadata` (see the module documentation); None
 /// without a resolve.
-pub fn estimate(
+pub(super) fn estimate(
     metadata: &Metadata,
     host: &On,
     targets: &[(On, Vec<(&str, u64)>)],
@@ -232,7 +232,7 @@ fn optional_deps_on<'p>(
 
 /// Which count a unit at `path` belongs to: the index of the triple among the path's
 /// components, or `triples.len()` (the host).
-pub fn bucket(path: &Utf8Path, triples: &[&str]) -> usize {
+pub(super) fn bucket(path: &Utf8Path, triples: &[&str]) -> usize {
     path.components()
         .find_map(|c| triples.iter().position(|t| *t == c.as_str()))
         .unwrap_or(triples.len())
@@ -240,7 +240,7 @@ pub fn bucket(path: &Utf8Path, triples: &[&str]) -> usize {
 
 /// The count a message adds a unit to (see [`bucket`]) and the crate it names; None
 /// for a message that is no unit.
-pub fn classify(msg: &Message, triples: &[&str]) -> Option<(usize, String)> {
+pub(super) fn classify(msg: &Message, triples: &[&str]) -> Option<(usize, String)> {
     match msg {
         Message::CompilerArtifact(a) => {
             if a.target.kind.contains(&TargetKind::CustomBuild) {
@@ -262,7 +262,7 @@ pub fn classify(msg: &Message, triples: &[&str]) -> Option<(usize, String)> {
 }
 
 /// The counts of one call, drawn on a terminal.
-pub struct Tracker {
+pub(super) struct Tracker {
     triples: Vec<String>,
     /// What each bar is labelled with: the target's platform (`linux/arm64`).
     labels: Vec<String>,

@@ -306,7 +306,7 @@ pub(super) fn staged_table(records: &[BuildRecord], out_dir: &Utf8Path, root: &U
 
 /// The build records of the plan's targets, each holding every planned binary;
 /// `hint` says how to make a missing one.
-pub fn staged_records(plan: &Plan, out: &OutDir, hint: &str) -> Result<Vec<BuildRecord>> {
+pub(crate) fn staged_records(plan: &Plan, out: &OutDir, hint: &str) -> Result<Vec<BuildRecord>> {
     let mut result = Vec::new();
     for t in &plan.targets {
         let Some(r) = BuildRecord::read(out, &t.target.name(), Some(t.platform))? else {

@@ -24,7 +24,7 @@ use crate::cli::{Cargo, CompletionsArgs};
 /// The command name the bash, zsh and fish scripts complete.
 const BIN: &str = "cargo-multiarch";
 
-pub fn run(args: &CompletionsArgs) -> Result<ExitCode> {
+pub(super) fn run(args: &CompletionsArgs) -> Result<ExitCode> {
     std::io::stdout()
         .lock()
         .write_all(script(args.shell).as_bytes())
@@ -33,7 +33,7 @@ pub fn run(args: &CompletionsArgs) -> Result<ExitCode> {
 }
 
 /// The whole script for `shell`.
-pub fn script(shell: Shell) -> String {
+pub(super) fn script(shell: Shell) -> String {
     let mut out = Vec::new();
     match shell {
         Shell::Bash => {

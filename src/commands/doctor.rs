@@ -16,7 +16,7 @@ use crate::targets::Rustc;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Check {
+pub(super) struct Check {
     pub name: String,
     pub ok: bool,
     /// What was found, or what is missing.
@@ -29,7 +29,7 @@ pub struct Check {
 
 /// `cargo multiarch doctor`: checks the tools for the plan (or, outside a workspace,
 /// for the requested or default targets); fails when any check does.
-pub fn run(args: &DoctorArgs, shell: &Shell) -> Result<ExitCode> {
+pub(super) fn run(args: &DoctorArgs, shell: &Shell) -> Result<ExitCode> {
     let select = super::selection(&args.select());
     let ws = match Workspace::load(&select, true) {
         Ok(ws) => Some(ws),
@@ -65,7 +65,7 @@ pub fn run(args: &DoctorArgs, shell: &Shell) -> Result<ExitCode> {
 
 /// Every check for the given targets; `plan` (when a workspace was found) tells which
 /// backend each target needs, so only what that needs is required.
-pub fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<Check> {
+pub(super) fn checks(probes: &Probes, targets: &[Target], plan: Option<&Plan>) -> Vec<Check> {
     let mut out = rust_checks(probes);
     for t in targets {
         out.extend(target_checks(probes, t, plan));
@@ -323,7 +323,7 @@ fn system_lib_checks(tp: &crate::plan::TargetPlan) -> impl Iterator<Item = Check
 }
 
 /// Prints the checks; returns whether every required one passed.
-pub fn report(shell: &Shell, checks: &[Check]) -> bool {
+pub(super) fn report(shell: &Shell, checks: &[Check]) -> bool {
     let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0);
     let mut all_ok = true;
     for c in checks {

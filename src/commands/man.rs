@@ -13,7 +13,7 @@ use clap::CommandFactory as _;
 use crate::cli::{Cargo, ManArgs};
 use crate::output::Shell;
 
-pub fn run(args: &ManArgs, shell: &Shell) -> Result<ExitCode> {
+pub(super) fn run(args: &ManArgs, shell: &Shell) -> Result<ExitCode> {
     if let Some(dir) = &args.out_dir {
         let written = write_all(dir)?;
         shell.status("Wrote", format!("{} man pages to `{dir}`", written.len()));
@@ -28,7 +28,7 @@ pub fn run(args: &ManArgs, shell: &Shell) -> Result<ExitCode> {
 }
 
 /// Writes every page into `dir` (created if missing); returns their file names.
-pub fn write_all(dir: &Utf8Path) -> Result<Vec<String>> {
+pub(super) fn write_all(dir: &Utf8Path) -> Result<Vec<String>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{dir}`"))?;
     let mut names = Vec::new();
     for command in std::iter::once(None).chain(commands().iter().map(|c| Some(c.as_str()))) {
@@ -41,7 +41,7 @@ pub fn write_all(dir: &Utf8Path) -> Result<Vec<String>> {
 }
 
 /// The file name and roff source of the page of `command` (`None`: `cargo multiarch`).
-pub fn page(command: Option<&str>) -> Result<(String, Vec<u8>)> {
+pub(super) fn page(command: Option<&str>) -> Result<(String, Vec<u8>)> {
     let root = root();
     let cmd = match command {
         None => root,

@@ -97,7 +97,6 @@ fn binstall_tables(plan: &Plan, args: &PackageArgs) -> Result<String> {
     let mut text = String::new();
     for p in &ws.packages {
         let names = Names {
-            package: &p.name,
             version: &p.version,
             set: (args.archive == crate::package::ArchiveMode::PerTarget)
                 .then_some((ws.name.as_str(), ws.version.as_str())),

@@ -17,14 +17,14 @@ const MAX_BYTES: u64 = 64 << 20;
 
 /// Checksums by (name, version, source id).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Lock {
+pub(crate) struct Lock {
     checksums: HashMap<(String, String, String), Sha256>,
 }
 
 impl Lock {
     /// The lock file at `path`; empty when it is missing, not a regular file, too large
     /// or not UTF-8.
-    pub fn read(path: &Utf8Path) -> Self {
+    pub(crate) fn read(path: &Utf8Path) -> Self {
         let Ok(file) = crate::fs::open_regular(path) else {
             return Self::default();
         };
@@ -37,7 +37,7 @@ impl Lock {
         Self::parse(&text)
     }
 
-    pub fn parse(text: &str) -> Self {
+    pub(crate) fn parse(text: &str) -> Self {
         let mut checksums = HashMap::new();
         let mut table = "";
         let mut entry: HashMap<&str, String> = HashMap::new();
@@ -97,7 +97,7 @@ impl Lock {
     }
 
     /// The checksum of the crate `name` `version` from the source id `source`.
-    pub fn checksum(&self, name: &str, version: &str, source: &str) -> Option<&Sha256> {
+    pub(crate) fn checksum(&self, name: &str, version: &str, source: &str) -> Option<&Sha256> {
         self.checksums
             .get(&(name.to_owned(), version.to_owned(), source.to_owned()))
     }

@@ -11,7 +11,7 @@ use super::{open_regular, write_atomic_at};
 
 /// `$XDG_CACHE_HOME/cargo-multiarch`, else `~/.cache/cargo-multiarch`; `None` without
 /// an absolute UTF-8 home.
-pub fn dir() -> Option<Utf8PathBuf> {
+pub(crate) fn dir() -> Option<Utf8PathBuf> {
     let base = std::env::var_os("XDG_CACHE_HOME")
         .filter(|d| !d.is_empty())
         .map(std::path::PathBuf::from)
@@ -22,7 +22,7 @@ pub fn dir() -> Option<Utf8PathBuf> {
 
 /// The bytes of `path` when it is a regular file (never through a symlink) that the
 /// user owns, that nobody else can write, and of at most `max` bytes; else `None`.
-pub fn read_private(path: &Utf8Path, max: u64) -> Option<Vec<u8>> {
+pub(crate) fn read_private(path: &Utf8Path, max: u64) -> Option<Vec<u8>> {
     let file = open_regular(path).ok()?;
     let meta = file.metadata().ok()?;
     if meta.uid() != rustix::process::geteuid().as_raw()
@@ -38,7 +38,7 @@ pub fn read_private(path: &Utf8Path, max: u64) -> Option<Vec<u8>> {
 
 /// Writes `bytes` to `path` atomically, mode 0600, creating its directory; a cache that
 /// cannot be written only costs the next run some time, so failure is silent.
-pub fn write_private(path: &Utf8Path, bytes: &[u8]) {
+pub(crate) fn write_private(path: &Utf8Path, bytes: &[u8]) {
     use std::os::unix::fs::PermissionsExt as _;
     let Some(parent) = path.parent() else {
         return;
@@ -54,7 +54,7 @@ pub fn write_private(path: &Utf8Path, bytes: &[u8]) {
 }
 
 /// Keeps the `keep` most recently written `.json` files of `dir`.
-pub fn prune(dir: &Utf8Path, keep: usize) {
+pub(crate) fn prune(dir: &Utf8Path, keep: usize) {
     let Ok(entries) = dir.read_dir_utf8() else {
         return;
     };
@@ -79,7 +79,7 @@ pub fn prune(dir: &Utf8Path, keep: usize) {
 
 /// A file's path, size, mtime and inode: what changes when it is replaced.
 #[cfg(unix)]
-pub fn stamp(p: &std::path::Path) -> Option<String> {
+pub(crate) fn stamp(p: &std::path::Path) -> Option<String> {
     use std::os::unix::fs::MetadataExt as _;
     let m = std::fs::metadata(p).ok()?;
     Some(format!(

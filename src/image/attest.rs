@@ -22,17 +22,17 @@ use crate::outdir::{OutDir, RelPath};
 use crate::platform::Platform;
 use crate::provenance::{self, MEDIA_TYPE as IN_TOTO};
 
-pub const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
-pub const REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
-pub const ATTESTATION_MANIFEST: &str = "attestation-manifest";
-pub const PREDICATE_TYPE: &str = "in-toto.io/predicate-type";
+pub(super) const REFERENCE_TYPE: &str = "vnd.docker.reference.type";
+pub(super) const REFERENCE_DIGEST: &str = "vnd.docker.reference.digest";
+pub(super) const ATTESTATION_MANIFEST: &str = "attestation-manifest";
+pub(super) const PREDICATE_TYPE: &str = "in-toto.io/predicate-type";
 /// `predicateType` of a `CycloneDX` SBOM and its file's media type.
-pub const CYCLONEDX: (&str, &str) = (
+pub(super) const CYCLONEDX: (&str, &str) = (
     "https://cyclonedx.org/bom",
     "application/vnd.cyclonedx+json",
 );
 /// `predicateType` of an SPDX SBOM and its file's media type.
-pub const SPDX: (&str, &str) = ("https://spdx.dev/Document", "application/spdx+json");
+pub(super) const SPDX: (&str, &str) = ("https://spdx.dev/Document", "application/spdx+json");
 /// The platform of an attestation manifest: nothing runs it.
 fn unknown() -> Platform {
     Platform::new("unknown", "unknown", None).expect("plain names")
@@ -92,7 +92,7 @@ impl AttestationInput {
 }
 
 /// The attestation inputs an out dir's manifest lists.
-pub fn inputs(m: &Manifest) -> Vec<AttestationInput> {
+pub(super) fn inputs(m: &Manifest) -> Vec<AttestationInput> {
     m.artifacts
         .iter()
         .filter(|a| ATTACHED.contains(&a.kind))

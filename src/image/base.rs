@@ -140,7 +140,7 @@ fn parse(text: &str) -> Result<Source> {
 }
 
 /// Checks REF's form (what `image` decides before anything is built or fetched).
-pub fn check(text: &str) -> Result<()> {
+pub(super) fn check(text: &str) -> Result<()> {
     parse(text).map(drop)
 }
 
@@ -273,7 +273,7 @@ fn cache_dir() -> Result<Utf8PathBuf> {
 
 /// Resolves `text` (a local path in it relative to `relative_to`) for `platforms`: an error naming the base's platforms when it lacks
 /// one, then every layer fetched (or found in the cache) and checked.
-pub fn resolve(
+pub(super) fn resolve(
     text: &str,
     relative_to: &Utf8Path,
     platforms: &[Platform],

@@ -8,14 +8,14 @@ use crate::archive::{Entry, Source};
 use crate::digest::Sha256;
 
 /// Where the bundle goes in the image (Debian's, Alpine's and Go's first choice).
-pub const PATH: &str = "etc/ssl/certs/ca-certificates.crt";
+pub(super) const PATH: &str = "etc/ssl/certs/ca-certificates.crt";
 /// The crate the certificates come from.
-pub const SOURCE: &str = "webpki-root-certs";
+pub(super) const SOURCE: &str = "webpki-root-certs";
 /// Its version, as pinned in Cargo.toml (a test checks it against Cargo.lock).
-pub const VERSION: &str = "1.0.11";
+pub(super) const VERSION: &str = "1.0.11";
 
 /// The bundle: one PEM block per certificate, base64 in lines of 64 characters.
-pub fn bundle() -> Vec<u8> {
+pub(super) fn bundle() -> Vec<u8> {
     let mut pem = String::new();
     for der in webpki_root_certs::TLS_SERVER_ROOT_CERTS {
         pem.push_str("-----BEGIN CERTIFICATE-----\n");
@@ -30,12 +30,12 @@ pub fn bundle() -> Vec<u8> {
 }
 
 /// How many certificates the bundle holds.
-pub fn count() -> usize {
+pub(super) fn count() -> usize {
     webpki_root_certs::TLS_SERVER_ROOT_CERTS.len()
 }
 
 /// The bundle as the single file of a layer: mode 0644.
-pub fn layer() -> (Vec<Entry>, Sha256, u64) {
+pub(super) fn layer() -> (Vec<Entry>, Sha256, u64) {
     let bytes = bundle();
     let sha256 = Sha256::of(&bytes);
     let size = bytes.len() as u64;

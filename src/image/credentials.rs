@@ -34,7 +34,7 @@ impl std::fmt::Debug for Auth {
 
 /// A username and password (or token) for Basic auth.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     pub username: String,
     pub password: String,
 }
@@ -49,7 +49,7 @@ impl std::fmt::Debug for Credentials {
 
 impl Credentials {
     /// The value of an `Authorization: Basic …` header.
-    pub fn basic_header(&self) -> String {
+    pub(crate) fn basic_header(&self) -> String {
         format!(
             "Basic {}",
             base64_encode(format!("{}:{}", self.username, self.password).as_bytes())
@@ -57,7 +57,7 @@ impl Credentials {
     }
 
     /// What must never be printed: the password, `user:password` and its base64.
-    pub fn secrets(&self) -> Vec<String> {
+    pub(crate) fn secrets(&self) -> Vec<String> {
         let pair = format!("{}:{}", self.username, self.password);
         vec![base64_encode(pair.as_bytes()), pair, self.password.clone()]
     }
@@ -65,7 +65,7 @@ impl Credentials {
 
 /// `text` with every (non-empty) secret replaced by `***`, the longest first so one
 /// secret inside another is hidden whole.
-pub fn redact(text: &str, secrets: &[String]) -> String {
+pub(super) fn redact(text: &str, secrets: &[String]) -> String {
     let mut secrets: Vec<&str> = secrets
         .iter()
         .map(String::as_str)
@@ -79,7 +79,7 @@ pub fn redact(text: &str, secrets: &[String]) -> String {
 
 /// How a registry is known to Docker's config and credential helpers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RegistryKey {
+pub(crate) struct RegistryKey {
     /// Keys of `auths`/`credHelpers` that match, after normalisation (no scheme, no path).
     pub hosts: Vec<String>,
     /// What `docker-credential-<helper> get` is given on stdin.
@@ -88,7 +88,7 @@ pub struct RegistryKey {
 
 impl RegistryKey {
     /// `registry` as written in the reference (`ghcr.io`, `127.0.0.1:5000`, `docker.io`).
-    pub fn new(registry: &str) -> Self {
+    pub(crate) fn new(registry: &str) -> Self {
         if matches!(
             registry,
             "docker.io" | "index.docker.io" | "registry-1.docker.io"
@@ -287,7 +287,7 @@ pub(crate) fn helper_get(process: &Process, server_url: &str) -> Result<Option<C
 const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// Standard base64 with padding.
-pub fn base64_encode(bytes: &[u8]) -> String {
+pub(super) fn base64_encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let n = chunk
@@ -306,7 +306,7 @@ pub fn base64_encode(bytes: &[u8]) -> String {
 }
 
 /// Standard base64, padding optional; `None` on any other character.
-pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+pub(super) fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let text = text.trim().trim_end_matches('=');
     let mut out = Vec::with_capacity(text.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);

@@ -12,13 +12,13 @@ use anyhow::{Result, anyhow, bail};
 use ureq::http::Uri;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
+pub(super) enum Scheme {
     Http,
     Https,
 }
 
 impl Scheme {
-    pub fn as_str(self) -> &'static str {
+    pub(super) fn as_str(self) -> &'static str {
         match self {
             Self::Http => "http",
             Self::Https => "https",
@@ -37,7 +37,7 @@ impl Scheme {
 /// literals keep their brackets) and the port is explicit even when the URL left the
 /// scheme's default out, so `https://ghcr.io/` and `https://GHCR.io:443/` are one.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
+pub(super) struct Origin {
     pub scheme: Scheme,
     pub host: String,
     pub port: u16,
@@ -46,7 +46,7 @@ pub struct Origin {
 impl Origin {
     /// The registry's own origin: `api_host` (`ghcr.io`, `127.0.0.1:5000`) over https,
     /// or plain http with `insecure`.
-    pub fn registry(api_host: &str, insecure: bool) -> Result<Self> {
+    pub(super) fn registry(api_host: &str, insecure: bool) -> Result<Self> {
         if api_host.contains(['/', '?', '#', '@', '\\']) {
             bail!("`{api_host}` is not a host with an optional port");
         }
@@ -61,7 +61,7 @@ impl Origin {
     /// `127.0.0.0/8`, `::1` (also as `::ffff:127.x.y.z`) or `localhost`: traffic that
     /// never leaves the machine. Other names, even ones that resolve to loopback, are
     /// not taken on trust.
-    pub fn is_loopback(&self) -> bool {
+    pub(super) fn is_loopback(&self) -> bool {
         let host = self.host.trim_start_matches('[').trim_end_matches(']');
         if host == "localhost" {
             return true;
@@ -76,7 +76,7 @@ impl Origin {
     }
 
     /// `host[:port]`, the port left out when it is the scheme's default.
-    pub fn authority(&self) -> String {
+    pub(super) fn authority(&self) -> String {
         if self.port == self.scheme.default_port() {
             self.host.clone()
         } else {
@@ -94,7 +94,7 @@ impl fmt::Display for Origin {
 /// The warning `--insecure` earns for a request to `origin`: plain HTTP to a host that
 /// is not loopback, where anyone on the way can read the credentials and the image and
 /// change the image. `None` for https and for loopback.
-pub fn insecure_warning(origin: &Origin) -> Option<String> {
+pub(super) fn insecure_warning(origin: &Origin) -> Option<String> {
     (origin.scheme == Scheme::Http && !origin.is_loopback()).then(|| {
         format!(
             "`--insecure` talks plain HTTP to `{}`, which is not a loopback address: the credentials and the image content travel unencrypted",
@@ -106,7 +106,7 @@ pub fn insecure_warning(origin: &Origin) -> Option<String> {
 /// An absolute http or https URL without user information, parsed once. Requests are
 /// built from `uri` itself, so the origin checked is the origin connected to.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Url {
+pub(super) struct Url {
     pub uri: Uri,
     pub origin: Origin,
 }
@@ -115,7 +115,7 @@ impl Url {
     /// Parses an absolute `http://` or `https://` URL. A URL with user information
     /// (`user@host`, `user:password@host`) is refused: its host is not what it seems
     /// to a reader, and ureq would send the user part as Basic credentials.
-    pub fn parse(text: &str) -> Result<Self> {
+    pub(super) fn parse(text: &str) -> Result<Self> {
         let refuse = |why: &str| {
             anyhow!(
                 "`{}` {why} (hint: fix the URL the registry is configured to announce, or push to another registry)",
@@ -158,7 +158,7 @@ impl Url {
     /// `location` (absolute, `//host/…`, `/path`, `?query` or relative to this URL's
     /// directory) resolved against this URL, as RFC 3986 does it (without removing
     /// `.` and `..` segments, which cannot change the origin).
-    pub fn join(&self, location: &str) -> Result<Self> {
+    pub(super) fn join(&self, location: &str) -> Result<Self> {
         if has_scheme(location) {
             return Self::parse(location);
         }
@@ -180,7 +180,7 @@ impl Url {
     }
 
     /// This URL with `key=value` (already encoded) added to its query.
-    pub fn with_query(&self, pair: &str) -> Result<Self> {
+    pub(super) fn with_query(&self, pair: &str) -> Result<Self> {
         let sep = if self.uri.query().is_some() { '&' } else { '?' };
         let url = Self::parse(&format!("{self}{sep}{pair}"))?;
         if url.origin != self.origin {

@@ -74,7 +74,7 @@ impl Reference {
 
 /// A tag as registries take it: up to 128 letters, digits, `_`, `.` or `-`, not
 /// starting with `.` or `-`.
-pub fn tag_ok(tag: &str) -> bool {
+pub(super) fn tag_ok(tag: &str) -> bool {
     tag.len() <= 128
         && !tag.is_empty()
         && tag

@@ -28,7 +28,7 @@ enum Node {
 
 /// Paths (relative, no leading `/`) to what the layers leave there.
 #[derive(Debug, Default)]
-pub struct RootFs {
+pub(super) struct RootFs {
     nodes: BTreeMap<String, Node>,
 }
 
@@ -43,7 +43,7 @@ fn clean(path: &str) -> String {
 impl RootFs {
     /// Reads the layers, bottom first; each is a gzip'd or plain tar (anything else is
     /// an error naming its media type).
-    pub fn read(layers: &[(Descriptor, Utf8PathBuf)]) -> Result<Self> {
+    pub(super) fn read(layers: &[(Descriptor, Utf8PathBuf)]) -> Result<Self> {
         let mut fs = Self::default();
         for (d, path) in layers {
             let file = crate::fs::open_regular(path)?;
@@ -123,7 +123,7 @@ impl RootFs {
     /// Whether `path` (absolute) is a regular file in the root filesystem, following
     /// symlinks (relative ones from their directory, absolute ones from the root, never
     /// above it) and hard links.
-    pub fn has_file(&self, path: &str) -> bool {
+    pub(super) fn has_file(&self, path: &str) -> bool {
         let mut todo: Vec<String> = clean(path).split('/').rev().map(str::to_owned).collect();
         let mut at: Vec<String> = Vec::new();
         let mut hops = 0;

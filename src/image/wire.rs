@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 
 /// `errors[].message` (with `code`) of a registry error body, or its text if short.
-pub fn registry_messages(body: &[u8]) -> Vec<String> {
+pub(super) fn registry_messages(body: &[u8]) -> Vec<String> {
     if let Ok(json) = serde_json::from_slice::<Value>(body)
         && let Some(errors) = json["errors"].as_array()
     {
@@ -29,7 +29,7 @@ pub fn registry_messages(body: &[u8]) -> Vec<String> {
     }
 }
 
-pub fn percent_encode(s: &str) -> String {
+pub(super) fn percent_encode(s: &str) -> String {
     use std::fmt::Write as _;
     s.bytes()
         .fold(String::with_capacity(s.len()), |mut out, b| {
@@ -44,13 +44,13 @@ pub fn percent_encode(s: &str) -> String {
 
 /// A parsed `WWW-Authenticate` value: `Bearer realm="…",service="…",scope="…"`.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Challenge {
+pub(super) struct Challenge {
     pub scheme: String,
     pub params: BTreeMap<String, String>,
 }
 
 impl Challenge {
-    pub fn parse(header: &str) -> Self {
+    pub(super) fn parse(header: &str) -> Self {
         let header = header.trim();
         let (scheme, mut rest) = header
             .split_once(char::is_whitespace)

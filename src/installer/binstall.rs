@@ -12,9 +12,8 @@ use crate::platform::{Platform, TargetName};
 
 /// What one package's archives are named after.
 #[derive(Debug, Clone)]
-pub struct Names<'a> {
-    /// The crate: binstall's `{ name }` and `{ version }`.
-    pub package: &'a str,
+pub(crate) struct Names<'a> {
+    /// The crate's version: binstall's `{ version }` (its `{ name }` is the crate's).
     pub version: &'a str,
     /// The archive set's name and version when they are not the package's (`--archive
     /// per-target`: the workspace's).
@@ -46,7 +45,7 @@ fn stem(names: &Names<'_>) -> String {
 /// The table for `names`' archives of `targets` (the target name the out dir uses,
 /// the rustc triple binstall asks for, its platform), downloaded from `url`, signed by
 /// `pubkey` (the base64 line of `minisign.pub`) when given.
-pub fn table(
+pub(crate) fn table(
     names: &Names<'_>,
     url: &UrlTemplate,
     targets: &[(TargetName, String, Platform)],
@@ -156,7 +155,6 @@ mod tests {
         for (names, set) in [
             (
                 Names {
-                    package: "app",
                     version: "1.2.0",
                     set: None,
                 },
@@ -164,7 +162,6 @@ mod tests {
             ),
             (
                 Names {
-                    package: "app",
                     version: "1.2.0",
                     set: Some(("ws", "1.2.0")),
                 },

@@ -13,7 +13,7 @@ use crate::zig;
 /// What the backend choice depends on, gathered from the probes (so the rules can be
 /// tested without a machine).
 #[derive(Debug, Clone, Default)]
-pub struct Facts {
+pub(crate) struct Facts {
     pub is_host: bool,
     /// The host is itself a Windows MSVC target, with Microsoft's linker at hand.
     pub host_msvc: bool,
@@ -42,7 +42,7 @@ pub struct Facts {
 impl Facts {
     /// The facts for `target`; with `slow` false, zig and cross count as absent
     /// without probing for them.
-    pub fn gather(
+    pub(crate) fn gather(
         target: &Target,
         c_code: Vec<CCode>,
         frameworks: Vec<FrameworkUse>,
@@ -78,7 +78,7 @@ impl Facts {
 
 /// The backend to retry `t` with after `failed` failed: the next one in the full order
 /// (probing zig and cross now, if the plan did not); none for a forced backend.
-pub fn next_backend(t: &TargetPlan, probes: &Probes, failed: Backend) -> Option<Backend> {
+pub(crate) fn next_backend(t: &TargetPlan, probes: &Probes, failed: Backend) -> Option<Backend> {
     if t.forced {
         return None;
     }
@@ -96,7 +96,11 @@ pub fn next_backend(t: &TargetPlan, probes: &Probes, failed: Backend) -> Option<
 
 /// The backend for one target: ARCHITECTURE.md's order (cargo, zig, cross), or the
 /// forced one; a target no backend can build says why and what fixes it.
-pub fn choose(target: &Target, facts: &Facts, forced: Option<(Backend, &str)>) -> TargetPlan {
+pub(crate) fn choose(
+    target: &Target,
+    facts: &Facts,
+    forced: Option<(Backend, &str)>,
+) -> TargetPlan {
     let mut plan = unchosen(target, facts, forced.is_some());
     let triple = target.triple();
     // MSVC targets link with Microsoft's linker against the Windows SDK: neither zig

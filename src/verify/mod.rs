@@ -34,7 +34,7 @@ pub(crate) fn bcryptprimitives_forwarder_for_tests() -> Vec<u8> {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Options {
+pub(crate) struct Options {
     /// Platforms that must be present; default: the manifest's `platforms`.
     pub expect: Option<Vec<Platform>>,
     /// Run every binary that passed its checks (natively or under qemu-user) with `run_args`.
@@ -52,7 +52,7 @@ pub struct Options {
 
 /// What verification found.
 #[derive(Debug, Clone, Default)]
-pub struct Report {
+pub(crate) struct Report {
     pub problems: Vec<String>,
     /// One per binary run with `--run`.
     pub runs: Vec<Ran>,
@@ -66,7 +66,7 @@ pub struct Report {
 
 /// What `--run` did with a binary (or, with no path, why nothing ran).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ran {
+pub(crate) struct Ran {
     pub outcome: RunOutcome,
     pub path: Option<RelPath>,
     /// `native`, or the qemu that ran it.
@@ -94,7 +94,11 @@ impl std::fmt::Display for Ran {
 
 /// Checks `out_dir` against its manifest, holding the out dir's shared lock (so no
 /// run is writing it meanwhile); never reads, writes or runs anything outside it.
-pub fn verify(out_dir: &Utf8Path, opts: &Options, shell: &Shell) -> Result<(Manifest, Report)> {
+pub(crate) fn verify(
+    out_dir: &Utf8Path,
+    opts: &Options,
+    shell: &Shell,
+) -> Result<(Manifest, Report)> {
     let out = OutDir::existing(out_dir)?;
     let _lock = crate::record::lock(
         &out,
@@ -107,7 +111,7 @@ pub fn verify(out_dir: &Utf8Path, opts: &Options, shell: &Shell) -> Result<(Mani
 }
 
 /// [`verify`] on an out dir the caller has opened (and locked).
-pub fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
+pub(crate) fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Report)> {
     let m = Manifest::read(out)?;
     let mut r = Report::default();
     let mut passed: Vec<&Artifact> = Vec::new();

@@ -2,6 +2,11 @@
 //! profile and out dir a command selected. `commands` makes one from the command line
 //! (the clap structs of `cli` mirror these groups, flag for flag).
 
+#![allow(
+    clippy::struct_field_names,
+    reason = "the fields are cargo's own flag names: `--features`, `--all-features`, `--target`, `--manifest-path`"
+)]
+
 use camino::Utf8PathBuf;
 
 use crate::config::BackendChoice;

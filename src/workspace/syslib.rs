@@ -148,7 +148,7 @@ fn lib_of(k: &Known) -> SystemLib {
 
 /// The system library `package` links with `features` enabled: none when a feature
 /// bundles it, or its build script builds its own copy when the system lacks one.
-pub fn unbundled(package: &str, features: &[String]) -> Option<SystemLib> {
+pub(crate) fn unbundled(package: &str, features: &[String]) -> Option<SystemLib> {
     let k = known(package)?;
     let bundled = features.iter().any(|f| k.bundled_by.contains(&f.as_str()));
     (!bundled && !k.builds_own_copy).then(|| lib_of(k))
@@ -156,12 +156,12 @@ pub fn unbundled(package: &str, features: &[String]) -> Option<SystemLib> {
 
 /// The system library of `package`, when it is a known `-sys` crate (for a failure:
 /// whatever its features, its build script failed).
-pub fn of_package(package: &str) -> Option<SystemLib> {
+pub(crate) fn of_package(package: &str) -> Option<SystemLib> {
     known(package).map(lib_of)
 }
 
 /// The known `-sys` crate that links `-l<lib>` (`ssl` → `openssl-sys`).
-pub fn of_link_name(lib: &str) -> Option<SystemLib> {
+pub(crate) fn of_link_name(lib: &str) -> Option<SystemLib> {
     KNOWN.iter().find(|k| k.libs.contains(&lib)).map(lib_of)
 }
 

@@ -12,24 +12,24 @@ use crate::image::{ImageSpec, PlatformImage};
 use crate::process::Process;
 
 /// The string the real test binaries print.
-pub const HELLO: &str = "hello from a cargo-multiarch image";
+pub(super) const HELLO: &str = "hello from a cargo-multiarch image";
 
 /// A tool the test needs, on PATH. `scripts/setup` (which `scripts/test` runs)
 /// installs every one, so a missing tool fails the test, naming the fix.
 #[track_caller]
-pub fn require(tool: &str) {
+pub(super) fn require(tool: &str) {
     if which::which(tool).is_err() {
         missing(&format!("`{tool}`"));
     }
 }
 
 #[track_caller]
-pub fn missing(what: &str) -> ! {
+pub(super) fn missing(what: &str) -> ! {
     panic!("{what} is not installed (hint: run `scripts/setup`, which `scripts/test` runs)")
 }
 
 /// An image whose `usr/local/bin/hello` is a real static musl binary per platform.
-pub fn hello_spec(name: &str) -> ImageSpec {
+pub(super) fn hello_spec(name: &str) -> ImageSpec {
     let mut platforms = Vec::new();
     for (p, triple) in [
         ("linux/amd64", "x86_64-unknown-linux-musl"),
@@ -108,7 +108,7 @@ fn hello_binary(triple: &str) -> Utf8PathBuf {
 }
 
 /// Runs a command that must succeed; returns its stdout.
-pub fn run(p: &Process) -> String {
+pub(super) fn run(p: &Process) -> String {
     let out = p.output().unwrap_or_else(|e| panic!("{e:#}"));
     String::from_utf8(out.stdout).expect("utf-8 output")
 }

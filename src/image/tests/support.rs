@@ -10,17 +10,17 @@ use crate::archive::{Entry, Source};
 use crate::image::{ImageSpec, PlatformImage, Settings};
 use crate::platform::Platform;
 
-pub fn temp_dir() -> (TempDir, Utf8PathBuf) {
+pub(super) fn temp_dir() -> (TempDir, Utf8PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = Utf8PathBuf::from_path_buf(dir.path().to_owned()).expect("utf-8 temp dir");
     (dir, path)
 }
 
-pub fn platform(s: &str) -> Platform {
+pub(super) fn platform(s: &str) -> Platform {
     Platform::parse(s).unwrap()
 }
 
-pub fn settings() -> Settings {
+pub(super) fn settings() -> Settings {
     Settings {
         entrypoint: Some(vec!["/usr/local/bin/hello".into()]),
         cmd: Some(vec!["--greet".into()]),
@@ -43,7 +43,7 @@ fn script(text: &str) -> Entry {
 }
 
 /// An image of small shell scripts for linux/amd64 and linux/arm64.
-pub fn fake_spec(name: &str) -> ImageSpec {
+pub(super) fn fake_spec(name: &str) -> ImageSpec {
     let platforms = ["linux/amd64", "linux/arm64"]
         .iter()
         .map(|p| PlatformImage {
@@ -70,18 +70,18 @@ pub fn fake_spec(name: &str) -> ImageSpec {
 }
 
 /// A JSON file, parsed.
-pub fn json(path: &Utf8Path) -> Value {
+pub(super) fn json(path: &Utf8Path) -> Value {
     serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
 }
 
 /// The file of a blob in the layout at `dir`.
-pub fn blob(dir: &Utf8Path, digest: &str) -> Utf8PathBuf {
+pub(super) fn blob(dir: &Utf8Path, digest: &str) -> Utf8PathBuf {
     dir.join("blobs/sha256")
         .join(digest.trim_start_matches("sha256:"))
 }
 
 /// The `os/architecture` of each manifest an image index lists, in order.
-pub fn index_platforms(index: &serde_json::Value) -> Vec<String> {
+pub(super) fn index_platforms(index: &serde_json::Value) -> Vec<String> {
     index["manifests"]
         .as_array()
         .unwrap()
