@@ -510,12 +510,7 @@ fn resolve_platforms(
         };
         let bytes = reader.document(digest)?;
         let (layers, config) = read_image(reader, digest, &bytes)?;
-        let diff_ids: Vec<String> = config["rootfs"]["diff_ids"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|d| d.as_str().map(str::to_owned))
-            .collect();
+        let diff_ids = diff_ids(&config);
         if diff_ids.len() != layers.len() {
             bail!(
                 "base `{text}`'s `{p}` image has {} layers but {} `diff_ids` in its config",
@@ -567,6 +562,17 @@ fn read_image(reader: &mut Reader, digest: &str, bytes: &[u8]) -> Result<(Vec<De
     let config: Value = serde_json::from_slice(&config_bytes)
         .with_context(|| format!("the base's config `{}` is not JSON", config.digest))?;
     Ok((layers, config))
+}
+
+/// An image config's `rootfs.diff_ids` (the uncompressed layers' digests), in order; a
+/// value that is not a string is left out (callers compare the count with the layers).
+pub(super) fn diff_ids(config: &serde_json::Value) -> Vec<String> {
+    config["rootfs"]["diff_ids"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| d.as_str().map(str::to_owned))
+        .collect()
 }
 
 #[cfg(test)]

@@ -70,12 +70,7 @@ pub(super) fn read(
             path,
         ));
     }
-    let diff_ids: Vec<String> = config["rootfs"]["diff_ids"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|d| d.as_str().map(str::to_owned))
-        .collect();
+    let diff_ids = super::base::diff_ids(&config);
     if diff_ids.len() != layers.len() {
         bail!(
             "its image has {} layers but {} `diff_ids` in its config",
