@@ -150,19 +150,23 @@ impl Sccache {
     /// "Address in use" then), in a session of its own (`setsid`, where there is one,
     /// else a process group of its own), so it outlives this run.
     pub fn start_server(&self) -> Result<()> {
-        let start = match crate::process::which("setsid") {
-            Some(setsid) => Process::new(setsid).arg(&self.program),
-            None => Process::new(&self.program),
+        // `setsid` execs sccache in a new session when it is not a group leader; made one
+        // (a group of its own), it would fork and exit 0 whatever sccache then says.
+        let (start, own_group) = match crate::process::which("setsid") {
+            Some(setsid) => (Process::new(setsid).arg(&self.program), false),
+            None => (Process::new(&self.program), true),
+        };
+        let start = start.arg("--start-server");
+        let mut command = start.command();
+        if own_group {
+            command.process_group(0);
         }
-        .arg("--start-server");
-        let out = start
-            .command()
-            .process_group(0)
+        let out = command
             .stdin(std::process::Stdio::null())
             .output()
             .with_context(|| format!("could not run `{start}`"))?;
         let stderr = String::from_utf8_lossy(&out.stderr);
-        if out.status.success() || stderr.contains("Address in use") || stderr.contains("already") {
+        if out.status.success() || stderr.contains("Address in use") {
             return Ok(());
         }
         bail!(
@@ -324,10 +328,7 @@ pub fn zig_through_sccache(args: &[String]) -> Option<(std::ffi::OsString, std::
     }
     let parent = std::os::unix::process::parent_id();
     let exe = std::fs::read_link(format!("/proc/{parent}/exe")).ok()?;
-    let parent_is_sccache = exe
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .is_some_and(|s| s.eq_ignore_ascii_case("sccache"));
+    let parent_is_sccache = exe.to_str().is_some_and(names_sccache);
     (!parent_is_sccache).then_some((sccache, wrapper))
 }
 

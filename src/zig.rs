@@ -22,7 +22,11 @@ fn warm_marker(zig: &Zig, triple: &str) -> Option<Utf8PathBuf> {
     Some(
         crate::fs::cache::dir()?
             .join("zig-warm")
-            .join(&zig.version)
+            // zig's version is what it printed: one plain path component, never more.
+            .join(
+                Some(zig.version.replace(['/', '\\'], "_"))
+                    .filter(|v| !matches!(v.as_str(), "" | "." | ".."))?,
+            )
             .join(triple),
     )
 }
@@ -36,9 +40,11 @@ pub fn is_warm(zig: Option<&Zig>, triple: &str) -> bool {
 
 /// Remembers that zig has built `triple`'s C library.
 pub fn mark_warm(zig: Option<&Zig>, triple: &str) {
-    if let Some(m) = zig.and_then(|z| warm_marker(z, triple)) {
-        let _ = m.parent().map(std::fs::create_dir_all);
-        let _ = std::fs::write(m, b"");
+    if let Some(m) = zig.and_then(|z| warm_marker(z, triple))
+        && !m.exists()
+    {
+        // Atomic, private, never through a link planted in the cache dir.
+        crate::fs::cache::write_private(&m, b"");
     }
 }
 

@@ -314,6 +314,13 @@ pub(super) fn resolve(
             repository: None,
         });
     }
+    // `--username`/`--password` are the push destination's: a base on another registry
+    // never gets them; a base's credentials come from the Docker config.
+    let pull_auth = Auth {
+        username: None,
+        password: None,
+        docker_config: auth.docker_config.clone(),
+    };
     let (mut reader, top, repository) = match &source {
         Source::Layout { dir, tag } => {
             let index = read_bounded(&dir.join("index.json"), MAX_JSON)
@@ -337,7 +344,7 @@ pub(super) fn resolve(
         }
         Source::DockerArchive { .. } => unreachable!("read above"),
         Source::Registry { reference, digest } => {
-            let mut client = Client::for_pull(reference, auth, insecure, shell)?;
+            let mut client = Client::for_pull(reference, &pull_auth, insecure, shell)?;
             let at = digest.as_deref().unwrap_or(&reference.tag);
             let (media_type, bytes) = client
                 .get_manifest(at)
@@ -414,8 +421,9 @@ fn unpack_archive(file: &Utf8Path, cache: &Utf8Path) -> Result<Vec<u8>> {
     let f = crate::fs::open_regular(file)?;
     let mut tar = tar::Archive::new(f);
     let mut index = None;
-    for entry in tar.entries().context("not a tar archive")? {
+    for (n, entry) in tar.entries().context("not a tar archive")?.enumerate() {
         let mut entry = entry.context("not a tar archive")?;
+        refuse_expanding(&entry, n)?;
         let path = entry
             .path()?
             .to_string_lossy()
@@ -573,6 +581,17 @@ pub(super) fn diff_ids(config: &serde_json::Value) -> Vec<String> {
         .flatten()
         .filter_map(|d| d.as_str().map(str::to_owned))
         .collect()
+}
+
+/// What a tar of a base (`oci-archive:`, `docker-archive:`) may not hold: more entries
+/// than the limits policy allows, or a GNU sparse entry, which the `tar` crate would
+/// expand into gigabytes of zeros from a few bytes.
+pub(super) fn refuse_expanding<R: std::io::Read>(entry: &tar::Entry<R>, n: usize) -> Result<()> {
+    crate::limits::check_count("entries", n as u64 + 1, crate::limits::MAX_ENTRIES)?;
+    if entry.header().entry_type().is_gnu_sparse() {
+        bail!("it holds a GNU sparse entry, which a base image never needs");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -116,8 +116,9 @@ fn scan(file: &Utf8Path, cache: &Utf8Path) -> Result<Scanned> {
     let mut files: BTreeMap<String, (String, u64)> = BTreeMap::new();
     let mut links: BTreeMap<String, String> = BTreeMap::new();
     let mut manifest = None;
-    for entry in tar.entries().context("not a tar archive")? {
+    for (n, entry) in tar.entries().context("not a tar archive")?.enumerate() {
         let mut entry = entry.context("not a tar archive")?;
+        super::base::refuse_expanding(&entry, n)?;
         let path = clean(&entry.path()?.to_string_lossy());
         match entry.header().entry_type() {
             tar::EntryType::Symlink => {
@@ -208,8 +209,11 @@ fn store(entry: &mut impl std::io::Read, cache: &Utf8Path) -> Result<(String, u6
     let incoming: Utf8PathBuf = cache.join(format!("incoming-{}", std::process::id()));
     let (sha, size) = crate::fs::write_atomic_at(&incoming, |f| {
         let mut hashed = crate::digest::HashWriter::new(f);
-        std::io::copy(&mut entry.take(MAX_FILE), &mut hashed)?;
+        std::io::copy(&mut entry.take(MAX_FILE + 1), &mut hashed)?;
         let (_, sha, size) = hashed.into_parts();
+        if size > MAX_FILE {
+            bail!("a file of the archive is over {MAX_FILE} bytes");
+        }
         Ok((sha, size))
     })?;
     let dest = cache.join(sha.as_str());

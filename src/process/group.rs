@@ -12,7 +12,8 @@
 //!
 //! A group of its own means a terminal's Ctrl-C reaches this process only, never the
 //! child directly: that is why it forwards. A long-lived server meant to outlive the
-//! run (none is started today) would be spawned outside this registry.
+//! run (the sccache server, `cache::Sccache::start_server`) is spawned outside this
+//! registry.
 
 use std::io;
 use std::ops::{Deref, DerefMut};

@@ -3,7 +3,7 @@
 //! every run, rewritten atomically only when they changed, so cargo's fingerprints
 //! never churn).
 
-use anyhow::{Context as _, Result, anyhow};
+use anyhow::{Result, anyhow};
 use camino::{Utf8Path, Utf8PathBuf};
 
 use super::{HIDDEN, Zig};
@@ -114,12 +114,7 @@ pub fn write_wrappers(target_dir: &Utf8Path, target: &Target, zig: Option<&Zig>)
             "zig is needed to build `{target}` but is neither on `PATH` nor importable as `python3 -m ziglang` (hint: run `pip install ziglang`)"
         )
     })?;
-    let exe = std::env::current_exe()
-        .context("cannot find the path of the running cargo-multiarch")
-        .and_then(|p| {
-            Utf8PathBuf::try_from(p)
-                .map_err(|e| anyhow!("the path of cargo-multiarch is not UTF-8: {e} (hint: install it under a UTF-8 path)"))
-        })?;
+    let exe = crate::cache::current_exe()?;
     crate::fs::own_dir(
         target_dir,
         &format!("cargo-multiarch/zig/{}", target.requested),
