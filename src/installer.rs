@@ -236,12 +236,17 @@ pub(crate) fn render_ps1(set: &Set, base_url: &str) -> String {
     fill(PS1, set, base_url, &entries.join("\n"))
 }
 
-/// The URL an installer's text downloads from, as it was rendered.
+/// The URL an installer's text downloads from, as it was rendered; `None` when it names
+/// none, or one `package` could not have written.
 pub(crate) fn base_url(text: &str, sh: bool) -> Option<&str> {
     let prefix = if sh { "base_url='" } else { "$baseUrl = '" };
     text.lines()
         .find_map(|l| l.strip_prefix(prefix))
         .and_then(|l| l.strip_suffix('\''))
+        // Read back from a file someone else may have written: only a URL `package`
+        // itself would embed (no quote, `$`, backquote, space…) is taken, so neither
+        // `verify` nor `merge` ever re-renders a crafted one into a script.
+        .filter(|u| UrlTemplate::parse(u).is_ok())
 }
 
 /// Writes the installers of each set of `m` that `urls` gives a base URL (expanded,
