@@ -26,7 +26,7 @@ pub(crate) mod binstall;
 const SH: &str = include_str!("installer/installer.sh");
 const PS1: &str = include_str!("installer/installer.ps1");
 /// The largest installer read back (a real one is a few KiB).
-const MAX_BYTES: u64 = 1 << 20;
+const MAX_BYTES: u64 = crate::limits::MAX_INSTALLER_BYTES;
 
 /// `--download-url`: where a release's files are downloaded from, `{version}` and
 /// `{tag}` (`v{version}`) standing for the archive set's version.
@@ -356,7 +356,10 @@ fn check_one(out: &OutDir, a: &Artifact, sets: &BTreeMap<String, Set>) -> Result
                 "it does not carry archive `{}` with sha256 {} as the manifest lists it{} (hint: re-run `cargo multiarch package --installers`)",
                 c.file,
                 c.sha256,
-                named.map_or_else(String::new, |l| format!(": it has `{}`", l.trim()))
+                named.map_or_else(String::new, |l| format!(
+                    ": it has `{}`",
+                    crate::limits::shown(l.trim())
+                ))
             );
         }
     }

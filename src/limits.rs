@@ -52,6 +52,10 @@ pub const MAX_RECORD_BYTES: u64 = 16 << 20;
 pub const MAX_OCI_JSON_BYTES: u64 = 4 << 20;
 /// An SBOM or attestation predicate read back.
 pub const MAX_SBOM_BYTES: u64 = 64 << 20;
+/// An installer script read back (`<set>-installer.sh`, `.ps1`).
+pub const MAX_INSTALLER_BYTES: u64 = 1 << 20;
+/// One layer or file of a base image (`--base`), pulled or read from an archive.
+pub const MAX_BASE_LAYER_BYTES: u64 = 8 << 30;
 /// A minisign key, signature or password file.
 pub const MAX_KEY_BYTES: u64 = 64 << 10;
 /// An archive's `.sha256` sidecar.

@@ -450,7 +450,7 @@ pub fn check(out: &OutDir, m: &Manifest, key: &PublicKey) -> Vec<String> {
             {
                 bail!(
                     "its trusted comment `{}` does not name `{}`",
-                    comment.escape_debug(),
+                    crate::limits::shown(&comment),
                     file.file_name()
                 );
             }

@@ -26,9 +26,9 @@ use crate::output::Shell;
 use crate::platform::Platform;
 
 /// The largest JSON document (index, manifest, config) read from a base.
-const MAX_JSON: u64 = 4 << 20;
+const MAX_JSON: u64 = crate::limits::MAX_OCI_JSON_BYTES;
 /// The largest layer pulled or read (a base is rarely over a few hundred MiB).
-const MAX_LAYER: u64 = 8 << 30;
+const MAX_LAYER: u64 = crate::limits::MAX_BASE_LAYER_BYTES;
 /// The annotation naming a base: its reference as given.
 pub const BASE_NAME_ANNOTATION: &str = "org.opencontainers.image.base.name";
 /// The annotation with the digest of the base's manifest for the platform.

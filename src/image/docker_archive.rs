@@ -16,9 +16,9 @@ use super::{Descriptor, MEDIA_TYPE_CONFIG, MEDIA_TYPE_LAYER};
 use crate::oci;
 
 /// The largest `manifest.json` or config read.
-const MAX_JSON: u64 = 4 << 20;
+const MAX_JSON: u64 = crate::limits::MAX_OCI_JSON_BYTES;
 /// The largest file of the archive stored.
-const MAX_FILE: u64 = 8 << 30;
+const MAX_FILE: u64 = crate::limits::MAX_BASE_LAYER_BYTES;
 /// Symlinks inside the archive followed per lookup, at most.
 const MAX_HOPS: usize = 8;
 /// An uncompressed tar layer.

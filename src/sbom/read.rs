@@ -39,9 +39,9 @@ impl std::fmt::Display for Listed {
         write!(
             f,
             "`{}` {} ({role}, from {})",
-            self.name.escape_debug(),
-            self.version.escape_debug(),
-            self.source.escape_debug()
+            crate::limits::shown(&self.name),
+            crate::limits::shown(&self.version),
+            crate::limits::shown(&self.source)
         )
     }
 }
@@ -91,7 +91,7 @@ pub fn compare(d: &Described, archive: &str, target: &str, crates: &[Crate]) -> 
     if d.archive != archive {
         problems.push(format!(
             "it describes archive `{}`, not `{archive}`",
-            d.archive.escape_debug()
+            crate::limits::shown(&d.archive)
         ));
     }
     if let Some(t) = &d.target
@@ -99,7 +99,7 @@ pub fn compare(d: &Described, archive: &str, target: &str, crates: &[Crate]) -> 
     {
         problems.push(format!(
             "it describes target `{}`, not `{target}`",
-            t.escape_debug()
+            crate::limits::shown(t)
         ));
     }
     let (want, natives) = expected(crates);
@@ -128,14 +128,14 @@ pub fn compare(d: &Described, archive: &str, target: &str, crates: &[Crate]) -> 
         "it lists, but no crate of the build record links, native library",
         d.natives
             .difference(&natives)
-            .map(|n| format!("`{}`", n.escape_debug()))
+            .map(|n| format!("`{}`", crate::limits::shown(n)))
             .collect(),
     );
     differ(
         "it leaves out native library",
         natives
             .difference(&d.natives)
-            .map(|n| format!("`{}`", n.escape_debug()))
+            .map(|n| format!("`{}`", crate::limits::shown(n)))
             .collect(),
     );
     problems
@@ -198,8 +198,8 @@ fn cyclonedx(bytes: &[u8]) -> Result<Described> {
     if bom.bom_format != "CycloneDX" || bom.spec_version != "1.5" {
         bail!(
             "it is `{}` {}, not CycloneDX 1.5",
-            bom.bom_format.escape_debug(),
-            bom.spec_version.escape_debug()
+            crate::limits::shown(&bom.bom_format),
+            crate::limits::shown(&bom.spec_version)
         );
     }
     let props = &bom.metadata.properties;
@@ -219,14 +219,17 @@ fn cyclonedx(bytes: &[u8]) -> Result<Described> {
     {
         if property(&c.properties, "cargo-multiarch:native-library-of").is_some() {
             if !d.natives.insert(c.name.clone()) {
-                bail!("it lists native library `{}` twice", c.name.escape_debug());
+                bail!(
+                    "it lists native library `{}` twice",
+                    crate::limits::shown(&c.name)
+                );
             }
             continue;
         }
         let (Some(version), Some(purl)) = (&c.version, &c.purl) else {
             bail!(
                 "component `{}` is neither a crate (with a version and a purl) nor a native library",
-                c.name.escape_debug()
+                crate::limits::shown(&c.name)
             );
         };
         let runtime = match c.scope.as_deref() {
@@ -234,14 +237,14 @@ fn cyclonedx(bytes: &[u8]) -> Result<Described> {
             Some("excluded") => false,
             other => bail!(
                 "component `{}` has scope `{}`; a crate is `required` or `excluded`",
-                c.name.escape_debug(),
-                other.unwrap_or("(none)").escape_debug()
+                crate::limits::shown(&c.name),
+                crate::limits::shown(other.unwrap_or("(none)"))
             ),
         };
         let Some(source) = property(&c.properties, "cargo-multiarch:source") else {
             bail!(
                 "component `{}` does not say where it comes from (`cargo-multiarch:source`)",
-                c.name.escape_debug()
+                crate::limits::shown(&c.name)
             );
         };
         let checksum = c
@@ -305,7 +308,10 @@ struct SpdxChecksum {
 fn spdx(bytes: &[u8]) -> Result<Described> {
     let doc: SpdxDoc = serde_json::from_slice(bytes).context("it is not an SPDX JSON document")?;
     if doc.spdx_version != "SPDX-2.3" {
-        bail!("it is `{}`, not SPDX-2.3", doc.spdx_version.escape_debug());
+        bail!(
+            "it is `{}`, not SPDX-2.3",
+            crate::limits::shown(&doc.spdx_version)
+        );
     }
     let mut d = Described {
         archive: doc.name,
@@ -317,7 +323,10 @@ fn spdx(bytes: &[u8]) -> Result<Described> {
         }
         if p.id.starts_with("SPDXRef-Native-") {
             if !d.natives.insert(p.name.clone()) {
-                bail!("it lists native library `{}` twice", p.name.escape_debug());
+                bail!(
+                    "it lists native library `{}` twice",
+                    crate::limits::shown(&p.name)
+                );
             }
             continue;
         }
@@ -329,7 +338,7 @@ fn spdx(bytes: &[u8]) -> Result<Described> {
         let (Some(version), Some(purl)) = (&p.version_info, purl) else {
             bail!(
                 "package `{}` is neither a crate (with a version and a purl) nor a native library",
-                p.name.escape_debug()
+                crate::limits::shown(&p.name)
             );
         };
         let checksum = p
@@ -341,7 +350,7 @@ fn spdx(bytes: &[u8]) -> Result<Described> {
         let Some(source) = spdx_source(comment) else {
             bail!(
                 "package `{}` does not say where it comes from (its comment starts `source: `)",
-                p.name.escape_debug()
+                crate::limits::shown(&p.name)
             );
         };
         // How `package` says a crate is build-time only (see `build_time_note`).

@@ -138,7 +138,7 @@ fn check_refs(in_layout: &[&Artifact], refs: &[Ref], problems: &mut Vec<String>)
         let Some(name) = &r.name else {
             problems.push(format!(
                 "{index_json}: the entry for `{}` has no `{}`: every image it lists is named (hint: run `cargo multiarch image` again)",
-                r.digest.escape_debug(),
+                crate::limits::shown(&r.digest),
                 crate::image::REF_NAME_ANNOTATION
             ));
             continue;
@@ -150,16 +150,16 @@ fn check_refs(in_layout: &[&Artifact], refs: &[Ref], problems: &mut Vec<String>)
             (Some(a), _) if Some(a.sha256.as_str()) != r.digest.strip_prefix("sha256:") => {
                 problems.push(format!(
                     "{index_json}: `{}` points at `{}`, but the manifest records image `{}` as `sha256:{}` (hint: the tag was re-pointed; run `cargo multiarch image` again, and publish nothing from this out dir until then)",
-                    name.escape_debug(),
-                    r.digest.escape_debug(),
-                    name.escape_debug(),
+                    crate::limits::shown(name),
+                    crate::limits::shown(&r.digest),
+                    crate::limits::shown(name),
                     a.sha256
                 ));
             }
             (_, None) => problems.push(format!(
                 "{index_json}: `{}` points at `{}`, which the manifest does not list as an image index or manifest (hint: remove what added it, then run `cargo multiarch image` again)",
-                name.escape_debug(),
-                r.digest.escape_debug()
+                crate::limits::shown(name),
+                crate::limits::shown(&r.digest)
             )),
             _ => {}
         }
@@ -196,7 +196,7 @@ fn check_bases(dir: &OutDir, in_layout: &[&Artifact], problems: &mut Vec<String>
         };
         // A missing or corrupt blob is the walk's to report.
         let Ok(doc) = dir
-            .read(&rel, 4 << 20)
+            .read(&rel, crate::limits::MAX_OCI_JSON_BYTES)
             .and_then(|b| Ok(serde_json::from_slice::<serde_json::Value>(&b)?))
         else {
             continue;
@@ -213,8 +213,8 @@ fn check_bases(dir: &OutDir, in_layout: &[&Artifact], problems: &mut Vec<String>
                 (None, None) => "no base".to_owned(),
                 (n, d) => format!(
                     "base `{}` `{}`",
-                    n.as_deref().unwrap_or("(none)").escape_debug(),
-                    d.as_deref().unwrap_or("(none)").escape_debug()
+                    crate::limits::shown(n.as_deref().unwrap_or("(none)")),
+                    crate::limits::shown(d.as_deref().unwrap_or("(none)"))
                 ),
             };
             problems.push(format!(
@@ -282,7 +282,7 @@ fn unlisted(dir: &OutDir, walked: &Checked, problems: &mut Vec<String>) {
         let mut deeper = false;
         for (name, kind) in found {
             if !expected(at, &name, kind) {
-                let name = name.escape_debug().to_string();
+                let name = crate::limits::shown(&name).clone();
                 extra.push(if at.is_empty() {
                     name
                 } else {

@@ -11,7 +11,7 @@ use crate::record::BuildRecord;
 use crate::sbom::{self, graph};
 
 /// The largest SBOM read (a workspace with a thousand crates writes about 2 MiB).
-const MAX_BYTES: u64 = 32 << 20;
+const MAX_BYTES: u64 = crate::limits::MAX_SBOM_BYTES;
 
 /// Each SBOM sits beside an archive of the manifest and is listed for the same
 /// package, version, target and platform; with `expect`, every archive has one, and
