@@ -304,11 +304,12 @@ pub(crate) fn listed_urls(out: &OutDir, m: &Manifest) -> Result<BTreeMap<String,
 /// `verify`: each installer `m` lists is named after one of its archive sets, and
 /// carries exactly that set's archives (names, sha256s, binaries) as `m` lists them:
 /// it is what rendering them with the URL it names gives. One line per problem.
-pub(crate) fn check(out: &OutDir, m: &Manifest) -> Vec<String> {
+pub(crate) fn check(out: &OutDir, m: &Manifest, passed: &[&Artifact]) -> Vec<String> {
     let installers: Vec<&Artifact> = m
         .artifacts
         .iter()
-        .filter(|a| a.kind == Kind::Installer)
+        // Only an installer whose hash checked out is read (a failed one is reported).
+        .filter(|a| a.kind == Kind::Installer && passed.iter().any(|p| p.path == a.path))
         .collect();
     if installers.is_empty() {
         return Vec::new();
@@ -335,7 +336,7 @@ fn check_one(out: &OutDir, a: &Artifact, sets: &BTreeMap<String, Set>) -> Result
             "an installer of no archive set this manifest lists (hint: re-run `cargo multiarch package --installers`)"
         );
     };
-    let text = String::from_utf8(out.read(&a.path, MAX_BYTES)?).context("it is not text")?;
+    let text = String::from_utf8(a.read_checked(out, MAX_BYTES)?).context("it is not text")?;
     let Some(url) = base_url(&text, sh) else {
         bail!("it names no download URL");
     };

@@ -104,6 +104,20 @@ pub struct Content {
 const MAX_BYTES: u64 = crate::limits::MAX_MANIFEST_BYTES;
 
 impl Artifact {
+    /// This artifact's bytes, read once (at most `max`) and checked against its sha256
+    /// here, so what a check parses is exactly what was hashed, never a file changed in
+    /// between.
+    pub(crate) fn read_checked(&self, out: &OutDir, max: u64) -> Result<Vec<u8>> {
+        let bytes = out.read(&self.path, max)?;
+        if Sha256::of(&bytes) != self.sha256 {
+            bail!(
+                "its bytes are not the ones the manifest lists (sha256 {}) (hint: re-run `cargo multiarch package`)",
+                self.sha256
+            );
+        }
+        Ok(bytes)
+    }
+
     /// An artifact with only what every kind has; the rest is filled in by the caller.
     pub fn new(kind: Kind, path: RelPath, sha256: Sha256, size: u64) -> Self {
         Self {

@@ -155,7 +155,10 @@ fn verify_finds_an_installer_that_does_not_carry_the_manifests_archives() {
         .collect();
     assert_eq!(listed, ["app-installer.ps1", "app-installer.sh"]);
     assert!(m.sha256sums().contains("  app-installer.sh\n"));
-    assert_eq!(check(&out, &m), Vec::<String>::new());
+    assert_eq!(
+        check(&out, &m, &m.artifacts.iter().collect::<Vec<_>>()),
+        Vec::<String>::new()
+    );
     assert_eq!(
         listed_urls(&out, &m).unwrap(),
         BTreeMap::from([("app".to_owned(), "https://dl.example/".to_owned())])
@@ -169,7 +172,11 @@ fn verify_finds_an_installer_that_does_not_carry_the_manifests_archives() {
         .find(|a| a.path.as_str().contains("app-1.0.0-aarch64"))
         .unwrap();
     arm.sha256 = sha('9');
-    let problems = check(&out, &changed);
+    let problems = check(
+        &out,
+        &changed,
+        &changed.artifacts.iter().collect::<Vec<_>>(),
+    );
     assert_eq!(problems.len(), 1, "{problems:?}");
     assert!(
         problems[0].starts_with("app-installer.sh: it does not carry archive `app-1.0.0-aarch64-unknown-linux-musl.tar.gz` with sha256 9999"),
@@ -181,7 +188,7 @@ fn verify_finds_an_installer_that_does_not_carry_the_manifests_archives() {
     stray
         .artifacts
         .retain(|a| a.package.as_deref() != Some("app") || a.kind != Kind::Archive);
-    let problems = check(&out, &stray);
+    let problems = check(&out, &stray, &stray.artifacts.iter().collect::<Vec<_>>());
     assert!(
         problems
             .iter()

@@ -126,8 +126,8 @@ pub(crate) fn verify_dir(out: &OutDir, opts: &Options) -> Result<(Manifest, Repo
     oci::check(out, &m, &mut r.problems);
     r.passed = passed.iter().map(|a| a.path.clone()).collect();
     check_sums(out, &m, &mut r.problems);
-    sbom::check(out, &m, opts.expect_sbom, &mut r.problems);
-    r.problems.extend(crate::installer::check(out, &m));
+    sbom::check(out, &m, &passed, opts.expect_sbom, &mut r.problems);
+    r.problems.extend(crate::installer::check(out, &m, &passed));
     check_provenance(out, &m, &passed, &mut r.problems);
     if let Some(key) = &opts.public_key {
         r.problems.extend(crate::minisign::check(out, &m, key));
